@@ -1,0 +1,1 @@
+"""The runtime: configuration, command line, channels, web server, scheduler."""

@@ -1,0 +1,22 @@
+"""The domain and its storage: typed tables and the rules that act on them (no SDK here)."""
+
+from models.base import Base
+from models.catalog import Product, StockSubscription
+from models.orders import Order, OrderLine, PhaseEvent
+from models.outbox import Notification
+from models.people import Chat, ChatLink, Customer, Reseller, Staff
+
+__all__ = [
+    "Base",
+    "Chat",
+    "ChatLink",
+    "Customer",
+    "Notification",
+    "Order",
+    "OrderLine",
+    "PhaseEvent",
+    "Product",
+    "Reseller",
+    "Staff",
+    "StockSubscription",
+]

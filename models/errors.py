@@ -1,0 +1,34 @@
+"""Domain errors: each says, in plain words, which rule refused what."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A rule of the shop refused the request; nothing was changed."""
+
+
+class NotFound(DomainError):
+    """The thing asked for does not exist (or is not visible to the asker)."""
+
+
+class InvalidTransition(DomainError):
+    """An order cannot move from its phase to the one asked."""
+
+    def __init__(self, order_code: str, phase: str, target: str, reason: str) -> None:
+        self.order_code = order_code
+        self.phase = phase
+        self.target = target
+        self.reason = reason
+        super().__init__(f"{order_code} is {phase}: cannot move to {target} ({reason})")
+
+
+class StockError(DomainError):
+    """A stock change would break the stock rules."""
+
+
+class InvalidPhone(DomainError):
+    """A phone number that cannot be a real one."""
+
+
+class InvalidStageSpec(DomainError):
+    """A production stage list that cannot be read."""

@@ -1,0 +1,90 @@
+"""The phase machines of the fulfilment flows: which moves are allowed, pure logic."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from models.enums import Fulfillment, Phase
+from models.errors import InvalidTransition
+
+FLOWS: dict[Fulfillment, tuple[Phase, ...]] = {
+    Fulfillment.READY_STOCK: (
+        Phase.AWAITING_STOCK,
+        Phase.PLACED,
+        Phase.PAID,
+        Phase.PACKED,
+        Phase.SHIPPED,
+        Phase.DELIVERED,
+    ),
+    # A made-to-order order that also holds ready-stock lines can wait for that stock too.
+    Fulfillment.MADE_TO_ORDER: (
+        Phase.AWAITING_STOCK,
+        Phase.PLACED,
+        Phase.PAID,
+        Phase.IN_PRODUCTION,
+        Phase.READY,
+        Phase.SHIPPED,
+        Phase.DELIVERED,
+    ),
+}
+FINAL = frozenset({Phase.DELIVERED, Phase.CANCELLED})
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where an order stands: its phase and, in production, its 0-based stage."""
+
+    phase: Phase
+    stage: int | None = None
+
+
+def _describe(position: Position) -> str:
+    if position.stage is None:
+        return position.phase.value
+    return f"{position.phase.value} stage {position.stage + 1}"
+
+
+def check_advance(
+    code: str, fulfillment: Fulfillment, current: Position, target: Position, stage_count: int
+) -> None:
+    """Refuse, with the reason, a move that is not forward along the order's flow.
+
+    Forward moves may skip phases (a seller who packs and ships at once says `shipped`);
+    they may not go back, leave a final phase, or leave awaiting_stock (only stock does that).
+    """
+
+    def refuse(reason: str) -> InvalidTransition:
+        return InvalidTransition(code, _describe(current), _describe(target), reason)
+
+    flow = FLOWS[fulfillment]
+    if current.phase in FINAL:
+        raise refuse(f"the order is already {current.phase.value}")
+    if current.phase is Phase.ON_HOLD:
+        raise refuse("the order is on hold; resume it first")
+    if target.phase not in flow:
+        raise refuse(f"{target.phase.value} is not a phase of {fulfillment.value} orders")
+    if target.phase is Phase.AWAITING_STOCK:
+        raise refuse("only a stock shortage puts an order in awaiting_stock")
+    if current.phase is Phase.AWAITING_STOCK:
+        raise refuse("the order waits for stock; restock fills it")
+    if target.phase is Phase.IN_PRODUCTION:
+        if target.stage is None or not 0 <= target.stage < stage_count:
+            raise refuse("name a production stage of this order")
+    elif target.stage is not None:
+        raise refuse("only in_production has stages")
+    here, there = flow.index(current.phase), flow.index(target.phase)
+    if there < here or (
+        there == here
+        and (target.phase is not Phase.IN_PRODUCTION or (target.stage or 0) <= (current.stage or 0))
+    ):
+        raise refuse("phases only move forward; use undo to correct a mistake")
+
+
+def check_side_exit(code: str, current: Position, target: Phase) -> None:
+    """Refuse cancel or hold from a final phase, and hold from hold."""
+    if current.phase in FINAL:
+        raise InvalidTransition(
+            code, _describe(current), target.value, f"the order is already {current.phase.value}"
+        )
+    if target is Phase.ON_HOLD and current.phase is Phase.ON_HOLD:
+        raise InvalidTransition(code, _describe(current), target.value, "it is on hold already")

@@ -1,0 +1,100 @@
+"""Restocking: set or add stock, serve waiting orders, then tell back-in-stock subscribers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.base import utcnow
+from models.catalog import Product, StockSubscription
+from models.enums import Fulfillment, NotificationKind
+from models.errors import NotFound, StockError
+from models.lifecycle import fill_awaiting
+from models.orders import Order
+from models.outbox import enqueue
+
+
+@dataclass(frozen=True)
+class StockChange:
+    """What a stock change did."""
+
+    product: Product
+    before: int
+    filled: list[Order]
+    subscribers_told: int
+
+
+async def set_stock(
+    session: AsyncSession,
+    sku: str,
+    amount: int,
+    *,
+    add: bool = False,
+    now: datetime | None = None,
+) -> StockChange:
+    """Set (or with `add`, raise) a product's stock on hand and serve whoever waits for it."""
+    now = now or utcnow()
+    product = await session.scalar(
+        select(Product)
+        .where(Product.sku == sku.strip().upper())
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if product is None:
+        raise NotFound(f"product {sku} not found")
+    if product.fulfillment is not Fulfillment.READY_STOCK:
+        raise StockError(f"{product.sku} is made to order; it has no warehouse stock")
+    before = product.on_hand
+    target = before + amount if add else amount
+    if target < 0:
+        raise StockError(f"{product.sku}: stock cannot be negative (now {before})")
+    if target < product.reserved:
+        raise StockError(
+            f"{product.sku}: {product.reserved} units are reserved by orders; "
+            f"stock cannot go below that"
+        )
+    was_available = product.available
+    product.on_hand = target
+    await session.flush()
+    filled = await fill_awaiting(session, product.id, now=now)
+    await session.refresh(product)
+    told = 0
+    if was_available <= 0 < product.available:
+        told = await _tell_subscribers(session, product, now)
+    return StockChange(product, before, filled, told)
+
+
+async def _tell_subscribers(session: AsyncSession, product: Product, now: datetime) -> int:
+    """Queue one back-in-stock message per waiting subscription, and mark each told."""
+    subs = list(
+        await session.scalars(
+            select(StockSubscription).where(
+                StockSubscription.product_id == product.id,
+                StockSubscription.notified_at.is_(None),
+            )
+        )
+    )
+    await enqueue(
+        session,
+        [
+            {
+                "chat_id": sub.chat_id,
+                "kind": NotificationKind.BACK_IN_STOCK,
+                "idempotency_key": f"stock:{product.id}:sub:{sub.id}:{now.isoformat()}",
+                "due_at": now,
+                "payload": {
+                    "sku": product.sku,
+                    "name": product.name,
+                    "variant": product.variant,
+                    "available": product.available,
+                },
+            }
+            for sub in subs
+        ],
+    )
+    for sub in subs:
+        sub.notified_at = now
+    return len(subs)

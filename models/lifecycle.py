@@ -1,0 +1,393 @@
+"""Order lifecycle: place, advance, hold, resume, cancel, fill from restock.
+
+Every change writes its PhaseEvent and the outbox rows for every chat that must hear of it
+in the caller's transaction, so the change and its notifications commit or vanish together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import stock
+from models.base import utcnow
+from models.catalog import Product
+from models.enums import Fulfillment, NotificationKind, Phase
+from models.errors import DomainError, InvalidTransition, NotFound
+from models.flows import FLOWS, Position, check_advance, check_side_exit
+from models.linking import new_link_code
+from models.orders import Order, OrderLine, PhaseEvent
+from models.outbox import enqueue, order_update_key
+from models.people import Chat, ChatLink, Customer, Reseller
+from models.stages import estimate_ready_at, stages_to_json
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who made a change: a staff member, the system (scheduler, restock) or an import."""
+
+    kind: str
+    staff_id: int | None = None
+
+    @classmethod
+    def staff(cls, staff_id: int) -> Actor:
+        """A change made by a staff member."""
+        return cls("staff", staff_id)
+
+
+SYSTEM = Actor("system")
+IMPORT = Actor("import")
+
+
+async def load_for_change(session: AsyncSession, code: str) -> Order:
+    """Load an order by code and lock its row for the rest of the transaction."""
+    order = await session.scalar(
+        select(Order)
+        .where(Order.code == code.strip().upper())
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if order is None:
+        raise NotFound(f"order {code} not found")
+    return order
+
+
+async def place_order(
+    session: AsyncSession,
+    *,
+    code: str,
+    customer: Customer,
+    lines: Sequence[tuple[Product, int]],
+    reseller: Reseller | None = None,
+    actor: Actor = SYSTEM,
+    now: datetime | None = None,
+) -> Order:
+    """Create an order, reserving its stock lines atomically or queueing it for stock."""
+    now = now or utcnow()
+    if not lines:
+        raise DomainError(f"order {code} has no lines")
+    made = [p for p, _ in lines if p.fulfillment is Fulfillment.MADE_TO_ORDER]
+    # The slowest product's stages decide when a mixed order can be ready.
+    plan = max((p.stages for p in made), key=lambda st: sum(s.minutes for s in st), default=())
+    order = Order(
+        code=code.strip().upper(),
+        customer_id=customer.id,
+        reseller_id=reseller.id if reseller else None,
+        fulfillment=Fulfillment.MADE_TO_ORDER if made else Fulfillment.READY_STOCK,
+        phase=Phase.PLACED,
+        stage_plan=stages_to_json(plan),
+        link_code=new_link_code(),
+        placed_at=now,
+        phase_entered_at=now,
+    )
+    session.add(order)
+    await session.flush()
+    for product, qty in lines:
+        session.add(
+            OrderLine(
+                order_id=order.id,
+                product_id=product.id,
+                qty=qty,
+                unit_price=unit_price(product, dropship=reseller is not None),
+                from_stock=product.fulfillment is Fulfillment.READY_STOCK,
+            )
+        )
+    wanted = [(p.id, q) for p, q in lines if p.fulfillment is Fulfillment.READY_STOCK]
+    # Orders already waiting for one of these products are served first: queue behind them.
+    if wanted and (
+        await _has_waiters(session, [pid for pid, _ in wanted])
+        or not await stock.reserve(session, wanted)
+    ):
+        order.phase = Phase.AWAITING_STOCK
+        order.awaiting_since = now
+    else:
+        order.stock_reserved = bool(wanted)
+    if made:
+        order.estimated_ready_at = estimate_ready_at(
+            plan, stage_index=None, stage_started_at=None, now=now
+        )
+    await record(session, order, None, actor=actor, now=now)
+    return order
+
+
+def unit_price(product: Product, *, dropship: bool) -> Any:
+    """The price a line is sold at: the reseller's price for dropship when there is one."""
+    if dropship and product.reseller_price is not None:
+        return product.reseller_price
+    return product.price
+
+
+async def advance(
+    session: AsyncSession,
+    order: Order,
+    target: Position,
+    *,
+    actor: Actor,
+    now: datetime | None = None,
+    note: str | None = None,
+    photo: str | None = None,
+    courier: str | None = None,
+    tracking_number: str | None = None,
+    notify_delay: timedelta = timedelta(0),
+) -> PhaseEvent:
+    """Move an order forward to `target` (a phase, or a production stage)."""
+    now = now or utcnow()
+    check_advance(order.code, order.fulfillment, order.position, target, len(order.plan))
+    before = order.position
+    flow = FLOWS[order.fulfillment]
+    if order.stock_reserved and flow.index(target.phase) >= flow.index(Phase.SHIPPED):
+        await stock.consume(session, await stock_lines(session, order))
+        order.stock_reserved = False
+    order.phase, order.stage_index = target.phase, target.stage
+    order.phase_entered_at = now
+    if courier is not None:
+        order.courier = courier
+    if tracking_number is not None:
+        order.tracking_number = tracking_number
+    if order.fulfillment is Fulfillment.MADE_TO_ORDER:
+        if target.phase is Phase.IN_PRODUCTION:
+            order.estimated_ready_at = estimate_ready_at(
+                order.plan, stage_index=target.stage, stage_started_at=now, now=now
+            )
+        elif target.phase is Phase.READY:
+            order.estimated_ready_at = now
+        elif target.phase in (Phase.PLACED, Phase.PAID):
+            order.estimated_ready_at = estimate_ready_at(
+                order.plan, stage_index=None, stage_started_at=None, now=now
+            )
+    return await record(
+        session, order, before, actor=actor, now=now, note=note, photo=photo, delay=notify_delay
+    )
+
+
+async def hold(
+    session: AsyncSession,
+    order: Order,
+    *,
+    actor: Actor,
+    note: str | None = None,
+    now: datetime | None = None,
+    notify_delay: timedelta = timedelta(0),
+) -> PhaseEvent:
+    """Put an order on hold; it keeps its stock and resumes where it was."""
+    now = now or utcnow()
+    check_side_exit(order.code, order.position, Phase.ON_HOLD)
+    before = order.position
+    order.held_phase, order.held_stage_index = order.phase, order.stage_index
+    order.phase, order.stage_index = Phase.ON_HOLD, None
+    order.phase_entered_at = now
+    return await record(session, order, before, actor=actor, now=now, note=note, delay=notify_delay)
+
+
+async def resume(
+    session: AsyncSession,
+    order: Order,
+    *,
+    actor: Actor,
+    note: str | None = None,
+    now: datetime | None = None,
+    notify_delay: timedelta = timedelta(0),
+) -> PhaseEvent:
+    """Take an order off hold, back to the phase and stage it was in."""
+    now = now or utcnow()
+    if order.phase is not Phase.ON_HOLD or order.held_phase is None:
+        raise InvalidTransition(order.code, order.phase.value, "resume", "it is not on hold")
+    before = order.position
+    order.phase, order.stage_index = order.held_phase, order.held_stage_index
+    order.held_phase = order.held_stage_index = None
+    order.phase_entered_at = now
+    if order.phase is Phase.IN_PRODUCTION:
+        order.estimated_ready_at = estimate_ready_at(
+            order.plan, stage_index=order.stage_index, stage_started_at=now, now=now
+        )
+    return await record(session, order, before, actor=actor, now=now, note=note, delay=notify_delay)
+
+
+async def cancel(
+    session: AsyncSession,
+    order: Order,
+    *,
+    actor: Actor,
+    reason: str | None = None,
+    now: datetime | None = None,
+    notify_delay: timedelta = timedelta(0),
+) -> PhaseEvent:
+    """Cancel an order from any non-final phase; its reserved stock goes to waiting orders."""
+    now = now or utcnow()
+    check_side_exit(order.code, order.position, Phase.CANCELLED)
+    before = order.position
+    freed: list[tuple[int, int]] = []
+    if order.stock_reserved:
+        freed = await stock_lines(session, order)
+        await stock.release(session, freed)
+        order.stock_reserved = False
+    order.phase, order.stage_index = Phase.CANCELLED, None
+    order.held_phase = order.held_stage_index = None
+    order.phase_entered_at = now
+    event = await record(
+        session, order, before, actor=actor, now=now, note=reason, delay=notify_delay
+    )
+    for product_id, _ in freed:
+        await fill_awaiting(session, product_id, now=now)
+    return event
+
+
+async def fill_awaiting(
+    session: AsyncSession, product_id: int, *, now: datetime | None = None
+) -> list[Order]:
+    """Serve orders waiting for this product, first come first served; return those placed.
+
+    The queue stops at the first order that this product cannot cover, so a later, smaller
+    order never overtakes it; an order held up by another product is passed over.
+    """
+    now = now or utcnow()
+    waiting = await session.scalars(
+        select(Order)
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .where(Order.phase == Phase.AWAITING_STOCK, OrderLine.product_id == product_id)
+        .order_by(Order.awaiting_since, Order.id)
+        .with_for_update()
+    )
+    filled: list[Order] = []
+    for order in waiting.all():
+        lines = await stock_lines(session, order)
+        if await stock.reserve(session, lines):
+            before = order.position
+            order.stock_reserved = True
+            order.phase, order.awaiting_since = Phase.PLACED, None
+            order.phase_entered_at = now
+            await record(session, order, before, actor=SYSTEM, now=now)
+            filled.append(order)
+            continue
+        product = await session.get(Product, product_id, populate_existing=True)
+        needed = sum(q for pid, q in lines if pid == product_id)
+        if product is None or product.available < needed:
+            break
+    return filled
+
+
+async def _has_waiters(session: AsyncSession, product_ids: Sequence[int]) -> bool:
+    waiting = await session.scalar(
+        select(OrderLine.id)
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(Order.phase == Phase.AWAITING_STOCK, OrderLine.product_id.in_(product_ids))
+        .limit(1)
+    )
+    return waiting is not None
+
+
+async def stock_lines(session: AsyncSession, order: Order) -> list[tuple[int, int]]:
+    """The (product_id, qty) pairs of an order that come from warehouse stock."""
+    rows = await session.execute(
+        select(OrderLine.product_id, OrderLine.qty)
+        .where(OrderLine.order_id == order.id, OrderLine.from_stock.is_(True))
+        .order_by(OrderLine.product_id)
+    )
+    return [(pid, qty) for pid, qty in rows]
+
+
+async def record(
+    session: AsyncSession,
+    order: Order,
+    before: Position | None,
+    *,
+    actor: Actor,
+    now: datetime,
+    note: str | None = None,
+    photo: str | None = None,
+    delay: timedelta = timedelta(0),
+) -> PhaseEvent:
+    """Append the event of a change and the outbox rows of everyone who must hear of it."""
+    event = PhaseEvent(
+        order_id=order.id,
+        at=now,
+        actor=actor.kind,
+        staff_id=actor.staff_id,
+        from_phase=before.phase if before else None,
+        from_stage=before.stage if before else None,
+        to_phase=order.phase,
+        to_stage=order.stage_index,
+        note=note,
+        photo=photo,
+    )
+    session.add(event)
+    await session.flush()
+    customer = await session.get(Customer, order.customer_id)
+    reseller = await session.get(Reseller, order.reseller_id) if order.reseller_id else None
+    assert customer is not None
+    rows = [
+        {
+            "chat_id": chat_id,
+            "order_id": order.id,
+            "event_id": event.id,
+            "kind": NotificationKind.ORDER_UPDATE,
+            "idempotency_key": order_update_key(order.id, event.id, chat_id),
+            "due_at": now + delay,
+            "payload": order_update_payload(
+                order,
+                event,
+                audience=audience,
+                brand=reseller.name if reseller else None,
+                customer_name=customer.name,
+            ),
+        }
+        for chat_id, audience in await recipients(session, order)
+    ]
+    await enqueue(session, rows)
+    return event
+
+
+async def recipients(session: AsyncSession, order: Order) -> list[tuple[int, str]]:
+    """Every chat that must hear of this order, once each: (chat_id, audience).
+
+    The customer's linked chats hear as `customer`; for dropship the reseller's own chats
+    hear as `reseller` (which wins if a chat is both).
+    """
+    found: dict[int, str] = {}
+    customer_chats = await session.scalars(
+        select(ChatLink.chat_id).where(ChatLink.customer_id == order.customer_id)
+    )
+    for chat_id in customer_chats:
+        found[chat_id] = "customer"
+    if order.reseller_id is not None:
+        reseller_chats = await session.scalars(
+            select(Chat.id).where(Chat.reseller_id == order.reseller_id)
+        )
+        for chat_id in reseller_chats:
+            found[chat_id] = "reseller"
+    return sorted(found.items())
+
+
+def order_update_payload(
+    order: Order, event: PhaseEvent, *, audience: str, brand: str | None, customer_name: str
+) -> dict[str, Any]:
+    """Everything a renderer needs to word an order update later, in any language.
+
+    `brand` is the reseller's brand on dropship orders (the end customer never sees the
+    shop's name); None means the shop's own name, filled in at send time.
+    """
+    plan = order.plan
+    stage = event.to_stage
+    return {
+        "order_code": order.code,
+        "audience": audience,
+        "brand": brand,
+        "customer_name": customer_name,
+        "fulfillment": order.fulfillment.value,
+        "from_phase": event.from_phase.value if event.from_phase else None,
+        "phase": event.to_phase.value,
+        "stage": plan[stage].name if stage is not None else None,
+        "stage_number": stage + 1 if stage is not None else None,
+        "stage_count": len(plan),
+        "eta": order.estimated_ready_at.isoformat() if order.estimated_ready_at else None,
+        "courier": order.courier,
+        "tracking_number": order.tracking_number,
+        "note": event.note,
+        "photo": event.photo,
+        "at": event.at.isoformat(),
+    }

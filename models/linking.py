@@ -1,0 +1,104 @@
+"""Link codes and linking chats to customers: nobody sees an order that isn't theirs."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from urllib.parse import quote
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.base import utcnow
+from models.enums import Channel
+from models.orders import Order
+from models.people import Chat, ChatLink, Customer
+
+LINK_CODE_BYTES = 16  # 128 random bits, 22 URL-safe characters
+
+
+def new_link_code() -> str:
+    """Return a fresh unguessable, URL-safe link code (fits Telegram's deep-link payload)."""
+    return secrets.token_urlsafe(LINK_CODE_BYTES)
+
+
+async def get_or_create_chat(session: AsyncSession, channel: Channel, address: str) -> Chat:
+    """Return the chat for a channel address, creating it on first contact."""
+    chat = await session.scalar(
+        select(Chat).where(Chat.channel == channel, Chat.address == address)
+    )
+    if chat is None:
+        chat = Chat(channel=channel, address=address)
+        session.add(chat)
+        await session.flush()
+    return chat
+
+
+async def _link(session: AsyncSession, chat: Chat, customer_id: int, via: str) -> None:
+    values = {"chat_id": chat.id, "customer_id": customer_id, "via": via, "linked_at": utcnow()}
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(postgresql.insert(ChatLink).values(values).on_conflict_do_nothing())
+    else:
+        await session.execute(sqlite.insert(ChatLink).values(values).on_conflict_do_nothing())
+
+
+async def link_by_code(session: AsyncSession, chat: Chat, link_code: str) -> Order | None:
+    """Link the chat to the customer of the order with this link code; None if no such code."""
+    if not link_code or len(link_code) > 64:
+        return None
+    order = await session.scalar(select(Order).where(Order.link_code == link_code))
+    if order is None:
+        return None
+    await _link(session, chat, order.customer_id, "code")
+    return order
+
+
+async def link_by_phone(session: AsyncSession, chat: Chat, phone: str) -> Customer | None:
+    """Link the chat to the customer with this verified E.164 phone, if there is one."""
+    customer = await session.scalar(select(Customer).where(Customer.phone == phone))
+    if customer is not None:
+        await _link(session, chat, customer.id, "phone")
+    return customer
+
+
+async def linked_customer_ids(session: AsyncSession, chat: Chat) -> list[int]:
+    """Return the customers whose orders this chat may see."""
+    rows = await session.scalars(select(ChatLink.customer_id).where(ChatLink.chat_id == chat.id))
+    return list(rows)
+
+
+async def order_visible_to_chat(session: AsyncSession, chat: Chat, code: str) -> Order | None:
+    """Return the order only if this chat is linked to its customer or is its reseller's chat.
+
+    An order that exists but is not this chat's is indistinguishable from one that does not.
+    """
+    order = await session.scalar(select(Order).where(Order.code == code.strip().upper()))
+    if order is None:
+        return None
+    if chat.reseller_id is not None and order.reseller_id == chat.reseller_id:
+        return order
+    linked = await session.scalar(
+        select(ChatLink.chat_id).where(
+            ChatLink.chat_id == chat.id, ChatLink.customer_id == order.customer_id
+        )
+    )
+    return order if linked is not None else None
+
+
+def touch_inbound(chat: Chat, now: datetime | None = None) -> None:
+    """Record that the person wrote: reopens an inactive or opted-out chat."""
+    chat.last_inbound_at = now or utcnow()
+    chat.active = True
+    chat.opted_out = False
+    chat.inactive_reason = None
+
+
+def invoice_links(link_code: str, bot_username: str, whatsapp_number: str) -> dict[str, str | None]:
+    """The two links printed on an invoice; None for a channel that is not set up."""
+    telegram = f"https://t.me/{bot_username}?start={link_code}" if bot_username else None
+    whatsapp = None
+    if whatsapp_number:
+        text = quote(f"kabar {link_code}", safe="")
+        whatsapp = f"https://wa.me/{whatsapp_number.lstrip('+')}?text={text}"
+    return {"code": link_code, "telegram": telegram, "whatsapp": whatsapp}

@@ -1,0 +1,122 @@
+"""Orders, their lines and their append-only phase history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, UTCDateTime, str_enum, utcnow
+from models.catalog import MONEY, Product
+from models.enums import Fulfillment, Phase
+from models.flows import Position
+from models.people import Customer, Reseller
+from models.stages import Stage, stages_from_json
+
+
+class Order(Base):
+    """A customer's order: where it stands, how it is fulfilled, who sold it."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        Index("ix_orders_phase_stage", "phase", "stage_index"),
+        Index("ix_orders_awaiting", "awaiting_since", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    # Set for dropship orders: the reseller whose brand the end customer sees.
+    reseller_id: Mapped[int | None] = mapped_column(ForeignKey("resellers.id"), index=True)
+    fulfillment: Mapped[Fulfillment] = mapped_column(str_enum(Fulfillment))
+    phase: Mapped[Phase] = mapped_column(str_enum(Phase))
+    # 0-based index into stage_plan while in production.
+    stage_index: Mapped[int | None] = mapped_column(Integer)
+    # Snapshot of the production stages at order time, so later product edits don't move it.
+    stage_plan: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    held_phase: Mapped[Phase | None] = mapped_column(str_enum(Phase))
+    held_stage_index: Mapped[int | None] = mapped_column(Integer)
+    stock_reserved: Mapped[bool] = mapped_column(Boolean, default=False)
+    courier: Mapped[str | None] = mapped_column(String(64))
+    tracking_number: Mapped[str | None] = mapped_column(String(64))
+    link_code: Mapped[str] = mapped_column(String(64), unique=True)
+    placed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    phase_entered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    awaiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    estimated_ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    customer: Mapped[Customer] = relationship(lazy="raise")
+    reseller: Mapped[Reseller | None] = relationship(lazy="raise")
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", lazy="raise", cascade="all, delete-orphan", order_by="OrderLine.id"
+    )
+
+    @property
+    def plan(self) -> tuple[Stage, ...]:
+        """The production stages this order goes through (empty for ready stock)."""
+        return stages_from_json(self.stage_plan)
+
+    @property
+    def position(self) -> Position:
+        """Phase and production stage together."""
+        return Position(self.phase, self.stage_index)
+
+    @property
+    def stage_name(self) -> str | None:
+        """The current production stage's name, if in production."""
+        if self.stage_index is None:
+            return None
+        return self.plan[self.stage_index].name
+
+
+class OrderLine(Base):
+    """So many units of one product in an order, at the price agreed."""
+
+    __tablename__ = "order_lines"
+    __table_args__ = (
+        UniqueConstraint("order_id", "product_id"),
+        CheckConstraint("qty > 0", name="qty_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    qty: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[Decimal] = mapped_column(MONEY)
+    # Taken from warehouse stock (ready stock) rather than produced: snapshot at order time.
+    from_stock: Mapped[bool] = mapped_column(Boolean)
+
+    order: Mapped[Order] = relationship(back_populates="lines", lazy="raise")
+    product: Mapped[Product] = relationship(lazy="raise")
+
+
+class PhaseEvent(Base):
+    """One change of an order's phase or stage: who, when, from, to, why. Never updated."""
+
+    __tablename__ = "phase_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(16))  # staff, system, import
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    from_phase: Mapped[Phase | None] = mapped_column(str_enum(Phase))
+    from_stage: Mapped[int | None] = mapped_column(Integer)
+    to_phase: Mapped[Phase] = mapped_column(str_enum(Phase))
+    to_stage: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    photo: Mapped[str | None] = mapped_column(String(255))  # a channel's file reference

@@ -1,0 +1,138 @@
+"""The `kabar` command line, run as an operator runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+PRODUCTS = """sku,name,variant,price,reseller_price,stock,fulfillment,stages
+KAOS-HTM-XL,Kaos Polos,Hitam XL,85000,70000,10,ready_stock,
+BATIK-PRM,Kemeja Batik,Premium M,350000,300000,,made_to_order,potong:1d;jahit:2d;qc:4h
+"""
+ORDERS = """code,customer_name,customer_phone,sku,qty,reseller,language
+INV-1001,Sari,0812-3456-7890,KAOS-HTM-XL,2,,id
+INV-1002,Rina,+62 813 9999 0000,BATIK-PRM,1,MAWAR,en
+"""
+
+
+@pytest.fixture
+def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working folder with a config.toml pointing at a fresh SQLite file."""
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith("KABAR_"):
+            monkeypatch.delenv(name)
+    (tmp_path / "config.toml").write_text(
+        '[database]\nurl = "sqlite+aiosqlite:///shop.db"\n'
+        '[telegram]\nbot_username = "tokokabar_bot"\n'
+        '[whatsapp]\nfrom_number = "+6281100001111"\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "products.csv").write_text(PRODUCTS, encoding="utf-8")
+    (tmp_path / "orders.csv").write_text(ORDERS, encoding="utf-8")
+    return tmp_path
+
+
+def kabar(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_a_new_shop_is_set_up_from_the_command_line(
+    shop: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert kabar(capsys, "init-db")[0] == 0
+    code, out, _ = kabar(capsys, "init-db")  # again: an upgrade with nothing to do
+    assert code == 0 and "revision 0001" in out
+    code, out, _ = kabar(capsys, "import", "products", "products.csv")
+    assert code == 0 and "2 products created" in out
+    assert kabar(capsys, "reseller", "add", "mawar", "--name", "Mawar Batik Store")[0] == 1
+    code, out, err = kabar(
+        capsys, "reseller", "add", "mawar", "--name", "Mawar Batik Store", "--telegram-id", "7007"
+    )
+    assert code == 0 and "MAWAR" in out, err
+    code, _, _ = kabar(capsys, "staff", "add", "--name", "Dewi", "--phone", "0812-1111-2222")
+    assert code == 0
+    code, _, err = kabar(capsys, "staff", "add", "--name", "Dewi", "--phone", "+6281211112222")
+    assert code == 1 and err.count("\n") == 1 and "exists" in err
+    code, out, _ = kabar(capsys, "import", "orders", "orders.csv")
+    assert code == 0 and "2 orders created" in out
+    code, out, _ = kabar(capsys, "import", "orders", "orders.csv")
+    assert code == 0 and "0 orders created" in out and "2 unchanged" in out
+
+    code, out, _ = kabar(capsys, "order", "links", "inv-1001", "--json")
+    links = json.loads(out)
+    assert code == 0 and set(links) == {"code", "telegram", "whatsapp"}
+    assert links["telegram"] == f"https://t.me/tokokabar_bot?start={links['code']}"
+    assert links["whatsapp"] == f"https://wa.me/6281100001111?text=kabar%20{links['code']}"
+    assert len(links["code"]) >= 16
+    code, _, err = kabar(capsys, "order", "links", "INV-404")
+    assert code == 1 and err == "kabar: order INV-404 not found\n"
+
+
+def test_bad_rows_are_listed_with_line_numbers_and_exit_1(
+    shop: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kabar(capsys, "init-db")
+    kabar(capsys, "import", "products", "products.csv")
+    (shop / "bad.csv").write_text(
+        ORDERS.replace("0812-3456-7890", "12").replace("MAWAR", ""), encoding="utf-8"
+    )
+    code, out, err = kabar(capsys, "import", "orders", "bad.csv")
+    assert code == 1
+    assert err.splitlines() == [
+        "bad.csv:2: customer_phone: '12' is not a phone number",
+        "kabar: 1 bad row(s); nothing was imported",
+    ]
+    code, out, err = kabar(capsys, "order", "links", "INV-1002")
+    assert code == 1  # the good row of the rejected file was not written either
+
+
+def test_commands_refuse_an_uninitialised_database_in_one_line(
+    shop: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = kabar(capsys, "import", "products", "products.csv")
+    assert code == 1
+    assert err == "kabar: the database is not initialised or is outdated: run `kabar init-db`\n"
+
+
+def test_a_wrong_config_key_fails_with_one_line(
+    shop: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (shop / "config.toml").write_text("[telegram]\nenabled = true\n", encoding="utf-8")
+    code, _, err = kabar(capsys, "init-db")
+    assert code == 1
+    assert err.count("\n") == 1 and "telegram.token" in err
+    code, _, err = kabar(capsys, "--config", "missing.toml", "init-db")
+    assert code == 1 and "missing.toml" in err
+
+
+def test_config_path_comes_from_the_environment(
+    shop: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (shop / "other.toml").write_text('[database]\nurl = "sqlite+aiosqlite:///other.db"\n')
+    monkeypatch.setenv("KABAR_CONFIG", "other.toml")
+    assert kabar(capsys, "init-db")[0] == 0
+    assert (shop / "other.db").exists() and not (shop / "shop.db").exists()
+
+
+def test_run_and_demo_say_what_is_missing(shop: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for command in ("run", "demo"):
+        code, _, err = kabar(capsys, command)
+        assert code == 1 and "not built yet" in err
+
+
+def test_python_dash_m_bot_is_the_same_cli(shop: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "init-db"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "database ready" in done.stdout
