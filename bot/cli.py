@@ -37,7 +37,7 @@ from models.imports import (
     read_csv,
 )
 from models.linking import get_or_create_chat, invoice_links
-from models.orders import Order
+from models.orders import Order, clean_code
 from models.people import Chat, Reseller, Staff
 from models.phones import normalize_phone
 from models.schema import current_revision, head_revision, upgrade
@@ -246,9 +246,9 @@ async def add_staff(config: Config, args: argparse.Namespace, out: Console) -> i
 async def add_reseller(config: Config, args: argparse.Namespace, out: Console) -> int:
     """Add a reseller (code and brand) and the chats they will be told in."""
     phone, telegram_id = _contacts(args)
-    code = args.code.strip().upper()
-    if not code or not code.replace("-", "").replace("_", "").isalnum() or len(code) > 64:
-        raise CommandError(f"reseller code {args.code!r}: use letters, digits, - or _")
+    code = clean_code(args.code)
+    if code is None:
+        raise CommandError(f"reseller code {args.code!r}: use letters, digits and . _ / -")
     db = await _open(config)
     try:
         with _no_traceback_for(IntegrityError):
@@ -306,7 +306,7 @@ async def order_links(config: Config, args: argparse.Namespace, out: Console) ->
     try:
         async with db.sessions() as session:
             link_code = await session.scalar(
-                select(Order.link_code).where(Order.code == args.code.strip().upper())
+                select(Order.link_code).where(Order.code == (clean_code(args.code) or ""))
             )
     finally:
         await db.dispose()

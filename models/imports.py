@@ -24,7 +24,7 @@ from models.errors import DomainError, InvalidPhone, InvalidStageSpec
 from models.inventory import set_stock
 from models.lifecycle import IMPORT, order_update_payload, unit_price
 from models.linking import new_link_code
-from models.orders import Order, OrderLine, PhaseEvent
+from models.orders import Order, OrderLine, PhaseEvent, clean_code
 from models.outbox import enqueue, order_update_key
 from models.people import Chat, ChatLink, Customer, Reseller
 from models.phones import normalize_phone
@@ -41,7 +41,6 @@ PRODUCT_COLUMNS = (
     "stages",
 )
 ORDER_COLUMNS = ("code", "customer_name", "customer_phone", "sku", "qty", "reseller", "language")
-CODE = re.compile(r"[A-Z0-9][A-Z0-9._/-]{0,63}")
 CHUNK = 500  # keeps IN (...) lists and batches well inside every driver's limits
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -124,8 +123,8 @@ def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
 
 
 def _code(value: str, what: str) -> str:
-    code = value.upper()
-    if not CODE.fullmatch(code):
+    code = clean_code(value)
+    if code is None:
         raise ValueError(f"{what}: expected letters, digits and . _ / - (max 64), got {value!r}")
     return code
 
@@ -292,7 +291,7 @@ def _check_order_row(row: dict[str, str]) -> tuple[str, str, str, str, int, str,
         ) from None
     sku = _code(row["sku"], "sku")
     qty = _count(row["qty"], "qty", minimum=1)
-    reseller = row["reseller"].upper()
+    reseller = _code(row["reseller"], "reseller") if row["reseller"] else ""
     try:
         language = Language(row["language"].lower()) if row["language"] else None
     except ValueError:

@@ -13,7 +13,7 @@ from models.catalog import Product, StockSubscription
 from models.enums import Fulfillment, NotificationKind
 from models.errors import NotFound, StockError
 from models.lifecycle import fill_awaiting
-from models.orders import Order
+from models.orders import Order, clean_code
 from models.outbox import enqueue
 
 
@@ -39,7 +39,7 @@ async def set_stock(
     now = now or utcnow()
     product = await session.scalar(
         select(Product)
-        .where(Product.sku == sku.strip().upper())
+        .where(Product.sku == (clean_code(sku) or ""))
         .with_for_update()
         .execution_options(populate_existing=True)
     )

@@ -21,7 +21,7 @@ from models.enums import Fulfillment, NotificationKind, Phase
 from models.errors import DomainError, InvalidTransition, NotFound
 from models.flows import FLOWS, Position, check_advance, check_side_exit
 from models.linking import new_link_code
-from models.orders import Order, OrderLine, PhaseEvent
+from models.orders import Order, OrderLine, PhaseEvent, clean_code
 from models.outbox import enqueue, order_update_key
 from models.people import Chat, ChatLink, Customer, Reseller
 from models.stages import estimate_ready_at, stages_to_json
@@ -48,7 +48,7 @@ async def load_for_change(session: AsyncSession, code: str) -> Order:
     """Load an order by code and lock its row for the rest of the transaction."""
     order = await session.scalar(
         select(Order)
-        .where(Order.code == code.strip().upper())
+        .where(Order.code == (clean_code(code) or ""))
         .with_for_update()
         .execution_options(populate_existing=True)
     )
@@ -69,13 +69,16 @@ async def place_order(
 ) -> Order:
     """Create an order, reserving its stock lines atomically or queueing it for stock."""
     now = now or utcnow()
+    clean = clean_code(code)
+    if clean is None:
+        raise DomainError(f"{code!r} cannot be an order code (letters, digits, . _ / -)")
     if not lines:
-        raise DomainError(f"order {code} has no lines")
+        raise DomainError(f"order {clean} has no lines")
     made = [p for p, _ in lines if p.fulfillment is Fulfillment.MADE_TO_ORDER]
     # The slowest product's stages decide when a mixed order can be ready.
     plan = max((p.stages for p in made), key=lambda st: sum(s.minutes for s in st), default=())
     order = Order(
-        code=code.strip().upper(),
+        code=clean,
         customer_id=customer.id,
         reseller_id=reseller.id if reseller else None,
         fulfillment=Fulfillment.MADE_TO_ORDER if made else Fulfillment.READY_STOCK,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import datetime
 from urllib.parse import quote
@@ -12,10 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.base import utcnow
 from models.enums import Channel
-from models.orders import Order
+from models.orders import Order, clean_code
 from models.people import Chat, ChatLink, Customer
 
 LINK_CODE_BYTES = 16  # 128 random bits, 22 URL-safe characters
+LINK_CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def new_link_code() -> str:
@@ -45,7 +47,7 @@ async def _link(session: AsyncSession, chat: Chat, customer_id: int, via: str) -
 
 async def link_by_code(session: AsyncSession, chat: Chat, link_code: str) -> Order | None:
     """Link the chat to the customer of the order with this link code; None if no such code."""
-    if not link_code or len(link_code) > 64:
+    if not LINK_CODE_PATTERN.fullmatch(link_code):
         return None
     order = await session.scalar(select(Order).where(Order.link_code == link_code))
     if order is None:
@@ -73,7 +75,8 @@ async def order_visible_to_chat(session: AsyncSession, chat: Chat, code: str) ->
 
     An order that exists but is not this chat's is indistinguishable from one that does not.
     """
-    order = await session.scalar(select(Order).where(Order.code == code.strip().upper()))
+    clean = clean_code(code)
+    order = await session.scalar(select(Order).where(Order.code == clean)) if clean else None
     if order is None:
         return None
     if chat.reseller_id is not None and order.reseller_id == chat.reseller_id:

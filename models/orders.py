@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -25,6 +26,15 @@ from models.enums import Fulfillment, Phase
 from models.flows import Position
 from models.people import Customer, Reseller
 from models.stages import Stage, stages_from_json
+
+# Order codes and SKUs: what a seller writes on an invoice, and never a comma (bulk separator).
+CODE_PATTERN = re.compile(r"[A-Z0-9][A-Z0-9._/-]{0,63}")
+
+
+def clean_code(raw: str) -> str | None:
+    """Return an order code or SKU in its stored (upper-case) form, or None if it cannot be one."""
+    code = raw.strip().upper()
+    return code if CODE_PATTERN.fullmatch(code) else None
 
 
 class Order(Base):

@@ -32,7 +32,12 @@ def normalize_phone(raw: str, region: str = "ID") -> str:
 
 
 def mask_phone(phone: str) -> str:
-    """Hide the middle of a phone number so logs never hold a full one."""
+    """Hide the middle of a phone number so logs never hold a full one.
+
+    The last three digits stay (to tell numbers apart), at least four characters are hidden,
+    and at most the first five (`+6281`, country and network) are shown.
+    """
     if len(phone) <= 7:
         return "*" * len(phone)
-    return phone[:5] + "*" * (len(phone) - 8) + phone[-3:]
+    shown = min(5, len(phone) - 3 - 4)
+    return phone[:shown] + "*" * (len(phone) - shown - 3) + phone[-3:]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ def parse_stages(spec: str) -> tuple[Stage, ...]:
             raise InvalidStageSpec(
                 f"stage {part!r} is not NAME:DURATION (like jahit:2d, qc:4h, m/h/d)"
             )
-        minutes = round(float(match["amount"]) * _UNITS[match["unit"].lower()])
+        minutes = math.ceil(float(match["amount"]) * _UNITS[match["unit"].lower()])
         if minutes <= 0:
             raise InvalidStageSpec(f"stage {part!r} must last longer than zero")
         name = match["name"].lower()
@@ -83,8 +84,10 @@ def estimate_ready_at(
     Before production (`stage_index` None) the whole plan starts now. In stage k the current
     stage ends at its expected end, or now if it is already overdue, and the rest follow it.
     """
-    if stage_index is None or stage_started_at is None:
+    if stage_index is None:
         return now + sum((s.duration for s in plan), timedelta())
+    if stage_started_at is None:
+        raise ValueError("a stage in progress needs the time it started")
     current_end = max(stage_started_at + plan[stage_index].duration, now)
     rest = sum((s.duration for s in plan[stage_index + 1 :]), timedelta())
     return current_end + rest

@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
+READ_ONLY = "kabar_read_only"
+
 
 def _tune_sqlite(engine: AsyncEngine) -> None:
     """Make SQLite safe for concurrent async writers."""
@@ -33,9 +35,13 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(connection: Any) -> None:
-        # Take the write lock up front: a deferred transaction that reads, then writes,
-        # fails with "database is locked" instead of waiting its turn.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front: a deferred transaction that reads, then writes,
+        # fails with "database is locked" instead of waiting its turn. Readers stay deferred,
+        # so in WAL mode they never wait for a writer.
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -46,7 +52,11 @@ class Database:
         self.engine = create_async_engine(self.url, **engine_options)
         if self.url.get_backend_name() == "sqlite":
             _tune_sqlite(self.engine)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Sessions for reading; writes go through transaction(). Both share one pool.
+        self.sessions = async_sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
+        self._writers = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
@@ -55,8 +65,8 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """Open a session in one transaction: committed on success, rolled back on error."""
-        async with self.sessions() as session, session.begin():
+        """Open a write session in one transaction: committed on success, else rolled back."""
+        async with self._writers() as session, session.begin():
             yield session
 
     async def dispose(self) -> None:

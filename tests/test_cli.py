@@ -86,13 +86,13 @@ def test_bad_rows_are_listed_with_line_numbers_and_exit_1(
     (shop / "bad.csv").write_text(
         ORDERS.replace("0812-3456-7890", "12").replace("MAWAR", ""), encoding="utf-8"
     )
-    code, out, err = kabar(capsys, "import", "orders", "bad.csv")
+    code, _, err = kabar(capsys, "import", "orders", "bad.csv")
     assert code == 1
     assert err.splitlines() == [
         "bad.csv:2: customer_phone: '12' is not a phone number",
         "kabar: 1 bad row(s); nothing was imported",
     ]
-    code, out, err = kabar(capsys, "order", "links", "INV-1002")
+    code, _out, err = kabar(capsys, "order", "links", "INV-1002")
     assert code == 1  # the good row of the rejected file was not written either
 
 

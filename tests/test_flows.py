@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from models.enums import Fulfillment, Phase
@@ -28,7 +30,7 @@ P = Position
     ],
 )
 def test_each_flow_walks_its_whole_path(fulfillment: Fulfillment, path: list[Position]) -> None:
-    for here, there in zip(path, path[1:], strict=False):
+    for here, there in itertools.pairwise(path):
         check_advance("INV-1", fulfillment, here, there, stage_count=4)
 
 

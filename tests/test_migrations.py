@@ -1,0 +1,120 @@
+"""Migrations: they build exactly the schema the models describe, and running them again is safe."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, inspect, select, text
+
+from models import Base, Customer
+from models.enums import Language
+from models.schema import alembic_config, current_revision, upgrade
+from models.storage import Database
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def schema_diff(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "target_metadata": Base.metadata}
+    )
+    return list(compare_metadata(context, Base.metadata))
+
+
+def schema_snapshot(connection: Connection) -> dict[str, Any]:
+    """Everything a migration could change, in a comparable form."""
+    inspector = inspect(connection)
+    snapshot: dict[str, Any] = {}
+    for table in sorted(inspector.get_table_names()):
+        snapshot[table] = {
+            "columns": [
+                (c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)
+            ],
+            "pk": inspector.get_pk_constraint(table),
+            "fks": sorted(
+                (fk["name"] or "", tuple(fk["constrained_columns"]), fk["referred_table"])
+                for fk in inspector.get_foreign_keys(table)
+            ),
+            "indexes": sorted(
+                (ix["name"] or "", tuple(str(c) for c in ix["column_names"]), ix["unique"])
+                for ix in inspector.get_indexes(table)
+            ),
+            "unique": sorted(
+                (uq["name"] or "", tuple(uq["column_names"]))
+                for uq in inspector.get_unique_constraints(table)
+            ),
+        }
+    return snapshot
+
+
+async def test_upgraded_database_matches_the_models_exactly(db: Database) -> None:
+    async with db.engine.connect() as conn:
+        diff = await conn.run_sync(schema_diff)
+        tables = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+    assert diff == []
+    assert tables == set(Base.metadata.tables) | {"alembic_version"}
+
+
+async def test_database_is_at_the_head_revision(db: Database) -> None:
+    head = head_revision()
+    assert await current_revision(db) == head
+    async with db.sessions() as s:
+        assert list(await s.scalars(text("SELECT version_num FROM alembic_version"))) == [head]
+
+
+async def test_upgrading_again_changes_nothing(db: Database) -> None:
+    async with db.transaction() as s:
+        s.add(Customer(phone="+6281234567890", name="Sari", language=Language.ID))
+    async with db.engine.connect() as conn:
+        before = await conn.run_sync(schema_snapshot)
+    assert before  # the snapshot sees the tables
+
+    await upgrade(db)
+    await upgrade(db)
+
+    async with db.engine.connect() as conn:
+        after = await conn.run_sync(schema_snapshot)
+        diff = await conn.run_sync(schema_diff)
+    assert after == before
+    assert diff == []
+    assert await current_revision(db) == head_revision()
+    async with db.sessions() as s:
+        assert list(await s.scalars(select(Customer.name))) == ["Sari"]
+        assert list(await s.scalars(text("SELECT version_num FROM alembic_version"))) == [
+            head_revision()
+        ]
+
+
+async def test_an_empty_database_has_no_revision_until_upgraded(sqlite_db: Database) -> None:
+    fresh = Database(sqlite_db.url.set(database=f"{sqlite_db.url.database}.fresh"))
+    try:
+        assert await current_revision(fresh) is None
+        await upgrade(fresh)
+        assert await current_revision(fresh) == head_revision()
+    finally:
+        await fresh.dispose()
+
+
+async def sqlite_pragmas(db: Database) -> dict[str, Any]:
+    async with db.sessions() as s:
+        return {
+            name: await s.scalar(text(f"PRAGMA {name}"))
+            for name in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")
+        }
+
+
+async def test_sqlite_connections_use_wal_foreign_keys_and_wait_for_locks(
+    sqlite_db: Database,
+) -> None:
+    expected = {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 5000, "synchronous": 1}
+    assert await sqlite_pragmas(sqlite_db) == expected
+    # Every new connection is tuned, not only the first one.
+    await sqlite_db.dispose()
+    assert await sqlite_pragmas(sqlite_db) == expected
