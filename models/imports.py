@@ -414,13 +414,13 @@ async def _upsert_customers(
                 person.name = draft.customer_name
             if draft.language is not None and person.language != draft.language:
                 person.language = draft.language
-    # Plain executemany, then read the ids back: RETURNING per row is far slower on SQLite.
-    fresh = list(new.values())
-    for part in _chunks(fresh):
-        await session.execute(insert(_table(Customer)), part)
-        phones = [values["phone"] for values in part]
-        for person in await session.scalars(select(Customer).where(Customer.phone.in_(phones))):
-            customers[person.phone] = person
+    table = _table(Customer)
+    for part in _chunks(list(new.values())):
+        returned = await session.execute(insert(table).returning(table.c.phone, table.c.id), part)
+        for phone, customer_id in returned:
+            person = Customer(**new[phone])
+            person.id = customer_id
+            customers[phone] = person
 
 
 async def _create_orders(
@@ -488,17 +488,18 @@ async def _create_orders(
             }
         )
 
+    names = {c.id: c.name for c in customers.values()}
     done = 0
     for batch in _chunks(orders):
         columns = [{k: v for k, v in o.items() if not k.startswith("_")} for o in batch]
-        await session.execute(insert(_table(Order)), columns)
-        ids = dict(
-            (
-                await session.execute(
-                    select(Order.code, Order.id).where(Order.code.in_([o["code"] for o in batch]))
-                )
-            ).all()
+        orders_table = _table(Order)
+        # RETURNING the code too maps ids without relying on row order (which SQLite
+        # cannot promise for batched inserts), and without a lookup query that PostgreSQL
+        # would plan from the stale statistics of a table it thinks is still empty.
+        returned = await session.execute(
+            insert(orders_table).returning(orders_table.c.code, orders_table.c.id), columns
         )
+        ids = {code: order_id for code, order_id in returned}
         for order in batch:
             order["id"] = ids[order["code"]]
         await session.execute(
@@ -528,7 +529,7 @@ async def _create_orders(
                 for o in batch
             ],
         )
-        await _notify_linked(session, batch, customers, now)
+        await _notify_linked(session, batch, names, now)
         done += len(batch)
         if progress:
             progress("writing", done, len(orders))
@@ -561,7 +562,7 @@ async def _products_with_waiters(session: AsyncSession, product_ids: Sequence[in
 async def _notify_linked(
     session: AsyncSession,
     orders: Sequence[dict[str, Any]],
-    customers: dict[str, Customer],
+    names: dict[int, str],
     now: datetime,
 ) -> None:
     """Queue the 'order received' message for customers (and resellers) who already chat."""
@@ -579,7 +580,6 @@ async def _notify_linked(
         ):
             if rid is not None:
                 by_reseller.setdefault(rid, []).append(chat_id)
-    names = {c.id: c.name for c in customers.values()}
     rows: list[dict[str, Any]] = []
     for o in orders:
         audiences = {chat_id: "customer" for chat_id in by_customer.get(o["customer_id"], [])}
