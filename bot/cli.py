@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Config, ConfigError, load_config
+from bot.demo import run_demo
 from models.enums import Channel
 from models.errors import DomainError
 from models.imports import (
@@ -117,6 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console(highlight=False, soft_wrap=True)
     errors = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
+        if args.command == "demo":  # needs no accounts and no configuration
+            return asyncio.run(run_demo(script=args.script, out=console))
         config = load_config(getattr(args, "config", None))
         handler: Command = args.handler
         return asyncio.run(handler(config, args, console))
@@ -330,5 +333,5 @@ async def run(config: Config, args: argparse.Namespace, out: Console) -> int:
 
 
 async def demo(config: Config, args: argparse.Namespace, out: Console) -> int:
-    """Open the console demo (not built yet; this says so)."""
-    raise CommandError("`kabar demo` needs the conversation layer, which is not built yet")
+    """Open the console demo."""
+    return await run_demo(script=args.script, out=out)

@@ -235,6 +235,7 @@ class ShopConfig(_Section):
     )
     currency: Annotated[str, AfterValidator(_check_currency)] = "IDR"
     quiet_hours: Annotated[str, AfterValidator(_check_quiet_hours)] = "21:00-07:00"
+    messages_file: str = ""
 
     @property
     def tz(self) -> ZoneInfo:

@@ -12,13 +12,21 @@ class NotFound(DomainError):
 
 
 class InvalidTransition(DomainError):
-    """An order cannot move from its phase to the one asked."""
+    """An order cannot move from its phase to the one asked.
 
-    def __init__(self, order_code: str, phase: str, target: str, reason: str) -> None:
+    `rule` names the rule that refused (final, on_hold, not_in_flow, awaiting_stock,
+    stock_only, needs_stage, no_stage, backwards, held_already, not_held), so a conversation
+    can word it in any language; `phase` and `target` are phase values.
+    """
+
+    def __init__(
+        self, order_code: str, phase: str, target: str, reason: str, rule: str = "backwards"
+    ) -> None:
         self.order_code = order_code
         self.phase = phase
         self.target = target
         self.reason = reason
+        self.rule = rule
         super().__init__(f"{order_code} is {phase}: cannot move to {target} ({reason})")
 
 

@@ -53,38 +53,46 @@ def check_advance(
     they may not go back, leave a final phase, or leave awaiting_stock (only stock does that).
     """
 
-    def refuse(reason: str) -> InvalidTransition:
-        return InvalidTransition(code, _describe(current), _describe(target), reason)
+    def refuse(reason: str, rule: str) -> InvalidTransition:
+        return InvalidTransition(code, _describe(current), _describe(target), reason, rule)
 
     flow = FLOWS[fulfillment]
     if current.phase in FINAL:
-        raise refuse(f"the order is already {current.phase.value}")
+        raise refuse(f"the order is already {current.phase.value}", "final")
     if current.phase is Phase.ON_HOLD:
-        raise refuse("the order is on hold; resume it first")
+        raise refuse("the order is on hold; resume it first", "on_hold")
     if target.phase not in flow:
-        raise refuse(f"{target.phase.value} is not a phase of {fulfillment.value} orders")
+        raise refuse(
+            f"{target.phase.value} is not a phase of {fulfillment.value} orders", "not_in_flow"
+        )
     if target.phase is Phase.AWAITING_STOCK:
-        raise refuse("only a stock shortage puts an order in awaiting_stock")
+        raise refuse("only a stock shortage puts an order in awaiting_stock", "stock_only")
     if current.phase is Phase.AWAITING_STOCK:
-        raise refuse("the order waits for stock; restock fills it")
+        raise refuse("the order waits for stock; restock fills it", "awaiting_stock")
     if target.phase is Phase.IN_PRODUCTION:
         if target.stage is None or not 0 <= target.stage < stage_count:
-            raise refuse("name a production stage of this order")
+            raise refuse("name a production stage of this order", "needs_stage")
     elif target.stage is not None:
-        raise refuse("only in_production has stages")
+        raise refuse("only in_production has stages", "no_stage")
     here, there = flow.index(current.phase), flow.index(target.phase)
     if there < here or (
         there == here
         and (target.phase is not Phase.IN_PRODUCTION or (target.stage or 0) <= (current.stage or 0))
     ):
-        raise refuse("phases only move forward; use undo to correct a mistake")
+        raise refuse("phases only move forward; use undo to correct a mistake", "backwards")
 
 
 def check_side_exit(code: str, current: Position, target: Phase) -> None:
     """Refuse cancel or hold from a final phase, and hold from hold."""
     if current.phase in FINAL:
         raise InvalidTransition(
-            code, _describe(current), target.value, f"the order is already {current.phase.value}"
+            code,
+            _describe(current),
+            target.value,
+            f"the order is already {current.phase.value}",
+            "final",
         )
     if target is Phase.ON_HOLD and current.phase is Phase.ON_HOLD:
-        raise InvalidTransition(code, _describe(current), target.value, "it is on hold already")
+        raise InvalidTransition(
+            code, _describe(current), target.value, "it is on hold already", "held_already"
+        )

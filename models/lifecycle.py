@@ -137,15 +137,17 @@ async def advance(
     courier: str | None = None,
     tracking_number: str | None = None,
     notify_delay: timedelta = timedelta(0),
+    command_id: str | None = None,
 ) -> PhaseEvent:
     """Move an order forward to `target` (a phase, or a production stage)."""
     now = now or utcnow()
     check_advance(order.code, order.fulfillment, order.position, target, len(order.plan))
-    before = order.position
+    before, snapshot, effect = order.position, snapshot_of(order), None
     flow = FLOWS[order.fulfillment]
     if order.stock_reserved and flow.index(target.phase) >= flow.index(Phase.SHIPPED):
         await stock.consume(session, await stock_lines(session, order))
         order.stock_reserved = False
+        effect = "consumed"
     order.phase, order.stage_index = target.phase, target.stage
     order.phase_entered_at = now
     if courier is not None:
@@ -164,7 +166,17 @@ async def advance(
                 order.plan, stage_index=None, stage_started_at=None, now=now
             )
     return await record(
-        session, order, before, actor=actor, now=now, note=note, photo=photo, delay=notify_delay
+        session,
+        order,
+        before,
+        actor=actor,
+        now=now,
+        note=note,
+        photo=photo,
+        delay=notify_delay,
+        command_id=command_id,
+        snapshot=snapshot,
+        stock_effect=effect,
     )
 
 
@@ -176,15 +188,26 @@ async def hold(
     note: str | None = None,
     now: datetime | None = None,
     notify_delay: timedelta = timedelta(0),
+    command_id: str | None = None,
 ) -> PhaseEvent:
     """Put an order on hold; it keeps its stock and resumes where it was."""
     now = now or utcnow()
     check_side_exit(order.code, order.position, Phase.ON_HOLD)
-    before = order.position
+    before, snapshot = order.position, snapshot_of(order)
     order.held_phase, order.held_stage_index = order.phase, order.stage_index
     order.phase, order.stage_index = Phase.ON_HOLD, None
     order.phase_entered_at = now
-    return await record(session, order, before, actor=actor, now=now, note=note, delay=notify_delay)
+    return await record(
+        session,
+        order,
+        before,
+        actor=actor,
+        now=now,
+        note=note,
+        delay=notify_delay,
+        command_id=command_id,
+        snapshot=snapshot,
+    )
 
 
 async def resume(
@@ -195,12 +218,15 @@ async def resume(
     note: str | None = None,
     now: datetime | None = None,
     notify_delay: timedelta = timedelta(0),
+    command_id: str | None = None,
 ) -> PhaseEvent:
     """Take an order off hold, back to the phase and stage it was in."""
     now = now or utcnow()
     if order.phase is not Phase.ON_HOLD or order.held_phase is None:
-        raise InvalidTransition(order.code, order.phase.value, "resume", "it is not on hold")
-    before = order.position
+        raise InvalidTransition(
+            order.code, order.phase.value, "resume", "it is not on hold", "not_held"
+        )
+    before, snapshot = order.position, snapshot_of(order)
     order.phase, order.stage_index = order.held_phase, order.held_stage_index
     order.held_phase = order.held_stage_index = None
     order.phase_entered_at = now
@@ -208,7 +234,17 @@ async def resume(
         order.estimated_ready_at = estimate_ready_at(
             order.plan, stage_index=order.stage_index, stage_started_at=now, now=now
         )
-    return await record(session, order, before, actor=actor, now=now, note=note, delay=notify_delay)
+    return await record(
+        session,
+        order,
+        before,
+        actor=actor,
+        now=now,
+        note=note,
+        delay=notify_delay,
+        command_id=command_id,
+        snapshot=snapshot,
+    )
 
 
 async def cancel(
@@ -219,11 +255,12 @@ async def cancel(
     reason: str | None = None,
     now: datetime | None = None,
     notify_delay: timedelta = timedelta(0),
+    command_id: str | None = None,
 ) -> PhaseEvent:
     """Cancel an order from any non-final phase; its reserved stock goes to waiting orders."""
     now = now or utcnow()
     check_side_exit(order.code, order.position, Phase.CANCELLED)
-    before = order.position
+    before, snapshot = order.position, snapshot_of(order)
     freed: list[tuple[int, int]] = []
     if order.stock_reserved:
         freed = await stock_lines(session, order)
@@ -233,7 +270,16 @@ async def cancel(
     order.held_phase = order.held_stage_index = None
     order.phase_entered_at = now
     event = await record(
-        session, order, before, actor=actor, now=now, note=reason, delay=notify_delay
+        session,
+        order,
+        before,
+        actor=actor,
+        now=now,
+        note=reason,
+        delay=notify_delay,
+        command_id=command_id,
+        snapshot=snapshot,
+        stock_effect="released" if freed else None,
     )
     for product_id, _ in freed:
         await fill_awaiting(session, product_id, now=now)
@@ -304,6 +350,9 @@ async def record(
     note: str | None = None,
     photo: str | None = None,
     delay: timedelta = timedelta(0),
+    command_id: str | None = None,
+    snapshot: dict[str, Any] | None = None,
+    stock_effect: str | None = None,
 ) -> PhaseEvent:
     """Append the event of a change and the outbox rows of everyone who must hear of it."""
     event = PhaseEvent(
@@ -317,6 +366,9 @@ async def record(
         to_stage=order.stage_index,
         note=note,
         photo=photo,
+        command_id=command_id,
+        before=snapshot,
+        stock_effect=stock_effect,
     )
     session.add(event)
     await session.flush()
@@ -343,6 +395,40 @@ async def record(
     ]
     await enqueue(session, rows)
     return event
+
+
+SNAPSHOT_FIELDS = (
+    "phase",
+    "stage_index",
+    "held_phase",
+    "held_stage_index",
+    "courier",
+    "tracking_number",
+    "stock_reserved",
+    "awaiting_since",
+    "phase_entered_at",
+    "estimated_ready_at",
+)
+
+
+def snapshot_of(order: Order) -> dict[str, Any]:
+    """The order fields a change may touch, as JSON: what undo puts back."""
+    out: dict[str, Any] = {}
+    for name in SNAPSHOT_FIELDS:
+        value = getattr(order, name)
+        out[name] = value.isoformat() if isinstance(value, datetime) else value
+    return out
+
+
+def restore_snapshot(order: Order, snapshot: dict[str, Any]) -> None:
+    """Put back the fields saved by snapshot_of."""
+    for name in SNAPSHOT_FIELDS:
+        value = snapshot[name]
+        if name in ("phase", "held_phase") and value is not None:
+            value = Phase(value)
+        elif name in ("awaiting_since", "phase_entered_at", "estimated_ready_at") and value:
+            value = datetime.fromisoformat(value)
+        setattr(order, name, value)
 
 
 async def recipients(session: AsyncSession, order: Order) -> list[tuple[int, str]]:

@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.base import utcnow
-from models.enums import Channel
+from models.enums import Channel, Language
 from models.orders import Order, clean_code
 from models.people import Chat, ChatLink, Customer
 
@@ -105,3 +105,18 @@ def invoice_links(link_code: str, bot_username: str, whatsapp_number: str) -> di
         text = quote(f"kabar {link_code}", safe="")
         whatsapp = f"https://wa.me/{whatsapp_number.lstrip('+')}?text={text}"
     return {"code": link_code, "telegram": telegram, "whatsapp": whatsapp}
+
+
+async def preferred_language(session: AsyncSession, chat: Chat) -> Language | None:
+    """The chat's own language, else the one a linked customer chose when ordering."""
+    if chat.language is not None:
+        return chat.language
+    customers = await linked_customer_ids(session, chat)
+    if not customers:
+        return None
+    return await session.scalar(
+        select(Customer.language)
+        .where(Customer.id.in_(customers), Customer.language.is_not(None))
+        .order_by(Customer.id)
+        .limit(1)
+    )

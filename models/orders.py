@@ -130,3 +130,11 @@ class PhaseEvent(Base):
     to_stage: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(Text)
     photo: Mapped[str | None] = mapped_column(String(255))  # a channel's file reference
+    # The events of one staff command share this id; /undo reverts them together.
+    command_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    # The order's fields before the change, and what it did to stock: enough to undo it.
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    stock_effect: Mapped[str | None] = mapped_column(String(16))  # consumed, released
+    undoes_event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("phase_events.id", ondelete="SET NULL"), index=True
+    )

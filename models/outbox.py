@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    and_,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -63,3 +75,68 @@ async def enqueue(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(table).on_conflict_do_nothing(index_elements=["idempotency_key"])
     await session.execute(stmt, list(rows))
+
+
+async def claim_due(
+    session: AsyncSession, *, now: datetime, limit: int, lease: timedelta
+) -> list[Notification]:
+    """Claim up to `limit` due rows for sending, oldest first, under a lease.
+
+    Due means pending and past `due_at`, or claimed by a dispatcher whose lease ran out (it
+    died mid-send). PostgreSQL skips rows another dispatcher holds; SQLite's write lock
+    makes the single UPDATE … RETURNING atomic.
+    """
+    due = (
+        select(Notification.id)
+        .where(
+            or_(
+                and_(
+                    Notification.status == NotificationStatus.PENDING,
+                    Notification.due_at <= now,
+                ),
+                and_(
+                    Notification.status == NotificationStatus.SENDING,
+                    Notification.lease_until < now,
+                ),
+            )
+        )
+        .order_by(Notification.due_at, Notification.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = await session.scalars(
+        update(Notification)
+        .where(Notification.id.in_(due.scalar_subquery()))
+        .values(
+            status=NotificationStatus.SENDING,
+            lease_until=now + lease,
+            attempts=Notification.attempts + 1,
+        )
+        .returning(Notification)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    return sorted(claimed.all(), key=lambda n: (n.due_at, n.id))
+
+
+async def finish(
+    session: AsyncSession,
+    notification_id: int,
+    status: NotificationStatus,
+    *,
+    now: datetime,
+    provider_message_id: str | None = None,
+    error: str | None = None,
+    retry_at: datetime | None = None,
+) -> None:
+    """Record how a claimed row ended: sent, skipped, dead, held, or pending again later."""
+    values: dict[str, Any] = {"status": status, "lease_until": None, "last_error": error}
+    if status is NotificationStatus.SENT:
+        values |= {"sent_at": now, "provider_message_id": provider_message_id}
+    if retry_at is not None:
+        values["due_at"] = retry_at
+    await session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )

@@ -54,3 +54,14 @@ async def consume(session: AsyncSession, lines: StockLines) -> None:
             .values(on_hand=Product.on_hand - qty, reserved=Product.reserved - qty)
             .execution_options(synchronize_session="fetch")
         )
+
+
+async def unconsume(session: AsyncSession, lines: StockLines) -> None:
+    """Put shipped units back as reserved: a shipment recorded by mistake was undone."""
+    for product_id, qty in lines:
+        await session.execute(
+            update(Product)
+            .where(Product.id == product_id)
+            .values(on_hand=Product.on_hand + qty, reserved=Product.reserved + qty)
+            .execution_options(synchronize_session="fetch")
+        )

@@ -1,0 +1,260 @@
+"""`kabar demo`: a shop in a fresh SQLite file and a console chat as customer, staff or reseller."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from rich.console import Console
+
+from bot.app import App, build
+from bot.channels import ConsoleChannel
+from bot.config import Config, config_from_mapping
+from handlers.types import Incoming, Reply
+from models.catalog import Product
+from models.enums import Channel, Fulfillment, Language
+from models.lifecycle import place_order
+from models.linking import get_or_create_chat, link_by_phone
+from models.people import Customer, Reseller, Staff
+from models.schema import upgrade
+from models.stages import parse_stages, stages_to_json
+from models.storage import Database
+
+UNDO_SECONDS = 3  # short, so a demo shows both undo and the push that follows
+
+
+@dataclass(frozen=True)
+class Persona:
+    """Someone to chat as in the demo."""
+
+    key: str
+    name: str
+    role: str
+
+
+PERSONAS = {
+    "sari": Persona("sari", "Sari", "customer"),
+    "rina": Persona("rina", "Rina", "customer of reseller Mawar (dropship)"),
+    "dewi": Persona("dewi", "Dewi", "staff"),
+    "mawar": Persona("mawar", "Mawar Batik Store", "reseller"),
+}
+
+# The walk-through of `kabar demo --script`: every phase of the three flows, each pushed.
+SCRIPT: tuple[tuple[str, str], ...] = (
+    ("sari", "/start {link:INV-1001}"),
+    ("sari", "pesanan saya sudah sampai mana?"),
+    ("sari", "ada stok kaos hitam XL?"),
+    ("mawar", "/stok kaos hitam"),
+    ("dewi", "/antrian"),
+    # Ready stock: paid, packed, shipped, delivered.
+    ("dewi", "/bayar INV-1001"),
+    ("dewi", "/tahap INV-1001 dikemas"),
+    ("dewi", "/kirim INV-1001 jne JN0012345678"),
+    ("dewi", "/terima INV-1001"),
+    # Made to order: every production stage with progress and estimate, and an undo.
+    ("dewi", "/bayar INV-1002"),
+    ("dewi", "/tahap INV-1002 potong"),
+    ("dewi", "/tahap INV-1002 jahit"),
+    ("dewi", "/undo"),
+    ("dewi", "/tahap INV-1002 jahit kancing batok kelapa"),
+    ("dewi", "/tahap INV-1002 sablon"),
+    ("dewi", "/tahap INV-1002 qc"),
+    ("sari", "/status INV-1002"),
+    ("dewi", "/tahap INV-1002 siap"),
+    ("dewi", "/kirim INV-1002 sicepat SC00998877"),
+    ("dewi", "/terima INV-1002"),
+    # Dropship: the end customer hears from Mawar's brand, the reseller hears too.
+    ("rina", "where is my order?"),
+    ("dewi", "/bayar DS-2001"),
+    ("dewi", "/tahap DS-2001 dikemas"),
+    ("dewi", "/kirim DS-2001 jnt JT9876543210"),
+    ("dewi", "/terima DS-2001"),
+    ("mawar", "/pesananku"),
+    # Out of stock: the waiting order is served first, then the subscriber is told.
+    ("sari", "/kabari KAOS-PTH-L"),
+    ("dewi", "/stokset KAOS-PTH-L +3"),
+    ("sari", "terima kasih"),
+)
+
+
+def demo_config(db_path: Path) -> Config:
+    """Defaults, a throwaway database, quiet hours off and a short undo window."""
+    return config_from_mapping(
+        {
+            "shop": {"name": "Toko Batik Kabar", "quiet_hours": ""},
+            "database": {"url": f"sqlite+aiosqlite:///{db_path}"},
+            "notifications": {"undo_seconds": UNDO_SECONDS},
+        }
+    )
+
+
+async def seed(db: Database, now: datetime) -> dict[str, str]:
+    """Fill the demo shop; return each order's link code."""
+    async with db.transaction() as s:
+        products = {}
+        for sku, name, variant, price, reseller_price, stock, stages in (
+            ("KAOS-HTM-XL", "Kaos Polos", "Hitam XL", "85000", "70000", 12, ""),
+            ("KAOS-HTM-L", "Kaos Polos", "Hitam L", "85000", "70000", 4, ""),
+            ("KAOS-PTH-L", "Kaos Polos", "Putih L", "85000", "70000", 0, ""),
+            ("TOTE-KNV", "Tote Bag", "Kanvas", "60000", "48000", 3, ""),
+            ("BATIK-PRM-M", "Kemeja Batik", "Premium M", "350000", "300000", 0,
+             "potong:1d;jahit:2d;sablon:1d;qc:4h"),
+        ):  # fmt: skip
+            item = Product(
+                sku=sku,
+                name=name,
+                variant=variant,
+                price=Decimal(price),
+                reseller_price=Decimal(reseller_price),
+                on_hand=stock,
+                reserved=0,
+                fulfillment=Fulfillment.MADE_TO_ORDER if stages else Fulfillment.READY_STOCK,
+                stages_json=stages_to_json(parse_stages(stages)),
+            )
+            s.add(item)
+            products[sku] = item
+        dewi = Staff(name="Dewi", phone="+6281100000001")
+        mawar = Reseller(code="MAWAR", name="Mawar Batik Store", phone="+6281100000002")
+        sari = Customer(phone="+6281234567890", name="Sari", language=Language.ID)
+        rina = Customer(phone="+6281399990000", name="Rina", language=Language.EN)
+        s.add_all([dewi, mawar, sari, rina])
+        await s.flush()
+        for key, person in (("dewi", dewi), ("mawar", mawar)):
+            chat = await get_or_create_chat(s, Channel.CONSOLE, key)
+            chat.staff_id = person.id if person is dewi else None
+            chat.reseller_id = person.id if person is mawar else None
+        for key, customer in (("sari", sari), ("rina", rina)):
+            chat = await get_or_create_chat(s, Channel.CONSOLE, key)
+            await link_by_phone(s, chat, customer.phone)
+        orders = (
+            ("INV-1001", sari, [("KAOS-HTM-XL", 2)], None),
+            ("INV-1002", sari, [("BATIK-PRM-M", 1)], None),
+            ("INV-1003", sari, [("KAOS-PTH-L", 1)], None),
+            ("DS-2001", rina, [("TOTE-KNV", 1)], mawar),
+        )
+        codes = {}
+        for code, customer, lines, reseller in orders:
+            order = await place_order(
+                s,
+                code=code,
+                customer=customer,
+                lines=[(products[sku], qty) for sku, qty in lines],
+                reseller=reseller,
+                now=now,
+            )
+            codes[code] = order.link_code
+    return codes
+
+
+class DemoClock:
+    """The demo's time: real time when interactive, a clock the script moves when scripted."""
+
+    def __init__(self, start: datetime | None) -> None:
+        self._virtual = start
+
+    def __call__(self) -> datetime:
+        return self._virtual or datetime.now(UTC)
+
+    def advance(self, seconds: float) -> None:
+        """Move scripted time on."""
+        if self._virtual is not None:
+            self._virtual += timedelta(seconds=seconds)
+
+
+def _show(out: Console, who: str, reply: Reply, *, push: bool) -> None:
+    arrow = f"📩 {who} ◂" if push else "   kabar ▸"
+    lines = reply.text.splitlines() or [""]
+    out.print(f"{arrow} {lines[0]}", markup=False, highlight=False)
+    for line in lines[1:]:
+        out.print(f"{' ' * len(arrow)} {line}", markup=False, highlight=False)
+    if reply.photo:
+        out.print(f"{' ' * len(arrow)} [photo {reply.photo}]", markup=False)
+    for number, choice in enumerate(reply.choices, start=1):
+        out.print(f"{' ' * len(arrow)} [{number}] {choice.label}", markup=False)
+
+
+async def say(app: App, persona: str, text: str) -> list[Reply]:
+    """Send one message as a persona."""
+    person = PERSONAS[persona]
+    return await app.conversation.handle(
+        Incoming(channel=Channel.CONSOLE, chat=persona, sender=persona, name=person.name, text=text)
+    )
+
+
+async def play_script(app: App, clock: DemoClock, out: Console, links: dict[str, str]) -> int:
+    """Play the walk-through, printing every message and push."""
+    for step, (persona, template) in enumerate(SCRIPT):
+        text = template
+        for code, link in links.items():
+            text = text.replace(f"{{link:{code}}}", link)
+        out.print(f"{persona} ▸ {text}", markup=False, highlight=False)
+        for reply in await say(app, persona, text):
+            _show(out, persona, reply, push=False)
+        undo_next = step + 1 < len(SCRIPT) and SCRIPT[step + 1][1] == "/undo"
+        if not undo_next:  # let the undo window pass, then the dispatcher sends
+            clock.advance(UNDO_SECONDS + 1)
+            await app.dispatcher.tick()
+        out.print("", markup=False)
+    return 0
+
+
+async def interactive(app: App, clock: DemoClock, out: Console) -> int:
+    """Chat in the terminal; pushes appear as the scheduler sends them."""
+    scheduler = AsyncIOScheduler()
+    scheduler.add_job(app.dispatcher.tick, "interval", seconds=1, coalesce=True, max_instances=1)
+    scheduler.start()
+    persona = "sari"
+    out.print(
+        "kabar demo. Type as the customer; ':as dewi' (staff), ':as mawar' (reseller), "
+        "':as rina' (dropship customer), ':as sari'; ':quit' to leave.",
+        markup=False,
+    )
+    try:
+        while True:
+            try:
+                text = await asyncio.to_thread(input, f"{persona} ▸ ")
+            except EOFError:
+                return 0
+            text = text.strip()
+            if text in (":quit", ":q", ":exit"):
+                return 0
+            if text.startswith(":as "):
+                wanted = text[4:].strip().lower()
+                if wanted in PERSONAS:
+                    persona = wanted
+                    out.print(
+                        f"now {PERSONAS[persona].name} ({PERSONAS[persona].role})", markup=False
+                    )
+                else:
+                    out.print(f"personas: {', '.join(PERSONAS)}", markup=False)
+                continue
+            if text:
+                for reply in await say(app, persona, text):
+                    _show(out, persona, reply, push=False)
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+async def run_demo(*, script: bool, out: Console, folder: Path | None = None) -> int:
+    """Seed a fresh demo shop and chat in it (or play the walk-through)."""
+    with tempfile.TemporaryDirectory(prefix="kabar-demo-") as tmp:
+        db_path = (folder or Path(tmp)) / "kabar-demo.db"
+        clock = DemoClock(datetime(2026, 3, 2, 2, 0, tzinfo=UTC) if script else None)
+        channel = ConsoleChannel(lambda who, reply: _show(out, who, reply, push=True))
+        app = build(demo_config(db_path), {Channel.CONSOLE: channel}, clock=clock)
+        try:
+            await upgrade(app.db)
+            if script:
+                out.print("kabar demo — scripted walk-through\n", markup=False)
+            links = await seed(app.db, clock())
+            await app.dispatcher.tick()
+            if script:
+                return await play_script(app, clock, out, links)
+            return await interactive(app, clock, out)
+        finally:
+            await app.close()

@@ -1,0 +1,72 @@
+"""What a handler gets: the message, who sent it, their chat, language and the shop's settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.i18n import Messages, money
+from handlers.types import Choice, Incoming, Reply, Role
+from models.enums import Language
+from models.people import Chat, Reseller, Staff
+from models.search import IndexCache
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The shop settings the conversation needs (built by bot/ from the configuration)."""
+
+    shop_name: str = "Toko Kabar"
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Jakarta"))
+    currency: str = "IDR"
+    default_language: Language = Language.ID
+    undo_seconds: int = 30
+    bot_username: str = ""
+
+    @property
+    def undo_window(self) -> timedelta:
+        """How long a staff change is held before customers are told."""
+        return timedelta(seconds=self.undo_seconds)
+
+
+@dataclass
+class Context:
+    """One message being handled, inside one database transaction."""
+
+    session: AsyncSession
+    incoming: Incoming
+    chat: Chat
+    role: Role
+    staff: Staff | None
+    reseller: Reseller | None
+    lang: Language
+    settings: Settings
+    messages: Messages
+    now: datetime
+    catalog: IndexCache | None = None
+
+    def t(self, key: str, **values: object) -> str:
+        """Render a message in this chat's language."""
+        return self.messages.text(self.lang, key, **values)
+
+    def reply(self, key: str, *, choices: tuple[Choice, ...] = (), **values: object) -> Reply:
+        """A reply made of one catalog message."""
+        return Reply(self.t(key, **values), choices=choices)
+
+    def phase(self, phase: str) -> str:
+        """A phase's name in this chat's language."""
+        return self.t(f"phase.{phase}")
+
+    def money(self, amount: object) -> str:
+        """Money in the shop's currency, the local way."""
+        return money(Decimal(str(amount)), self.settings.currency, self.lang)
+
+    @property
+    def staff_id(self) -> int:
+        """The staff member's id (only for staff routes)."""
+        assert self.staff is not None
+        return self.staff.id

@@ -1,0 +1,127 @@
+"""Words: per-language message catalogs (a seller may override any message), money and dates."""
+
+from __future__ import annotations
+
+import string
+import tomllib
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from babel.numbers import format_currency
+
+from models.enums import Language
+
+LOCALES = {Language.ID: "id_ID", Language.EN: "en_US"}
+
+
+class MessagesError(Exception):
+    """A message catalog or override file that cannot be used, in one line."""
+
+
+def _fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+class Messages:
+    """Every text kabar says, per language; rendered with named `{placeholders}`."""
+
+    def __init__(self, catalogs: Mapping[Language, Mapping[str, str]]) -> None:
+        self._catalogs = {lang: dict(texts) for lang, texts in catalogs.items()}
+
+    @classmethod
+    def load(cls, override: Path | None = None) -> Messages:
+        """Read the built-in catalogs, then a seller's override file (TOML, `[id]`/`[en]`)."""
+        catalogs: dict[Language, dict[str, str]] = {}
+        for lang in Language:
+            text = (
+                resources.files("handlers.locales")
+                .joinpath(f"{lang.value}.toml")
+                .read_text(encoding="utf-8")
+            )
+            catalogs[lang] = _flatten(tomllib.loads(text))
+        messages = cls(catalogs)
+        if override is not None:
+            messages.apply_override(override)
+        return messages
+
+    def apply_override(self, path: Path) -> None:
+        """Replace messages with a seller's wording; unknown keys or placeholders are refused."""
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise MessagesError(f"{path}: cannot read ({exc.strerror})") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise MessagesError(f"{path}: invalid TOML: {exc}") from exc
+        for lang_name, section in data.items():
+            try:
+                lang = Language(lang_name)
+            except ValueError:
+                raise MessagesError(f"{path}: [{lang_name}]: expected [id] or [en]") from None
+            if not isinstance(section, dict):
+                raise MessagesError(f"{path}: [{lang_name}]: expected a table of messages")
+            for key, text in _flatten(section).items():
+                base = self._catalogs[lang].get(key)
+                if base is None:
+                    raise MessagesError(f"{path}: {lang_name}.{key}: no such message")
+                unknown = _fields(text) - _fields(base)
+                if unknown:
+                    raise MessagesError(
+                        f"{path}: {lang_name}.{key}: unknown placeholder {{{sorted(unknown)[0]}}}"
+                        f" (allowed: {', '.join(sorted(_fields(base))) or 'none'})"
+                    )
+                self._catalogs[lang][key] = text
+
+    def keys(self, lang: Language) -> set[str]:
+        """Every message key of one language."""
+        return set(self._catalogs[lang])
+
+    def template(self, lang: Language, key: str) -> str:
+        """One message as written, placeholders and all (falling back to Indonesian)."""
+        return self._catalogs[lang].get(key) or self._catalogs[Language.ID][key]
+
+    def text(self, lang: Language, key: str, **values: object) -> str:
+        """Render one message in a language."""
+        return self.template(lang, key).format(**values)
+
+
+def _flatten(data: Mapping[str, object], prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(_flatten(value, f"{name}."))
+        elif isinstance(value, str):
+            out[name] = value
+        else:
+            raise MessagesError(f"{name}: expected text in quotes")
+    return out
+
+
+def money(amount: Decimal, currency: str, lang: Language) -> str:
+    """Format money the local way: `Rp350.000` in Indonesian."""
+    whole = amount == amount.to_integral_value()
+    return str(
+        format_currency(
+            amount,
+            currency,
+            locale=LOCALES[lang],
+            format="¤#,##0" if whole else None,
+            currency_digits=not whole,
+        )
+    )
+
+
+def when(moment: datetime, tz: ZoneInfo, lang: Language, *, long: bool = False) -> str:
+    """Format a moment in the shop's time zone: `Sen 2 Mar 09:00` (or a long form)."""
+    pattern = "EEEE, d MMMM y HH:mm" if long else "EEE d MMM HH:mm"
+    return str(format_datetime(moment, pattern, tzinfo=tz, locale=lang.value))
+
+
+def day(moment: datetime, tz: ZoneInfo, lang: Language) -> str:
+    """Format the day of a moment in the shop's time zone: `Senin, 2 Maret 2026`."""
+    return str(format_datetime(moment, "EEEE, d MMMM y", tzinfo=tz, locale=lang.value))

@@ -1,0 +1,448 @@
+"""Classify a customer's free chat text into an intent, Indonesian first, English too.
+
+Keyword and pattern based, standard library only: no SDK, no database, no I/O. The text is
+folded to lower-case ASCII words, chat spellings are mapped to one canonical word ("udh" ->
+"sudah", "order" -> "pesanan"), and the words are matched against small vocabularies in a fixed
+order of precedence (see `classify`). Every step is linear in the length of the text.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import StrEnum
+from itertools import pairwise
+
+__all__ = ["MAX_TEXT_LENGTH", "Intent", "IntentKind", "classify", "normalise"]
+
+# A chat question is a sentence or two; anything longer is a paste, not a question.
+MAX_TEXT_LENGTH = 1000
+
+
+class IntentKind(StrEnum):
+    """What a customer's free text asks for."""
+
+    ORDER_STATUS = "order_status"
+    MY_ORDERS = "my_orders"
+    STOCK = "stock"
+    GREETING = "greeting"
+    MENU = "menu"
+    THANKS = "thanks"
+    HELP = "help"
+    STOP = "stop"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Intent:
+    """A classified message: its kind, the order code it names, the product words it asks for."""
+
+    kind: IntentKind
+    order_code: str | None = None
+    query: str | None = None
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Chat spellings and abbreviations -> canonical word(s).
+_SPELLING_GROUPS: dict[str, str] = {
+    "sudah": "sdh udh udah dah sudh sdah uda udha",
+    "belum": "blm blom belom blum lom blon belon",
+    "sampai": "sampe nyampe nyampai smpe smpai sampek nyampek nympe",
+    "bagaimana": "gmn gimana gmna gmana bgmn gimna bgmana",
+    "berapa": "brp brapa",
+    "tidak": "ga gak nggak enggak tdk ngga gk engga kagak nda ndak ngak gx tak nggk",
+    "pesanan": "pesenan psnan orderan order psn psanan pesnan ordered oderan",
+    "stok": "stock setok stoc stk",
+    "restok": "restock restocked",
+    "ready": "redi redy rdy readi",
+    "di mana": "dimana dmn dmana dimna",
+    "ke mana": "kemana kmn",
+    "kapan": "kpn kpan",
+    "kenapa": "knp knapa napa",
+    "jangan": "jgn jngn jangn",
+    "kirim": "krm kirm",
+    "dikirim": "dkirim dikrim dikirm dkrm",
+    "lagi": "lg lgi",
+    "saja": "aja aj sj",
+    "yang": "yg",
+    "untuk": "utk untk",
+    "dengan": "dgn",
+    "masih": "msh masi mash",
+    "saya": "sy sya aku aq ak gw gue gua ane",
+    "kamu": "km kmu lu lo anda",
+    "paket": "pkt",
+    "tolong": "tlg tolongin",
+    "makasih": "makasi mksh mkasih maksih maacih makaci trims trimakasih terimakasih trmksh",
+    "thanks": "thx thanx tks tq ty tqs thank thankyou tengkyu",
+    "halo": "hallo helo",
+    "hai": "hay hy",
+    "assalamualaikum": "asalamualaikum assalamualaikom asslamualaikum samlekom",
+    "notifikasi": "notif notifications notification",
+    "unsubscribe": "unsub",
+    "berhenti": "brenti berenti",
+    "informasi": "info",
+    "please": "pls plz plis pliss",
+    "where is": "wheres",
+    "what is": "whats",
+    "do not": "dont",
+    "does not": "doesnt",
+    "is not": "isnt",
+    "has not": "hasnt",
+    "have not": "havent",
+    "can not": "cant cannot",
+    "i am": "im",
+    "i would": "id",
+    "you": "u",
+    "your": "ur",
+}
+_SPELLING: dict[str, tuple[str, ...]] = {
+    variant: tuple(canonical.split())
+    for canonical, variants in _SPELLING_GROUPS.items()
+    for variant in variants.split()
+}
+
+_FILLER = _words("""
+    dong donk deh sih nih ni tuh ya yah kak ka kk kakak kaka min admin mimin gan agan sis sist
+    bro bos boss bang mas mba mbak om bu ibu pak bapak teh kang kok loh lho lah kah pun nya
+    dulu saja juga lagi masih ini itu tersebut saya kamu kami kita dia kalian i me my mine you
+    your we our us it its this that mau ingin pengen pingin mo mw tanya nanya bertanya
+    informasi minta mohon please maaf sorry yang untuk buat dengan sama dan atau di ke dari pada
+    and or to for of in on at with the a an is are am was were be been do does did can could
+    will would should may just hmm hm eh ah oh wah hehe haha wkwk wkwkwk
+""")
+_ACK = _words("ok oke okay okey okee oce oc sip siap baik noted yes yup iya")
+_QUESTION = _words("apa bagaimana berapa kapan mana kenapa mengapa siapa where when what how why")
+_GREET = _words("""
+    halo hai hi hello hey hei hola p ping assalamualaikum assalamu alaikum salam ass wr wb wrwb
+    selamat good permisi punten kabar yo sugeng swastiastu shalom howdy greetings
+""")
+_TIME_OF_DAY = _words("pagi siang sore malam morning afternoon evening night")
+_THANKS = _words("makasih thanks nuhun suwun bye goodbye dadah")
+_THANKS_PHRASES = ("terima kasih", "sampai jumpa", "see you")
+_HELP = _words("bantuan bantu help tolong panduan petunjuk guide bingung confused support cara")
+_HELP_PHRASES = (
+    "how does this work",
+    "how does it work",
+    "how it works",
+    "how to use",
+    "how do i use",
+    "how to",
+    "how do i",
+)
+_MENU = _words("menu mulai start fitur features feature pilihan options commands perintah lakukan")
+_MENU_PHRASES = ("bisa apa", "apa yang bisa", "saja yang bisa", "what can you", "what do you do")
+_STOP = _words("stop berhenti unsubscribe optout mute")
+_STOP_PHRASES = (
+    "jangan kirim", "jangan hubungi", "jangan chat", "jangan spam", "stop kirim", "berhenti kirim",
+    "stop sending", "stop messaging", "stop texting", "do not send", "do not message",
+    "do not text", "do not contact", "opt out", "no more messages", "berhenti langganan",
+    "matikan notifikasi", "stop notifikasi", "berhenti notifikasi", "unsubscribe",
+)  # fmt: skip
+# Words that make "stop ..." about our messages even when an order is named.
+_MESSAGE_WORDS = _words(
+    "pesan notifikasi message messages chat spam promo broadcast sms update lagi"
+)
+
+_ORDER_NOUNS = _words("""
+    pesanan orders paket package packages parcel kiriman pengiriman shipment shipping delivery
+    invoice resi awb tracking
+""")
+_STATUS = _words("""
+    status dikirim terkirim dikemas diproses diantar shipped delivered dispatched arrived arrive
+    arriving lacak track tracking resi awb posisi estimasi eta kurir courier
+""")
+_STATUS_PHRASES = (
+    "sampai mana", "sudah sampai", "belum sampai", "kapan sampai", "sampai belum",
+    "sampai tidak", "sudah datang", "belum datang", "kapan datang", "kapan kirim", "sudah kirim",
+    "belum kirim", "kirim kapan", "belum diterima", "belum terima", "where is my", "where is it",
+    "when will my", "not arrived", "not received",
+)  # fmt: skip
+_LIST = _words("daftar list semua all riwayat history orders")
+_LIST_LOOK = _words("lihat show view see tampilkan")
+_POSSESSIVE = _words("saya my mine kami our")
+# Words that, said with "order"/"pesan" right after them, make it a purchase, not an order.
+_WANT = _words("mau ingin pengen pingin mo mw want wanna to can cara bisa boleh like")
+
+_STOCK_STRONG = _words("stok restok tersedia available availability avail sedia")
+_STOCK_STRONG_PHRASES = ("sold out", "out of stok")
+_STOCK_WEAK = _words("""
+    ready jual jualan sell sells selling habis kosong beli cari nyari mencari looking kabari
+    kabarin notify
+""")
+_STOCK_WEAK_PHRASES = (
+    "you have", "you got", "have any", "got any", "you sell", "still have", "is there",
+    "are there", "any left", "masih ada",
+)  # fmt: skip
+# The shop's product nouns: a message naming one is a product question when nothing else fits.
+_PRODUCTS = _words("""
+    kaos tshirt t-shirt tee tees shirt shirts kemeja batik tas bag bags tote totebag baju hoodie
+    jaket jacket celana pants dress topi hat sarung kain kanvas canvas polo blouse
+""")
+_NEGATION = _words("tidak belum sudah not no yet still already")
+_SIZE_LABELS = _words(
+    "ukuran size uk warna color colour model tipe type jenis varian variant motif"
+)
+_QUANTITY_UNITS = _words("pcs pc biji buah lusin pieces piece dozen lembar")
+_QUERY_NOISE = _QUANTITY_UNITS | _words("""
+    ada punya have got any some there left out sold harga price much many cek check lihat
+    bisa boleh beli buy purchase like want wanna need butuh kirim pesanan orders
+""")
+_REMOVE_FROM_QUERY = (
+    _FILLER | _ACK | _QUESTION | _GREET | _THANKS | _HELP | _NEGATION | _SIZE_LABELS
+    | _STOCK_STRONG | _STOCK_WEAK | _QUERY_NOISE | _STATUS
+)  # fmt: skip
+_LEADING_NOISE = _GREET | _TIME_OF_DAY | _FILLER | _ACK | _THANKS
+_VOCAB = (
+    _FILLER | _ACK | _QUESTION | _GREET | _TIME_OF_DAY | _THANKS | _HELP | _MENU | _STOP
+    | _MESSAGE_WORDS | _ORDER_NOUNS | _STATUS | _LIST | _LIST_LOOK | _STOCK_STRONG | _STOCK_WEAK
+    | _PRODUCTS | _NEGATION | _SIZE_LABELS | _QUERY_NOISE | frozenset(_SPELLING)
+    | frozenset(w for words in _SPELLING.values() for w in words)
+)  # fmt: skip
+
+_PRE_FOLD = str.maketrans({"'": None, "’": None, "‘": None, "`": None, "´": None, "ʼ": None})
+_DASHES = str.maketrans(dict.fromkeys("‐‑‒–−", "-"))  # hyphens; em dashes separate words
+_SPLIT_RE = re.compile(r"[^a-z0-9._/-]+")
+_INNER_RE = re.compile(r"[._/]+")
+_CODE_RE = re.compile(r"[a-z0-9._/-]{2,64}")
+_DIGIT_RE = re.compile(r"[0-9]")
+_LETTER_RE = re.compile(r"[a-z]")
+# Letters-and-digits tokens that are not order codes.
+_NOT_CODE_RE = re.compile(
+    r"[0-9]{1,4}[a-z]{1,6}"  # quantities, sizes, units, prices, ordinals: 2pcs 3xl 50rb 10am 2nd
+    r"|[0-9]+x[0-9]+[a-z]*"  # dimensions and durations: 30x40cm 1x24jam
+    r"|x[0-9]{1,3}"  # multipliers: x2
+    r"|(?:h|ke)-?[0-9]{1,3}"  # "H-1" (a day before), "ke-2" (the second)
+    r"|rp\.?[0-9.,]+"  # rupiah amounts
+    r"|no\.?[0-9]+"  # "no.1"
+)
+_REDUP_RE = re.compile(r"([a-z]{2,})2")  # "kaos2" = "kaos-kaos" (Indonesian plural)
+_QTY_RE = re.compile(r"[0-9]+(?:pcs|pc|x|biji|buah|lusin|lembar)")
+_RUN3_RE = re.compile(r"([a-wyz])\1{2,}")  # "halooo"; x is spared for sizes like "xxxl"
+_RUN2_RE = re.compile(r"([a-wyz])\1+")
+
+
+def _fold(text: str) -> str:
+    """Lower-case text and strip accents, apostrophes and invisible format characters."""
+    folded = unicodedata.normalize("NFKD", text.translate(_PRE_FOLD).casefold())
+    folded = folded.translate(_DASHES)
+    return "".join(
+        c for c in folded if not unicodedata.combining(c) and unicodedata.category(c) != "Cf"
+    )
+
+
+def _raw_tokens(folded: str) -> list[str]:
+    """Split folded text into ASCII tokens, keeping code-like ones (INV-1001, ORD/2026/15) whole."""
+    tokens: list[str] = []
+    for chunk in folded.split():
+        if "@" in chunk or "://" in chunk or chunk.startswith("www."):
+            continue  # e-mail addresses, mentions and links carry no intent
+        for piece in _SPLIT_RE.split(chunk):
+            piece = piece.strip("._/-")
+            if not piece:
+                continue
+            if _DIGIT_RE.search(piece):
+                tokens.append(piece)
+                continue
+            tokens.extend(p for part in _INNER_RE.split(piece) if (p := part.strip("-")))
+    return tokens
+
+
+def _is_code(token: str) -> bool:
+    """Tell whether a token looks like an order code: letters and digits, not a size or amount."""
+    if len(token) > 64 or not _CODE_RE.fullmatch(token):
+        return False
+    if not (_DIGIT_RE.search(token) and _LETTER_RE.search(token)):
+        return False
+    if _NOT_CODE_RE.fullmatch(token):
+        return False
+    redup = _REDUP_RE.fullmatch(token)
+    return not (redup and (len(redup[1]) >= 4 or redup[1] in _VOCAB))
+
+
+def _known(token: str) -> tuple[str, ...] | None:
+    """Return the canonical words of a known token, or None."""
+    if token in _SPELLING:
+        return _SPELLING[token]
+    return (token,) if token in _VOCAB else None
+
+
+def _canon(token: str) -> tuple[str, ...]:
+    """Return the canonical word(s) of one lower-case ASCII token."""
+    if (known := _known(token)) is not None:
+        return known
+    halves = token.split("-")
+    if len(halves) == 2 and halves[0] == halves[1] and halves[0]:
+        return _canon(halves[0])  # "pesanan-pesanan"
+    if redup := _REDUP_RE.fullmatch(token):
+        return _canon(redup[1])
+    if not token.isalpha():
+        return (token,)
+    token = _RUN3_RE.sub(r"\1", token)
+    if (known := _known(token)) is not None:
+        return known
+    if token.endswith("nya") and len(token) >= 6:  # "kaosnya" -> "kaos"; not "hanya", "punya"
+        stem = token[:-3]
+        return _known(stem) or _known(_RUN2_RE.sub(r"\1", stem)) or (stem,)
+    for suffix in ("kah", "lah"):  # "adakah", "tolonglah"
+        if token.endswith(suffix) and (known := _known(token[: -len(suffix)])) is not None:
+            return known
+    if token.endswith("ku") and (known := _known(token[:-2])) and known[0] in _ORDER_NOUNS:
+        return (*known, "saya")  # "pesananku"
+    if (known := _known(_RUN2_RE.sub(r"\1", token))) is not None:
+        return known  # "haloo", "thankss"
+    return (token,)
+
+
+def _wants(words: list[str]) -> bool:
+    """Tell whether the words so far end in a wish to buy: "mau", "can i", "how to"."""
+    if words and words[-1] in _WANT:
+        return True
+    return words[-2:] in (["can", "i"], ["could", "i"], ["may", "i"])
+
+
+def _analyse(text: str) -> tuple[list[str], list[str]]:
+    """Return the canonical words of text and the order-code-like tokens among them."""
+    words: list[str] = []
+    codes: list[str] = []
+    for raw in _raw_tokens(_fold(text)):
+        if _is_code(raw):
+            codes.append(raw)
+            words.append(raw)
+        elif raw in ("beli", "buy", "purchase", "checkout") or (
+            raw in ("order", "pesan") and _wants(words)
+        ):
+            words.append("beli")
+        else:
+            words.extend(_canon(raw))
+    for i, word in enumerate(words[:-1]):
+        if word == "pesan" and words[i + 1] in _PRODUCTS:
+            words[i] = "beli"  # "pesan kaos 2" orders a product; "pesan" alone is a message
+    return words, codes
+
+
+def normalise(text: str) -> list[str]:
+    """Return the canonical words of text: folded, respelled, punctuation gone."""
+    if len(text) > MAX_TEXT_LENGTH:
+        return []
+    return _analyse(text)[0]
+
+
+class _Text:
+    """The canonical words of one message, with the lookups the rules need."""
+
+    def __init__(self, words: list[str]) -> None:
+        self.words = words
+        self.vocab = frozenset(words)
+        self.padded = f" {' '.join(words)} "
+        start, end = 0, len(words)
+        while start < end and words[start] in _LEADING_NOISE:
+            start += 1
+        while end > start and words[end - 1] in _LEADING_NOISE:
+            end -= 1
+        self.core = words[start:end]
+
+    def has(self, vocabulary: frozenset[str]) -> bool:
+        """Tell whether any word is in vocabulary."""
+        return not self.vocab.isdisjoint(vocabulary)
+
+    def says(self, phrases: tuple[str, ...]) -> bool:
+        """Tell whether any phrase occurs as whole words."""
+        return any(f" {phrase} " in self.padded for phrase in phrases)
+
+    def only(self, vocabulary: frozenset[str]) -> bool:
+        """Tell whether every word is in vocabulary."""
+        return self.vocab <= vocabulary
+
+    def weak_stock(self) -> bool:
+        """Tell whether the text asks about availability without a stock word: "ada", "ready"."""
+        if self.has(_STOCK_WEAK) or self.says(_STOCK_WEAK_PHRASES):
+            return True
+        core = self.core
+        if not core or core == ["ada", "apa"]:
+            return False
+        if core[0] in ("ada", "punya") or core[-1] == "ada":
+            return True
+        return any(a == "ada" and b in ("tidak", "belum") for a, b in pairwise(core))
+
+    def order_noun(self) -> bool:
+        """Tell whether the text names an order: "pesanan", "paket", "my order", "barang saya"."""
+        if self.has(_ORDER_NOUNS):
+            return True
+        return any(a == "barang" and b in _POSSESSIVE for a, b in pairwise(self.words))
+
+
+def _query(words: list[str]) -> str | None:
+    """Return the product words of a stock question, or None."""
+    kept: list[str] = []
+    for i, word in enumerate(words):
+        if not kept and word in _LEADING_NOISE:
+            continue  # "selamat pagi kak, ..." (time-of-day words are only noise up front)
+        if word in _REMOVE_FROM_QUERY or _QTY_RE.fullmatch(word):
+            continue
+        if word.isdigit() and i + 1 < len(words) and words[i + 1] in _QUANTITY_UNITS:
+            continue  # "3 pcs"
+        kept.append(word)
+    return " ".join(kept) or None
+
+
+def _sku_like(code: str) -> bool:
+    """Tell whether a code has two or more lettered parts, as SKUs do (KAOS-HTM-42)."""
+    return sum(1 for part in re.split(r"[-._/]", code) if _LETTER_RE.search(part)) >= 2
+
+
+def classify(text: str) -> Intent:
+    """Return the intent of one chat message; never raise on any string."""
+    if len(text) > MAX_TEXT_LENGTH:
+        return Intent(IntentKind.UNKNOWN)
+    words, codes = _analyse(text)
+    if not words:
+        return Intent(IntentKind.UNKNOWN)
+    t = _Text(words)
+    code = codes[0] if codes else None
+    order_noun = t.order_noun()
+    order_context = order_noun or t.has(_STATUS) or t.says(_STATUS_PHRASES)
+    query = _query(words)
+
+    # Order of precedence: the most specific signal wins.
+    if code is None and t.says(_STOP_PHRASES) and (not order_noun or t.has(_MESSAGE_WORDS)):
+        return Intent(IntentKind.STOP)
+    if code is not None and order_context:
+        return Intent(IntentKind.ORDER_STATUS, order_code=code.upper())
+    if t.has(_STOCK_STRONG) or t.says(_STOCK_STRONG_PHRASES):
+        return Intent(IntentKind.STOCK, query=query)
+    weak_stock = t.weak_stock()
+    if code is not None:
+        if weak_stock and (_sku_like(code) or query not in (None, code)):
+            return Intent(IntentKind.STOCK, query=query)
+        return Intent(IntentKind.ORDER_STATUS, order_code=code.upper())
+    if order_context:
+        if t.has(_LIST) or t.says(("apa saja",)):
+            return Intent(IntentKind.MY_ORDERS)
+        if order_noun and t.only(_FILLER | _LIST_LOOK | {"pesanan", "orders"}):
+            return Intent(IntentKind.MY_ORDERS)  # "pesanan saya": the /pesanan list
+        return Intent(IntentKind.ORDER_STATUS)
+    other_intent = t.has(_THANKS | _HELP | _MENU | _STOP) or t.says(
+        _THANKS_PHRASES + _HELP_PHRASES + _MENU_PHRASES
+    )
+    if weak_stock and (query is not None or not other_intent):
+        return Intent(IntentKind.STOCK, query=query)
+    if t.has(_THANKS) or t.says(_THANKS_PHRASES) or (t.has(_ACK) and t.only(_ACK | _FILLER)):
+        return Intent(IntentKind.THANKS)
+    if query is not None and t.has(_PRODUCTS):
+        return Intent(IntentKind.STOCK, query=query)
+    greeting = t.has(_GREET | _TIME_OF_DAY)
+    if greeting and t.only(_GREET | _TIME_OF_DAY | _FILLER | _QUESTION | _ACK):
+        return Intent(IntentKind.GREETING)
+    if t.has(_HELP) or t.says(_HELP_PHRASES):
+        return Intent(IntentKind.HELP)
+    if t.has(_MENU) or t.says(_MENU_PHRASES):
+        return Intent(IntentKind.MENU)
+    if t.has(_STOP):
+        return Intent(IntentKind.STOP)
+    if greeting:
+        return Intent(IntentKind.GREETING)
+    return Intent(IntentKind.UNKNOWN)

@@ -1,0 +1,59 @@
+"""What the conversation takes in and gives back, the same for every channel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from models.enums import Channel
+
+
+class Role(StrEnum):
+    """Who is writing, as far as kabar's powers go."""
+
+    STAFF = "staff"
+    RESELLER = "reseller"
+    CUSTOMER = "customer"  # a chat linked to at least one customer's orders
+    UNKNOWN = "unknown"  # not linked yet: can link, ask stock, get help
+
+
+@dataclass(frozen=True)
+class SharedContact:
+    """A phone number shared in chat, with the platform user it belongs to (if known)."""
+
+    phone: str
+    user_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One message from a person, as every channel adapter hands it over."""
+
+    channel: Channel
+    chat: str  # the chat's address: Telegram chat id, WhatsApp number, console name
+    sender: str  # Telegram user id, or the sender's phone number (E.164)
+    name: str = ""
+    text: str = ""
+    contact: SharedContact | None = None
+    photo: str | None = None  # the channel's reference to an attached photo
+    phone_verified: bool = False  # WhatsApp: the platform vouches that `sender` is this number
+    group: bool = False  # written in a group chat, not a private one
+    message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One option offered with a reply; choosing it sends `command` as if typed."""
+
+    label: str
+    command: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What to send back: text, options to pick from, maybe a photo or a share-phone button."""
+
+    text: str
+    choices: tuple[Choice, ...] = field(default=())
+    photo: str | None = None
+    ask_contact: bool = False

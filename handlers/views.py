@@ -1,0 +1,113 @@
+"""How orders and stock read in chat: status with timeline and progress, lists, stock words."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import timedelta
+
+from handlers.context import Context
+from handlers.i18n import day, when
+from handlers.types import Role
+from models.catalog import Product
+from models.enums import Fulfillment, Phase
+from models.orders import Order, PhaseEvent
+
+LOW_STOCK = 5  # at or below this, customers are told "only N left"
+
+
+def progress_bar(done: int, total: int, label: str = "") -> str:
+    """A text progress bar: `▓▓▓░░ 3/5 jahit`."""
+    bar = "▓" * done + "░" * max(total - done, 0)
+    return f"{bar} {done}/{total} {label}".rstrip()
+
+
+def phase_label(ctx: Context, order: Order) -> str:
+    """The phase in words, with the production stage when there is one."""
+    if order.phase is Phase.IN_PRODUCTION and order.stage_index is not None:
+        return f"{ctx.phase(order.phase)} · {order.plan[order.stage_index].name}"
+    return ctx.phase(order.phase)
+
+
+def order_line(ctx: Context, order: Order, customer_name: str | None = None) -> str:
+    """One order on one line: `INV-1001 · dibayar`."""
+    who = f" · {customer_name}" if customer_name else ""
+    return f"{order.code}{who} · {phase_label(ctx, order)}"
+
+
+def brand_for(ctx: Context, order: Order, reseller_name: str | None) -> str:
+    """Whose name a customer sees: the reseller's brand on dropship orders, else the shop's."""
+    return reseller_name if order.reseller_id and reseller_name else ctx.settings.shop_name
+
+
+def order_status(ctx: Context, order: Order, events: Sequence[PhaseEvent], brand: str) -> str:
+    """The full status of one order: phase, progress, estimate, courier, timeline."""
+    tz, lang = ctx.settings.timezone, ctx.lang
+    lines = [
+        ctx.t("status.header", brand=brand, code=order.code),
+        ctx.t("status.phase", phase=phase_label(ctx, order)),
+    ]
+    plan = order.plan
+    if order.fulfillment is Fulfillment.MADE_TO_ORDER and plan:
+        done = _stages_done(order)
+        current = plan[order.stage_index].name if order.stage_index is not None else ""
+        lines.append(progress_bar(done, len(plan), current))
+        if order.estimated_ready_at and order.phase in (
+            Phase.PLACED,
+            Phase.PAID,
+            Phase.IN_PRODUCTION,
+        ):
+            lines.append(ctx.t("status.eta", date=day(order.estimated_ready_at, tz, lang)))
+    if order.courier or order.tracking_number:
+        lines.append(
+            ctx.t("status.courier", courier=order.courier or "-", resi=order.tracking_number or "-")
+        )
+    lines.append(ctx.t("status.timeline"))
+    for event in _effective(events):
+        stage = f" · {plan[event.to_stage].name}" if event.to_stage is not None else ""
+        note = f" — {event.note}" if event.note else ""
+        lines.append(f"• {when(event.at, tz, lang)} {ctx.phase(event.to_phase)}{stage}{note}")
+    return "\n".join(lines)
+
+
+def _stages_done(order: Order) -> int:
+    """How many production stages are reached (the current one counts)."""
+    if order.phase is Phase.IN_PRODUCTION and order.stage_index is not None:
+        return order.stage_index + 1
+    if order.phase in (Phase.READY, Phase.SHIPPED, Phase.DELIVERED):
+        return len(order.plan)
+    return 0
+
+
+def _effective(events: Sequence[PhaseEvent]) -> list[PhaseEvent]:
+    """Events as the customer lived them: undone changes and their undos left out."""
+    undone = {e.undoes_event_id for e in events if e.undoes_event_id is not None}
+    return [e for e in events if e.id not in undone and e.undoes_event_id is None]
+
+
+def stock_line(ctx: Context, product: Product) -> str:
+    """How available a product is, worded for the asker's role."""
+    label = f"{product.label} ({product.sku})"
+    if product.fulfillment is Fulfillment.MADE_TO_ORDER:
+        total = sum((s.duration for s in product.stages), timedelta())
+        days = max(1, math.ceil(total / timedelta(days=1)))
+        availability = ctx.t("stock.made_to_order", days=days)
+    elif ctx.role is Role.STAFF:
+        availability = ctx.t(
+            "stock.staff",
+            on_hand=product.on_hand,
+            reserved=product.reserved,
+            available=product.available,
+        )
+    elif ctx.role is Role.RESELLER:
+        availability = ctx.t("stock.reseller", available=product.available)
+    elif product.available <= 0:
+        availability = ctx.t("stock.sold_out", sku=product.sku)
+    elif product.available <= LOW_STOCK:
+        availability = ctx.t("stock.low", count=product.available)
+    else:
+        availability = ctx.t("stock.in_stock")
+    price = product.price
+    if ctx.role is Role.RESELLER and product.reseller_price is not None:
+        price = product.reseller_price
+    return f"{label} — {ctx.money(price)}\n  {availability}"

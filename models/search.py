@@ -1,0 +1,337 @@
+"""Fuzzy, bilingual product search over name, variant and SKU, for stock questions in chat."""
+
+from __future__ import annotations
+
+import heapq
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.catalog import Product
+
+# A product is shown when, on average over the query's words, its best word matches this well.
+# Every word matched (even with a typo) scores 75 or more; one word of three missing scores 67
+# (a near alternative: another size or colour); one of two missing scores 50 (not shown).
+MATCH_CUTOFF = 65.0
+
+# Two words count as the same word from this fuzz.ratio on: one letter added or dropped in a word
+# of three or more letters ("bagg", "hitm"), one letter changed in a word of four or more ("kaus").
+# Sizes stay apart: "xl" against "l" is 67.
+WORD_CUTOFF = 75.0
+
+# Words a customer may use → the catalog's (Indonesian) words they mean. Applied to the query and
+# to product text alike, so English queries find Indonesian names and the other way round.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "black": ("hitam",),
+    "white": ("putih",),
+    "red": ("merah",),
+    "blue": ("biru",),
+    "navy": ("biru", "dongker"),
+    "green": ("hijau",),
+    "grey": ("abu",),
+    "gray": ("abu",),
+    "yellow": ("kuning",),
+    "brown": ("coklat",),
+    "cokelat": ("coklat",),
+    "purple": ("ungu",),
+    "orange": ("oranye",),
+    "cream": ("krem",),
+    "tee": ("kaos",),
+    "tees": ("kaos",),
+    "t-shirt": ("kaos",),
+    "t-shirts": ("kaos",),
+    "tshirt": ("kaos",),
+    "tshirts": ("kaos",),
+    "kaus": ("kaos",),
+    # An English "shirt" may be a t-shirt or a collared shirt: it finds both.
+    "shirt": ("kaos", "kemeja"),
+    "shirts": ("kaos", "kemeja"),
+    "bag": ("tas",),
+    "bags": ("tas",),
+    "totebag": ("tote", "tas"),
+    "canvas": ("kanvas",),
+    "leather": ("kulit",),
+    "cotton": ("katun",),
+    "sling": ("selempang",),
+    "backpack": ("ransel",),
+    "wallet": ("dompet",),
+    "jacket": ("jaket",),
+    "hat": ("topi",),
+    "cap": ("topi",),
+    "pants": ("celana",),
+    "trousers": ("celana",),
+}
+
+# Words that say how a question is asked, not what is asked for; dropped from the query only.
+IGNORED = frozenset(
+    {
+        # size words: the size itself ("xl") stays
+        "ukuran",
+        "size",
+        "uk",
+        # Indonesian question words and chat particles
+        "ada",
+        "apa",
+        "apakah",
+        "masih",
+        "stok",
+        "stock",
+        "ready",
+        "tersedia",
+        "yang",
+        "ga",
+        "gak",
+        "nggak",
+        "ngga",
+        "ya",
+        "kak",
+        "dong",
+        "warna",
+        # English question words
+        "is",
+        "are",
+        "the",
+        "a",
+        "an",
+        "in",
+        "do",
+        "you",
+        "have",
+        "any",
+        "still",
+        "available",
+        "color",
+        "colour",
+    }
+)
+
+_SEPARATORS = re.compile(r"(?:[^\w-]|_)+")
+# "t shirt" and "tee shirt" are one word, "tshirt", so that "t" is not read as a size.
+_T_SHIRT = re.compile(r"\bt(?:ee)? (shirts?)\b")
+
+
+@dataclass(frozen=True, slots=True)
+class ProductMatch:
+    """One product found by a search, with how well it matched (0-100)."""
+
+    product_id: int
+    sku: str
+    label: str
+    score: float
+
+
+def normalize(text: str) -> str:
+    """Lower-case text, strip accents and turn punctuation other than '-' into single spaces."""
+    text = text.casefold()
+    if not text.isascii():
+        decomposed = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in decomposed if not unicodedata.combining(c))
+    spaced = _SEPARATORS.sub(" ", text)
+    if "-" in spaced:
+        spaced = " ".join(filter(None, (word.strip("-") for word in spaced.split())))
+    else:
+        spaced = " ".join(spaced.split())
+    if "shirt" in spaced:
+        spaced = _T_SHIRT.sub(r"t\1", spaced)
+    return spaced
+
+
+def expand(word: str) -> frozenset[str]:
+    """Return the word with its synonyms, or with its parts when hyphenated ("abu-abu")."""
+    if word in SYNONYMS:
+        return frozenset((word, *SYNONYMS[word]))
+    if "-" in word:
+        forms = {word}
+        for part in filter(None, word.split("-")):
+            forms |= expand(part)
+        return frozenset(forms)
+    return frozenset((word,))
+
+
+def query_words(query: str) -> list[str]:
+    """Return the query's meaningful words, normalised, without repeats, in order."""
+    words: list[str] = []
+    for word in normalize(query).split():
+        # Each part of "kaos-htm-xl" must match, not just one of them.
+        words.extend(word.split("-") if word not in SYNONYMS else (word,))
+    return list(dict.fromkeys(word for word in words if word and word not in IGNORED))
+
+
+class ProductIndex:
+    """An in-memory search index over products (name, variant, SKU), rebuilt when they change."""
+
+    __slots__ = (
+        "_by_sku",
+        "_ids",
+        "_labels",
+        "_order",
+        "_postings",
+        "_rank",
+        "_skus",
+        "_vocabulary",
+    )
+
+    def __init__(
+        self,
+        ids: Sequence[int],
+        skus: Sequence[str],
+        labels: Sequence[str],
+        vocabulary: Sequence[str],
+        postings: Sequence[Sequence[int]],
+    ) -> None:
+        self._ids = tuple(ids)
+        self._skus = tuple(skus)
+        self._labels = tuple(labels)
+        self._vocabulary = list(vocabulary)
+        # _postings[slot]: the positions of the products whose text holds _vocabulary[slot].
+        self._postings = tuple(tuple(positions) for positions in postings)
+        # Ties are broken by label: _rank[position] is the product's place in label order.
+        self._order = sorted(range(len(self._ids)), key=lambda p: (self._labels[p], self._skus[p]))
+        self._rank = [0] * len(self._order)
+        for rank, position in enumerate(self._order):
+            self._rank[position] = rank
+        self._by_sku: dict[str, int] = {}
+        for position, sku in enumerate(self._skus):
+            self._by_sku.setdefault(sku.strip().casefold(), position)
+            self._by_sku.setdefault(normalize(sku), position)
+
+    @classmethod
+    def build(cls, rows: Iterable[tuple[int, str, str, str]]) -> ProductIndex:
+        """Index (id, sku, name, variant) rows."""
+        ids: list[int] = []
+        skus: list[str] = []
+        labels: list[str] = []
+        slots: dict[str, int] = {}
+        postings: list[list[int]] = []
+        # Names and variants repeat across a catalog: each text is read once.
+        forms_of: dict[str, frozenset[str]] = {}
+        for position, (product_id, sku, name, variant) in enumerate(rows):
+            ids.append(product_id)
+            skus.append(sku)
+            labels.append(f"{name} {variant}".strip())
+            for text in (name, variant, sku):
+                if text not in forms_of:
+                    forms_of[text] = frozenset().union(*map(expand, normalize(text).split()))
+            for form in forms_of[name] | forms_of[variant] | forms_of[sku]:
+                slot = slots.setdefault(form, len(postings))
+                if slot == len(postings):
+                    postings.append([])
+                postings[slot].append(position)
+        return cls(ids, skus, labels, list(slots), postings)
+
+    def __len__(self) -> int:
+        """Return the number of products indexed."""
+        return len(self._ids)
+
+    def search(self, query: str, limit: int = 5) -> list[ProductMatch]:
+        """Return up to `limit` products matching the query, best first."""
+        if limit <= 0 or not query.strip():
+            return []
+        exact = self._exact_sku(query)
+        if exact is not None:
+            return [self._match(exact, 100.0)]
+        words = query_words(query)
+        if not words:
+            return []
+        # A product's score is the mean, over the query's words, of its best word's similarity.
+        totals: dict[int, float] = {}
+        for word in words:
+            for position, similarity in self._word_matches(word).items():
+                totals[position] = totals.get(position, 0.0) + similarity
+        # One integer per product orders by score (to 0.1), then label: cheap to compare.
+        count, size, rank = len(words), len(self._ids), self._rank
+        needed = MATCH_CUTOFF * count
+        keys = [
+            (1000 - round(total * 10 / count)) * size + rank[position]
+            for position, total in totals.items()
+            if total >= needed
+        ]
+        return [
+            self._match(self._order[key % size], (1000 - key // size) / 10)
+            for key in heapq.nsmallest(limit, keys)
+        ]
+
+    def _exact_sku(self, query: str) -> int | None:
+        """Return the position of the product whose SKU the query is, if any."""
+        found = self._by_sku.get(query.strip().casefold())
+        if found is None:
+            words = [word for word in normalize(query).split() if word not in IGNORED]
+            found = self._by_sku.get(" ".join(words))
+        return found
+
+    def _word_matches(self, word: str) -> dict[int, float]:
+        """Return each product's best similarity to the word or one of its synonyms."""
+        hits: list[tuple[float, int]] = []
+        for form in expand(word):
+            found = process.extract(
+                form, self._vocabulary, scorer=fuzz.ratio, score_cutoff=WORD_CUTOFF, limit=None
+            )
+            hits.extend((similarity, slot) for _, similarity, slot in found)
+        # Weakest first, so that a product's best similarity is the one written last.
+        hits.sort()
+        best: dict[int, float] = {}
+        for similarity, slot in hits:
+            best.update(dict.fromkeys(self._postings[slot], similarity))
+        return best
+
+    def _match(self, position: int, score: float) -> ProductMatch:
+        """Describe the product at a position as a match."""
+        return ProductMatch(
+            product_id=self._ids[position],
+            sku=self._skus[position],
+            label=self._labels[position],
+            score=score,
+        )
+
+
+async def load_index(session: AsyncSession) -> ProductIndex:
+    """Build the search index from every product, in one query."""
+    rows = await session.execute(select(Product.id, Product.sku, Product.name, Product.variant))
+    return ProductIndex.build(rows)
+
+
+class IndexCache:
+    """The last index built, rebuilt only when the catalogue changed (count or last update)."""
+
+    def __init__(self) -> None:
+        self._key: tuple[object, ...] | None = None
+        self._index: ProductIndex | None = None
+
+    async def get(self, session: AsyncSession) -> ProductIndex:
+        """Return an index that reflects the products as they are now."""
+        key = tuple(
+            (await session.execute(select(func.count(), func.max(Product.updated_at)))).one()
+        )
+        if self._index is None or key != self._key:
+            self._index, self._key = await load_index(session), key
+        return self._index
+
+
+CLEAR_LEAD = 20  # a match this far behind the best one is not worth showing
+
+
+async def search_products(
+    session: AsyncSession, query: str, limit: int = 5, *, cache: IndexCache | None = None
+) -> list[Product]:
+    """Return up to `limit` products matching the query, best first.
+
+    Matches far behind the best one are dropped: "kaos hitam xl" answers with the black XL
+    alone, not with every black or every XL shirt.
+    """
+    index = await cache.get(session) if cache else await load_index(session)
+    matches = index.search(query, limit)
+    if matches:
+        best = matches[0].score
+        matches = [m for m in matches if m.score >= best - CLEAR_LEAD]
+    if not matches:
+        return []
+    found = await session.scalars(
+        select(Product).where(Product.id.in_([match.product_id for match in matches]))
+    )
+    by_id = {product.id: product for product in found}
+    return [by_id[match.product_id] for match in matches if match.product_id in by_id]

@@ -1,0 +1,97 @@
+"""A demo shop to talk to: the real conversation and dispatcher, a console channel, a clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from bot.channels import ConsoleChannel
+from bot.demo import PERSONAS, seed
+from bot.dispatcher import Dispatcher
+from handlers.context import Settings
+from handlers.conversation import Conversation
+from handlers.i18n import Messages
+from handlers.types import Incoming, Reply
+from models import Notification, Order, PhaseEvent, Product, StockSubscription
+from models.enums import Channel, Language
+from models.storage import Database
+
+START = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # Monday 09:00 in Jakarta
+UNDO = 30
+
+
+@dataclass
+class Clock:
+    """Time that moves only when a test says so."""
+
+    now: datetime = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@dataclass
+class Shop:
+    """The demo shop (sari, rina: customers; dewi: staff; mawar: reseller; tamu: a stranger)."""
+
+    db: Database
+    messages: Messages
+    settings: Settings
+    clock: Clock
+    links: dict[str, str]
+    pushed: list[tuple[str, Reply]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.channel = ConsoleChannel(lambda who, reply: self.pushed.append((who, reply)))
+        self.conversation = Conversation(self.db, self.settings, self.messages, clock=self.clock)
+        self.dispatcher = Dispatcher(
+            self.db, {Channel.CONSOLE: self.channel}, self.messages, self.settings, clock=self.clock
+        )
+
+    async def say(self, persona: str, text: str = "", **extra: object) -> list[Reply]:
+        """Send a message as a persona; return the replies."""
+        name = PERSONAS[persona].name if persona in PERSONAS else "Tamu"
+        incoming = Incoming(
+            channel=Channel.CONSOLE, chat=persona, sender=persona, name=name, text=text, **extra
+        )  # type: ignore[arg-type]
+        return await self.conversation.handle(incoming)
+
+    async def text(self, persona: str, text: str, **extra: object) -> str:
+        """Send a message; return all reply texts joined."""
+        return "\n".join(r.text for r in await self.say(persona, text, **extra))
+
+    async def deliver(self, after: float = UNDO + 1) -> list[tuple[str, Reply]]:
+        """Let time pass, run the dispatcher, and return what it pushed."""
+        self.pushed.clear()
+        self.clock.advance(after)
+        await self.dispatcher.tick()
+        return list(self.pushed)
+
+    def t(self, lang: str, key: str, **values: object) -> str:
+        return self.messages.text(Language(lang), key, **values)
+
+    async def snapshot(self) -> tuple[object, ...]:
+        """The domain's state: orders, events, outbox, stock, subscriptions."""
+        async with self.db.sessions() as s:
+            orders = (await s.execute(select(Order.code, Order.phase, Order.stage_index))).all()
+            counts = [
+                await s.scalar(select(func.count()).select_from(model))
+                for model in (PhaseEvent, Notification, StockSubscription)
+            ]
+            stock = (await s.execute(select(Product.sku, Product.on_hand, Product.reserved))).all()
+        return tuple(sorted(orders)), tuple(counts), tuple(sorted(stock))
+
+
+async def open_shop(db: Database, *, undo_seconds: int = UNDO) -> Shop:
+    """Seed the demo shop into `db` and deliver the 'order placed' messages."""
+    clock = Clock()
+    links = await seed(db, clock())
+    settings = Settings(shop_name="Toko Batik Kabar", undo_seconds=undo_seconds)
+    shop = Shop(db, Messages.load(), settings, clock, links)
+    await shop.deliver(after=0)
+    return shop

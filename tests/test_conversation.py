@@ -1,0 +1,290 @@
+"""The conversation, command by command, role by role, in Indonesian and English."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from handlers.router import ROUTES
+from models.enums import Language
+from models.storage import Database
+from tests.chat import Shop, open_shop
+
+
+@pytest.fixture
+async def shop(sqlite_db: Database) -> AsyncIterator[Shop]:
+    yield await open_shop(sqlite_db)
+
+
+@pytest.fixture
+async def any_shop(db: Database) -> AsyncIterator[Shop]:
+    """The demo shop on SQLite and on PostgreSQL."""
+    yield await open_shop(db)
+
+
+# Every command row of design.md: words (Indonesian, English), arguments, a persona allowed to
+# use it, a persona who is not (None: everyone may), and a check on the allowed answer's key.
+COMMANDS = [
+    ("start", "start", "", "sari", None, "start.hello.customer"),
+    ("bantuan", "help", "", "sari", None, "help.title"),
+    ("bahasa", "language", "", "sari", None, "language.ask"),
+    ("pesanan", "orders", "", "sari", "dewi", "orders.title"),
+    ("status", "status", "INV-1001", "sari", None, "status.timeline"),
+    ("stok", "stock", "kaos hitam xl", "sari", None, "stock.in_stock"),
+    ("kabari", "notify", "KAOS-PTH-L", "sari", "dewi", "notify.done"),
+    ("berhenti", "stop", "", "sari", "dewi", "stop.done"),
+    ("tahap", "stage", "INV-1002 potong", "dewi", "sari", "staff.undo_hint"),
+    ("bayar", "paid", "INV-1001", "dewi", "sari", "staff.undo_hint"),
+    ("kirim", "ship", "INV-1001 jne JN12345678", "dewi", "mawar", "staff.undo_hint"),
+    ("terima", "delivered", "INV-1001", "dewi", "rina", "staff.undo_hint"),
+    ("batal", "cancel", "INV-1001 salah ukuran", "dewi", "sari", "staff.undo_hint"),
+    ("undo", "undo", "", "dewi", "sari", "undo.nothing"),
+    ("stokset", "setstock", "KAOS-HTM-XL +2", "dewi", "mawar", None),
+    ("antrian", "queue", "", "dewi", "sari", "queue.title"),
+    ("pesananku", "myorders", "", "mawar", "sari", None),
+]
+
+
+def _first_line(template: str) -> str:
+    """The fixed words of a message, up to its first placeholder."""
+    return template.split("{")[0].strip() or template
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+@pytest.mark.parametrize("which", [0, 1], ids=["indonesian-word", "english-word"])
+@pytest.mark.parametrize(
+    ("id_word", "en_word", "args", "allowed", "forbidden", "key"),
+    COMMANDS,
+    ids=[row[0] for row in COMMANDS],
+)
+async def test_every_command_answers_its_roles_and_refuses_others(
+    shop: Shop,
+    lang: str,
+    which: int,
+    id_word: str,
+    en_word: str,
+    args: str,
+    allowed: str,
+    forbidden: str | None,
+    key: str | None,
+) -> None:
+    word = (id_word, en_word)[which]
+    if forbidden is not None:
+        await shop.say(forbidden, f"/bahasa {lang}")
+        before = await shop.snapshot()
+        refused = await shop.text(forbidden, f"/{word} {args}")
+        assert refused == shop.t(lang, "error.not_allowed")
+        assert await shop.snapshot() == before
+    await shop.say(allowed, f"/bahasa {lang}")
+    answer = await shop.text(allowed, f"/{word} {args}")
+    assert answer not in (shop.t(lang, "error.not_allowed"), shop.t(lang, "error.sorry"))
+    assert shop.t(lang, "unknown.command") not in answer
+    if key is not None:
+        assert _first_line(shop.messages.template(Language(lang), key)) in answer
+
+
+def test_the_table_covers_every_route() -> None:
+    words = {w for row in COMMANDS for w in row[:2]}
+    for route in ROUTES:
+        assert words & set(route.words), route.words
+
+
+async def test_a_stranger_who_knows_an_order_code_learns_nothing(any_shop: Shop) -> None:
+    real = await any_shop.text("tamu", "/status INV-1001")
+    fake = await any_shop.text("tamu", "/status INV-9999")
+    assert real.replace("INV-1001", "X") == fake.replace("INV-9999", "X")
+    assert "Sari" not in real and "KAOS" not in real
+    # A reseller sees their own dropship orders, not the shop's direct ones.
+    assert "INV-1001" not in (await any_shop.text("mawar", "/status INV-1001")).split("\n")[1:]
+    assert "Rina" not in await any_shop.text("mawar", "/status INV-1001")
+    assert any_shop.t("id", "status.timeline") in await any_shop.text("mawar", "/status DS-2001")
+
+
+async def test_status_shows_timeline_progress_estimate_and_courier(any_shop: Shop) -> None:
+    shop = any_shop
+    await shop.say("dewi", "/bayar INV-1002")
+    await shop.say("dewi", "/tahap INV-1002 potong")
+    await shop.say("dewi", "/tahap INV-1002 jahit")
+    status = await shop.text("sari", "/status INV-1002")
+    assert "Toko Batik Kabar · Pesanan INV-1002" in status
+    assert "▓▓░░ 2/4 jahit" in status
+    assert "Perkiraan siap: Kamis, 5 Maret 2026" in status  # Mon 09:00 + 2d + 1d + 4h
+    assert "Sen 2 Mar 09:00 dipesan" in status  # Indonesian day and month names, shop time
+    await shop.say("dewi", "/kirim INV-1001 jnt jt0012345678")
+    status = await shop.text("sari", "/status INV-1001")
+    assert "Kurir: J&T · Resi: JT0012345678" in status
+    await shop.say("sari", "/bahasa en")
+    assert "Mon 2 Mar 09:00 placed" in await shop.text("sari", "/status INV-1001")
+
+
+async def test_customer_lists_orders_and_asks_in_free_text(shop: Shop) -> None:
+    listing = await shop.text("sari", "/pesanan")
+    assert "INV-1001 · dipesan" in listing and "INV-1003 · menunggu stok" in listing
+    assert "DS-2001" not in listing
+    free = await shop.text("sari", "pesanan saya sudah sampai mana?")
+    assert shop.t("id", "status.pick") in free
+    stock = await shop.text("sari", "ada stok kaos hitam XL?")
+    assert "Kaos Polos Hitam XL (KAOS-HTM-XL) — Rp85.000" in stock
+    assert "tersedia ✅" in stock
+    english = await shop.text("rina", "is the tote bag available")
+    assert "Tote Bag Kanvas (TOTE-KNV)" in english and "only 2 left!" in english
+    assert "sold out" in await shop.text("rina", "/stock KAOS-PTH-L")
+    assert "made to order, ready in about 5 days" in await shop.text("rina", "/stock batik")
+    assert shop.t("id", "unknown.text") in await shop.text("sari", "qwerty zxcv")
+
+
+async def test_stock_answer_depends_on_who_asks(shop: Shop) -> None:
+    reseller = await shop.text("mawar", "/stok KAOS-HTM-XL")
+    assert "Rp70.000" in reseller and "stok 10" in reseller  # 2 of 12 reserved by INV-1001
+    staff = await shop.text("dewi", "/stok KAOS-HTM-XL")
+    assert "di gudang 12, dipesan 2, tersedia 10" in staff
+    customer = await shop.text("sari", "/stok KAOS-HTM-XL")
+    assert "Rp85.000" in customer and "tersedia ✅" in customer and "12" not in customer
+    several = await shop.say("sari", "/stok kaos hitam")
+    assert len(several[0].choices) == 2
+    assert {c.command for c in several[0].choices} == {"/stok KAOS-HTM-XL", "/stok KAOS-HTM-L"}
+
+
+async def test_staff_move_reaches_customer_after_the_undo_window_in_their_language(
+    any_shop: Shop,
+) -> None:
+    shop = any_shop
+    reply = await shop.text("dewi", "/bayar INV-1001")
+    assert "✅ INV-1001: dibayar" in reply
+    assert await shop.deliver(after=5) == []  # still inside the undo window
+    pushed = await shop.deliver()
+    assert [(who, r.text.splitlines()[1]) for who, r in pushed] == [
+        ("sari", "Pembayaran sudah kami terima. Terima kasih! 🙏")
+    ]
+    await shop.say("dewi", "/bayar DS-2001")
+    pushed = dict((who, r.text) for who, r in await shop.deliver())
+    assert pushed["rina"].startswith("Mawar Batik Store · Order DS-2001")  # reseller's brand
+    assert "Toko Batik Kabar" not in pushed["rina"]
+    assert pushed["mawar"].startswith("Pesanan dropship DS-2001 untuk Rina")
+
+
+async def test_undo_inside_the_window_sends_nothing(any_shop: Shop) -> None:
+    shop = any_shop
+    await shop.say("dewi", "/bayar INV-1001,INV-1002")
+    shop.clock.advance(10)
+    undone = await shop.text("dewi", "/undo")
+    assert "↩️ INV-1001" in undone and "↩️ INV-1002" in undone
+    assert await shop.deliver(after=120) == []
+    status = await shop.text("sari", "/status INV-1001")
+    assert "Status: dipesan" in status and "dibayar" not in status
+    # Outside the window there is nothing left to take back, and the change is told.
+    await shop.say("dewi", "/bayar INV-1001")
+    assert len(await shop.deliver()) == 1
+    assert shop.t("id", "undo.nothing", seconds=30) == await shop.text("dewi", "/undo")
+
+
+async def test_undo_puts_shipped_stock_back(shop: Shop) -> None:
+    before = await shop.text("dewi", "/stok KAOS-HTM-XL")
+    await shop.say("dewi", "/kirim INV-1001 jne JN12345678")
+    assert "di gudang 10, dipesan 0" in await shop.text("dewi", "/stok KAOS-HTM-XL")
+    await shop.say("dewi", "/undo")
+    assert await shop.text("dewi", "/stok KAOS-HTM-XL") == before
+    assert "Kurir" not in await shop.text("sari", "/status INV-1001")
+
+
+async def test_bulk_stage_gives_one_line_per_order(shop: Shop) -> None:
+    reply = await shop.text("dewi", "/bayar INV-1001, INV-1002,NOPE-1,INV-1003")
+    lines = reply.splitlines()
+    assert lines[0] == "✅ INV-1001: dibayar"
+    assert lines[1] == "✅ INV-1002: dibayar"
+    assert lines[2] == "❌ NOPE-1: pesanan tidak ditemukan"
+    assert lines[3].startswith("❌ INV-1003 masih menunggu stok")
+    pushed = await shop.deliver()
+    assert sorted(r.text.splitlines()[0] for _, r in pushed) == [
+        "Toko Batik Kabar · Pesanan INV-1001",
+        "Toko Batik Kabar · Pesanan INV-1002",
+    ]
+
+
+async def test_refused_moves_are_worded_and_change_nothing(shop: Shop) -> None:
+    await shop.say("dewi", "/terima INV-1001")
+    before = await shop.snapshot()
+    reply = await shop.text("dewi", "/tahap INV-1001 dikemas")
+    assert reply == "❌ INV-1001 sudah diterima: tidak bisa diubah lagi"
+    assert 'tahap "lompat" tidak dikenal' in await shop.text("dewi", "/tahap INV-1002 lompat")
+    assert "packed" not in await shop.text("dewi", "/tahap INV-1002 dikemas")
+    assert await shop.snapshot() == before
+
+
+async def test_shipping_normalises_the_courier_and_tells_the_tracking_number(shop: Shop) -> None:
+    await shop.say("dewi", "/kirim INV-1001 ninja express nx00012345")
+    ((who, reply),) = await shop.deliver()
+    assert who == "sari"
+    assert "Kurir: Ninja Xpress · Resi: NX00012345" in reply.text
+    assert shop.t("id", "ship.bad_resi", resi="#") in await shop.text(
+        "dewi", "/kirim INV-1002 jne #"
+    )
+    assert shop.t("id", "ship.usage") == await shop.text("dewi", "/kirim INV-1002")
+
+
+async def test_a_staff_photo_goes_to_the_customer_with_the_update(shop: Shop) -> None:
+    await shop.say("dewi", "/tahap INV-1002 jahit rapi", photo="photo-file-123")
+    ((who, reply),) = await shop.deliver()
+    assert who == "sari" and reply.photo == "photo-file-123"
+    assert "Catatan: rapi" in reply.text and "▓▓░░ 2/4 jahit" in reply.text
+
+
+async def test_restock_serves_the_waiting_order_then_tells_subscribers(shop: Shop) -> None:
+    assert shop.t("id", "notify.done", product="Kaos Polos Putih L") == await shop.text(
+        "sari", "/kabari kaos-pth-l"
+    )
+    reply = await shop.text("dewi", "/stokset KAOS-PTH-L +3")
+    assert "Stok KAOS-PTH-L: 0 → 3 (tersedia 2)" in reply and "INV-1003" in reply
+    pushed = [r.text for _, r in await shop.deliver(after=1)]
+    assert any("Pesanan INV-1003" in text and "sudah kami terima" in text for text in pushed)
+    assert any("Kabar baik! Kaos Polos Putih L (KAOS-PTH-L)" in text for text in pushed)
+    assert "tidak bisa" not in await shop.text("dewi", "/stokset KAOS-PTH-L 5")
+    assert "❌" in await shop.text("dewi", "/stokset KAOS-PTH-L 0")  # 1 unit is reserved
+
+
+async def test_stop_silences_pushes_until_the_customer_writes_again(shop: Shop) -> None:
+    await shop.say("sari", "/berhenti")
+    await shop.say("dewi", "/bayar INV-1001")
+    assert await shop.deliver() == []
+    await shop.say("sari", "halo")
+    await shop.say("dewi", "/tahap INV-1001 dikemas")
+    assert [who for who, _ in await shop.deliver()] == ["sari"]
+
+
+async def test_start_with_a_link_code_links_a_new_chat(shop: Shop) -> None:
+    stranger_view = await shop.text("tamu", "/pesanan")
+    assert stranger_view == shop.t("id", "orders.none")
+    linked = await shop.text("tamu", f"/start {shop.links['INV-1002']}")
+    assert "terhubung dengan pesanan INV-1002" in linked
+    assert "INV-1001" in await shop.text("tamu", "/pesanan")  # same customer's other order
+    assert shop.t("id", "start.bad_code") == await shop.text("tamu2", "/start not-a-real-code")
+    # The WhatsApp invoice link types "kabar <code>" without a slash.
+    assert "DS-2001" in await shop.text("tamu3", f"kabar {shop.links['DS-2001']}")
+
+
+async def test_language_choice_is_kept_per_chat(shop: Shop) -> None:
+    assert shop.t("en", "language.set") == await shop.text("sari", "/bahasa en")
+    assert shop.t("en", "help.title") in await shop.text("sari", "/help")
+    assert shop.t("id", "language.set") == await shop.text("sari", "/language id")
+    choice = await shop.say("sari", "/bahasa")
+    assert [c.command for c in choice[0].choices] == ["/bahasa id", "/bahasa en"]
+
+
+async def test_thank_you_is_not_the_terima_command(shop: Shop) -> None:
+    before = await shop.snapshot()
+    assert await shop.text("dewi", "terima kasih") == shop.t("id", "greeting.thanks")
+    assert await shop.text("sari", "terima kasih ya") == shop.t("id", "greeting.thanks")
+    assert await shop.snapshot() == before
+
+
+async def test_queue_lists_counts_and_late_orders_first(shop: Shop) -> None:
+    await shop.say("dewi", "/tahap INV-1002 potong")
+    shop.clock.advance(2 * 86400)  # cutting was expected to take one day
+    queue = await shop.text("dewi", "/antrian")
+    lines = queue.splitlines()
+    assert lines[0] == "Terlambat (1):"
+    assert lines[1].startswith("⚠️ INV-1002 · diproduksi · potong")
+    assert (
+        "dipesan: 2" in lines and "menunggu stok: 1" in lines and "diproduksi · potong: 1" in lines
+    )
