@@ -87,11 +87,14 @@ class Shop:
         return tuple(sorted(orders)), tuple(counts), tuple(sorted(stock))
 
 
+def attach(db: Database, links: dict[str, str] | None = None, *, undo_seconds: int = UNDO) -> Shop:
+    """Talk to a shop already in `db`."""
+    settings = Settings(shop_name="Toko Batik Kabar", undo_seconds=undo_seconds)
+    return Shop(db, Messages.load(), settings, Clock(), links or {})
+
+
 async def open_shop(db: Database, *, undo_seconds: int = UNDO) -> Shop:
     """Seed the demo shop into `db` and deliver the 'order placed' messages."""
-    clock = Clock()
-    links = await seed(db, clock())
-    settings = Settings(shop_name="Toko Batik Kabar", undo_seconds=undo_seconds)
-    shop = Shop(db, Messages.load(), settings, clock, links)
+    shop = attach(db, await seed(db, START), undo_seconds=undo_seconds)
     await shop.deliver(after=0)
     return shop

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from models.schema import head_revision
 
 PRODUCTS = """sku,name,variant,price,reseller_price,stock,fulfillment,stages
 KAOS-HTM-XL,Kaos Polos,Hitam XL,85000,70000,10,ready_stock,
@@ -51,7 +52,7 @@ def test_a_new_shop_is_set_up_from_the_command_line(
 ) -> None:
     assert kabar(capsys, "init-db")[0] == 0
     code, out, _ = kabar(capsys, "init-db")  # again: an upgrade with nothing to do
-    assert code == 0 and "revision 0001" in out
+    assert code == 0 and f"revision {head_revision()}" in out
     code, out, _ = kabar(capsys, "import", "products", "products.csv")
     assert code == 0 and "2 products created" in out
     assert kabar(capsys, "reseller", "add", "mawar", "--name", "Mawar Batik Store")[0] == 1
@@ -124,10 +125,19 @@ def test_config_path_comes_from_the_environment(
     assert (shop / "other.db").exists() and not (shop / "shop.db").exists()
 
 
-def test_run_and_demo_say_what_is_missing(shop: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    for command in ("run", "demo"):
-        code, _, err = kabar(capsys, command)
-        assert code == 1 and "not built yet" in err
+def test_run_says_what_is_missing(shop: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = kabar(capsys, "run")
+    assert code == 1 and "not built yet" in err
+
+
+def test_demo_script_needs_no_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no config.toml here
+    code, out, err = kabar(capsys, "demo", "--script")
+    assert code == 0, err
+    assert "📩 rina ◂ Mawar Batik Store · Order DS-2001" in out
+    assert not list(tmp_path.iterdir())  # the demo's database was a throwaway
 
 
 def test_python_dash_m_bot_is_the_same_cli(shop: Path) -> None:

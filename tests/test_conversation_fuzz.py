@@ -1,0 +1,72 @@
+"""Whatever anyone types, kabar answers, never crashes, and changes nothing it should not."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from models.schema import upgrade
+from models.storage import Database
+from tests.chat import attach, open_shop
+
+TEXTS = st.one_of(
+    st.text(max_size=300),
+    st.sampled_from(
+        ["", " ", "x" * 10_000, "مرحبا، أين طلبي؟", "שלום", "🙂🧵👕" * 50, "\u202e/bayar"]
+    ),
+    st.builds(lambda junk: "/tahap " + junk, st.text(max_size=80)),
+    st.builds(lambda junk: "/kirim " + junk, st.text(max_size=80)),
+    st.builds(lambda junk: "/bayar " + junk, st.text(alphabet=",; -INV0123", max_size=40)),
+    st.builds(lambda junk: "/stokset " + junk, st.text(max_size=40)),
+    st.builds(lambda junk: "/status " + junk, st.text(max_size=80)),
+)
+CHANGED = ("✅", "↩️", "→")  # words in a staff reply that say something did change
+
+
+@pytest.fixture
+def shop_file(tmp_path: Path) -> Path:
+    """A seeded demo shop in a SQLite file, made once for all examples of a test."""
+    path = tmp_path / "shop.db"
+
+    async def build() -> None:
+        db = Database(f"sqlite+aiosqlite:///{path}")
+        await upgrade(db)
+        await open_shop(db)
+        await db.dispose()
+
+    asyncio.run(build())
+    return path
+
+
+async def _talk(path: Path, persona: str, text: str) -> tuple[list[str], bool, str]:
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    try:
+        shop = attach(db)
+        before = await shop.snapshot()
+        replies = await shop.say(persona, text)
+        changed = await shop.snapshot() != before
+        return [r.text for r in replies], changed, shop.t("id", "error.sorry")
+    finally:
+        await db.dispose()
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(persona=st.sampled_from(["sari", "tamu", "mawar", "dewi"]), text=TEXTS)
+def test_any_text_from_anyone_gets_an_answer_and_changes_nothing_unasked(
+    shop_file: Path, persona: str, text: str
+) -> None:
+    replies, changed, sorry = asyncio.run(_talk(shop_file, persona, text))
+    assert replies and all(reply.strip() for reply in replies)
+    assert sorry not in replies  # no exception was swallowed on the way
+    if persona != "dewi":
+        assert not changed
+    elif changed:
+        assert any(mark in reply for reply in replies for mark in CHANGED)

@@ -1,0 +1,47 @@
+"""`kabar demo --script`: the walk-through runs and shows a push for every phase of each flow."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from rich.console import Console
+
+from bot.demo import run_demo
+
+
+async def test_demo_script_pushes_every_phase_of_each_flow() -> None:
+    buffer = io.StringIO()
+    assert await run_demo(script=True, out=Console(file=buffer, width=200)) == 0
+    transcript = buffer.getvalue()
+    pushes = re.findall(r"^📩 (\w+) ◂ (.*(?:\n {2,}.*)*)", transcript, re.M)
+    told = [(who, " ".join(body.split())) for who, body in pushes]
+
+    def pushed(who: str, *words: str) -> int:
+        return sum(1 for person, body in told if person == who and all(w in body for w in words))
+
+    # Ready stock, direct sale: every phase reaches Sari.
+    for words in [
+        "Pesanan Anda sudah kami terima",
+        "Pembayaran",
+        "sedang dikemas",
+        "sudah dikirim",
+        "sudah diterima",
+    ]:
+        assert pushed("sari", "Pesanan INV-1001", words) == 1, words
+    # Made to order: paid, each production stage with progress, ready, shipped, delivered.
+    for words in ["Pembayaran", "1/4 potong", "2/4 jahit", "3/4 sablon", "4/4 qc", "siap dikirim",
+                  "sudah dikirim", "sudah diterima"]:  # fmt: skip
+        assert pushed("sari", "Pesanan INV-1002", words) == 1, words
+    assert pushed("sari", "Pesanan INV-1002", "Perkiraan siap") >= 5
+    # Dropship: the end customer hears under the reseller's brand, in English; the reseller too.
+    for words in ["We have your order", "payment", "packed", "on its way", "delivered"]:
+        assert pushed("rina", "Mawar Batik Store · Order DS-2001", words) == 1, words
+    assert not any("Toko Batik Kabar" in body for who, body in told if who == "rina")
+    assert pushed("mawar", "Pesanan dropship DS-2001 untuk Rina") == 5
+    # Waiting for stock: placed when restocked, and the subscriber hears it is back.
+    assert pushed("sari", "Pesanan INV-1003", "Stoknya sedang kosong") == 1
+    assert pushed("sari", "Pesanan INV-1003", "Pesanan Anda sudah kami terima. Terima") == 1
+    assert pushed("sari", "Kabar baik! Kaos Polos Putih L") == 1
+    # The undone change was never told.
+    assert "↩️ INV-1002" in transcript
