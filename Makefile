@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SOURCES := bot handlers models
 
-.PHONY: install test lint typecheck check pytest clean
+.PHONY: install test lint typecheck pytest demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ pytest: install
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+# Try kabar in the terminal: a throwaway shop, chat as customer, staff or reseller.
+demo: install
+	$(BIN)/kabar demo
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -87,9 +87,17 @@ class Shop:
         return tuple(sorted(orders)), tuple(counts), tuple(sorted(stock))
 
 
-def attach(db: Database, links: dict[str, str] | None = None, *, undo_seconds: int = UNDO) -> Shop:
+def attach(
+    db: Database,
+    links: dict[str, str] | None = None,
+    *,
+    undo_seconds: int = UNDO,
+    bot_username: str = "",
+) -> Shop:
     """Talk to a shop already in `db`."""
-    settings = Settings(shop_name="Toko Batik Kabar", undo_seconds=undo_seconds)
+    settings = Settings(
+        shop_name="Toko Batik Kabar", undo_seconds=undo_seconds, bot_username=bot_username
+    )
     return Shop(db, Messages.load(), settings, Clock(), links or {})
 
 

@@ -9,7 +9,7 @@ import pytest
 from handlers.router import ROUTES
 from models.enums import Language
 from models.storage import Database
-from tests.chat import Shop, open_shop
+from tests.chat import Shop, attach, open_shop
 
 
 @pytest.fixture
@@ -288,3 +288,10 @@ async def test_queue_lists_counts_and_late_orders_first(shop: Shop) -> None:
     assert (
         "dipesan: 2" in lines and "menunggu stok: 1" in lines and "diproduksi · potong: 1" in lines
     )
+
+
+async def test_commands_work_in_any_case_and_addressed_to_this_bot(shop: Shop) -> None:
+    named = attach(shop.db, bot_username="kabar_test_bot")
+    assert "✅ INV-1001: dibayar" in await named.text("dewi", "/BAYAR@kabar_test_bot INV-1001")
+    assert await named.say("dewi", "/bayar@another_bot INV-1002") == []  # not for us
+    assert "✅ INV-1002: dibayar" in await named.text("dewi", "Bayar inv-1002")  # no slash
