@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Config, ConfigError, load_config
 from bot.demo import run_demo
+from bot.run import RunError, serve
 from models.enums import Channel
 from models.errors import DomainError
 from models.imports import (
@@ -328,8 +329,14 @@ async def order_links(config: Config, args: argparse.Namespace, out: Console) ->
 
 
 async def run(config: Config, args: argparse.Namespace, out: Console) -> int:
-    """Run kabar (the channels come with their own work; this says what is missing)."""
-    raise CommandError("`kabar run` needs the Telegram/WhatsApp channels, which are not built yet")
+    """Run the enabled channels, the web server and the scheduler until stopped."""
+    logging.getLogger().setLevel(logging.INFO)
+    # httpx logs every request URL, and a Bot API URL carries the token: keep those quiet.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        return await serve(config)
+    except RunError as exc:
+        raise CommandError(str(exc)) from exc
 
 
 async def demo(config: Config, args: argparse.Namespace, out: Console) -> int:

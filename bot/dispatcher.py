@@ -37,7 +37,7 @@ class Dispatcher:
         max_attempts: int = 8,
     ) -> None:
         self.db = db
-        self.channels = dict(channels)
+        self.channels = channels  # the live mapping: channels may start after the dispatcher
         self.messages = messages
         self.settings = settings
         self.clock = clock

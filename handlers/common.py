@@ -24,6 +24,11 @@ def menu(ctx: Context) -> tuple[Choice, ...]:
     return tuple(Choice(ctx.t(key), command) for key, command in keys)
 
 
+def share_button(ctx: Context) -> str:
+    """The label of a share-my-number button, on channels where people share contacts."""
+    return ctx.t("menu.share_phone") if ctx.incoming.channel is Channel.TELEGRAM else ""
+
+
 def _name(ctx: Context) -> str:
     return ctx.incoming.name or ctx.t("greeting.friend")
 
@@ -31,13 +36,13 @@ def _name(ctx: Context) -> str:
 async def start(ctx: Context, args: str) -> Reply | list[Reply]:
     """Greet; with a link code, link this chat to that order's customer first."""
     code = args.strip()
-    if code:
+    if code and not ctx.incoming.group:  # a group is never linked to a customer
         order = await link_by_code(ctx.session, ctx.chat, code)
         if order is None:
             return Reply(
                 ctx.t("start.bad_code"),
                 choices=menu(ctx),
-                ask_contact=ctx.incoming.channel is Channel.TELEGRAM,
+                contact_button=share_button(ctx),
             )
         if ctx.role is Role.UNKNOWN:
             ctx.role = Role.CUSTOMER
@@ -48,10 +53,10 @@ async def start(ctx: Context, args: str) -> Reply | list[Reply]:
             await status_of(ctx, order),
         ]
     greeting = ctx.t(f"start.hello.{ctx.role.value}", name=_name(ctx), shop=ctx.settings.shop_name)
-    ask = ctx.role is Role.UNKNOWN and ctx.incoming.channel is Channel.TELEGRAM
-    if ask:
+    button = share_button(ctx) if ctx.role is Role.UNKNOWN else ""
+    if button:
         greeting += "\n" + ctx.t("start.share_phone")
-    return Reply(greeting, choices=menu(ctx), ask_contact=ask)
+    return Reply(greeting, choices=menu(ctx), contact_button=button)
 
 
 async def greet(ctx: Context, args: str) -> Reply:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from handlers.common import customer_names, menu
+from handlers.common import customer_names, menu, share_button
 from handlers.context import Context
 from handlers.types import Choice, Reply, Role
 from handlers.views import brand_for, order_line, order_status, stock_line
@@ -46,7 +46,11 @@ async def orders(ctx: Context, args: str) -> Reply:
     """List the orders linked to this chat, newest first, each with its phase."""
     mine = await _my_orders(ctx)
     if not mine:
-        return Reply(ctx.t("orders.none"), choices=menu(ctx), ask_contact=ctx.role is Role.UNKNOWN)
+        return Reply(
+            ctx.t("orders.none"),
+            choices=menu(ctx),
+            contact_button=share_button(ctx) if ctx.role is Role.UNKNOWN else "",
+        )
     lines = [ctx.t("orders.title")] + [order_line(ctx, o) for o in mine]
     choices = tuple(Choice(o.code, f"/status {o.code}") for o in mine[:5])
     return Reply("\n".join(lines), choices=choices)
@@ -65,7 +69,11 @@ async def status(ctx: Context, args: str) -> Reply:
     if len(mine) == 1:
         return await status_of(ctx, mine[0])
     if not mine:
-        return Reply(ctx.t("orders.none"), choices=menu(ctx), ask_contact=ctx.role is Role.UNKNOWN)
+        return Reply(
+            ctx.t("orders.none"),
+            choices=menu(ctx),
+            contact_button=share_button(ctx) if ctx.role is Role.UNKNOWN else "",
+        )
     return Reply(
         ctx.t("status.pick"), choices=tuple(Choice(o.code, f"/status {o.code}") for o in mine[:5])
     )

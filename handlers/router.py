@@ -31,12 +31,12 @@ class Route:
 
 ROUTES: tuple[Route, ...] = (
     # Everyone. "kabar" is what the WhatsApp invoice link types: `kabar <code>`.
-    Route(("start", "mulai", "kabar"), common.start, ALL, "help.start"),
+    Route(("start", "start", "mulai", "kabar"), common.start, ALL, "help.start"),
     Route(("bantuan", "help", "menu"), common.help_, ALL, "help.help"),
     Route(("bahasa", "language"), common.language, ALL, "help.language"),
     # Customers: their own orders; staff see any order with /status.
     Route(("pesanan", "orders"), customer.orders, CUSTOMERS, "help.orders"),
-    Route(("status", "cek"), customer.status, ALL, "help.status"),
+    Route(("status", "status", "cek"), customer.status, ALL, "help.status"),
     Route(("stok", "stock"), customer.stock, ALL, "help.stock"),
     Route(("kabari", "notify"), customer.notify, CUSTOMERS | RESELLERS, "help.notify"),
     Route(("berhenti", "stop"), common.stop, CUSTOMERS | RESELLERS, "help.stop"),
@@ -48,7 +48,7 @@ ROUTES: tuple[Route, ...] = (
     Route(("kirim", "ship"), staff.ship, STAFF, "help.ship"),
     Route(("terima", "delivered"), staff.delivered, STAFF, "help.delivered"),
     Route(("batal", "cancel"), staff.cancel_orders, STAFF, "help.cancel"),
-    Route(("undo", "batalkan"), staff.undo, STAFF, "help.undo"),
+    Route(("undo", "undo", "batalkan"), staff.undo, STAFF, "help.undo"),
     Route(("stokset", "setstock"), staff.set_stock_cmd, STAFF, "help.setstock"),
     Route(("antrian", "queue"), staff.queue, STAFF, "help.queue"),
 )
@@ -72,6 +72,9 @@ async def dispatch(ctx: Context, *, slash_optional: bool) -> list[Reply]:
     if ctx.incoming.contact is not None:
         return [await common.contact(ctx)]
     text = ctx.incoming.text.strip()
+    if ctx.incoming.group and ctx.role is not Role.STAFF:
+        # Groups hear nothing about anyone's orders; plain chatter there is not for us.
+        return [Reply(ctx.t("group.private_only"))] if text.startswith("/") else []
     match = COMMAND.match(text[:4096])
     slashed = text.startswith("/")
     if match and (slashed or slash_optional):

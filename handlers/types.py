@@ -56,4 +56,4 @@ class Reply:
     text: str
     choices: tuple[Choice, ...] = field(default=())
     photo: str | None = None
-    ask_contact: bool = False
+    contact_button: str = ""  # label of a "share my phone number" button, where the channel has one

@@ -1,0 +1,107 @@
+"""`kabar run`: channels, web server and scheduler in one event loop until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+from contextlib import AsyncExitStack
+
+import uvicorn
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.app import build
+from bot.channels import ChatChannel
+from bot.config import Config
+from bot.telegram import TelegramChannel, TelegramStartError
+from bot.web import create_web_app
+from models.enums import Channel
+from models.schema import current_revision, head_revision
+
+log = logging.getLogger("kabar")
+
+
+class RunError(Exception):
+    """`kabar run` cannot start; the message is one line for the operator."""
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """Take the server's port now, so "port in use" is a clear error, not a crash later."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise RunError(f"server.port: cannot listen on {host}:{port} ({exc.strerror})") from exc
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+async def serve(config: Config, stop: asyncio.Event | None = None) -> int:
+    """Run everything the configuration enables until asked to stop."""
+    if not config.telegram.enabled and not config.whatsapp.enabled:
+        raise RunError("nothing to run: set telegram.enabled (or whatsapp.enabled) to true")
+    if config.whatsapp.enabled:
+        raise RunError("whatsapp.enabled: the WhatsApp channel is not built yet")
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+
+    channels: dict[Channel, ChatChannel] = {}
+    app = build(config, channels)
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(app.close)
+        revision = await current_revision(app.db)
+        if revision != head_revision():
+            raise RunError("the database is not initialised or is outdated: run `kabar init-db`")
+        webhook = config.telegram.mode == "webhook"
+        sock = _bind(config.server.host, config.server.port) if webhook else None
+        telegram = TelegramChannel(config.telegram, app.conversation, app.messages, app.db)
+        try:
+            await telegram.start()
+        except TelegramStartError as exc:
+            await telegram.stop()
+            raise RunError(str(exc)) from exc
+        stack.push_async_callback(telegram.stop)
+        channels[Channel.TELEGRAM] = telegram
+        log.info("telegram: @%s, %s mode", telegram.username, config.telegram.mode)
+
+        if sock is not None:
+            secret = config.telegram.webhook_secret
+            web = create_web_app(
+                app.db,
+                telegram=telegram,
+                telegram_secret=secret.get_secret_value() if secret else "",
+            )
+            server = uvicorn.Server(
+                uvicorn.Config(web, log_level="warning", lifespan="off", access_log=False)
+            )
+            task = asyncio.create_task(server.serve(sockets=[sock]))
+
+            async def stop_server() -> None:
+                server.should_exit = True
+                await task
+
+            stack.push_async_callback(stop_server)
+            log.info("web server on %s:%s", config.server.host, config.server.port)
+
+        scheduler = AsyncIOScheduler()
+        scheduler.add_job(
+            app.dispatcher.tick,
+            "interval",
+            seconds=config.scheduler.dispatch_interval_seconds,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=60,
+        )
+        scheduler.start()
+        stack.callback(scheduler.shutdown, wait=False)
+        log.info("kabar is running; Ctrl+C or SIGTERM stops it")
+        await stop.wait()
+        log.info("stopping")
+    return 0

@@ -1,0 +1,304 @@
+"""The Telegram channel: python-telegram-bot turned into kabar's channel interface."""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    Update,
+)
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.channels import SendError
+from bot.config import TelegramConfig
+from handlers.conversation import Conversation
+from handlers.i18n import Messages
+from handlers.router import ROUTES
+from handlers.types import Incoming, Reply, Role, SharedContact
+from models.enums import Channel, Language
+from models.people import Chat, Reseller, Staff
+from models.storage import Database
+
+log = logging.getLogger(__name__)
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+CALLBACK_LIMIT = 64  # bytes of callback_data Telegram accepts
+
+
+class TelegramStartError(Exception):
+    """Telegram refused to start (bad token, unreachable API); one line for the operator."""
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT) -> Iterator[str]:
+    """Cut a long text into messages Telegram accepts, at line breaks where possible."""
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        cut = cut if cut > 0 else limit
+        yield text[:cut]
+        text = text[cut:].lstrip("\n")
+    if text:
+        yield text
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    """How long Telegram asked us to wait, whichever type this PTB version reports."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class TelegramChannel:
+    """Receives Telegram updates into the conversation and sends replies and pushes."""
+
+    kind = Channel.TELEGRAM
+
+    def __init__(
+        self,
+        config: TelegramConfig,
+        conversation: Conversation,
+        messages: Messages,
+        db: Database,
+    ) -> None:
+        assert config.token is not None
+        # Opt in to PTB's timedelta periods (RetryAfter.retry_after): the int form is deprecated
+        # and warns from inside PTB itself on every flood-control answer.
+        os.environ.setdefault("PTB_TIMEDELTA", "true")
+        self.config = config
+        self.conversation = conversation
+        self.messages = messages
+        self.db = db
+        builder = (
+            ApplicationBuilder()
+            .token(config.token.get_secret_value())
+            .base_url(config.api_base_url)
+            .base_file_url(config.api_base_url.removesuffix("/bot") + "/file/bot")
+            .concurrent_updates(True)
+        )
+        if config.mode == "webhook":
+            builder = builder.updater(None)
+        self.app: Application[Any, Any, Any, Any, Any, Any] = builder.build()
+        self.app.add_handler(CallbackQueryHandler(self._on_callback))
+        self.app.add_handler(MessageHandler(filters.UpdateType.MESSAGE, self._on_message))
+        self.app.add_error_handler(self._on_error)
+        self.running = False
+
+    @property
+    def username(self) -> str:
+        """The bot's @username as Telegram reports it."""
+        return str(self.app.bot.username)
+
+    async def start(self) -> None:
+        """Connect (getMe), publish the command menus, and start polling or the webhook."""
+        try:
+            await self.app.initialize()
+        except InvalidToken as exc:
+            raise TelegramStartError("telegram.token: Telegram rejected the token") from exc
+        except NetworkError as exc:
+            raise TelegramStartError(f"telegram: cannot reach the Bot API ({exc})") from exc
+        await self.publish_menus()
+        if self.config.mode == "webhook":
+            secret = self.config.webhook_secret
+            await self.app.bot.set_webhook(
+                self.config.webhook_url,
+                secret_token=secret.get_secret_value() if secret else None,
+                allowed_updates=["message", "callback_query"],
+            )
+        else:
+            await self.app.bot.delete_webhook()
+            assert self.app.updater is not None
+            await self.app.updater.start_polling(allowed_updates=["message", "callback_query"])
+        await self.app.start()
+        self.running = True
+
+    async def stop(self) -> None:
+        """Stop receiving and close the connection."""
+        if not self.app.running and not self.running:
+            await self.app.shutdown()
+            return
+        if self.app.updater is not None and self.app.updater.running:
+            await self.app.updater.stop()
+        if self.app.running:
+            await self.app.stop()
+        await self.app.shutdown()
+        self.running = False
+
+    async def process(self, data: dict[str, Any]) -> None:
+        """Handle one update posted to our webhook."""
+        await self.app.process_update(Update.de_json(data, self.app.bot))
+
+    async def publish_menus(self) -> None:
+        """Set the "/" menu: customers' commands per language, staff's in their own chats."""
+        for lang in Language:
+            customer = self._commands(lang, Role.CUSTOMER)
+            await self.app.bot.set_my_commands(
+                customer,
+                scope=BotCommandScopeDefault(),
+                language_code=None if lang is Language.ID else lang.value,
+            )
+        async with self.db.sessions() as session:
+            staff_ids = list(
+                await session.scalars(
+                    select(Staff.telegram_id).where(Staff.telegram_id.is_not(None))
+                )
+            )
+            reseller_ids = list(
+                await session.scalars(
+                    select(Reseller.telegram_id).where(Reseller.telegram_id.is_not(None))
+                )
+            )
+        for role, ids in ((Role.STAFF, staff_ids), (Role.RESELLER, reseller_ids)):
+            commands = self._commands(Language.ID, role)
+            for user_id in ids:
+                if user_id is None:
+                    continue
+                try:
+                    await self.app.bot.set_my_commands(commands, scope=BotCommandScopeChat(user_id))
+                except BadRequest as exc:  # the person never opened a chat with the bot
+                    log.info("no command menu for a %s chat: %s", role.value, exc)
+
+    def _commands(self, lang: Language, role: Role) -> list[BotCommand]:
+        commands = []
+        for route in ROUTES:
+            if role in route.roles and route.help:
+                word = route.words[0] if lang is Language.ID else route.words[1]
+                commands.append(BotCommand(word, self.messages.text(lang, route.help)[:256]))
+        return commands
+
+    async def _on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        user = update.effective_user
+        if message is None or user is None or message.chat is None:
+            return
+        incoming = self._incoming(message, user.id, user.first_name)
+        if not self._for_us(incoming.text):
+            return
+        for reply in await self.conversation.handle(incoming):
+            await self.send(str(message.chat.id), reply)
+
+    async def _on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None or query.message is None or query.data is None:
+            return
+        await query.answer()
+        chat = query.message.chat
+        incoming = Incoming(
+            channel=Channel.TELEGRAM,
+            chat=str(chat.id),
+            sender=str(query.from_user.id),
+            name=query.from_user.first_name,
+            text=query.data,
+            group=chat.type != "private",
+        )
+        for reply in await self.conversation.handle(incoming):
+            await self.send(str(chat.id), reply)
+
+    def _for_us(self, text: str) -> bool:
+        """False for `/cmd@other_bot`: in a group, another bot's command is not ours."""
+        first = text.split(maxsplit=1)[0] if text.startswith("/") else ""
+        _, at, name = first.partition("@")
+        return not at or name.lower() == self.username.lower()
+
+    def _incoming(self, message: Message, user_id: int, first_name: str) -> Incoming:
+        contact = None
+        if message.contact is not None:
+            owner = message.contact.user_id
+            contact = SharedContact(message.contact.phone_number, str(owner) if owner else None)
+        photo = message.photo[-1].file_id if message.photo else None
+        return Incoming(
+            channel=Channel.TELEGRAM,
+            chat=str(message.chat.id),
+            sender=str(user_id),
+            name=first_name,
+            text=message.text or message.caption or "",
+            contact=contact,
+            photo=photo,
+            group=message.chat.type != "private",
+            message_id=str(message.message_id),
+        )
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("telegram update failed: %s", context.error, exc_info=context.error)
+
+    async def send(self, address: str, reply: Reply) -> str:
+        """Send a reply or push to a chat; return the last Telegram message id."""
+        chat_id = int(address)
+        markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None = None
+        if reply.contact_button:
+            button = KeyboardButton(reply.contact_button, request_contact=True)
+            markup = ReplyKeyboardMarkup([[button]], one_time_keyboard=True, resize_keyboard=True)
+        elif reply.choices:
+            buttons = [
+                [InlineKeyboardButton(c.label[:64], callback_data=c.command)]
+                for c in reply.choices
+                if len(c.command.encode()) <= CALLBACK_LIMIT
+            ]
+            markup = InlineKeyboardMarkup(buttons) if buttons else None
+        try:
+            if reply.photo and len(reply.text) <= CAPTION_LIMIT:
+                sent = await self.app.bot.send_photo(
+                    chat_id, reply.photo, caption=reply.text or None, reply_markup=markup
+                )
+                return str(sent.message_id)
+            if reply.photo:
+                await self.app.bot.send_photo(chat_id, reply.photo)
+            parts = list(split_text(reply.text)) or [" "]
+            message_id = ""
+            for number, part in enumerate(parts):
+                last = number == len(parts) - 1
+                sent = await self.app.bot.send_message(
+                    chat_id, part, reply_markup=markup if last else None
+                )
+                message_id = str(sent.message_id)
+            return message_id
+        except Forbidden as exc:
+            raise SendError(f"telegram: {exc.message}", blocked=True) from exc
+        except RetryAfter as exc:
+            raise SendError("telegram: flood control", retry_after=retry_seconds(exc)) from exc
+        except ChatMigrated as exc:
+            await self._migrate(chat_id, exc.new_chat_id)
+            raise SendError("telegram: chat moved to a supergroup", retry_after=0) from exc
+        except BadRequest as exc:  # BadRequest is a NetworkError: catch it first
+            raise SendError(f"telegram: {exc.message}", permanent=True) from exc
+        except (NetworkError, TelegramError) as exc:
+            raise SendError(f"telegram: {exc.message}") from exc
+
+    async def _migrate(self, old: int, new: int) -> None:
+        """A group became a supergroup: follow it to its new id."""
+        async with self.db.transaction() as session:
+            chat = await session.scalar(
+                select(Chat).where(Chat.channel == Channel.TELEGRAM, Chat.address == str(old))
+            )
+            if chat is not None:
+                chat.address = str(new)
