@@ -125,9 +125,13 @@ def test_config_path_comes_from_the_environment(
     assert (shop / "other.db").exists() and not (shop / "shop.db").exists()
 
 
-def test_run_says_what_is_missing(shop: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_with_no_channel_enabled_says_so(
+    shop: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kabar(capsys, "init-db")
     code, _, err = kabar(capsys, "run")
-    assert code == 1 and "not built yet" in err
+    assert code == 1
+    assert err == "kabar: nothing to run: set telegram.enabled (or whatsapp.enabled) to true\n"
 
 
 def test_demo_script_needs_no_configuration(
