@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import Callable, Iterator, Mapping
+from datetime import timedelta
+from typing import Protocol, runtime_checkable
 
 from handlers.types import Reply
 from models.enums import Channel
+
+
+def split_text(text: str, limit: int) -> Iterator[str]:
+    """Cut a long text into messages a platform accepts, at line breaks where possible."""
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        cut = cut if cut > 0 else limit
+        yield text[:cut]
+        text = text[cut:].lstrip("\n")
+    if text:
+        yield text
 
 
 class SendError(Exception):
@@ -34,6 +46,18 @@ class ChatChannel(Protocol):
 
     async def send(self, address: str, reply: Reply) -> str:
         """Send one message to a chat; return the platform's message id."""
+        ...
+
+
+@runtime_checkable
+class TemplateChannel(Protocol):
+    """A channel where pushes outside a session window must use approved templates (WhatsApp)."""
+
+    session_window: timedelta
+    templates: Mapping[str, str]  # notification kind -> template id
+
+    async def send_template(self, address: str, template: str, variables: dict[str, str]) -> str:
+        """Send an approved template with its variables; return the platform's message id."""
         ...
 
 

@@ -7,18 +7,26 @@ import random
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
-from bot.channels import ChatChannel, SendError
+from sqlalchemy import select
+
+from bot.channels import ChatChannel, SendError, TemplateChannel
 from handlers.context import Settings
 from handlers.i18n import Messages
-from handlers.notifications import render_notification
+from handlers.notifications import render_notification, template_variables
 from models.base import utcnow
-from models.enums import Channel, NotificationStatus
+from models.enums import Channel, NotificationKind, NotificationStatus
 from models.linking import preferred_language
-from models.outbox import Notification, claim_due, finish
+from models.outbox import Notification, claim_due, enqueue, finish
 from models.people import Chat
+from models.phones import mask_phone
 from models.storage import Database
 
 log = logging.getLogger(__name__)
+
+
+def _inside(last_inbound: datetime | None, now: datetime, window: timedelta) -> bool:
+    """Whether the person wrote recently enough for a free-form message."""
+    return last_inbound is not None and now - last_inbound < window
 
 
 class Dispatcher:
@@ -84,7 +92,18 @@ class Dispatcher:
             row.payload,
         )
         try:
-            message_id = await channel.send(chat.address, reply)
+            if isinstance(channel, TemplateChannel) and (
+                row.via_template or not _inside(chat.last_inbound_at, now, channel.session_window)
+            ):
+                # WhatsApp: outside the 24-hour window only an approved template may go out.
+                template = channel.templates.get(row.kind.value)
+                if template is None:
+                    await self._hold_for_template(row, chat, now)
+                    return 0
+                variables = template_variables(reply, row.kind, row.payload)
+                message_id = await channel.send_template(chat.address, template, variables)
+            else:
+                message_id = await channel.send(chat.address, reply)
         except SendError as exc:
             await self._failed(row_id, chat.id, exc, attempts, now)
             return 0
@@ -94,6 +113,37 @@ class Dispatcher:
             return 0
         await self._finish(row_id, NotificationStatus.SENT, self.clock(), message_id=message_id)
         return 1
+
+    async def _hold_for_template(self, row: Notification, chat: Chat, now: datetime) -> None:
+        """Hold a push that needs a template nobody configured, and tell staff once per kind."""
+        async with self.db.transaction() as session:
+            await finish(
+                session,
+                row.id,
+                NotificationStatus.HELD,
+                now=now,
+                error=f"needs template: no [whatsapp.templates] {row.kind.value}",
+            )
+            staff_chats = await session.scalars(
+                select(Chat.id).where(Chat.staff_id.is_not(None), Chat.id != chat.id)
+            )
+            await enqueue(
+                session,
+                [
+                    {
+                        "chat_id": staff_chat,
+                        "kind": NotificationKind.STAFF_ALERT,
+                        "idempotency_key": f"alert:needs_template:{row.kind.value}:{staff_chat}",
+                        "due_at": now,
+                        "payload": {
+                            "alert": "needs_template",
+                            "kind": row.kind.value,
+                            "chat": mask_phone(chat.address),
+                        },
+                    }
+                    for staff_chat in staff_chats
+                ],
+            )
 
     async def _failed(
         self, row_id: int, chat_id: int, exc: SendError, attempts: int, now: datetime

@@ -16,6 +16,7 @@ from bot.channels import ChatChannel
 from bot.config import Config
 from bot.telegram import TelegramChannel, TelegramStartError
 from bot.web import create_web_app
+from bot.whatsapp import WhatsAppChannel
 from models.enums import Channel
 from models.schema import current_revision, head_revision
 
@@ -45,8 +46,6 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> int:
     """Run everything the configuration enables until asked to stop."""
     if not config.telegram.enabled and not config.whatsapp.enabled:
         raise RunError("nothing to run: set telegram.enabled (or whatsapp.enabled) to true")
-    if config.whatsapp.enabled:
-        raise RunError("whatsapp.enabled: the WhatsApp channel is not built yet")
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -59,24 +58,36 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> int:
         revision = await current_revision(app.db)
         if revision != head_revision():
             raise RunError("the database is not initialised or is outdated: run `kabar init-db`")
-        webhook = config.telegram.mode == "webhook"
-        sock = _bind(config.server.host, config.server.port) if webhook else None
-        telegram = TelegramChannel(config.telegram, app.conversation, app.messages, app.db)
-        try:
-            await telegram.start()
-        except TelegramStartError as exc:
-            await telegram.stop()
-            raise RunError(str(exc)) from exc
-        stack.push_async_callback(telegram.stop)
-        channels[Channel.TELEGRAM] = telegram
-        log.info("telegram: @%s, %s mode", telegram.username, config.telegram.mode)
+        telegram_webhook = config.telegram.enabled and config.telegram.mode == "webhook"
+        sock = None
+        if telegram_webhook or config.whatsapp.enabled:
+            sock = _bind(config.server.host, config.server.port)
+            stack.callback(sock.close)
+        telegram = None
+        if config.telegram.enabled:
+            telegram = TelegramChannel(config.telegram, app.conversation, app.messages, app.db)
+            try:
+                await telegram.start()
+            except TelegramStartError as exc:
+                await telegram.stop()
+                raise RunError(str(exc)) from exc
+            stack.push_async_callback(telegram.stop)
+            channels[Channel.TELEGRAM] = telegram
+            log.info("telegram: @%s, %s mode", telegram.username, config.telegram.mode)
+        whatsapp = None
+        if config.whatsapp.enabled:
+            whatsapp = WhatsAppChannel(config.whatsapp, app.conversation, app.messages, app.db)
+            stack.push_async_callback(whatsapp.close)
+            channels[Channel.WHATSAPP] = whatsapp
+            log.info("whatsapp: webhooks at %s/whatsapp/webhook", config.whatsapp.public_url)
 
         if sock is not None:
             secret = config.telegram.webhook_secret
             web = create_web_app(
                 app.db,
-                telegram=telegram,
+                telegram=telegram if telegram_webhook else None,
                 telegram_secret=secret.get_secret_value() if secret else "",
+                whatsapp=whatsapp,
             )
             server = uvicorn.Server(
                 uvicorn.Config(web, log_level="warning", lifespan="off", access_log=False)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -40,7 +39,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.channels import SendError
+from bot.channels import SendError, split_text
 from bot.config import TelegramConfig
 from handlers.conversation import Conversation
 from handlers.i18n import Messages
@@ -58,17 +57,6 @@ CALLBACK_LIMIT = 64  # bytes of callback_data Telegram accepts
 
 class TelegramStartError(Exception):
     """Telegram refused to start (bad token, unreachable API); one line for the operator."""
-
-
-def split_text(text: str, limit: int = TEXT_LIMIT) -> Iterator[str]:
-    """Cut a long text into messages Telegram accepts, at line breaks where possible."""
-    while len(text) > limit:
-        cut = text.rfind("\n", 0, limit)
-        cut = cut if cut > 0 else limit
-        yield text[:cut]
-        text = text[cut:].lstrip("\n")
-    if text:
-        yield text
 
 
 def retry_seconds(exc: RetryAfter) -> float:
@@ -245,7 +233,6 @@ class TelegramChannel:
             contact=contact,
             photo=photo,
             group=message.chat.type != "private",
-            message_id=str(message.message_id),
         )
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -273,7 +260,7 @@ class TelegramChannel:
                 return str(sent.message_id)
             if reply.photo:
                 await self.app.bot.send_photo(chat_id, reply.photo)
-            parts = list(split_text(reply.text)) or [" "]
+            parts = list(split_text(reply.text, TEXT_LIMIT)) or [" "]
             message_id = ""
             for number, part in enumerate(parts):
                 last = number == len(parts) - 1

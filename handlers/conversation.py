@@ -18,6 +18,7 @@ from models.base import utcnow
 from models.enums import Channel
 from models.errors import InvalidPhone
 from models.linking import (
+    first_delivery,
     get_or_create_chat,
     link_by_phone,
     linked_customer_ids,
@@ -55,9 +56,18 @@ class Conversation:
             incoming = _with_text(incoming, incoming.text[:MAX_TEXT])
         try:
             async with self.db.transaction() as session:
+                if incoming.message_id and not await first_delivery(
+                    session, incoming.channel, incoming.message_id, self.clock()
+                ):
+                    return []  # answered when it first came
                 ctx = await self._context(session, incoming)
+                ctx.incoming = _picked(ctx.incoming, ctx.chat.last_choices)
                 slash_optional = incoming.channel is not Channel.TELEGRAM
-                return await dispatch(ctx, slash_optional=slash_optional)
+                replies = await dispatch(ctx, slash_optional=slash_optional)
+                menus = [reply for reply in replies if reply.choices]
+                if menus:
+                    ctx.chat.last_choices = [choice.command for choice in menus[-1].choices]
+                return [replace(reply, lang=ctx.lang) for reply in replies]
         except Exception:
             log.exception("could not answer a %s message", incoming.channel.value)
             return [Reply(self.messages.text(self.settings.default_language, "error.sorry"))]
@@ -122,6 +132,14 @@ async def _identify(
     if staff is not None and not staff.active:
         staff = None
     return staff, reseller
+
+
+def _picked(incoming: Incoming, choices: list[str] | None) -> Incoming:
+    """A bare number answers the last menu: "2" is its second option."""
+    text = incoming.text.strip()
+    if choices and text.isdigit() and 1 <= int(text) <= len(choices):
+        return replace(incoming, text=choices[int(text) - 1])
+    return incoming
 
 
 def _with_text(incoming: Incoming, text: str) -> Incoming:

@@ -28,9 +28,11 @@ def render_notification(
 
     if kind is NotificationKind.BACK_IN_STOCK:
         product = f"{payload['name']} {payload.get('variant') or ''}".strip()
-        return Reply(t("push.back_in_stock", product=product, sku=payload["sku"]))
+        return Reply(t("push.back_in_stock", product=product, sku=payload["sku"]), lang=lang)
     if kind is NotificationKind.STAFF_ALERT:
-        return Reply(t("push.staff_alert", text=payload.get("text", "")))
+        alert = payload.get("alert", "")
+        words = t(f"alert.{alert}", **payload) if alert else payload.get("text", "")
+        return Reply(t("push.staff_alert", text=words), lang=lang)
     code, phase = payload["order_code"], payload["phase"]
     if payload.get("audience") == "reseller":
         lines = [t("push.reseller", code=code, customer=payload.get("customer_name") or "")]
@@ -57,4 +59,23 @@ def render_notification(
         )
     if payload.get("note"):
         lines.append(t("push.note", note=payload["note"]))
-    return Reply("\n".join(lines), photo=payload.get("photo"))
+    return Reply("\n".join(lines), photo=payload.get("photo"), lang=lang)
+
+
+def template_variables(
+    reply: Reply, kind: NotificationKind, payload: dict[str, Any]
+) -> dict[str, str]:
+    """Variables for an approved WhatsApp template: {{1}} who, {{2}} what, {{3}} the message.
+
+    order_update: 1 = brand (or shop), 2 = order code, 3 = the update as kabar words it;
+    back_in_stock: 1 = product, 2 = SKU, 3 = the message; staff_alert: 1 = the alert.
+    """
+    lines = reply.text.splitlines()
+    body = " ".join(line.strip() for line in lines[1:] if line.strip()) or reply.text
+    if kind is NotificationKind.ORDER_UPDATE:
+        who = lines[0].split(" · ")[0] if lines else ""
+        return {"1": who, "2": str(payload.get("order_code", "")), "3": body}
+    if kind is NotificationKind.BACK_IN_STOCK:
+        product = f"{payload.get('name', '')} {payload.get('variant') or ''}".strip()
+        return {"1": product, "2": str(payload.get("sku", "")), "3": reply.text}
+    return {"1": reply.text}

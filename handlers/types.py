@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from models.enums import Channel
+from models.enums import Channel, Language
 
 
 class Role(StrEnum):
@@ -38,6 +38,8 @@ class Incoming:
     photo: str | None = None  # the channel's reference to an attached photo
     phone_verified: bool = False  # WhatsApp: the platform vouches that `sender` is this number
     group: bool = False  # written in a group chat, not a private one
+    # The platform's unique id of this message (WhatsApp MessageSid): a webhook delivered twice
+    # is answered once. None where the platform never redelivers.
     message_id: str | None = None
 
 
@@ -57,3 +59,4 @@ class Reply:
     choices: tuple[Choice, ...] = field(default=())
     photo: str | None = None
     contact_button: str = ""  # label of a "share my phone number" button, where the channel has one
+    lang: Language | None = None  # the language it is written in (for a channel's own words)

@@ -4,13 +4,14 @@ from models.base import Base
 from models.catalog import Product, StockSubscription
 from models.orders import Order, OrderLine, PhaseEvent
 from models.outbox import Notification
-from models.people import Chat, ChatLink, Customer, Reseller, Staff
+from models.people import Chat, ChatLink, Customer, InboundMessage, Reseller, Staff
 
 __all__ = [
     "Base",
     "Chat",
     "ChatLink",
     "Customer",
+    "InboundMessage",
     "Notification",
     "Order",
     "OrderLine",

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.base import utcnow
 from models.enums import Channel, Language
 from models.orders import Order, clean_code
-from models.people import Chat, ChatLink, Customer
+from models.people import Chat, ChatLink, Customer, InboundMessage
 
 LINK_CODE_BYTES = 16  # 128 random bits, 22 URL-safe characters
 LINK_CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -120,3 +120,15 @@ async def preferred_language(session: AsyncSession, chat: Chat) -> Language | No
         .order_by(Customer.id)
         .limit(1)
     )
+
+
+async def first_delivery(
+    session: AsyncSession, channel: Channel, message_id: str, now: datetime | None = None
+) -> bool:
+    """Record a platform message id; False if it was handled before (a redelivered webhook)."""
+    values = {"channel": channel, "message_id": message_id[:64], "received_at": now or utcnow()}
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    result = await session.execute(
+        insert(InboundMessage).values(values).on_conflict_do_nothing().returning(InboundMessage.id)
+    )
+    return result.first() is not None

@@ -18,8 +18,9 @@ import pytest
 import uvicorn
 from sqlalchemy import select, update
 
+from bot.channels import split_text
 from bot.config import config_from_mapping
-from bot.telegram import TelegramChannel, split_text
+from bot.telegram import TelegramChannel
 from bot.web import SECRET_HEADER, create_web_app
 from handlers.types import Reply
 from models import Chat, Notification, Reseller, Staff
@@ -220,7 +221,7 @@ async def test_commands_addressed_to_the_bot_in_a_group(shop: Shop, fake: FakeTe
 
 def test_long_texts_are_split_at_line_breaks() -> None:
     text = "\n".join(f"baris {i:04d}" for i in range(1000))
-    parts = list(split_text(text))
+    parts = list(split_text(text, 4096))
     assert all(len(p) <= 4096 for p in parts) and len(parts) == 3
     assert "\n".join(parts) == text
 
@@ -272,7 +273,7 @@ async def test_webhook_mode_checks_the_secret(sqlite_db: Database, fake: FakeTel
             assert health.json() == {
                 "status": "ok",
                 "database": "ok",
-                "channels": {"telegram": "running"},
+                "channels": {"telegram": "running", "whatsapp": "off"},
             }
     finally:
         server.should_exit = True

@@ -1,0 +1,186 @@
+"""The WhatsApp channel through Twilio: signed webhooks in, async API sends out."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+
+from bot.channels import SendError, split_text
+from bot.config import WhatsAppConfig
+from handlers.conversation import Conversation
+from handlers.i18n import Messages
+from handlers.types import Incoming, Reply
+from models.enums import Channel, Language, NotificationStatus
+from models.errors import InvalidPhone
+from models.outbox import Notification
+from models.people import Chat
+from models.phones import mask_phone, normalize_phone
+from models.storage import Database
+
+log = logging.getLogger(__name__)
+BODY_LIMIT = 1600  # characters Twilio accepts in one WhatsApp message
+OUTSIDE_WINDOW = "63016"  # free-form message outside the 24-hour session window
+RATE_LIMITED = {"63018", "20429"}
+# The person cannot receive: blocked the business, not on WhatsApp, or number invalid.
+UNREACHABLE = {"63024", "63003", "63032", "21211", "21610", "131050"}
+
+
+class WhatsAppChannel:
+    """Sends replies and pushes through Twilio, and reads Twilio's webhook posts."""
+
+    kind = Channel.WHATSAPP
+    session_window = timedelta(hours=24)
+
+    def __init__(
+        self,
+        config: WhatsAppConfig,
+        conversation: Conversation,
+        messages: Messages,
+        db: Database,
+    ) -> None:
+        assert config.auth_token is not None
+        token = config.auth_token.get_secret_value()
+        self.client = Client(config.account_sid, token, http_client=AsyncTwilioHttpClient())
+        if config.api_base_url:
+            # The twilio SDK has no base-URL option; its API domain reads this attribute.
+            self.client.api.base_url = config.api_base_url
+        self.validator = RequestValidator(token)
+        self.public_url = config.public_url
+        self.sender = f"whatsapp:{config.from_number}"
+        self.templates: Mapping[str, str] = dict(config.templates)
+        self.conversation = conversation
+        self.messages = messages
+        self.db = db
+        self.running = True
+
+    async def answer(self, incoming: Incoming) -> None:
+        """Let the conversation answer an inbound message and send its replies."""
+        for reply in await self.conversation.handle(incoming):
+            try:
+                await self.send(incoming.chat, reply)
+            except SendError as exc:
+                log.warning("reply to %s not sent: %s", mask_phone(incoming.chat), exc)
+
+    async def close(self) -> None:
+        """Close the HTTP session the async client holds."""
+        self.running = False
+        await self.client.http_client.close()
+
+    def verify(self, path: str, params: Mapping[str, str], signature: str) -> bool:
+        """Check Twilio's signature over the public URL it called and every posted field."""
+        if not signature:
+            return False
+        return bool(self.validator.validate(self.public_url + path, dict(params), signature))
+
+    def incoming(self, params: Mapping[str, str]) -> Incoming | None:
+        """Turn an inbound webhook's fields into the conversation's message; None if unusable."""
+        raw = params.get("From", "").removeprefix("whatsapp:")
+        try:
+            phone = normalize_phone(raw)
+        except InvalidPhone:
+            log.warning("whatsapp message from an unreadable number %s", mask_phone(raw))
+            return None
+        media = params.get("MediaUrl0") if params.get("NumMedia", "0") not in ("", "0") else None
+        text = params.get("ButtonPayload") or params.get("Body", "")
+        return Incoming(
+            channel=Channel.WHATSAPP,
+            chat=phone,
+            sender=phone,
+            name=params.get("ProfileName", ""),
+            text=text,
+            photo=media,
+            phone_verified=True,  # WhatsApp vouches for the sender's number
+            message_id=params.get("MessageSid") or None,
+        )
+
+    def text_of(self, reply: Reply) -> str:
+        """The message text, with any choices as numbered options to answer with a digit."""
+        if not reply.choices:
+            return reply.text
+        lang = reply.lang or Language.ID
+        lines = [reply.text, ""]
+        lines += [f"{n}. {choice.label}" for n, choice in enumerate(reply.choices, start=1)]
+        numbers = [str(n) for n in range(1, len(reply.choices) + 1)]
+        joined = (
+            numbers[0]
+            if len(numbers) == 1
+            else (
+                ", ".join(numbers[:-1]) + f" {self.messages.text(lang, 'choices.or')} {numbers[-1]}"
+            )
+        )
+        lines.append(self.messages.text(lang, "choices.hint", numbers=joined))
+        return "\n".join(lines)
+
+    async def send(self, address: str, reply: Reply) -> str:
+        """Send free-form text (and a photo given by URL) inside the session window."""
+        parts = list(split_text(self.text_of(reply), BODY_LIMIT)) or [" "]
+        media = [reply.photo] if reply.photo and reply.photo.startswith("https://") else None
+        sid = ""
+        for number, part in enumerate(parts):
+            sid = await self._create(
+                to=f"whatsapp:{address}", body=part, media_url=media if number == 0 else None
+            )
+        return sid
+
+    async def send_template(self, address: str, template: str, variables: dict[str, str]) -> str:
+        """Send an approved template (Content SID) with its variables."""
+        return await self._create(
+            to=f"whatsapp:{address}",
+            content_sid=template,
+            content_variables=json.dumps(variables, ensure_ascii=False),
+        )
+
+    async def _create(self, **fields: object) -> str:
+        try:
+            message = await self.client.messages.create_async(
+                from_=self.sender,
+                status_callback=f"{self.public_url}/whatsapp/status" if self.public_url else None,
+                **fields,
+            )
+        except TwilioRestException as exc:
+            raise _send_error(exc) from exc
+        except Exception as exc:  # network trouble: the dispatcher retries with backoff
+            raise SendError(f"whatsapp: {type(exc).__name__}: {exc}") from exc
+        return str(message.sid)
+
+    async def record_status(self, params: Mapping[str, str], now: datetime) -> None:
+        """Store a delivery status callback on its notification and act on failures."""
+        sid, status = params.get("MessageSid", ""), params.get("MessageStatus", "")
+        code = params.get("ErrorCode") or None
+        async with self.db.transaction() as session:
+            row = await session.scalar(
+                select(Notification).where(Notification.provider_message_id == sid)
+            )
+            if row is None:
+                return  # a reply, not a push: nothing to record
+            row.delivery_status, row.delivery_error_code = status[:20], code
+            if status not in ("failed", "undelivered") or code is None:
+                return
+            if code == OUTSIDE_WINDOW:
+                row.status, row.via_template, row.due_at = NotificationStatus.PENDING, True, now
+            elif code in RATE_LIMITED:
+                row.status, row.due_at = NotificationStatus.PENDING, now + timedelta(minutes=1)
+            elif code in UNREACHABLE:
+                chat = await session.get(Chat, row.chat_id)
+                if chat is not None:
+                    chat.active, chat.inactive_reason = False, f"whatsapp error {code}"
+
+
+def _send_error(exc: TwilioRestException) -> SendError:
+    code = str(exc.code) if exc.code is not None else ""
+    text = f"whatsapp: {code or exc.status} {exc.msg}"
+    if exc.status == 429 or code in RATE_LIMITED:
+        return SendError(text, retry_after=1)
+    if code in UNREACHABLE:
+        return SendError(text, blocked=True)
+    if exc.status >= 500:
+        return SendError(text)
+    return SendError(text, permanent=True)
