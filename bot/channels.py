@@ -44,8 +44,11 @@ class ChatChannel(Protocol):
 
     kind: Channel
 
-    async def send(self, address: str, reply: Reply) -> str:
-        """Send one message to a chat; return the platform's message id."""
+    async def send(self, address: str, reply: Reply, *, track: bool = False) -> str:
+        """Send one message to a chat; return the platform's message id.
+
+        `track` asks for delivery reports where the platform sends them (pushes, not replies).
+        """
         ...
 
 
@@ -71,7 +74,7 @@ class ConsoleChannel:
         self._ids = itertools.count(1)
         self.sent: list[tuple[str, Reply]] = []
 
-    async def send(self, address: str, reply: Reply) -> str:
+    async def send(self, address: str, reply: Reply, *, track: bool = False) -> str:
         """Show the message as received by `address`."""
         self.sent.append((address, reply))
         self._write(address, reply)

@@ -333,6 +333,8 @@ async def run(config: Config, args: argparse.Namespace, out: Console) -> int:
     logging.getLogger().setLevel(logging.INFO)
     # httpx logs every request URL, and a Bot API URL carries the token: keep those quiet.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # twilio logs every request with the recipient's full number: not in kabar's logs.
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
     try:
         return await serve(config)
     except RunError as exc:

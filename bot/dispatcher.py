@@ -103,7 +103,7 @@ class Dispatcher:
                 variables = template_variables(reply, row.kind, row.payload)
                 message_id = await channel.send_template(chat.address, template, variables)
             else:
-                message_id = await channel.send(chat.address, reply)
+                message_id = await channel.send(chat.address, reply, track=True)
         except SendError as exc:
             await self._failed(row_id, chat.id, exc, attempts, now)
             return 0

@@ -238,7 +238,7 @@ class TelegramChannel:
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("telegram update failed: %s", context.error, exc_info=context.error)
 
-    async def send(self, address: str, reply: Reply) -> str:
+    async def send(self, address: str, reply: Reply, *, track: bool = False) -> str:
         """Send a reply or push to a chat; return the last Telegram message id."""
         chat_id = int(address)
         markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None = None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from twilio.base.exceptions import TwilioRestException
@@ -33,6 +35,31 @@ RATE_LIMITED = {"63018", "20429"}
 UNREACHABLE = {"63024", "63003", "63032", "21211", "21610", "131050"}
 
 
+class _HeaderAuthHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
+    """Twilio's async HTTP client, sending basic auth as a header.
+
+    aiohttp 3.14 deprecates the `BasicAuth` object the stock client passes on every request.
+    """
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 (twilio's signature)
+        allow_redirects: bool = False,
+    ) -> Any:
+        if auth is not None:
+            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+            headers = {**(headers or {}), "Authorization": f"Basic {token}"}
+        return await super().request(
+            method, url, params, data, headers, None, timeout, allow_redirects
+        )
+
+
 class WhatsAppChannel:
     """Sends replies and pushes through Twilio, and reads Twilio's webhook posts."""
 
@@ -48,7 +75,7 @@ class WhatsAppChannel:
     ) -> None:
         assert config.auth_token is not None
         token = config.auth_token.get_secret_value()
-        self.client = Client(config.account_sid, token, http_client=AsyncTwilioHttpClient())
+        self.client = Client(config.account_sid, token, http_client=_HeaderAuthHttpClient())
         if config.api_base_url:
             # The twilio SDK has no base-URL option; its API domain reads this attribute.
             self.client.api.base_url = config.api_base_url
@@ -119,31 +146,34 @@ class WhatsAppChannel:
         lines.append(self.messages.text(lang, "choices.hint", numbers=joined))
         return "\n".join(lines)
 
-    async def send(self, address: str, reply: Reply) -> str:
+    async def send(self, address: str, reply: Reply, *, track: bool = False) -> str:
         """Send free-form text (and a photo given by URL) inside the session window."""
         parts = list(split_text(self.text_of(reply), BODY_LIMIT)) or [" "]
         media = [reply.photo] if reply.photo and reply.photo.startswith("https://") else None
         sid = ""
         for number, part in enumerate(parts):
             sid = await self._create(
-                to=f"whatsapp:{address}", body=part, media_url=media if number == 0 else None
+                track,
+                to=f"whatsapp:{address}",
+                body=part,
+                media_url=media if number == 0 else None,
             )
         return sid
 
     async def send_template(self, address: str, template: str, variables: dict[str, str]) -> str:
         """Send an approved template (Content SID) with its variables."""
         return await self._create(
+            True,
             to=f"whatsapp:{address}",
             content_sid=template,
             content_variables=json.dumps(variables, ensure_ascii=False),
         )
 
-    async def _create(self, **fields: object) -> str:
+    async def _create(self, track: bool, **fields: object) -> str:
+        callback = f"{self.public_url}/whatsapp/status" if track and self.public_url else None
         try:
             message = await self.client.messages.create_async(
-                from_=self.sender,
-                status_callback=f"{self.public_url}/whatsapp/status" if self.public_url else None,
-                **fields,
+                from_=self.sender, status_callback=callback, **fields
             )
         except TwilioRestException as exc:
             raise _send_error(exc) from exc
