@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import socket
+import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -351,3 +355,69 @@ async def test_a_customer_on_telegram_and_whatsapp_hears_on_both(
             ]  # and on Sari's console chat from the demo
         finally:
             await telegram.stop()
+
+
+async def test_undeliverable_numbers_close_the_chat(wa: WhatsAppShop) -> None:
+    await wa.write(SARI, "halo")
+    await wa.write(DEWI, "/bayar INV-1001")
+    (push,) = [m for m in await wa.deliver() if m.to == f"whatsapp:{SARI}"]
+    failed = status_params(
+        account_sid=wa.twilio.account_sid,
+        message_sid=push.sid,
+        status="undelivered",
+        to=push.to,
+        from_=push.from_,
+        error_code="63024",
+    )
+    assert await wa.post("/whatsapp/status", failed) == 204
+    async with wa.shop.db.sessions() as s:
+        chat = await s.scalar(select(Chat).where(Chat.address == SARI))
+    assert chat is not None and not chat.active and chat.inactive_reason == "whatsapp error 63024"
+
+
+async def test_kabar_run_serves_whatsapp_and_stops_on_sigterm(
+    tmp_path: Path, twilio: FakeTwilio
+) -> None:
+    port_finder = socket.socket()
+    port_finder.bind(("127.0.0.1", 0))
+    port = port_finder.getsockname()[1]
+    port_finder.close()
+    (tmp_path / "config.toml").write_text(
+        f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path / "shop.db"}"\n'
+        f'[whatsapp]\nenabled = true\naccount_sid = "{twilio.account_sid}"\n'
+        f'from_number = "{SHOP_NUMBER}"\npublic_url = "{PUBLIC}"\n'
+        f'api_base_url = "{twilio.base_url}"\n'
+        f'[server]\nhost = "127.0.0.1"\nport = {port}\n',
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KABAR_")}
+    env["KABAR_WHATSAPP__AUTH_TOKEN"] = twilio.auth_token
+
+    async def kabar(*args: str) -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", *args, cwd=tmp_path, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+
+    assert await (await kabar("init-db")).wait() == 0
+    run = await kabar("run")
+    try:
+        async with httpx.AsyncClient() as client, asyncio.timeout(20):
+            while True:
+                try:
+                    health = await client.get(f"http://127.0.0.1:{port}/healthz")
+                    break
+                except httpx.ConnectError:
+                    await asyncio.sleep(0.1)
+        assert health.json()["channels"]["whatsapp"] == "running"
+        shop = WhatsAppShop(None, twilio, None, port)  # type: ignore[arg-type]
+        (hello,) = await shop.write(SARI, "halo")
+        assert hello.body and hello.body.startswith("Halo, Sari")
+        run.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(10):
+            assert await run.wait() == 0
+        _, err = await run.communicate()
+        assert twilio.auth_token not in err.decode() and SARI not in err.decode()
+    finally:
+        if run.returncode is None:
+            run.kill()
