@@ -10,6 +10,7 @@ from pathlib import Path
 from bot.channels import ChatChannel
 from bot.config import Config, ConfigError
 from bot.dispatcher import Dispatcher
+from bot.pacing import Limits
 from handlers.context import Settings
 from handlers.conversation import Conversation
 from handlers.i18n import Messages, MessagesError
@@ -76,5 +77,12 @@ def build(
             settings,
             clock=clock,
             max_attempts=config.notifications.max_attempts,
+            limits={
+                Channel.TELEGRAM: Limits(
+                    config.notifications.telegram_per_second,
+                    config.notifications.telegram_per_chat_per_second,
+                ),
+                Channel.WHATSAPP: Limits(config.notifications.whatsapp_per_second),
+            },
         ),
     )

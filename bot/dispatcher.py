@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections.abc import Callable, Mapping
@@ -10,13 +11,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from bot.channels import ChatChannel, SendError, TemplateChannel
+from bot.pacing import Limits, Pacer
 from handlers.context import Settings
 from handlers.i18n import Messages
 from handlers.notifications import render_notification, template_variables
 from models.base import utcnow
-from models.enums import Channel, NotificationKind, NotificationStatus
-from models.linking import preferred_language
-from models.outbox import Notification, claim_due, enqueue, finish
+from models.enums import Channel, Language, NotificationKind, NotificationStatus
+from models.linking import languages_of
+from models.outbox import Notification, claim_due, enqueue, finish, finish_many
 from models.people import Chat
 from models.phones import mask_phone
 from models.storage import Database
@@ -40,9 +42,11 @@ class Dispatcher:
         settings: Settings,
         *,
         clock: Callable[[], datetime] = utcnow,
-        batch: int = 100,
+        batch: int = 200,
         lease: timedelta = timedelta(seconds=60),
         max_attempts: int = 8,
+        limits: Mapping[Channel, Limits] | None = None,
+        concurrency: int = 64,
     ) -> None:
         self.db = db
         self.channels = channels  # the live mapping: channels may start after the dispatcher
@@ -52,37 +56,116 @@ class Dispatcher:
         self.batch = batch
         self.lease = lease
         self.max_attempts = max_attempts
+        self.pacers = {kind: Pacer(rates) for kind, rates in (limits or {}).items()}
+        self.concurrency = asyncio.Semaphore(concurrency)
+        self._results: list[dict[str, object]] = []
+        self._sent = 0
+        # A chat paced at 1/s must not sit on claimed rows past their lease.
+        self.per_chat_queue = max(1, int(lease.total_seconds() / 2))
 
     async def tick(self) -> int:
-        """Send every notification due now; return how many were sent."""
-        sent = 0
-        while True:
-            now = self.clock()
-            async with self.db.transaction() as session:
-                claimed = await claim_due(session, now=now, limit=self.batch, lease=self.lease)
-            if not claimed:
-                return sent
-            for row in claimed:
-                sent += await self._send_one(row)
-            if len(claimed) < self.batch:
-                return sent
+        """Send every notification due now; return how many were sent.
 
-    async def _send_one(self, row: Notification) -> int:
-        """Send one claimed row through its chat's channel; 1 if it went out."""
+        Each chat has a worker that sends its messages one after another, in the order they
+        were written; chats go out side by side, paced to the platform's limits, and more rows
+        are claimed as soon as the queues run low, so one slow chat never stalls the rest.
+        Outcomes are written in batches: a crash loses at most the record of what was in
+        flight, never a message, and those rows go out again when their lease ends.
+        """
+        self._sent = 0
+        queues: dict[int, list[Notification]] = {}
+        workers: dict[int, asyncio.Task[None]] = {}
+        chats: dict[int, tuple[Chat | None, Language | None]] = {}
+        flusher = asyncio.create_task(self._flush_every(0.25))
+        try:
+            while True:
+                claimed: list[Notification] = []
+                if sum(len(q) for q in queues.values()) < self.batch // 2:
+                    claimed = await self._claim(chats)
+                    for row in claimed:
+                        queue = queues.setdefault(row.chat_id, [])
+                        if len(queue) >= self.per_chat_queue:
+                            self._requeue([row], delay=len(queue))
+                            continue
+                        queue.append(row)
+                        if row.chat_id not in workers or workers[row.chat_id].done():
+                            workers[row.chat_id] = asyncio.create_task(
+                                self._work(chats[row.chat_id], queues[row.chat_id])
+                            )
+                busy = [worker for worker in workers.values() if not worker.done()]
+                if not claimed and not busy:
+                    return self._sent
+                if busy and (not claimed or len(claimed) < self.batch):
+                    await asyncio.wait(busy, timeout=0.2, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            flusher.cancel()
+            for worker in workers.values():
+                if not worker.done():
+                    worker.cancel()
+            await self._flush()
+            for pacer in self.pacers.values():
+                pacer.forget_idle()
+
+    async def _claim(
+        self, chats: dict[int, tuple[Chat | None, Language | None]]
+    ) -> list[Notification]:
+        """Claim the next due rows and load any chats not yet known to this tick."""
+        async with self.db.transaction() as session:
+            claimed = await claim_due(session, now=self.clock(), limit=self.batch, lease=self.lease)
+        new = sorted({row.chat_id for row in claimed} - set(chats))
+        if new:
+            async with self.db.sessions() as session:
+                found = list(await session.scalars(select(Chat).where(Chat.id.in_(new))))
+                langs = await languages_of(session, found)
+            for chat_id in new:
+                chat = next((c for c in found if c.id == chat_id), None)
+                chats[chat_id] = (chat, langs.get(chat_id))
+        return claimed
+
+    async def _work(
+        self, chat: tuple[Chat | None, Language | None], queue: list[Notification]
+    ) -> None:
+        """Send one chat's queue in order; when one row must wait, the rest wait behind it."""
+        async with self.concurrency:
+            while queue:
+                row = queue.pop(0)
+                outcome = await self._send_one(row, *chat)
+                if outcome < 0:
+                    self._requeue(queue[:], delay=1)
+                    queue.clear()
+                    return
+                self._sent += max(outcome, 0)
+
+    async def _flush_every(self, seconds: float) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            await self._flush()
+
+    async def _flush(self) -> None:
+        """Write the outcomes gathered so far, in one transaction."""
+        results, self._results = self._results, []
+        if results:
+            async with self.db.transaction() as session:
+                await finish_many(session, results)
+
+    def _requeue(self, rows: list[Notification], *, delay: float = 0) -> None:
+        """Give claimed rows back, due a little later, for a later claim."""
+        due = self.clock() + timedelta(seconds=delay)
+        for row in rows:
+            self._finish(row.id, NotificationStatus.PENDING, self.clock(), retry_at=due)
+
+    async def _send_one(self, row: Notification, chat: Chat | None, lang: Language | None) -> int:
+        """Send one claimed row: 1 if it went out, 0 if it is done without, -1 if it waits."""
         now = self.clock()
-        async with self.db.sessions() as session:
-            chat = await session.get(Chat, row.chat_id)
-            lang = await preferred_language(session, chat) if chat else None
         row_id, attempts = row.id, row.attempts
         if chat is None or not chat.reachable:
             reason = "chat opted out" if chat and chat.opted_out else "chat inactive"
-            await self._finish(row_id, NotificationStatus.SKIPPED, now, error=reason)
+            self._finish(row_id, NotificationStatus.SKIPPED, now, error=reason)
             return 0
         channel = self.channels.get(chat.channel)
         if channel is None:
-            await self._finish(
-                row_id, NotificationStatus.HELD, now, error=f"{chat.channel.value} is not running"
-            )
+            error = f"{chat.channel.value} is not running"
+            self._finish(row_id, NotificationStatus.HELD, now, error=error)
             return 0
         reply = render_notification(
             self.messages,
@@ -91,6 +174,9 @@ class Dispatcher:
             row.kind,
             row.payload,
         )
+        pacer = self.pacers.get(chat.channel)
+        if pacer is not None:
+            await pacer.turn(chat.id)
         try:
             if isinstance(channel, TemplateChannel) and (
                 row.via_template or not _inside(chat.last_inbound_at, now, channel.session_window)
@@ -105,13 +191,13 @@ class Dispatcher:
             else:
                 message_id = await channel.send(chat.address, reply, track=True)
         except SendError as exc:
-            await self._failed(row_id, chat.id, exc, attempts, now)
-            return 0
+            if pacer is not None and exc.retry_after:
+                pacer.hold_chat(chat.id, exc.retry_after)
+            return await self._failed(row, chat, exc, attempts, now)
         except Exception as exc:  # an adapter bug must not stop the other sends
             log.exception("sending notification %s failed", row_id)
-            await self._failed(row_id, chat.id, SendError(repr(exc)), attempts, now)
-            return 0
-        await self._finish(row_id, NotificationStatus.SENT, self.clock(), message_id=message_id)
+            return await self._failed(row, chat, SendError(repr(exc)), attempts, now)
+        self._finish(row_id, NotificationStatus.SENT, self.clock(), message_id=message_id)
         return 1
 
     async def _hold_for_template(self, row: Notification, chat: Chat, now: datetime) -> None:
@@ -146,26 +232,58 @@ class Dispatcher:
             )
 
     async def _failed(
-        self, row_id: int, chat_id: int, exc: SendError, attempts: int, now: datetime
-    ) -> None:
+        self, row: Notification, chat: Chat, exc: SendError, attempts: int, now: datetime
+    ) -> int:
+        """Record a failed send: -1 when it will be retried, 0 when it is given up."""
         if exc.blocked:
+            chat.active = False  # the preloaded copy: later rows of this tick skip it too
             async with self.db.transaction() as session:
-                chat = await session.get(Chat, chat_id)
-                if chat is not None:
-                    chat.active, chat.inactive_reason = False, str(exc)[:200]
+                stored = await session.get(Chat, chat.id)
+                if stored is not None:
+                    stored.active, stored.inactive_reason = False, str(exc)[:200]
         if exc.permanent or attempts >= self.max_attempts:
-            await self._finish(row_id, NotificationStatus.DEAD, now, error=str(exc))
-            return
-        delay = exc.retry_after or min(2**attempts, 3600) * (0.5 + random.random())
-        await self._finish(
-            row_id,
-            NotificationStatus.PENDING,
-            now,
-            error=str(exc),
-            retry_at=now + timedelta(seconds=delay),
-        )
+            self._finish(row.id, NotificationStatus.DEAD, now, error=str(exc))
+            if not exc.blocked:
+                await self._tell_staff_dead(row, chat, str(exc), now)
+            return 0
+        if exc.retry_after is not None:
+            delay = exc.retry_after
+        else:  # exponential backoff with jitter: 2, 4, 8 … seconds, at most an hour
+            delay = min(2**attempts, 3600) * (0.5 + random.random())
+        retry_at = now + timedelta(seconds=delay)
+        self._finish(row.id, NotificationStatus.PENDING, now, error=str(exc), retry_at=retry_at)
+        return -1
 
-    async def _finish(
+    async def _tell_staff_dead(
+        self, row: Notification, chat: Chat, error: str, now: datetime
+    ) -> None:
+        """A push could not be delivered after every try: staff hear of it, once."""
+        if row.kind is NotificationKind.STAFF_ALERT:
+            return  # an alert about an alert would never end
+        async with self.db.transaction() as session:
+            staff_chats = list(
+                await session.scalars(select(Chat.id).where(Chat.staff_id.is_not(None)))
+            )
+            await enqueue(
+                session,
+                [
+                    {
+                        "chat_id": staff_chat,
+                        "kind": NotificationKind.STAFF_ALERT,
+                        "idempotency_key": f"alert:dead:{row.id}:{staff_chat}",
+                        "due_at": now,
+                        "payload": {
+                            "alert": "dead_letter",
+                            "code": row.payload.get("order_code", "-"),
+                            "chat": mask_phone(chat.address),
+                            "error": error[:200],
+                        },
+                    }
+                    for staff_chat in staff_chats
+                ],
+            )
+
+    def _finish(
         self,
         row_id: int,
         status: NotificationStatus,
@@ -175,13 +293,14 @@ class Dispatcher:
         error: str | None = None,
         retry_at: datetime | None = None,
     ) -> None:
-        async with self.db.transaction() as session:
-            await finish(
-                session,
-                row_id,
-                status,
-                now=now,
-                provider_message_id=message_id,
-                error=error,
-                retry_at=retry_at,
-            )
+        """Note how a row ended; written with the next flush."""
+        self._results.append(
+            {
+                "row_id": row_id,
+                "status": status,
+                "error": error,
+                "message_id": message_id,
+                "sent_at": now if status is NotificationStatus.SENT else None,
+                "due_at": retry_at,
+            }
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Sequence
 from datetime import datetime
 from urllib.parse import quote
 
@@ -132,3 +133,20 @@ async def first_delivery(
         insert(InboundMessage).values(values).on_conflict_do_nothing().returning(InboundMessage.id)
     )
     return result.first() is not None
+
+
+async def languages_of(session: AsyncSession, chats: Sequence[Chat]) -> dict[int, Language | None]:
+    """preferred_language for many chats at once."""
+    found: dict[int, Language | None] = {chat.id: chat.language for chat in chats}
+    unset = [chat_id for chat_id, lang in found.items() if lang is None]
+    if unset:
+        rows = await session.execute(
+            select(ChatLink.chat_id, Customer.language)
+            .join(Customer, Customer.id == ChatLink.customer_id)
+            .where(ChatLink.chat_id.in_(unset), Customer.language.is_not(None))
+            .order_by(ChatLink.chat_id, Customer.id)
+        )
+        for chat_id, lang in rows:
+            if found.get(chat_id) is None:
+                found[chat_id] = lang
+    return found

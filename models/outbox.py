@@ -16,6 +16,8 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    bindparam,
+    func,
     or_,
     select,
     update,
@@ -142,4 +144,43 @@ async def finish(
         .where(Notification.id == notification_id)
         .values(**values)
         .execution_options(synchronize_session=False)
+    )
+
+
+async def finish_many(session: AsyncSession, results: Sequence[dict[str, Any]]) -> None:
+    """Record how many claimed rows ended, in one statement.
+
+    Each result has `row_id`, `status`, `error`, and optionally `message_id`, `sent_at` and
+    `due_at` (None keeps the row's value).
+    """
+    if not results:
+        return
+    table = cast(Table, Notification.__table__)
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
+        .values(
+            status=bindparam("new_status"),
+            lease_until=None,
+            last_error=bindparam("error"),
+            provider_message_id=func.coalesce(
+                bindparam("message_id", type_=String), table.c.provider_message_id
+            ),
+            sent_at=func.coalesce(bindparam("sent_at", type_=UTCDateTime), table.c.sent_at),
+            due_at=func.coalesce(bindparam("new_due", type_=UTCDateTime), table.c.due_at),
+        )
+    )
+    await session.execute(
+        stmt,
+        [
+            {
+                "row_id": r["row_id"],
+                "new_status": r["status"],
+                "error": r.get("error"),
+                "message_id": r.get("message_id"),
+                "sent_at": r.get("sent_at"),
+                "new_due": r.get("due_at"),
+            }
+            for r in results
+        ],
     )

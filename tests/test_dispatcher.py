@@ -1,0 +1,129 @@
+"""The dispatcher at the platform's limit: paced overall and per chat, in order, never a 429."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.config import config_from_mapping
+from bot.dispatcher import Dispatcher
+from bot.pacing import Limits
+from bot.telegram import TelegramChannel
+from handlers.context import Settings
+from handlers.conversation import Conversation
+from handlers.i18n import Messages
+from models import Chat, Notification, Staff
+from models.enums import Channel, NotificationKind, NotificationStatus
+from models.outbox import enqueue
+from models.storage import Database
+from tests.fake_telegram import FakeTelegram
+
+ONE_CHAT = 42
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as server:
+        yield server
+
+
+async def _dispatcher(db: Database, fake: FakeTelegram) -> tuple[Dispatcher, TelegramChannel]:
+    messages, settings = Messages.load(), Settings()
+    config = config_from_mapping(
+        {"telegram": {"enabled": True, "token": fake.token, "api_base_url": fake.base_url}}
+    ).telegram
+    channel = TelegramChannel(config, Conversation(db, settings, messages), messages, db)
+    await channel.app.initialize()
+    dispatcher = Dispatcher(
+        db,
+        {Channel.TELEGRAM: channel},
+        messages,
+        settings,
+        limits={Channel.TELEGRAM: Limits(30, 1)},
+    )
+    return dispatcher, channel
+
+
+async def _alerts(db: Database, chats: list[int], texts: list[str]) -> None:
+    """Queue one plain message per (chat, text), in this order."""
+    async with db.transaction() as s:
+        ids = {}
+        for address in dict.fromkeys(chats):
+            chat = Chat(channel=Channel.TELEGRAM, address=str(address))
+            s.add(chat)
+            await s.flush()
+            ids[address] = chat.id
+        await enqueue(
+            s,
+            [
+                {
+                    "chat_id": ids[address],
+                    "kind": NotificationKind.STAFF_ALERT,
+                    "idempotency_key": f"test:{n}",
+                    "payload": {"text": text},
+                }
+                for n, (address, text) in enumerate(zip(chats, texts, strict=True))
+            ],
+        )
+
+
+async def test_six_hundred_chats_at_thirty_a_second_with_no_429(
+    sqlite_db: Database, fake: FakeTelegram
+) -> None:
+    fake.limit(per_second=30, per_chat_per_second=1)
+    chats = [ONE_CHAT] * 20 + list(range(1000, 1580))
+    texts = [f"#{n:02d}" for n in range(20)] + [f"to {c}" for c in chats[20:]]
+    await _alerts(sqlite_db, chats, texts)
+    dispatcher, channel = await _dispatcher(sqlite_db, fake)
+    try:
+        started = time.monotonic()
+        sent = await dispatcher.tick()
+        elapsed = time.monotonic() - started
+    finally:
+        await channel.app.shutdown()
+    assert sent == 600 and len(fake.sent) == 600
+    singles = [m.at for m in fake.sent if m.chat_id != ONE_CHAT]
+    rate = (len(singles) - 1) / (singles[-1] - singles[0])
+    print(
+        f"\n600 pushes in {elapsed:.1f}s; 580 chats at {rate:.1f} msg/s = {rate / 30:.2f} of 30/s"
+    )
+    assert fake.too_many == 0
+    one = [m for m in fake.sent if m.chat_id == ONE_CHAT]
+    assert [m.text.removeprefix("⚠️ ") for m in one] == [f"#{n:02d}" for n in range(20)]
+    gaps = [b.at - a.at for a, b in itertools.pairwise(one)]
+    assert min(gaps) >= 0.99  # one chat: at most one message a second
+
+
+async def test_a_push_that_cannot_be_delivered_is_dead_lettered_and_staff_told_once(
+    sqlite_db: Database, fake: FakeTelegram
+) -> None:
+    await _alerts(sqlite_db, [7], ["halo"])
+    async with sqlite_db.transaction() as s:
+        dewi = Staff(name="Dewi")
+        s.add(dewi)
+        await s.flush()
+        s.add(Chat(channel=Channel.CONSOLE, address="dewi", staff_id=dewi.id))
+        row = await s.scalar(select(Notification))
+        assert row is not None
+        row.kind = NotificationKind.ORDER_UPDATE
+        row.payload = {"order_code": "INV-7", "phase": "paid", "audience": "customer"}
+    dispatcher, channel = await _dispatcher(sqlite_db, fake)
+    try:
+        fake.fail_next("sendMessage", 400, description="Bad Request: chat not found")
+        await dispatcher.tick()
+        await dispatcher.tick()
+    finally:
+        await channel.app.shutdown()
+    async with sqlite_db.sessions() as s:
+        dead = await s.scalar(
+            select(Notification).where(Notification.status == NotificationStatus.DEAD)
+        )
+        alerts = await s.scalar(
+            select(func.count()).where(Notification.kind == NotificationKind.STAFF_ALERT)
+        )
+    assert dead is not None and dead.last_error == "telegram: Chat not found"
+    assert alerts == 1
