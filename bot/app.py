@@ -28,6 +28,7 @@ def settings_from(config: Config) -> Settings:
         default_language=Language(config.shop.default_language),
         undo_seconds=config.notifications.undo_seconds,
         bot_username=config.telegram.bot_username,
+        quiet_hours=config.shop.quiet_hours_range,
     )
 
 

@@ -26,6 +26,37 @@ from models.storage import Database
 log = logging.getLogger(__name__)
 
 
+URGENT = frozenset({NotificationKind.STAFF_ALERT})  # sent even in quiet hours
+
+
+def _coalesce(
+    queue: list[Notification], finish: Callable[..., None], now: datetime
+) -> Notification:
+    """Take the next row; later updates of the same order for this chat fold into one.
+
+    The customer gets one message with the latest phase and the way it came ("paid →
+    packed"); the folded rows count as told by it.
+    """
+    row = queue.pop(0)
+    if row.kind is not NotificationKind.ORDER_UPDATE or row.order_id is None:
+        return row
+    same = [r for r in queue if r.kind is row.kind and r.order_id == row.order_id]
+    if not same:
+        return row
+    latest = same[-1]
+    folded = [row, *same[:-1]]
+    for r in same[:-1]:
+        queue.remove(r)
+    queue.remove(latest)
+    latest.payload = {
+        **latest.payload,
+        "path": [r.payload.get("phase") for r in folded] + [latest.payload.get("phase")],
+    }
+    for r in folded:
+        finish(r.id, NotificationStatus.SENT, now, error=f"told with notification {latest.id}")
+    return latest
+
+
 def _inside(last_inbound: datetime | None, now: datetime, window: timedelta) -> bool:
     """Whether the person wrote recently enough for a free-form message."""
     return last_inbound is not None and now - last_inbound < window
@@ -128,7 +159,14 @@ class Dispatcher:
         """Send one chat's queue in order; when one row must wait, the rest wait behind it."""
         async with self.concurrency:
             while queue:
-                row = queue.pop(0)
+                now = self.clock()
+                quiet_end = self.settings.quiet_until(now)
+                if quiet_end is not None and queue[0].kind not in URGENT:
+                    # Quiet hours: customers hear in the morning; staff alerts still go.
+                    held = queue.pop(0)
+                    self._finish(held.id, NotificationStatus.PENDING, now, retry_at=quiet_end)
+                    continue
+                row = _coalesce(queue, self._finish, now)
                 outcome = await self._send_one(row, *chat)
                 if outcome < 0:
                     self._requeue(queue[:], delay=1)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -26,6 +26,22 @@ class Settings:
     default_language: Language = Language.ID
     undo_seconds: int = 30
     bot_username: str = ""
+    quiet_hours: tuple[time, time] | None = None  # shop time; None: pushes at any hour
+
+    def quiet_until(self, moment: datetime) -> datetime | None:
+        """If `moment` falls in quiet hours, when they end (aware, UTC); else None."""
+        if self.quiet_hours is None:
+            return None
+        start, end = self.quiet_hours
+        local = moment.astimezone(self.timezone)
+        clock = local.time()
+        inside = start <= clock < end if start < end else clock >= start or clock < end
+        if not inside:
+            return None
+        ends = local.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+        if ends <= local:
+            ends += timedelta(days=1)
+        return ends.astimezone(UTC)
 
     @property
     def undo_window(self) -> timedelta:

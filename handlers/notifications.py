@@ -59,6 +59,9 @@ def render_notification(
         )
     if payload.get("note"):
         lines.append(t("push.note", note=payload["note"]))
+    path = [step for step in payload.get("path") or [] if step]
+    if len(path) > 1:  # several changes told at once: say the way it came
+        lines.append(t("push.path", path=" → ".join(t(f"phase.{step}") for step in path)))
     return Reply("\n".join(lines), photo=payload.get("photo"), lang=lang)
 
 

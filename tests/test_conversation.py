@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import time
 
 import pytest
 
@@ -295,3 +297,31 @@ async def test_commands_work_in_any_case_and_addressed_to_this_bot(shop: Shop) -
     assert "✅ INV-1001: dibayar" in await named.text("dewi", "/BAYAR@kabar_test_bot INV-1001")
     assert await named.say("dewi", "/bayar@another_bot INV-1002") == []  # not for us
     assert "✅ INV-1002: dibayar" in await named.text("dewi", "Bayar inv-1002")  # no slash
+
+
+async def test_several_changes_inside_the_window_reach_the_customer_as_one(shop: Shop) -> None:
+    await shop.say("dewi", "/bayar INV-1001")
+    shop.clock.advance(5)
+    await shop.say("dewi", "/tahap INV-1001 dikemas")
+    shop.clock.advance(5)
+    await shop.say("dewi", "/kirim INV-1001 jne JN12345678")
+    pushed = [r.text for who, r in await shop.deliver() if who == "sari"]
+    assert len(pushed) == 1
+    assert "Pesanan sudah dikirim!" in pushed[0]
+    assert "Perjalanan: dipesan → dibayar → dikemas → dikirim" not in pushed[0]
+    assert "Perjalanan: dibayar → dikemas → dikirim" in pushed[0]
+    assert await shop.deliver(after=3600) == []  # the folded ones count as told
+
+
+async def test_quiet_hours_hold_customer_pushes_until_morning(sqlite_db: Database) -> None:
+    shop = await open_shop(sqlite_db)
+    shop.settings = replace(shop.settings, quiet_hours=(time(21), time(7)))
+    shop.dispatcher.settings = shop.settings
+    shop.clock.advance(13 * 3600)  # Monday 22:00 in Jakarta
+    await shop.say("dewi", "/bayar INV-1001")
+    assert await shop.deliver() == []
+    shop.clock.advance(8 * 3600)  # Tuesday 06:00: still quiet
+    await shop.dispatcher.tick()
+    assert shop.pushed == []
+    pushed = await shop.deliver(after=3600 + 1)  # 07:00
+    assert [who for who, _ in pushed] == ["sari"]
