@@ -14,6 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.app import build
 from bot.channels import ChatChannel
 from bot.config import Config
+from bot.jobs import Jobs
 from bot.telegram import TelegramChannel, TelegramStartError
 from bot.web import create_web_app
 from bot.whatsapp import WhatsAppChannel
@@ -109,6 +110,25 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> int:
             coalesce=True,
             max_instances=1,
             misfire_grace_time=60,
+        )
+        jobs = Jobs(app.db, app.settings)
+        scheduler.add_job(
+            jobs.late_orders,
+            "interval",
+            minutes=config.scheduler.late_check_minutes,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=600,
+        )
+        digest = config.scheduler.digest_at
+        scheduler.add_job(
+            jobs.morning_digest,
+            "cron",
+            hour=digest.hour,
+            minute=digest.minute,
+            timezone=config.shop.tz,
+            coalesce=True,
+            misfire_grace_time=3600,
         )
         scheduler.start()
         stack.callback(scheduler.shutdown, wait=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -30,9 +31,14 @@ def render_notification(
         product = f"{payload['name']} {payload.get('variant') or ''}".strip()
         return Reply(t("push.back_in_stock", product=product, sku=payload["sku"]), lang=lang)
     if kind is NotificationKind.STAFF_ALERT:
-        alert = payload.get("alert", "")
-        words = t(f"alert.{alert}", **payload) if alert else payload.get("text", "")
-        return Reply(t("push.staff_alert", text=words), lang=lang)
+        return Reply(t("push.staff_alert", text=_alert_text(t, payload)), lang=lang)
+    if payload.get("late"):
+        brand = payload.get("brand") or settings.shop_name
+        when = day(datetime.fromisoformat(payload["eta"]), settings.timezone, lang)
+        header = t("push.header", brand=brand, code=payload["order_code"])
+        return Reply(
+            header + "\n" + t("push.late", stage=payload.get("stage") or "", date=when), lang=lang
+        )
     code, phase = payload["order_code"], payload["phase"]
     if payload.get("audience") == "reseller":
         lines = [t("push.reseller", code=code, customer=payload.get("customer_name") or "")]
@@ -63,6 +69,26 @@ def render_notification(
     if len(path) > 1:  # several changes told at once: say the way it came
         lines.append(t("push.path", path=" → ".join(t(f"phase.{step}") for step in path)))
     return Reply("\n".join(lines), photo=payload.get("photo"), lang=lang)
+
+
+def _alert_text(t: Callable[..., str], payload: dict[str, Any]) -> str:
+    """A staff alert in words."""
+    alert = payload.get("alert", "")
+    if alert == "digest":
+        lines = [t("alert.digest", day=payload.get("day", ""))]
+        for phase, stage, count in payload.get("counts", []):
+            lines.append(f"{t(f'phase.{phase}')}{' · ' + stage if stage else ''}: {count}")
+        if payload.get("late"):
+            lines.append(t("alert.digest_late", codes=", ".join(payload["late"])))
+        return "\n".join(lines)
+    if alert == "late":
+        where = t(f"phase.{payload['phase']}") + (
+            f" · {payload['stage']}" if payload.get("stage") else ""
+        )
+        return t("alert.late", code=payload.get("code", ""), where=where)
+    if alert:
+        return t(f"alert.{alert}", **payload)
+    return str(payload.get("text", ""))
 
 
 def template_variables(

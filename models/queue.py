@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.enums import Phase
+from models.enums import NotificationKind, Phase
 from models.flows import FINAL
+from models.lifecycle import recipients
 from models.orders import Order
+from models.outbox import enqueue
+from models.people import Chat, Reseller
+from models.stages import estimate_ready_at
 
 # How long an order may sit in a phase before someone should look at it. Production stages
 # use their own expected durations; phases not listed wait on the customer (payment) or on
@@ -63,11 +68,7 @@ async def work_queue(session: AsyncSession, now: datetime, *, late_limit: int = 
         .group_by(Order.phase)
     )
     by_phase = dict(counts.all())
-    timed = list(
-        await session.scalars(
-            select(Order).where(Order.phase.in_([Phase.IN_PRODUCTION, *PHASE_LIMITS]))
-        )
-    )
+    timed = await _timed_orders(session)
     stages: dict[tuple[int, str], int] = {}
     for order in timed:
         if order.phase is Phase.IN_PRODUCTION and order.stage_index is not None:
@@ -86,3 +87,100 @@ async def work_queue(session: AsyncSession, now: datetime, *, late_limit: int = 
         key=lambda o: (due_by(o) or now, o.id),
     )
     return Queue(lines, late[:late_limit])
+
+
+async def flag_late_orders(session: AsyncSession, now: datetime) -> int:
+    """Tell staff, once per phase or stage, of each order that overstays it.
+
+    A made-to-order customer whose production runs late is told once too, with the new
+    estimate (the current stage ends now at the earliest, the rest as planned). Returns how
+    many late orders were found.
+    """
+    late = [o for o in await _timed_orders(session) if is_late(o, now)]
+    if not late:
+        return 0
+    staff_chats = list(await session.scalars(select(Chat.id).where(Chat.staff_id.is_not(None))))
+    rows: list[dict[str, Any]] = []
+    for order in late:
+        spell = f"{order.phase.value}:{order.stage_index}:{order.phase_entered_at.isoformat()}"
+        stage = order.stage_name
+        rows += [
+            {
+                "chat_id": chat_id,
+                "kind": NotificationKind.STAFF_ALERT,
+                "order_id": order.id,
+                "idempotency_key": f"late:{order.id}:{spell}:staff:{chat_id}",
+                "due_at": now,
+                "payload": {
+                    "alert": "late",
+                    "code": order.code,
+                    "phase": order.phase.value,
+                    "stage": stage or "",
+                },
+            }
+            for chat_id in staff_chats
+        ]
+        if order.phase is Phase.IN_PRODUCTION and order.stage_index is not None:
+            order.estimated_ready_at = estimate_ready_at(
+                order.plan,
+                stage_index=order.stage_index,
+                stage_started_at=order.phase_entered_at,
+                now=now,
+            )
+            reseller = await session.get(Reseller, order.reseller_id) if order.reseller_id else None
+            for chat_id, audience in await recipients(session, order):
+                rows.append(
+                    {
+                        "chat_id": chat_id,
+                        "kind": NotificationKind.ORDER_UPDATE,
+                        "order_id": order.id,
+                        "idempotency_key": f"late:{order.id}:{spell}:chat:{chat_id}",
+                        "due_at": now,
+                        "payload": {
+                            "late": True,
+                            "order_code": order.code,
+                            "audience": audience,
+                            "brand": reseller.name if reseller else None,
+                            "phase": order.phase.value,
+                            "stage": stage,
+                            "eta": order.estimated_ready_at.isoformat(),
+                            "fulfillment": order.fulfillment.value,
+                        },
+                    }
+                )
+    await enqueue(session, rows)
+    return len(late)
+
+
+async def _timed_orders(session: AsyncSession) -> list[Order]:
+    return list(
+        await session.scalars(
+            select(Order).where(Order.phase.in_([Phase.IN_PRODUCTION, *PHASE_LIMITS]))
+        )
+    )
+
+
+async def queue_digest(session: AsyncSession, now: datetime, day: str) -> int:
+    """Queue the morning digest for every staff chat, once per `day` (the shop's date)."""
+    summary = await work_queue(session, now)
+    counts = [[line.phase.value, line.stage or "", line.count] for line in summary.lines]
+    staff_chats = list(await session.scalars(select(Chat.id).where(Chat.staff_id.is_not(None))))
+    await enqueue(
+        session,
+        [
+            {
+                "chat_id": chat_id,
+                "kind": NotificationKind.STAFF_ALERT,
+                "idempotency_key": f"digest:{day}:{chat_id}",
+                "due_at": now,
+                "payload": {
+                    "alert": "digest",
+                    "day": day,
+                    "counts": counts,
+                    "late": [order.code for order in summary.late],
+                },
+            }
+            for chat_id in staff_chats
+        ],
+    )
+    return len(staff_chats)
