@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 import socket
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 
 import uvicorn
@@ -15,6 +16,7 @@ from bot.app import build
 from bot.channels import ChatChannel
 from bot.config import Config
 from bot.jobs import Jobs
+from bot.leader import Leadership
 from bot.telegram import TelegramChannel, TelegramStartError
 from bot.web import create_web_app
 from bot.whatsapp import WhatsAppChannel
@@ -41,6 +43,40 @@ def _bind(host: str, port: int) -> socket.socket:
     sock.listen(128)
     sock.setblocking(False)
     return sock
+
+
+def _scheduler(
+    config: Config, dispatch: Callable[[], Awaitable[int]], jobs: Jobs
+) -> AsyncIOScheduler:
+    """The dispatcher and the jobs, built from the configuration (not started)."""
+    scheduler = AsyncIOScheduler()
+    scheduler.add_job(
+        dispatch,
+        "interval",
+        seconds=config.scheduler.dispatch_interval_seconds,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=60,
+    )
+    scheduler.add_job(
+        jobs.late_orders,
+        "interval",
+        minutes=config.scheduler.late_check_minutes,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=600,
+    )
+    digest = config.scheduler.digest_at
+    scheduler.add_job(
+        jobs.morning_digest,
+        "cron",
+        hour=digest.hour,
+        minute=digest.minute,
+        timezone=config.shop.tz,
+        coalesce=True,
+        misfire_grace_time=3600,
+    )
+    return scheduler
 
 
 async def serve(config: Config, stop: asyncio.Event | None = None) -> int:
@@ -102,36 +138,23 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> int:
             stack.push_async_callback(stop_server)
             log.info("web server on %s:%s", config.server.host, config.server.port)
 
-        scheduler = AsyncIOScheduler()
-        scheduler.add_job(
-            app.dispatcher.tick,
-            "interval",
-            seconds=config.scheduler.dispatch_interval_seconds,
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=60,
-        )
-        jobs = Jobs(app.db, app.settings)
-        scheduler.add_job(
-            jobs.late_orders,
-            "interval",
-            minutes=config.scheduler.late_check_minutes,
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=600,
-        )
-        digest = config.scheduler.digest_at
-        scheduler.add_job(
-            jobs.morning_digest,
-            "cron",
-            hour=digest.hour,
-            minute=digest.minute,
-            timezone=config.shop.tz,
-            coalesce=True,
-            misfire_grace_time=3600,
-        )
-        scheduler.start()
-        stack.callback(scheduler.shutdown, wait=False)
+        leadership = Leadership(app.db)
+        stack.push_async_callback(leadership.release)
+        scheduler = _scheduler(config, app.dispatcher.tick, Jobs(app.db, app.settings))
+
+        def stop_scheduler() -> None:
+            if scheduler.running:
+                scheduler.shutdown(wait=False)
+
+        stack.callback(stop_scheduler)
+
+        async def lead() -> None:
+            # Every process answers webhooks; one, elected, dispatches and runs the jobs.
+            if await leadership.wait(stop):
+                scheduler.start()
+
+        leader_task = asyncio.create_task(lead())
+        stack.callback(leader_task.cancel)
         log.info("kabar is running; Ctrl+C or SIGTERM stops it")
         await stop.wait()
         log.info("stopping")
