@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.channels import ChatChannel
@@ -78,6 +78,7 @@ def build(
             settings,
             clock=clock,
             max_attempts=config.notifications.max_attempts,
+            lease=timedelta(seconds=config.notifications.lease_seconds),
             limits={
                 Channel.TELEGRAM: Limits(
                     config.notifications.telegram_per_second,

@@ -329,6 +329,7 @@ class NotificationsConfig(_Section):
     ] = 1.0
     whatsapp_per_second: Annotated[int, Gt(0), _expected("an integer > 0", numeric=True)] = 10
     max_attempts: Annotated[int, Ge(1), _expected("an integer >= 1", numeric=True)] = 8
+    lease_seconds: Annotated[int, Ge(1), _expected("an integer >= 1", numeric=True)] = 60
 
 
 class SchedulerConfig(_Section):

@@ -49,6 +49,7 @@ class Database:
 
     def __init__(self, url: str | URL, **engine_options: Any) -> None:
         self.url = make_url(url)
+        self._options = engine_options
         self.engine = create_async_engine(self.url, **engine_options)
         if self.url.get_backend_name() == "sqlite":
             _tune_sqlite(self.engine)
@@ -57,6 +58,10 @@ class Database:
             self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
         )
         self._writers = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    def twin(self) -> Database:
+        """Another Database on the same URL and options, with a pool of its own."""
+        return Database(self.url, **self._options)
 
     @property
     def dialect(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from collections.abc import AsyncIterator
@@ -127,3 +128,26 @@ async def test_a_push_that_cannot_be_delivered_is_dead_lettered_and_staff_told_o
         )
     assert dead is not None and dead.last_error == "telegram: Chat not found"
     assert alerts == 1
+
+
+async def test_two_dispatchers_on_one_database_never_send_a_row_twice(
+    db: Database, fake: FakeTelegram
+) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("several dispatchers share a database only on PostgreSQL")
+    chats = list(range(5000, 7000))
+    await _alerts(db, chats, [f"n{c}" for c in chats])
+    other_db = db.twin()  # another process's connections
+    first, first_channel = await _dispatcher(db, fake)
+    second, second_channel = await _dispatcher(other_db, fake)
+    first.pacers = second.pacers = {}  # at full speed, to make races likely
+    first.batch = second.batch = 50
+    try:
+        counts = await asyncio.gather(first.tick(), second.tick())
+    finally:
+        await first_channel.app.shutdown()
+        await second_channel.app.shutdown()
+        await other_db.dispose()
+    assert sum(counts) == 2000 and all(counts)  # both took part
+    assert len(fake.sent) == 2000
+    assert len({m.chat_id for m in fake.sent}) == 2000

@@ -12,7 +12,7 @@ async def test_only_one_process_leads_and_another_takes_over(db: Database) -> No
     if db.dialect != "postgresql":
         assert Leadership(db).held  # one SQLite process: it leads
         return
-    other = Database(db.url)  # another process's connections
+    other = db.twin()  # another process's connections
     first, second = Leadership(db), Leadership(other, retry_seconds=0.1)
     try:
         assert await first.try_acquire()
