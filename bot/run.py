@@ -8,6 +8,7 @@ import signal
 import socket
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime
 
 import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -24,6 +25,9 @@ from models.enums import Channel
 from models.schema import current_revision, head_revision
 
 log = logging.getLogger("kabar")
+
+
+DISPATCH_JOB = "dispatch"
 
 
 class RunError(Exception):
@@ -53,6 +57,7 @@ def _scheduler(
     scheduler.add_job(
         dispatch,
         "interval",
+        id=DISPATCH_JOB,
         seconds=config.scheduler.dispatch_interval_seconds,
         coalesce=True,
         max_instances=1,
@@ -141,6 +146,12 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> int:
         leadership = Leadership(app.db)
         stack.push_async_callback(leadership.release)
         scheduler = _scheduler(config, app.dispatcher.tick, Jobs(app.db, app.settings))
+
+        def wake_dispatcher() -> None:
+            if scheduler.running:
+                scheduler.get_job(DISPATCH_JOB).modify(next_run_time=datetime.now(UTC))
+
+        app.conversation.on_commit = wake_dispatcher
 
         def stop_scheduler() -> None:
             if scheduler.running:

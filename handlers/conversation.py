@@ -43,8 +43,12 @@ class Conversation:
         settings: Settings,
         messages: Messages,
         clock: Callable[[], datetime] = utcnow,
+        on_commit: Callable[[], None] | None = None,
     ) -> None:
         self.db = db
+        # Called after a message's transaction commits: the runtime wakes its dispatcher, so
+        # a push due at once leaves at once rather than at the next poll.
+        self.on_commit = on_commit
         self.settings = settings
         self.messages = messages
         self.clock = clock
@@ -67,7 +71,10 @@ class Conversation:
                 menus = [reply for reply in replies if reply.choices]
                 if menus:
                     ctx.chat.last_choices = [choice.command for choice in menus[-1].choices]
-                return [replace(reply, lang=ctx.lang) for reply in replies]
+                answered = [replace(reply, lang=ctx.lang) for reply in replies]
+            if self.on_commit is not None:
+                self.on_commit()
+            return answered
         except Exception:
             log.exception("could not answer a %s message", incoming.channel.value)
             return [Reply(self.messages.text(self.settings.default_language, "error.sorry"))]

@@ -325,3 +325,10 @@ async def test_quiet_hours_hold_customer_pushes_until_morning(sqlite_db: Databas
     assert shop.pushed == []
     pushed = await shop.deliver(after=3600 + 1)  # 07:00
     assert [who for who, _ in pushed] == ["sari"]
+
+
+async def test_the_runtime_hears_after_each_committed_message(shop: Shop) -> None:
+    woken: list[int] = []
+    shop.conversation.on_commit = lambda: woken.append(1)
+    await shop.say("dewi", "/stokset KAOS-PTH-L +1")  # serves INV-1003: a push due at once
+    assert woken == [1]
