@@ -78,6 +78,7 @@ class Dispatcher:
         max_attempts: int = 8,
         limits: Mapping[Channel, Limits] | None = None,
         concurrency: int = 64,
+        backoff_seconds: float = 1.0,
     ) -> None:
         self.db = db
         self.channels = channels  # the live mapping: channels may start after the dispatcher
@@ -87,6 +88,7 @@ class Dispatcher:
         self.batch = batch
         self.lease = lease
         self.max_attempts = max_attempts
+        self.backoff_seconds = backoff_seconds  # the first retry waits about twice this
         self.pacers = {kind: Pacer(rates) for kind, rates in (limits or {}).items()}
         self.concurrency = asyncio.Semaphore(concurrency)
         self._results: list[dict[str, object]] = []
@@ -167,7 +169,18 @@ class Dispatcher:
                     self._finish(held.id, NotificationStatus.PENDING, now, retry_at=quiet_end)
                     continue
                 row = _coalesce(queue, self._finish, now)
-                outcome = await self._send_one(row, *chat)
+                try:
+                    outcome = await self._send_one(row, *chat)
+                except Exception as exc:  # never leave a claimed row without an outcome
+                    log.exception("notification %s failed unexpectedly", row.id)
+                    self._finish(
+                        row.id,
+                        NotificationStatus.PENDING,
+                        now,
+                        error=repr(exc)[:200],
+                        retry_at=now + timedelta(seconds=self.backoff_seconds * 2),
+                    )
+                    outcome = -1
                 if outcome < 0:
                     self._requeue(queue[:], delay=1)
                     queue.clear()
@@ -177,14 +190,22 @@ class Dispatcher:
     async def _flush_every(self, seconds: float) -> None:
         while True:
             await asyncio.sleep(seconds)
-            await self._flush()
+            try:
+                await self._flush()
+            except Exception:  # the database hiccupped: the outcomes wait for the next flush
+                log.exception("could not record sent notifications yet")
 
     async def _flush(self) -> None:
         """Write the outcomes gathered so far, in one transaction."""
         results, self._results = self._results, []
-        if results:
+        if not results:
+            return
+        try:
             async with self.db.transaction() as session:
                 await finish_many(session, results)
+        except BaseException:
+            self._results[:0] = results  # keep them for the next try
+            raise
 
     def _requeue(self, rows: list[Notification], *, delay: float = 0) -> None:
         """Give claimed rows back, due a little later, for a later claim."""
@@ -287,7 +308,7 @@ class Dispatcher:
         if exc.retry_after is not None:
             delay = exc.retry_after
         else:  # exponential backoff with jitter: 2, 4, 8 … seconds, at most an hour
-            delay = min(2**attempts, 3600) * (0.5 + random.random())
+            delay = min(self.backoff_seconds * 2**attempts, 3600) * (0.5 + random.random())
         retry_at = now + timedelta(seconds=delay)
         self._finish(row.id, NotificationStatus.PENDING, now, error=str(exc), retry_at=retry_at)
         return -1

@@ -78,6 +78,8 @@ class TelegramChannel:
         conversation: Conversation,
         messages: Messages,
         db: Database,
+        *,
+        read_timeout: float | None = None,
     ) -> None:
         assert config.token is not None
         # Opt in to PTB's timedelta periods (RetryAfter.retry_after): the int form is deprecated
@@ -94,6 +96,8 @@ class TelegramChannel:
             .base_file_url(config.api_base_url.removesuffix("/bot") + "/file/bot")
             .concurrent_updates(True)
         )
+        if read_timeout is not None:  # how long a send may hang before it counts as failed
+            builder = builder.read_timeout(read_timeout)
         if config.mode == "webhook":
             builder = builder.updater(None)
         self.app: Application[Any, Any, Any, Any, Any, Any] = builder.build()

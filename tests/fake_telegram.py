@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -196,6 +197,8 @@ class FakeTelegram:
         self._last_update_id = 0
         self._message_ids = 0
         self._failures: dict[str, deque[_Failure]] = {}
+        self._flaky: dict[str, tuple[float, random.Random]] = {}
+        self._hangs: dict[str, list[float]] = {}
         self._overall: _Window | None = None
         self._per_chat: _Window | None = None
         self._overall_times: deque[float] = deque()
@@ -372,6 +375,14 @@ class FakeTelegram:
         failure = _Failure(status, retry_after, description, migrate_to_chat_id)
         self._failures.setdefault(method, deque()).append(failure)
 
+    def flaky(self, method: str, ratio: float, *, seed: int = 7) -> None:
+        """Fail this share of calls of `method` with HTTP 500, at random (seeded)."""
+        self._flaky[method] = (ratio, random.Random(seed))
+
+    def hang(self, method: str, count: int, seconds: float) -> None:
+        """Let the next `count` calls of `method` hang this long, then fail."""
+        self._hangs.setdefault(method, []).extend([seconds] * count)
+
     def limit(
         self, *, per_second: float | None = None, per_chat_per_second: float | None = None
     ) -> None:
@@ -402,6 +413,13 @@ class FakeTelegram:
         params = _normalise(await self._read_params(request))
         self.calls.append((name, params))
         try:
+            hangs = self._hangs.get(name)
+            if hangs:
+                await asyncio.sleep(hangs.pop(0))  # the client gives up first; nothing is done
+                raise _ApiError(500, "Internal Server Error")
+            flaky = self._flaky.get(name)
+            if flaky is not None and flaky[1].random() < flaky[0]:
+                raise _ApiError(500, "Internal Server Error")
             failures = self._failures.get(name)
             if failures:
                 self._raise_failure(failures.popleft())

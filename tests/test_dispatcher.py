@@ -32,12 +32,16 @@ async def fake() -> AsyncIterator[FakeTelegram]:
         yield server
 
 
-async def _dispatcher(db: Database, fake: FakeTelegram) -> tuple[Dispatcher, TelegramChannel]:
+async def _dispatcher(
+    db: Database, fake: FakeTelegram, *, read_timeout: float | None = None
+) -> tuple[Dispatcher, TelegramChannel]:
     messages, settings = Messages.load(), Settings()
     config = config_from_mapping(
         {"telegram": {"enabled": True, "token": fake.token, "api_base_url": fake.base_url}}
     ).telegram
-    channel = TelegramChannel(config, Conversation(db, settings, messages), messages, db)
+    channel = TelegramChannel(
+        config, Conversation(db, settings, messages), messages, db, read_timeout=read_timeout
+    )
     await channel.app.initialize()
     dispatcher = Dispatcher(
         db,
@@ -151,3 +155,24 @@ async def test_two_dispatchers_on_one_database_never_send_a_row_twice(
     assert sum(counts) == 2000 and all(counts)  # both took part
     assert len(fake.sent) == 2000
     assert len({m.chat_id for m in fake.sent}) == 2000
+
+
+async def test_every_push_arrives_through_server_errors_and_hangs(
+    sqlite_db: Database, fake: FakeTelegram
+) -> None:
+    fake.flaky("sendMessage", 0.2)
+    fake.hang("sendMessage", 3, seconds=3)
+    chats = list(range(3000, 3100))
+    await _alerts(sqlite_db, chats, [f"n{c}" for c in chats])
+    dispatcher, channel = await _dispatcher(sqlite_db, fake, read_timeout=1)
+    dispatcher.backoff_seconds = 0.05  # retries in a blink: the test is about not losing any
+    try:
+        async with asyncio.timeout(60):
+            while len({m.chat_id for m in fake.sent}) < len(chats):
+                await dispatcher.tick()
+                await asyncio.sleep(0.5)
+    finally:
+        await channel.app.shutdown()
+    failed = sum(1 for name, _ in fake.calls if name == "sendMessage") - len(fake.sent)
+    assert failed >= 20  # faults did happen ...
+    assert sorted(m.chat_id for m in fake.sent) == chats  # ... and each chat got its one push
