@@ -109,7 +109,7 @@ class Dispatcher:
         queues: dict[int, list[Notification]] = {}
         workers: dict[int, asyncio.Task[None]] = {}
         chats: dict[int, tuple[Chat | None, Language | None]] = {}
-        flusher = asyncio.create_task(self._flush_every(0.25))
+        flusher = asyncio.create_task(self._flush_every(0.1))
         try:
             while True:
                 claimed: list[Notification] = []
@@ -166,7 +166,9 @@ class Dispatcher:
                 if quiet_end is not None and queue[0].kind not in URGENT:
                     # Quiet hours: customers hear in the morning; staff alerts still go.
                     held = queue.pop(0)
-                    self._finish(held.id, NotificationStatus.PENDING, now, retry_at=quiet_end)
+                    self._finish(
+                        held.id, NotificationStatus.PENDING, now, retry_at=quiet_end, unclaimed=True
+                    )
                     continue
                 row = _coalesce(queue, self._finish, now)
                 try:
@@ -211,7 +213,9 @@ class Dispatcher:
         """Give claimed rows back, due a little later, for a later claim."""
         due = self.clock() + timedelta(seconds=delay)
         for row in rows:
-            self._finish(row.id, NotificationStatus.PENDING, self.clock(), retry_at=due)
+            self._finish(
+                row.id, NotificationStatus.PENDING, self.clock(), retry_at=due, unclaimed=True
+            )
 
     async def _send_one(self, row: Notification, chat: Chat | None, lang: Language | None) -> int:
         """Send one claimed row: 1 if it went out, 0 if it is done without, -1 if it waits."""
@@ -351,6 +355,7 @@ class Dispatcher:
         message_id: str | None = None,
         error: str | None = None,
         retry_at: datetime | None = None,
+        unclaimed: bool = False,
     ) -> None:
         """Note how a row ended; written with the next flush."""
         self._results.append(
@@ -361,5 +366,6 @@ class Dispatcher:
                 "message_id": message_id,
                 "sent_at": now if status is NotificationStatus.SENT else None,
                 "due_at": retry_at,
+                "unclaimed": unclaimed,
             }
         )

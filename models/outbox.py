@@ -151,7 +151,8 @@ async def finish_many(session: AsyncSession, results: Sequence[dict[str, Any]]) 
     """Record how many claimed rows ended, in one statement.
 
     Each result has `row_id`, `status`, `error`, and optionally `message_id`, `sent_at` and
-    `due_at` (None keeps the row's value).
+    `due_at` (None keeps the row's value), and `unclaimed`: the row is handed back unsent, so
+    its claim does not count as an attempt.
     """
     if not results:
         return
@@ -168,6 +169,7 @@ async def finish_many(session: AsyncSession, results: Sequence[dict[str, Any]]) 
             ),
             sent_at=func.coalesce(bindparam("sent_at", type_=UTCDateTime), table.c.sent_at),
             due_at=func.coalesce(bindparam("new_due", type_=UTCDateTime), table.c.due_at),
+            attempts=table.c.attempts - bindparam("unclaimed", type_=Integer),
         )
     )
     await session.execute(
@@ -180,6 +182,7 @@ async def finish_many(session: AsyncSession, results: Sequence[dict[str, Any]]) 
                 "message_id": r.get("message_id"),
                 "sent_at": r.get("sent_at"),
                 "new_due": r.get("due_at"),
+                "unclaimed": 1 if r.get("unclaimed") else 0,
             }
             for r in results
         ],

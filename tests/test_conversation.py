@@ -7,9 +7,11 @@ from dataclasses import replace
 from datetime import time
 
 import pytest
+from sqlalchemy import select
 
 from handlers.router import ROUTES
-from models.enums import Language
+from models import Notification
+from models.enums import Language, NotificationStatus
 from models.storage import Database
 from tests.chat import Shop, attach, open_shop
 
@@ -320,9 +322,21 @@ async def test_quiet_hours_hold_customer_pushes_until_morning(sqlite_db: Databas
     shop.clock.advance(13 * 3600)  # Monday 22:00 in Jakarta
     await shop.say("dewi", "/bayar INV-1001")
     assert await shop.deliver() == []
-    shop.clock.advance(8 * 3600)  # Tuesday 06:00: still quiet
+    for _ in range(10):  # Tuesday 06:00 and later: still quiet, however often it looks
+        shop.clock.advance(60)
+        await shop.dispatcher.tick()
+    shop.clock.advance(8 * 3600 - 600)
     await shop.dispatcher.tick()
     assert shop.pushed == []
+    async with shop.db.sessions() as s:
+        attempts = set(
+            await s.scalars(
+                select(Notification.attempts).where(
+                    Notification.status == NotificationStatus.PENDING
+                )
+            )
+        )
+    assert attempts == {0}  # held back is not an attempt: the night cannot exhaust them
     pushed = await shop.deliver(after=3600 + 1)  # 07:00
     assert [who for who, _ in pushed] == ["sari"]
 
