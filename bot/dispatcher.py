@@ -93,8 +93,13 @@ class Dispatcher:
         self.concurrency = asyncio.Semaphore(concurrency)
         self._results: list[dict[str, object]] = []
         self._sent = 0
-        # A chat paced at 1/s must not sit on claimed rows past their lease.
+        # Never hold more claimed rows than can go out well within their lease: one chat paced
+        # at 1/s, or all of them at the slowest channel's overall rate.
         self.per_chat_queue = max(1, int(lease.total_seconds() / 2))
+        rates = [r.per_second for r in (limits or {}).values() if r.per_second]
+        self.backlog = (
+            max(1, min(batch, int(min(rates) * lease.total_seconds() / 3))) if rates else batch
+        )
 
     async def tick(self) -> int:
         """Send every notification due now; return how many were sent.
@@ -113,8 +118,10 @@ class Dispatcher:
         try:
             while True:
                 claimed: list[Notification] = []
-                if sum(len(q) for q in queues.values()) < self.batch // 2:
-                    claimed = await self._claim(chats)
+                queued = sum(len(q) for q in queues.values())
+                room = self.backlog - queued
+                if room >= min(self.batch, self.backlog) // 2:
+                    claimed = await self._claim(chats, min(self.batch, room))
                     for row in claimed:
                         queue = queues.setdefault(row.chat_id, [])
                         if len(queue) >= self.per_chat_queue:
@@ -140,11 +147,11 @@ class Dispatcher:
                 pacer.forget_idle()
 
     async def _claim(
-        self, chats: dict[int, tuple[Chat | None, Language | None]]
+        self, chats: dict[int, tuple[Chat | None, Language | None]], limit: int
     ) -> list[Notification]:
         """Claim the next due rows and load any chats not yet known to this tick."""
         async with self.db.transaction() as session:
-            claimed = await claim_due(session, now=self.clock(), limit=self.batch, lease=self.lease)
+            claimed = await claim_due(session, now=self.clock(), limit=limit, lease=self.lease)
         new = sorted({row.chat_id for row in claimed} - set(chats))
         if new:
             async with self.db.sessions() as session:
