@@ -143,18 +143,9 @@ async def stage(ctx: Context, args: str) -> Reply:
     actor, delay = _actor(ctx), ctx.settings.undo_window
 
     async def change(order: Order, command_id: str) -> object:
-        if word in HOLD_WORDS:
-            return await hold(
-                ctx.session,
-                order,
-                actor=actor,
-                note=note,
-                now=ctx.now,
-                notify_delay=delay,
-                command_id=command_id,
-            )
-        if word in RESUME_WORDS:
-            return await resume(
+        side_exit = hold if word in HOLD_WORDS else resume if word in RESUME_WORDS else None
+        if side_exit is not None:
+            return await side_exit(
                 ctx.session,
                 order,
                 actor=actor,

@@ -346,3 +346,9 @@ async def test_the_runtime_hears_after_each_committed_message(shop: Shop) -> Non
     shop.conversation.on_commit = lambda: woken.append(1)
     await shop.say("dewi", "/stokset KAOS-PTH-L +1")  # serves INV-1003: a push due at once
     assert woken == [1]
+
+
+async def test_staff_hold_and_resume_an_order(shop: Shop) -> None:
+    assert "✅ INV-1002: ditahan" in await shop.text("dewi", "/tahap INV-1002 tahan kain habis")
+    assert "ditahan" in await shop.text("dewi", "/tahap INV-1002 potong")  # refused while held
+    assert "✅ INV-1002: dipesan" in await shop.text("dewi", "/tahap INV-1002 lanjut")
