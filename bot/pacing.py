@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,6 +33,9 @@ class Pacer:
             1 / (limits.per_chat_per_second * MARGIN) if limits.per_chat_per_second else 0.0
         )
         self._clock = clock
+        # However late the event loop wakes a sender, no second holds more than this many.
+        self._per_window = max(1, int(limits.per_second * MARGIN)) if limits.per_second else 0
+        self._window: deque[float] = deque()
         self._next = 0.0
         self._chat_next: dict[object, float] = {}
         self._lock = asyncio.Lock()
@@ -47,8 +51,18 @@ class Pacer:
         wait = slot - self._clock()
         if wait > 0:
             await asyncio.sleep(wait)
-        if self._chat_interval:
-            self._chat_next[chat] = slot + self._chat_interval
+        if self._per_window:
+            async with self._lock:
+                while True:
+                    now = self._clock()
+                    while self._window and self._window[0] <= now - 1.0:
+                        self._window.popleft()
+                    if len(self._window) < self._per_window:
+                        break
+                    await asyncio.sleep(self._window[0] + 1.0 - now)
+                self._window.append(now)
+        if self._chat_interval:  # from when it really goes, which may be after its slot
+            self._chat_next[chat] = max(slot, self._clock()) + self._chat_interval
         elif chat in self._chat_next:
             del self._chat_next[chat]
 
