@@ -2,9 +2,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-SOURCES := bot handlers models
+SOURCES := bot handlers models bench
 
-.PHONY: install test lint typecheck pytest demo clean
+.PHONY: install test lint typecheck pytest bench demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ pytest: install
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+# Figures, not pass/fail: see docs/benchmarks.md. Set KABAR_TEST_DATABASE_URL to add PostgreSQL.
+bench: install
+	$(BIN)/python -m bench
 
 # Try kabar in the terminal: a throwaway shop, chat as customer, staff or reseller.
 demo: install

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -244,22 +245,23 @@ class Dispatcher:
             row.kind,
             row.payload,
         )
+        template = None
+        if isinstance(channel, TemplateChannel) and (
+            row.via_template or not _inside(chat.last_inbound_at, now, channel.session_window)
+        ):
+            # WhatsApp: outside the 24-hour window only an approved template may go out.
+            template = channel.templates.get(row.kind.value)
+            if template is None:
+                await self._hold_for_template(row, chat, now)
+                return 0
         pacer = self.pacers.get(chat.channel)
-        if pacer is not None:
-            await pacer.turn(chat.id)
         try:
-            if isinstance(channel, TemplateChannel) and (
-                row.via_template or not _inside(chat.last_inbound_at, now, channel.session_window)
-            ):
-                # WhatsApp: outside the 24-hour window only an approved template may go out.
-                template = channel.templates.get(row.kind.value)
-                if template is None:
-                    await self._hold_for_template(row, chat, now)
-                    return 0
-                variables = template_variables(reply, row.kind, row.payload)
-                message_id = await channel.send_template(chat.address, template, variables)
-            else:
-                message_id = await channel.send(chat.address, reply, track=True)
+            async with pacer.turn(chat.id) if pacer is not None else nullcontext():
+                if template is not None and isinstance(channel, TemplateChannel):
+                    variables = template_variables(reply, row.kind, row.payload)
+                    message_id = await channel.send_template(chat.address, template, variables)
+                else:
+                    message_id = await channel.send(chat.address, reply, track=True)
         except SendError as exc:
             if pacer is not None and exc.retry_after:
                 pacer.hold_chat(chat.id, exc.retry_after)

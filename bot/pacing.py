@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-# Aim this far under a platform's published rate, so clock jitter never tips a send over it.
+# Space sends this far under a platform's published rate: bursts stay smooth.
 MARGIN = 0.985
+WINDOW = 1.0  # seconds: the platforms count sends per second
 
 
 @dataclass(frozen=True)
@@ -25,46 +27,70 @@ class Pacer:
 
     A chat waits for its own next slot before it takes an overall one, so a slow chat never
     holds the others up; `hold_chat` pauses one chat (a platform's retry_after) and no other.
+
+    The platform counts a send when the request reaches it, somewhere between our start and
+    our answer. So a send only starts once every send it could share a platform second with
+    has been answered a full second ago: however late the loop wakes or the network stalls,
+    no window on the platform's side ever holds more than the limit.
     """
 
     def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic) -> None:
         self._interval = 1 / (limits.per_second * MARGIN) if limits.per_second else 0.0
-        self._chat_interval = (
-            1 / (limits.per_chat_per_second * MARGIN) if limits.per_chat_per_second else 0.0
-        )
+        self._chat_gap = 1 / limits.per_chat_per_second if limits.per_chat_per_second else 0.0
+        self._capacity = max(1, int(limits.per_second)) if limits.per_second else 0
         self._clock = clock
-        # However late the event loop wakes a sender, no second holds more than this many.
-        self._per_window = max(1, int(limits.per_second * MARGIN)) if limits.per_second else 0
-        self._window: deque[float] = deque()
         self._next = 0.0
         self._chat_next: dict[object, float] = {}
-        self._lock = asyncio.Lock()
+        self._slots = asyncio.Lock()
+        self._window = asyncio.Lock()
+        self._answered: deque[float] = deque()  # when recent sends were answered
+        self._in_flight = 0
+        self._freed = asyncio.Event()
 
-    async def turn(self, chat: object) -> None:
-        """Wait until this chat may send its next message."""
+    @asynccontextmanager
+    async def turn(self, chat: object) -> AsyncIterator[None]:
+        """Wait until this chat may send its next message; the block is the send."""
         ready = self._chat_next.get(chat, 0.0) - self._clock()
         if ready > 0:
             await asyncio.sleep(ready)
-        async with self._lock:  # book the next overall slot, first come first served
+        async with self._slots:  # book the next overall slot, first come first served
             slot = max(self._clock(), self._next)
             self._next = slot + self._interval
         wait = slot - self._clock()
         if wait > 0:
             await asyncio.sleep(wait)
-        if self._per_window:
-            async with self._lock:
-                while True:
-                    now = self._clock()
-                    while self._window and self._window[0] <= now - 1.0:
-                        self._window.popleft()
-                    if len(self._window) < self._per_window:
-                        break
-                    await asyncio.sleep(self._window[0] + 1.0 - now)
-                self._window.append(now)
-        if self._chat_interval:  # from when it really goes, which may be after its slot
-            self._chat_next[chat] = max(slot, self._clock()) + self._chat_interval
-        elif chat in self._chat_next:
-            del self._chat_next[chat]
+        if self._capacity:
+            await self._room()
+        try:
+            yield
+        finally:
+            answered = self._clock()
+            if self._capacity:
+                self._in_flight -= 1
+                self._answered.append(answered)
+                self._freed.set()
+            if self._chat_gap:
+                self._chat_next[chat] = max(
+                    self._chat_next.get(chat, 0.0), answered + self._chat_gap
+                )
+            else:
+                self._chat_next.pop(chat, None)
+
+    async def _room(self) -> None:
+        """Wait until fewer than the limit were sent in flight or answered within a window."""
+        async with self._window:
+            while True:
+                now = self._clock()
+                while self._answered and self._answered[0] <= now - WINDOW:
+                    self._answered.popleft()
+                if self._in_flight + len(self._answered) < self._capacity:
+                    break
+                if self._answered:
+                    await asyncio.sleep(self._answered[0] + WINDOW - now)
+                else:  # every counted send is still in flight: wait for an answer
+                    self._freed.clear()
+                    await self._freed.wait()
+            self._in_flight += 1
 
     def hold_chat(self, chat: object, seconds: float) -> None:
         """Keep one chat quiet for a while (the platform asked us to wait)."""

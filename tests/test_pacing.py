@@ -1,0 +1,61 @@
+"""Pacing: a platform that counts a send anywhere between our start and its answer never sees
+more than the limit in any second, nor two sends to one chat within a second."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+import time
+
+from bot.pacing import Limits, Pacer
+
+
+async def _send_all(pacer: Pacer, chats: list[int], latency: list[float]) -> list[tuple]:
+    """Send once per entry of `chats` (in order per chat); return (chat, start, answered)."""
+    done: list[tuple[int, float, float]] = []
+    queues: dict[int, list[float]] = {}
+    for chat, seconds in zip(chats, latency, strict=True):
+        queues.setdefault(chat, []).append(seconds)
+
+    async def worker(chat: int) -> None:
+        for seconds in queues[chat]:
+            async with pacer.turn(chat):
+                started = time.monotonic()
+                await asyncio.sleep(seconds)  # the request on its way, and the answer back
+                done.append((chat, started, time.monotonic()))
+
+    await asyncio.gather(*(worker(chat) for chat in queues))
+    return done
+
+
+async def test_no_second_can_hold_more_than_the_limit_however_slow_the_answers() -> None:
+    rng = random.Random(3)
+    chats = list(range(60))
+    # Some answers take longer than the gap between slots: a pacer that counted sends from
+    # their start alone would let a platform window see more than 10.
+    latency = [rng.choice([0.001, 0.01, 0.15, 0.4]) for _ in chats]
+    sends = await _send_all(Pacer(Limits(per_second=10)), chats, latency)
+    for _, start, _ in sends:
+        # Every send the platform may count in the second before this one arrives: those
+        # started earlier and answered less than a second before this one started.
+        counted = [s for s in sends if s[1] < start and s[2] > start - 1.0 + 1e-3]
+        assert len(counted) < 10
+
+
+async def test_one_chat_waits_a_second_after_its_last_answer() -> None:
+    chats = [7, 7, 7, 8]
+    sends = await _send_all(Pacer(Limits(per_chat_per_second=1)), chats, [0.2, 0.05, 0.0, 0.0])
+    seven = sorted((s for s in sends if s[0] == 7), key=lambda s: s[1])
+    for a, b in itertools.pairwise(seven):
+        assert b[1] >= a[2] + 1.0 - 1e-3
+    eight = next(s for s in sends if s[0] == 8)
+    assert eight[1] < seven[1][1]  # another chat is not held up by chat 7
+
+
+async def test_a_held_chat_waits_and_the_others_go_on() -> None:
+    pacer = Pacer(Limits(per_second=100, per_chat_per_second=100))
+    pacer.hold_chat(1, 0.5)
+    sends = await _send_all(pacer, [1, 2], [0.0, 0.0])
+    starts = {chat: started for chat, started, _ in sends}
+    assert starts[1] - starts[2] >= 0.45
