@@ -23,7 +23,7 @@ from twilio.rest import Client
 
 from bench.common import Table, backends, fresh_database, header
 from bench.fakes import fake_platform, fetch_stats
-from bench.pushes import SHOP_NUMBER, push_all, seed_pushes
+from bench.pushes import PUBLIC_URL, SHOP_NUMBER, push_all, seed_pushes
 from models.enums import Channel
 
 CONCURRENCY = 64  # the dispatcher's default number of sends in flight
@@ -62,8 +62,12 @@ async def raw_twilio(fake: Mapping[str, Any], sends: list[tuple[Any, str]]) -> f
     client.api.base_url = fake["base_url"]
 
     def call(to: Any, text: str) -> Callable[[], Awaitable[object]]:
+        # The same request kabar makes for a push: with a delivery-report callback.
         return lambda: client.messages.create_async(
-            to=to, from_=f"whatsapp:{SHOP_NUMBER}", body=text
+            to=to,
+            from_=f"whatsapp:{SHOP_NUMBER}",
+            body=text,
+            status_callback=f"{PUBLIC_URL}/whatsapp/status",
         )
 
     try:

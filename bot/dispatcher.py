@@ -8,6 +8,7 @@ import random
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlalchemy import select
 
@@ -93,13 +94,17 @@ class Dispatcher:
         self.pacers = {kind: Pacer(rates) for kind, rates in (limits or {}).items()}
         self.concurrency = asyncio.Semaphore(concurrency)
         self._results: list[dict[str, object]] = []
+        self._templated: dict[object, bool] = {}
         self._sent = 0
         # Never hold more claimed rows than can go out well within their lease: one chat paced
-        # at 1/s, or all of them at the slowest channel's overall rate.
+        # at 1/s, or all of them at the slowest channel's overall rate. Unpaced, hold enough
+        # that every sender has a chat to work on even when each chat has several rows.
         self.per_chat_queue = max(1, int(lease.total_seconds() / 2))
         rates = [r.per_second for r in (limits or {}).values() if r.per_second]
         self.backlog = (
-            max(1, min(batch, int(min(rates) * lease.total_seconds() / 3))) if rates else batch
+            max(1, min(batch, int(min(rates) * lease.total_seconds() / 3)))
+            if rates
+            else max(batch, concurrency * 8)
         )
 
     async def tick(self) -> int:
@@ -246,20 +251,21 @@ class Dispatcher:
             row.payload,
         )
         template = None
-        if isinstance(channel, TemplateChannel) and (
-            row.via_template or not _inside(chat.last_inbound_at, now, channel.session_window)
+        templating = self._templating(channel)
+        if templating is not None and (
+            row.via_template or not _inside(chat.last_inbound_at, now, templating.session_window)
         ):
             # WhatsApp: outside the 24-hour window only an approved template may go out.
-            template = channel.templates.get(row.kind.value)
+            template = templating.templates.get(row.kind.value)
             if template is None:
                 await self._hold_for_template(row, chat, now)
                 return 0
         pacer = self.pacers.get(chat.channel)
         try:
             async with pacer.turn(chat.id) if pacer is not None else nullcontext():
-                if template is not None and isinstance(channel, TemplateChannel):
+                if template is not None and templating is not None:
                     variables = template_variables(reply, row.kind, row.payload)
-                    message_id = await channel.send_template(chat.address, template, variables)
+                    message_id = await templating.send_template(chat.address, template, variables)
                 else:
                     message_id = await channel.send(chat.address, reply, track=True)
         except SendError as exc:
@@ -271,6 +277,12 @@ class Dispatcher:
             return await self._failed(row, chat, SendError(repr(exc)), attempts, now)
         self._finish(row_id, NotificationStatus.SENT, self.clock(), message_id=message_id)
         return 1
+
+    def _templating(self, channel: ChatChannel) -> TemplateChannel | None:
+        """The channel as one that sends templates, if it is one (asked once per channel)."""
+        if channel not in self._templated:  # a Protocol isinstance check is slow
+            self._templated[channel] = isinstance(channel, TemplateChannel)
+        return cast(TemplateChannel, channel) if self._templated[channel] else None
 
     async def _hold_for_template(self, row: Notification, chat: Chat, now: datetime) -> None:
         """Hold a push that needs a template nobody configured, and tell staff once per kind."""

@@ -5,13 +5,14 @@ from __future__ import annotations
 import string
 import tomllib
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency
 
 from models.enums import Language
@@ -124,4 +125,10 @@ def when(moment: datetime, tz: ZoneInfo, lang: Language, *, long: bool = False) 
 
 def day(moment: datetime, tz: ZoneInfo, lang: Language) -> str:
     """Format the day of a moment in the shop's time zone: `Senin, 2 Maret 2026`."""
-    return str(format_datetime(moment, "EEEE, d MMMM y", tzinfo=tz, locale=lang.value))
+    return _day(moment.astimezone(tz).date(), lang)
+
+
+@cache
+def _day(which: date, lang: Language) -> str:
+    # Every push of a made-to-order order names a day; few distinct days are ever named.
+    return str(format_date(which, "EEEE, d MMMM y", locale=lang.value))
