@@ -3,25 +3,80 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import phonenumbers
+from phonenumbers import PhoneMetadata
 
 from models.errors import InvalidPhone
 
 _SEPARATORS = re.compile(r"[\s\-().]")
+_DIGITS = re.compile(r"\+?\d+")
+# 08…, 8… and +628… (62… and 0062… have become +62… by then), in ASCII digits only: the
+# Unicode digits phonenumbers also reads take the general path.
+_INDONESIAN = re.compile(r"(?:\+62|0)?(8[0-9]{6,16})")
 
 
-@lru_cache(maxsize=65_536)  # imports repeat the same customers' numbers many times
-def normalize_phone(raw: str, region: str = "ID") -> str:
-    """Return `raw` in E.164 (`+628…`), reading 08…, 628…, 8… and +62 8… as Indonesian."""
+@dataclass(frozen=True)
+class _NumberRule:
+    """One of phonenumbers' number descriptions: a national number pattern and its lengths."""
+
+    pattern: re.Pattern[str]
+    lengths: frozenset[int]
+
+    @classmethod
+    def of(cls, desc: Any) -> _NumberRule:
+        """Compile a phonenumbers `PhoneNumberDesc`."""
+        return cls(re.compile(desc.national_number_pattern), frozenset(desc.possible_length))
+
+    def matches(self, national: str) -> bool:
+        """Check a national number the way phonenumbers does: its length, then its pattern."""
+        if self.lengths and len(national) not in self.lengths:
+            return False
+        return self.pattern.fullmatch(national) is not None
+
+
+@lru_cache(maxsize=1)
+def _indonesian_mobile_rules() -> tuple[_NumberRule, _NumberRule]:
+    """Indonesia's rules for any number and for mobile numbers, from phonenumbers' metadata."""
+    metadata = PhoneMetadata.metadata_for_region("ID")
+    assert metadata is not None  # phonenumbers ships Indonesia's metadata
+    return _NumberRule.of(metadata.general_desc), _NumberRule.of(metadata.mobile)
+
+
+def _digits(raw: str) -> str:
+    """Strip separators and read 00… and 62… as international; refuse what has letters."""
     text = _SEPARATORS.sub("", raw.strip())
     if text.startswith("00"):
         text = "+" + text[2:]
-    if not text or not re.fullmatch(r"\+?\d+", text):
+    if not text or not _DIGITS.fullmatch(text):
         raise InvalidPhone(f"{raw!r} is not a phone number")
     if not text.startswith("+") and text.startswith("62"):
         text = "+" + text  # 628… is the international form written without its plus
+    return text
+
+
+def _indonesian_mobile(text: str) -> str | None:
+    """Return the E.164 of an Indonesian mobile number phonenumbers would accept, else None.
+
+    Only numbers phonenumbers itself calls valid mobiles (its own patterns, its own order of
+    checks) are answered here; everything else, errors included, is left to phonenumbers.
+    """
+    match = _INDONESIAN.fullmatch(text)
+    if match is None:
+        return None
+    national = match[1]
+    general, mobile = _indonesian_mobile_rules()
+    if general.matches(national) and mobile.matches(national):
+        return "+62" + national
+    return None
+
+
+def parse_phone(raw: str, region: str = "ID") -> str:
+    """Return `raw` in E.164 as phonenumbers alone reads it (what the fast path must equal)."""
+    text = _digits(raw)
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
@@ -29,6 +84,17 @@ def normalize_phone(raw: str, region: str = "ID") -> str:
     if not phonenumbers.is_valid_number(number):
         raise InvalidPhone(f"{raw!r} is not a valid phone number")
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+@lru_cache(maxsize=65_536)  # imports repeat the same customers' numbers many times
+def normalize_phone(raw: str, region: str = "ID") -> str:
+    """Return `raw` in E.164 (`+628…`), reading 08…, 628…, 8… and +62 8… as Indonesian."""
+    if region == "ID":
+        # Most numbers a shop sees are Indonesian mobiles; phonenumbers takes ten times as long.
+        fast = _indonesian_mobile(_digits(raw))
+        if fast is not None:
+            return fast
+    return parse_phone(raw, region)
 
 
 def mask_phone(phone: str) -> str:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from models import phones
 from models.errors import InvalidPhone
-from models.phones import mask_phone, normalize_phone
+from models.phones import mask_phone, normalize_phone, parse_phone
 
 SARI = "+6281234567890"
 
@@ -124,3 +127,77 @@ def test_local_international_and_plus_forms_always_agree(rest: str) -> None:
     assert local == bare == plus
     if local is not None:
         assert local == "+62" + national
+
+
+def _outcome(normalise: Callable[[str], str], raw: str) -> str:
+    """The E.164 a normaliser gives, or the message it refuses `raw` with."""
+    try:
+        return normalise(raw)
+    except InvalidPhone as exc:
+        return f"refused: {exc}"
+
+
+def _uncached(raw: str) -> str:
+    """Normalise without the cache, so every call takes the path under test."""
+    return normalize_phone.__wrapped__(raw)
+
+
+_PREFIXES = ["", "0", "62", "+62", "0062", "+62 ", "(0", "+620", "620", "00", "+", "08", "0 8"]
+_SPACED = st.lists(
+    st.tuples(
+        st.sampled_from(["", "", "", " ", "-", ".", "(", ")"]), st.sampled_from("0123456789")
+    ),
+    min_size=0,
+    max_size=16,
+).map(lambda parts: "".join(sep + digit for sep, digit in parts))
+
+
+@settings(max_examples=1_000)
+@given(prefix=st.sampled_from(_PREFIXES), rest=_SPACED)
+def test_fast_path_gives_what_phonenumbers_gives_for_written_forms(prefix: str, rest: str) -> None:
+    raw = prefix + rest
+    assert _outcome(_uncached, raw) == _outcome(parse_phone, raw)
+
+
+_ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+@settings(max_examples=1_000)
+@given(
+    national=st.from_regex(r"8[0-9]{5,14}", fullmatch=True),
+    prefix=st.sampled_from(_PREFIXES),
+    foreign_from=st.integers(min_value=0, max_value=20),
+)
+def test_fast_path_gives_what_phonenumbers_gives_for_mobile_shaped_numbers(
+    national: str, prefix: str, foreign_from: int
+) -> None:
+    # phonenumbers reads other scripts' digits too; from `foreign_from` on, use Arabic-Indic ones.
+    national = national[:foreign_from] + national[foreign_from:].translate(_ARABIC_INDIC)
+    raw = prefix + national
+    assert _outcome(_uncached, raw) == _outcome(parse_phone, raw)
+
+
+@given(raw=st.text(alphabet="0123456789+-() .x٠٢٨", max_size=20))
+def test_fast_path_gives_what_phonenumbers_gives_for_any_text(raw: str) -> None:
+    assert _outcome(_uncached, raw) == _outcome(parse_phone, raw)
+
+
+@pytest.mark.parametrize(
+    "raw", ["081234567890", "0812-3456-7890", "6281234567890", "+62 812 3456 7890", "81234567890"]
+)
+def test_indonesian_mobile_forms_are_read_without_phonenumbers_parser(
+    raw: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*_args: object) -> None:
+        raise AssertionError("the fast path should have answered")
+
+    monkeypatch.setattr(phones.phonenumbers, "parse", refuse)
+    assert _uncached(raw) == SARI
+
+
+def test_numbers_the_fast_path_leaves_still_reach_phonenumbers() -> None:
+    assert _uncached("021 5551234") == "+62215551234"  # landline
+    assert _uncached("+60 12-345 6789") == "+60123456789"  # Malaysia
+    # Other scripts' digits, which phonenumbers reads as well.
+    assert _uncached("٠٨١٢٣٤٥٦٧٨٩٠") == SARI
+    assert _uncached("0812٣٤٥٦٧٨٩٠") == SARI

@@ -1,0 +1,125 @@
+"""CSV rows for the imports: reading the file, checking fields, and naming what is wrong."""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import Table
+
+from models.errors import DomainError
+from models.orders import clean_code
+
+CHUNK = 500  # keeps IN (...) lists and batches well inside every driver's limits
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+Row = tuple[int, dict[str, str]]  # (line number, column -> stripped value)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RowError:
+    """What is wrong with one line of the file."""
+
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
+
+
+class ImportRejected(DomainError):
+    """The file has bad rows; nothing was written."""
+
+    def __init__(self, errors: Sequence[RowError]) -> None:
+        self.errors = list(errors)
+        super().__init__(f"{len(self.errors)} bad row(s); nothing was imported")
+
+
+@dataclass
+class ImportResult:
+    """What an import did."""
+
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    awaiting_stock: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def read_csv(path: Path, columns: Sequence[str]) -> list[Row]:
+    """Read a UTF-8 CSV with a header row; extra columns are ignored, missing ones refused."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle)
+            header = [name.strip().lower() for name in next(reader, [])]
+            missing = [c for c in columns if c not in header]
+            if missing:
+                raise ImportRejected([RowError(1, f"missing column(s): {', '.join(missing)}")])
+            where = {c: header.index(c) for c in columns}
+            rows: list[Row] = []
+            line = reader.line_num + 1
+            for record in reader:
+                if any(cell.strip() for cell in record):
+                    rows.append(
+                        (
+                            line,
+                            {
+                                c: record[i].strip() if i < len(record) else ""
+                                for c, i in where.items()
+                            },
+                        )
+                    )
+                line = reader.line_num + 1
+    except UnicodeDecodeError as exc:
+        raise ImportRejected([RowError(0, f"the file is not UTF-8 text ({exc.reason})")]) from exc
+    except csv.Error as exc:
+        raise ImportRejected([RowError(reader.line_num, f"unreadable CSV: {exc}")]) from exc
+    return rows
+
+
+def table_of(model: type[Any]) -> Table:
+    """The Core table of a model: bulk statements skip the ORM's per-row bookkeeping."""
+    return cast(Table, model.__table__)
+
+
+def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    """Split a sequence into slices of `size`."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def check_code(value: str, what: str) -> str:
+    """Return a code or SKU in its stored form, or name what is wrong with it."""
+    code = clean_code(value)
+    if code is None:
+        raise ValueError(f"{what}: expected letters, digits and . _ / - (max 64), got {value!r}")
+    return code
+
+
+def check_money(value: str, what: str, *, optional: bool = False) -> Decimal | None:
+    """Return an amount of money (two decimals at most), or name what is wrong with it."""
+    if not value and optional:
+        return None
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise ValueError(f"{what}: expected a number like 350000, got {value!r}") from None
+    if not amount.is_finite() or amount < 0 or amount != round(amount, 2):
+        raise ValueError(f"{what}: expected a number like 350000, got {value!r}")
+    return amount
+
+
+def check_count(value: str, what: str, *, minimum: int, default: int | None = None) -> int:
+    """Return a whole number of at least `minimum`, or name what is wrong with it."""
+    if not value and default is not None:
+        return default
+    if not re.fullmatch(r"\d{1,9}", value) or int(value) < minimum:
+        raise ValueError(f"{what}: expected a whole number >= {minimum}, got {value!r}")
+    return int(value)
