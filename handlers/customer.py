@@ -11,35 +11,15 @@ from handlers.views import brand_for, order_line, order_status, stock_line
 from models.catalog import Product, StockSubscription
 from models.enums import Fulfillment
 from models.flows import FINAL
-from models.linking import linked_customer_ids, order_visible_to_chat
-from models.orders import Order, PhaseEvent, clean_code
-from models.people import Reseller
+from models.linking import OrderHistory, chat_orders, order_history
+from models.orders import Order, clean_code
 from models.search import search_products
 
 LIST_LIMIT = 10
 
 
-async def _visible(ctx: Context, code: str) -> Order | None:
-    """The order if this person may see it: staff see all, others only their own."""
-    if ctx.role is Role.STAFF:
-        clean = clean_code(code)
-        if clean is None:
-            return None
-        return await ctx.session.scalar(select(Order).where(Order.code == clean))
-    return await order_visible_to_chat(ctx.session, ctx.chat, code)
-
-
 async def _my_orders(ctx: Context) -> list[Order]:
-    customers = await linked_customer_ids(ctx.session, ctx.chat)
-    if not customers:
-        return []
-    rows = await ctx.session.scalars(
-        select(Order)
-        .where(Order.customer_id.in_(customers))
-        .order_by(Order.placed_at.desc(), Order.id.desc())
-        .limit(LIST_LIMIT)
-    )
-    return list(rows)
+    return await chat_orders(ctx.session, ctx.chat, LIST_LIMIT)
 
 
 async def orders(ctx: Context, args: str) -> Reply:
@@ -60,11 +40,12 @@ async def status(ctx: Context, args: str) -> Reply:
     """Show one order's status; without a code, this chat's open order (or a list to pick)."""
     code = args.strip().split()[0] if args.strip() else ""
     if code:
-        order = await _visible(ctx, code)
-        if order is None:
+        seen_by = None if ctx.role is Role.STAFF else ctx.chat  # staff see every order
+        history = await order_history(ctx.session, code, seen_by=seen_by)
+        if history is None:
             # The same words whether the order does not exist or is someone else's.
             return ctx.reply("status.not_found", code=code[:64])
-        return await status_of(ctx, order)
+        return _status_reply(ctx, history)
     mine = [o for o in await _my_orders(ctx) if o.phase not in FINAL] or await _my_orders(ctx)
     if len(mine) == 1:
         return await status_of(ctx, mine[0])
@@ -81,14 +62,14 @@ async def status(ctx: Context, args: str) -> Reply:
 
 async def status_of(ctx: Context, order: Order) -> Reply:
     """The status reply for an order this person may see."""
-    events = list(
-        await ctx.session.scalars(
-            select(PhaseEvent).where(PhaseEvent.order_id == order.id).order_by(PhaseEvent.id)
-        )
-    )
-    reseller = await ctx.session.get(Reseller, order.reseller_id) if order.reseller_id else None
-    brand = brand_for(ctx, order, reseller.name if reseller else None)
-    return Reply(order_status(ctx, order, events, brand))
+    history = await order_history(ctx.session, order.code, seen_by=None)
+    assert history is not None
+    return _status_reply(ctx, history)
+
+
+def _status_reply(ctx: Context, history: OrderHistory) -> Reply:
+    brand = brand_for(ctx, history.order, history.brand)
+    return Reply(order_status(ctx, history.order, history.events, brand))
 
 
 async def stock(ctx: Context, args: str) -> Reply:

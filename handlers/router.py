@@ -75,7 +75,8 @@ async def dispatch(ctx: Context, *, slash_optional: bool) -> list[Reply]:
     if ctx.incoming.group and ctx.role is not Role.STAFF:
         # Groups hear nothing about anyone's orders; plain chatter there is not for us.
         return [Reply(ctx.t("group.private_only"))] if text.startswith("/") else []
-    match = COMMAND.match(text[:4096])
+    # The conversation already cut the text to what a platform sends; the pattern is linear.
+    match = COMMAND.match(text)
     slashed = text.startswith("/")
     if match and (slashed or slash_optional):
         bot = match["bot"]

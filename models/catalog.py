@@ -46,7 +46,10 @@ class Product(Base):
     # [{"name": "jahit", "minutes": 2880}, ...]: the production plan of made-to-order products.
     stages_json: Mapped[list[dict[str, Any]]] = mapped_column("stages", JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Indexed: the search index cache asks for the newest change on every stock question.
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow, index=True
+    )
 
     @property
     def available(self) -> int:

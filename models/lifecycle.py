@@ -17,14 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import stock
 from models.base import utcnow
 from models.catalog import Product
-from models.enums import Fulfillment, NotificationKind, Phase
+from models.enums import Fulfillment, Phase
 from models.errors import DomainError, InvalidTransition, NotFound
 from models.flows import FLOWS, Position, check_advance, check_side_exit
 from models.linking import new_link_code
 from models.orders import Order, OrderLine, PhaseEvent, clean_code
-from models.outbox import enqueue, order_update_key
-from models.people import Chat, ChatLink, Customer, Reseller
+from models.people import Customer, Reseller
 from models.stages import estimate_ready_at, stages_to_json
+from models.updates import Batch
+from models.updates import order_update_payload as order_update_payload  # for imports
 
 
 @dataclass(frozen=True)
@@ -42,19 +43,30 @@ class Actor:
 
 SYSTEM = Actor("system")
 IMPORT = Actor("import")
+CHUNK = 500  # codes per IN (...) list
 
 
 async def load_for_change(session: AsyncSession, code: str) -> Order:
     """Load an order by code and lock its row for the rest of the transaction."""
-    order = await session.scalar(
-        select(Order)
-        .where(Order.code == (clean_code(code) or ""))
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    order = (await load_many_for_change(session, [code])).get(clean_code(code) or "")
     if order is None:
         raise NotFound(f"order {code} not found")
     return order
+
+
+async def load_many_for_change(session: AsyncSession, codes: Sequence[str]) -> dict[str, Order]:
+    """Load and lock the orders of these codes, keyed by stored code; unknown ones left out."""
+    wanted = sorted({clean for clean in map(clean_code, codes) if clean})
+    found: dict[str, Order] = {}
+    for start in range(0, len(wanted), CHUNK):
+        rows = await session.scalars(
+            select(Order)
+            .where(Order.code.in_(wanted[start : start + CHUNK]))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        found.update((order.code, order) for order in rows)
+    return found
 
 
 async def place_order(
@@ -138,6 +150,7 @@ async def advance(
     tracking_number: str | None = None,
     notify_delay: timedelta = timedelta(0),
     command_id: str | None = None,
+    batch: Batch | None = None,
 ) -> PhaseEvent:
     """Move an order forward to `target` (a phase, or a production stage)."""
     now = now or utcnow()
@@ -175,6 +188,7 @@ async def advance(
         photo=photo,
         delay=notify_delay,
         command_id=command_id,
+        batch=batch,
         snapshot=snapshot,
         stock_effect=effect,
     )
@@ -189,6 +203,7 @@ async def hold(
     now: datetime | None = None,
     notify_delay: timedelta = timedelta(0),
     command_id: str | None = None,
+    batch: Batch | None = None,
 ) -> PhaseEvent:
     """Put an order on hold; it keeps its stock and resumes where it was."""
     now = now or utcnow()
@@ -206,6 +221,7 @@ async def hold(
         note=note,
         delay=notify_delay,
         command_id=command_id,
+        batch=batch,
         snapshot=snapshot,
     )
 
@@ -219,6 +235,7 @@ async def resume(
     now: datetime | None = None,
     notify_delay: timedelta = timedelta(0),
     command_id: str | None = None,
+    batch: Batch | None = None,
 ) -> PhaseEvent:
     """Take an order off hold, back to the phase and stage it was in."""
     now = now or utcnow()
@@ -243,6 +260,7 @@ async def resume(
         note=note,
         delay=notify_delay,
         command_id=command_id,
+        batch=batch,
         snapshot=snapshot,
     )
 
@@ -256,6 +274,7 @@ async def cancel(
     now: datetime | None = None,
     notify_delay: timedelta = timedelta(0),
     command_id: str | None = None,
+    batch: Batch | None = None,
 ) -> PhaseEvent:
     """Cancel an order from any non-final phase; its reserved stock goes to waiting orders."""
     now = now or utcnow()
@@ -278,6 +297,7 @@ async def cancel(
         note=reason,
         delay=notify_delay,
         command_id=command_id,
+        batch=batch,
         snapshot=snapshot,
         stock_effect="released" if freed else None,
     )
@@ -353,8 +373,12 @@ async def record(
     command_id: str | None = None,
     snapshot: dict[str, Any] | None = None,
     stock_effect: str | None = None,
+    batch: Batch | None = None,
 ) -> PhaseEvent:
-    """Append the event of a change and the outbox rows of everyone who must hear of it."""
+    """Append the event of a change and the outbox rows of everyone who must hear of it.
+
+    With a batch, both are written when the batch is; without, now.
+    """
     event = PhaseEvent(
         order_id=order.id,
         at=now,
@@ -370,30 +394,12 @@ async def record(
         before=snapshot,
         stock_effect=stock_effect,
     )
-    session.add(event)
-    await session.flush()
-    customer = await session.get(Customer, order.customer_id)
-    reseller = await session.get(Reseller, order.reseller_id) if order.reseller_id else None
-    assert customer is not None
-    rows = [
-        {
-            "chat_id": chat_id,
-            "order_id": order.id,
-            "event_id": event.id,
-            "kind": NotificationKind.ORDER_UPDATE,
-            "idempotency_key": order_update_key(order.id, event.id, chat_id),
-            "due_at": now + delay,
-            "payload": order_update_payload(
-                order,
-                event,
-                audience=audience,
-                brand=reseller.name if reseller else None,
-                customer_name=customer.name,
-            ),
-        }
-        for chat_id, audience in await recipients(session, order)
-    ]
-    await enqueue(session, rows)
+    if batch is not None:
+        batch.add(order, event, now + delay)
+    else:
+        alone = Batch(session)
+        alone.add(order, event, now + delay)
+        await alone.write()
     return event
 
 
@@ -429,54 +435,3 @@ def restore_snapshot(order: Order, snapshot: dict[str, Any]) -> None:
         elif name in ("awaiting_since", "phase_entered_at", "estimated_ready_at") and value:
             value = datetime.fromisoformat(value)
         setattr(order, name, value)
-
-
-async def recipients(session: AsyncSession, order: Order) -> list[tuple[int, str]]:
-    """Every chat that must hear of this order, once each: (chat_id, audience).
-
-    The customer's linked chats hear as `customer`; for dropship the reseller's own chats
-    hear as `reseller` (which wins if a chat is both).
-    """
-    found: dict[int, str] = {}
-    customer_chats = await session.scalars(
-        select(ChatLink.chat_id).where(ChatLink.customer_id == order.customer_id)
-    )
-    for chat_id in customer_chats:
-        found[chat_id] = "customer"
-    if order.reseller_id is not None:
-        reseller_chats = await session.scalars(
-            select(Chat.id).where(Chat.reseller_id == order.reseller_id)
-        )
-        for chat_id in reseller_chats:
-            found[chat_id] = "reseller"
-    return sorted(found.items())
-
-
-def order_update_payload(
-    order: Order, event: PhaseEvent, *, audience: str, brand: str | None, customer_name: str
-) -> dict[str, Any]:
-    """Everything a renderer needs to word an order update later, in any language.
-
-    `brand` is the reseller's brand on dropship orders (the end customer never sees the
-    shop's name); None means the shop's own name, filled in at send time.
-    """
-    plan = order.plan
-    stage = event.to_stage
-    return {
-        "order_code": order.code,
-        "audience": audience,
-        "brand": brand,
-        "customer_name": customer_name,
-        "fulfillment": order.fulfillment.value,
-        "from_phase": event.from_phase.value if event.from_phase else None,
-        "phase": event.to_phase.value,
-        "stage": plan[stage].name if stage is not None else None,
-        "stage_number": stage + 1 if stage is not None else None,
-        "stage_count": len(plan),
-        "eta": order.estimated_ready_at.isoformat() if order.estimated_ready_at else None,
-        "courier": order.courier,
-        "tracking_number": order.tracking_number,
-        "note": event.note,
-        "photo": event.photo,
-        "at": event.at.isoformat(),
-    }

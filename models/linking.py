@@ -5,17 +5,20 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from urllib.parse import quote
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, bindparam, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from models.base import utcnow
 from models.enums import Channel, Language
-from models.orders import Order, clean_code
-from models.people import Chat, ChatLink, Customer, InboundMessage
+from models.orders import Order, PhaseEvent, clean_code
+from models.people import Chat, ChatLink, Customer, InboundMessage, Reseller
 
 LINK_CODE_BYTES = 16  # 128 random bits, 22 URL-safe characters
 LINK_CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -65,10 +68,40 @@ async def link_by_phone(session: AsyncSession, chat: Chat, phone: str) -> Custom
     return customer
 
 
+@cache
+def _chat_orders_query() -> Select[Order]:
+    """The query of chat_orders, built once: a customer's /pesanan asks it all day."""
+    linked = select(ChatLink.customer_id).where(ChatLink.chat_id == bindparam("chat_id"))
+    return (
+        select(Order)
+        .where(Order.customer_id.in_(linked))
+        .order_by(Order.placed_at.desc(), Order.id.desc())
+        .limit(bindparam("limit"))
+    )
+
+
+async def chat_orders(session: AsyncSession, chat: Chat, limit: int) -> list[Order]:
+    """The newest orders of the customers linked to this chat."""
+    values = {"chat_id": chat.id, "limit": limit}
+    return list(await session.scalars(_chat_orders_query(), values))
+
+
 async def linked_customer_ids(session: AsyncSession, chat: Chat) -> list[int]:
     """Return the customers whose orders this chat may see."""
     rows = await session.scalars(select(ChatLink.customer_id).where(ChatLink.chat_id == chat.id))
     return list(rows)
+
+
+def _visible_to(chat: Chat) -> ColumnElement[bool]:
+    """Orders this chat may see: its linked customers', or those placed by its reseller."""
+    linked = (
+        select(ChatLink.chat_id)
+        .where(ChatLink.chat_id == chat.id, ChatLink.customer_id == Order.customer_id)
+        .exists()
+    )
+    if chat.reseller_id is None:
+        return linked
+    return or_(Order.reseller_id == chat.reseller_id, linked)
 
 
 async def order_visible_to_chat(session: AsyncSession, chat: Chat, code: str) -> Order | None:
@@ -77,17 +110,72 @@ async def order_visible_to_chat(session: AsyncSession, chat: Chat, code: str) ->
     An order that exists but is not this chat's is indistinguishable from one that does not.
     """
     clean = clean_code(code)
-    order = await session.scalar(select(Order).where(Order.code == clean)) if clean else None
-    if order is None:
+    if clean is None:
         return None
-    if chat.reseller_id is not None and order.reseller_id == chat.reseller_id:
-        return order
-    linked = await session.scalar(
-        select(ChatLink.chat_id).where(
-            ChatLink.chat_id == chat.id, ChatLink.customer_id == order.customer_id
-        )
+    return await session.scalar(select(Order).where(Order.code == clean, _visible_to(chat)))
+
+
+@dataclass(frozen=True)
+class OrderHistory:
+    """An order, its events in order, and the reseller's brand on a dropship order."""
+
+    order: Order
+    events: list[PhaseEvent]
+    brand: str | None
+
+
+@cache
+def _history_query(seen_by: str) -> Select[Order, PhaseEvent, str]:
+    """The query of order_history, built once for each kind of asker (`staff`, `chat`, `reseller`).
+
+    Building a statement costs more than running it on an index: /status asks this all day.
+    """
+    query = (
+        select(Order, PhaseEvent, Reseller.name)
+        .outerjoin(PhaseEvent, PhaseEvent.order_id == Order.id)
+        .outerjoin(Reseller, Reseller.id == Order.reseller_id)
+        .where(Order.code == bindparam("code"))
+        .order_by(PhaseEvent.id)
+        .options(defer(PhaseEvent.before))  # undo's snapshot is never shown
     )
-    return order if linked is not None else None
+    if seen_by == "staff":
+        return query
+    linked = (
+        select(ChatLink.chat_id)
+        .where(ChatLink.chat_id == bindparam("chat_id"), ChatLink.customer_id == Order.customer_id)
+        .exists()
+    )
+    if seen_by == "reseller":
+        return query.where(or_(Order.reseller_id == bindparam("reseller_id"), linked))
+    return query.where(linked)
+
+
+async def order_history(
+    session: AsyncSession, code: str, *, seen_by: Chat | None
+) -> OrderHistory | None:
+    """The order with its history, in one query; None if `seen_by` may not see it.
+
+    `seen_by` None is staff, who see every order. As with order_visible_to_chat, an order
+    that is someone else's is indistinguishable from one that does not exist.
+    """
+    clean = clean_code(code)
+    if clean is None:
+        return None
+    values: dict[str, object] = {"code": clean}
+    if seen_by is None:
+        query = _history_query("staff")
+    else:
+        values["chat_id"] = seen_by.id
+        if seen_by.reseller_id is None:
+            query = _history_query("chat")
+        else:
+            query = _history_query("reseller")
+            values["reseller_id"] = seen_by.reseller_id
+    rows = (await session.execute(query, values)).all()
+    if not rows:
+        return None
+    order, _, brand = rows[0]
+    return OrderHistory(order, [event for _, event, _ in rows if event is not None], brand)
 
 
 def touch_inbound(chat: Chat, now: datetime | None = None) -> None:
@@ -112,12 +200,10 @@ async def preferred_language(session: AsyncSession, chat: Chat) -> Language | No
     """The chat's own language, else the one a linked customer chose when ordering."""
     if chat.language is not None:
         return chat.language
-    customers = await linked_customer_ids(session, chat)
-    if not customers:
-        return None
     return await session.scalar(
         select(Customer.language)
-        .where(Customer.id.in_(customers), Customer.language.is_not(None))
+        .join(ChatLink, ChatLink.customer_id == Customer.id)
+        .where(ChatLink.chat_id == chat.id, Customer.language.is_not(None))
         .order_by(Customer.id)
         .limit(1)
     )

@@ -41,7 +41,10 @@ class Notification(Base):
     order_id: Mapped[int | None] = mapped_column(
         ForeignKey("orders.id", ondelete="CASCADE"), index=True
     )
-    event_id: Mapped[int | None] = mapped_column(ForeignKey("phase_events.id", ondelete="CASCADE"))
+    # Indexed: undo withdraws the rows of the events it reverts.
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("phase_events.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[NotificationKind] = mapped_column(str_enum(NotificationKind))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     # One row per (order, event, chat) or per other fact: enqueueing it again is a no-op.

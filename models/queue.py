@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.enums import NotificationKind, Phase
 from models.flows import FINAL
-from models.lifecycle import recipients
 from models.orders import Order
 from models.outbox import enqueue
 from models.people import Chat, Reseller
 from models.stages import estimate_ready_at
+from models.updates import recipients
 
 # How long an order may sit in a phase before someone should look at it. Production stages
 # use their own expected durations; phases not listed wait on the customer (payment) or on

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import bisect
 import heapq
+import math
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import func, select
@@ -166,13 +169,16 @@ class ProductIndex:
     """An in-memory search index over products (name, variant, SKU), rebuilt when they change."""
 
     __slots__ = (
+        "_by_length",
         "_by_sku",
         "_ids",
         "_labels",
+        "_lengths",
         "_order",
         "_postings",
         "_rank",
         "_skus",
+        "_slot_at",
         "_vocabulary",
     )
 
@@ -190,6 +196,11 @@ class ProductIndex:
         self._vocabulary = list(vocabulary)
         # _postings[slot]: the positions of the products whose text holds _vocabulary[slot].
         self._postings = tuple(tuple(positions) for positions in postings)
+        # The vocabulary by length: a word is only compared with words of a length that could
+        # reach WORD_CUTOFF, not with the catalogue's every SKU.
+        self._slot_at = sorted(range(len(self._vocabulary)), key=lambda s: len(self._vocabulary[s]))
+        self._by_length = [self._vocabulary[slot] for slot in self._slot_at]
+        self._lengths = [len(word) for word in self._by_length]
         # Ties are broken by label: _rank[position] is the product's place in label order.
         self._order = sorted(range(len(self._ids)), key=lambda p: (self._labels[p], self._skus[p]))
         self._rank = [0] * len(self._order)
@@ -268,16 +279,35 @@ class ProductIndex:
         """Return each product's best similarity to the word or one of its synonyms."""
         hits: list[tuple[float, int]] = []
         for form in expand(word):
+            first, last = self._comparable(len(form))
             found = process.extract(
-                form, self._vocabulary, scorer=fuzz.ratio, score_cutoff=WORD_CUTOFF, limit=None
+                form,
+                self._by_length[first:last],
+                scorer=fuzz.ratio,
+                score_cutoff=WORD_CUTOFF,
+                limit=None,
             )
-            hits.extend((similarity, slot) for _, similarity, slot in found)
+            hits.extend((similarity, self._slot_at[first + at]) for _, similarity, at in found)
         # Weakest first, so that a product's best similarity is the one written last.
         hits.sort()
         best: dict[int, float] = {}
         for similarity, slot in hits:
             best.update(dict.fromkeys(self._postings[slot], similarity))
         return best
+
+    def _comparable(self, length: int) -> tuple[int, int]:
+        """The range of _by_length whose words a word of this length could match.
+
+        fuzz.ratio is 100 * (1 - indel / (a + b)) and indel >= |a - b|, so reaching
+        WORD_CUTOFF needs |a - b| <= (1 - WORD_CUTOFF / 100) * (a + b).
+        """
+        slack = 1 - WORD_CUTOFF / 100
+        shortest = math.ceil(length * (1 - slack) / (1 + slack) - 1e-9)
+        longest = math.floor(length * (1 + slack) / (1 - slack) + 1e-9)
+        return (
+            bisect.bisect_left(self._lengths, shortest),
+            bisect.bisect_right(self._lengths, longest),
+        )
 
     def _match(self, position: int, score: float) -> ProductMatch:
         """Describe the product at a position as a match."""
@@ -296,20 +326,56 @@ async def load_index(session: AsyncSession) -> ProductIndex:
 
 
 class IndexCache:
-    """The last index built, rebuilt only when the catalogue changed (count or last update)."""
+    """The last index built, rebuilt only when a product is added or renamed.
+
+    Stock moves touch a product's `updated_at` too, many times a minute in a busy shop: the
+    rows changed since the last look are compared with the words indexed, and only a change of
+    words costs a rebuild. (Products are never deleted; one deleted by hand would only be
+    left out of the answers, which read the products found afresh.)
+    """
 
     def __init__(self) -> None:
-        self._key: tuple[object, ...] | None = None
         self._index: ProductIndex | None = None
+        self._last_id: int | None = -1
+        self._newest: datetime | None = None
+        self._texts: dict[int, tuple[str, str, str]] = {}
 
     async def get(self, session: AsyncSession) -> ProductIndex:
         """Return an index that reflects the products as they are now."""
-        key = tuple(
-            (await session.execute(select(func.count(), func.max(Product.updated_at)))).one()
-        )
-        if self._index is None or key != self._key:
-            self._index, self._key = await load_index(session), key
+        # Two scalar subqueries, so each is one step down an index rather than a table scan.
+        last_id, newest = (
+            await session.execute(
+                select(
+                    select(func.max(Product.id)).scalar_subquery(),
+                    select(func.max(Product.updated_at)).scalar_subquery(),
+                )
+            )
+        ).one()
+        if self._index is None or last_id != self._last_id or await self._renamed(session, newest):
+            rows = (
+                await session.execute(
+                    select(Product.id, Product.sku, Product.name, Product.variant)
+                )
+            ).all()
+            self._index = ProductIndex.build(rows)
+            self._texts = {pid: (sku, name, variant) for pid, sku, name, variant in rows}
+        self._last_id, self._newest = last_id, newest
         return self._index
+
+    async def _renamed(self, session: AsyncSession, newest: datetime | None) -> bool:
+        """Whether a product updated since the last look now reads differently."""
+        if newest == self._newest:
+            return False
+        if self._newest is None:
+            return True
+        changed = await session.execute(
+            select(Product.id, Product.sku, Product.name, Product.variant).where(
+                Product.updated_at >= self._newest
+            )
+        )
+        return any(
+            self._texts.get(pid) != (sku, name, variant) for pid, sku, name, variant in changed
+        )
 
 
 CLEAR_LEAD = 20  # a match this far behind the best one is not worth showing

@@ -1,0 +1,37 @@
+"""The scale benchmark at its smoke size: real shops are built and every answer is the right one."""
+
+from __future__ import annotations
+
+from bench.common import Table, backends
+from bench.scale import SIZES, run
+
+
+def column(table: Table, name: str) -> list[object]:
+    """The cells of one column, row by row."""
+    at = list(table.columns).index(name)
+    return [row[at] for row in table.rows]
+
+
+async def test_smoke_run_builds_each_shop_and_every_answer_is_the_one_asked_for() -> None:
+    spec = SIZES["smoke"][0]
+    latency, work, targets = await run("smoke")
+
+    # One shop of the smoke size per backend, each in its own process.
+    assert column(latency, "backend") == backends()
+    assert column(latency, "orders") == [spec.orders] * len(backends())
+    # Every sampled /status showed that order's timeline to its own customer, every /pesanan
+    # listed orders, every /stok question found products.
+    expected = " / ".join([f"{spec.samples}/{spec.samples}"] * 3)
+    assert column(latency, "answered (status / pesanan / stok)") == [expected] * len(backends())
+    # The one bulk /tahap moved every order it named to packed.
+    assert column(work, "bulk orders") == [spec.bulk] * len(backends())
+    assert column(work, "bulk moved") == [spec.bulk] * len(backends())
+    # The import counted every row of its CSV; the process reported its memory.
+    assert column(work, "import rows") == [spec.import_rows] * len(backends())
+    serving, peak = column(work, "peak RSS MB before import"), column(work, "peak RSS MB")
+    assert all(
+        isinstance(mb, float) and 0 < mb <= top for mb, top in zip(serving, peak, strict=True)
+    )
+    # Every target is judged, each as met or missed.
+    assert set(column(targets, "verdict")) <= {"OK", "miss"}
+    assert len(targets.rows) == 7 * len(backends())
