@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -10,7 +11,7 @@ import resource
 import secrets
 import statistics
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,6 +146,18 @@ def _cell(value: object) -> str:
 def header(name: str) -> None:
     """Print the benchmark's name and the machine it runs on."""
     print(f"## {name}\n\n{machine()}\n", flush=True)
+
+
+def run_from_command_line(
+    name: str, doc: str | None, run: Callable[[str], Coroutine[Any, Any, list[Table]]]
+) -> None:
+    """Run one benchmark as a program: `--smoke` for tiny sizes; print its tables."""
+    parser = argparse.ArgumentParser(description=(doc or name).splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="a tiny run, to check it works")
+    size = "smoke" if parser.parse_args().smoke else "full"
+    header(name)
+    for table in asyncio.run(run(size)):
+        table.print()
 
 
 class Helper:

@@ -7,7 +7,6 @@ many in flight at once as the dispatcher allows. No rate limits: this is about o
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import tempfile
 import time
@@ -21,7 +20,7 @@ from telegram.request import HTTPXRequest
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
-from bench.common import Table, backends, fresh_database, header
+from bench.common import Table, backends, fresh_database, run_from_command_line
 from bench.fakes import fake_platform, fetch_stats
 from bench.pushes import PUBLIC_URL, SHOP_NUMBER, push_all, seed_pushes
 from models.enums import Channel
@@ -130,12 +129,7 @@ async def run(size: str = "full") -> list[Table]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--smoke", action="store_true", help="a tiny run, to check it works")
-    args = parser.parse_args()
-    header("Outbound")
-    for table in asyncio.run(run("smoke" if args.smoke else "full")):
-        table.print()
+    run_from_command_line("Outbound", __doc__, run)
 
 
 if __name__ == "__main__":

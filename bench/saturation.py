@@ -6,13 +6,11 @@ told to slow down: the achieved rate / 30 and the count of 429 answers.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.common import Table, fresh_database, header
+from bench.common import Table, fresh_database, run_from_command_line
 from bench.fakes import fake_platform, fetch_stats
 from bench.pushes import push_all, seed_pushes
 from bot.pacing import Limits
@@ -69,12 +67,7 @@ async def run(size: str = "full") -> list[Table]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--smoke", action="store_true", help="a tiny run, to check it works")
-    args = parser.parse_args()
-    header("Saturation")
-    for table in asyncio.run(run("smoke" if args.smoke else "full")):
-        table.print()
+    run_from_command_line("Saturation", __doc__, run)
 
 
 if __name__ == "__main__":

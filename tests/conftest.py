@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
+from bench.common import PG_ENV, postgres_url
 from models.schema import upgrade
 from models.storage import Database
-
-PG_ENV = "KABAR_TEST_DATABASE_URL"
-
-
-def postgres_url() -> str | None:
-    """The PostgreSQL URL tests may use, in asyncpg form, or None."""
-    raw = os.environ.get(PG_ENV)
-    if not raw:
-        return None
-    url = make_url(raw)
-    if url.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
-        url = url.set(drivername="postgresql+asyncpg")
-    return url.render_as_string(hide_password=False)
 
 
 async def open_database(backend: str, tmp_path: Path) -> tuple[Database, str | None]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -34,3 +36,12 @@ def test_every_benchmark_renders_a_markdown_table() -> None:
     table = Table("t", ["a", "b"])
     table.add(1234, 0.5)
     assert table.render().splitlines()[-1] == "| 1,234 | 0.50 |"
+
+
+def test_make_bench_names_an_unknown_benchmark_in_one_line() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "outbond"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 2
+    assert "no benchmark named 'outbond'; choose from outbound" in done.stderr
+    assert "Traceback" not in done.stderr
