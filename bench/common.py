@@ -8,7 +8,6 @@ import json
 import os
 import platform
 import resource
-import secrets
 import statistics
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
@@ -17,13 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-
-from models.schema import upgrade
 from models.storage import Database
+from tests.support.database import close_database, open_database, postgres_url
 
-PG_ENV = "KABAR_TEST_DATABASE_URL"
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -56,17 +51,6 @@ def peak_rss_mb() -> float:
     return peak / 1024 if sys.platform != "darwin" else peak / (1024 * 1024)
 
 
-def postgres_url() -> str | None:
-    """The PostgreSQL URL the benchmarks may use (asyncpg form), or None."""
-    raw = os.environ.get(PG_ENV)
-    if not raw:
-        return None
-    url = make_url(raw)
-    if url.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
-        url = url.set(drivername="postgresql+asyncpg")
-    return url.render_as_string(hide_password=False)
-
-
 def backends() -> list[str]:
     """SQLite always; PostgreSQL when its URL is set."""
     return ["sqlite", "postgresql"] if postgres_url() else ["sqlite"]
@@ -75,32 +59,16 @@ def backends() -> list[str]:
 @asynccontextmanager
 async def fresh_database(backend: str, folder: Path) -> AsyncIterator[Database]:
     """An empty database migrated to head, dropped afterwards (a PG schema of its own)."""
-    if backend == "sqlite":
-        path = folder / f"bench-{secrets.token_hex(4)}.db"
-        db = Database(f"sqlite+aiosqlite:///{path}")
-        try:
-            await upgrade(db)
-            yield db
-        finally:
-            await db.dispose()
-            await asyncio.to_thread(_remove_sqlite, path)
-        return
-    url = postgres_url()
-    if url is None:
-        raise RuntimeError(f"PostgreSQL benchmarks need {PG_ENV}")
-    schema = f"bench_{secrets.token_hex(6)}"
-    admin = Database(url)
-    async with admin.engine.begin() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    db = Database(url, connect_args={"server_settings": {"search_path": schema}}, pool_size=20)
     try:
-        await upgrade(db)
+        db, schema = await open_database(backend, folder)
+    except LookupError as exc:
+        raise RuntimeError(str(exc)) from exc
+    try:
         yield db
     finally:
-        await db.dispose()
-        async with admin.engine.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        await admin.dispose()
+        await close_database(db, schema)
+        if schema is None:
+            await asyncio.to_thread(_remove_sqlite, Path(str(db.url.database)))
 
 
 def _remove_sqlite(path: Path) -> None:

@@ -15,8 +15,8 @@ from typing import Any
 from aiohttp import ClientSession, web
 
 from bench.common import Helper, announce, stdin_closed
-from tests.fake_telegram import FakeTelegram
-from tests.fake_twilio import FakeTwilio
+from tests.fakes.telegram import FakeTelegram
+from tests.fakes.twilio import FakeTwilio
 
 TOKEN = "123456:BENCH-TOKEN"
 

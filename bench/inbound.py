@@ -32,7 +32,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from bench.common import ROOT, Helper, Table, backends, fresh_database, header, postgres_url
+from bench.common import ROOT, Helper, Table, backends, fresh_database, header
 from bench.inbound_driver import TOKEN
 from bot.app import App, build
 from bot.config import load_config
@@ -40,6 +40,7 @@ from handlers.types import Incoming, SharedContact
 from models.enums import Channel
 from models.schema import upgrade
 from models.storage import Database
+from tests.support.database import postgres_url
 
 TARGET = 0.6  # kabar's updates/s at least this share of the raw echo bot's
 START_TIMEOUT = 60.0  # seconds a bot may take to come up
@@ -200,7 +201,7 @@ async def seed(config_path: Path, count: int) -> list[Person]:
         ["import", "orders", str(orders)],
         ["staff", "add", "--name", "Dewi", "--telegram-id", str(STAFF_ID)],
     )
-    app = build(load_config(config_path), {})
+    app = build(load_config(config_path))
     try:
         for journey, made in ((READY_STOCK_JOURNEY, False), (MADE_TO_ORDER_JOURNEY, True)):
             mine = [(i, p) for i, p in enumerate(people) if p.made_to_order == made]

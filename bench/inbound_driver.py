@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import ClientSession, ClientTimeout, TCPConnector
 
 from bench.common import announce, percentile
-from tests.fake_telegram import FakeTelegram, JSONDict
+from tests.fakes.telegram import FakeTelegram, JSONDict
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 REPLY_TIMEOUT = 30.0  # seconds a customer waits for an answer before counting it as lost

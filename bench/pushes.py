@@ -18,11 +18,12 @@ from handlers.context import Settings
 from handlers.conversation import Conversation
 from handlers.i18n import Messages
 from models.base import utcnow
+from models.chats import get_or_create_chat
 from models.enums import Channel, Language
-from models.lifecycle import place_order
-from models.linking import get_or_create_chat, link_by_phone
+from models.linking import link_by_phone
+from models.placing import place_order
 from models.storage import Database
-from tests import factories
+from tests.support import factories
 
 SHOP_NUMBER = "+6281100000000"
 PUBLIC_URL = "https://kabar.example"

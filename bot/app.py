@@ -1,22 +1,37 @@
-"""The composition root: turn a configuration into a running conversation and dispatcher."""
+"""The composition root: a configuration in, everything kabar runs wired together, unstarted.
+
+`build` makes every part and hands each the parts it needs; nothing is patched in afterwards
+and nothing starts here. `kabar run` (`bot.run.serve`) starts and stops what `build` made;
+`kabar demo` plays with the same parts on a console channel.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from starlette.applications import Starlette
 
 from bot.channels import ChatChannel
 from bot.config import Config, ConfigError
 from bot.dispatcher import Dispatcher
+from bot.jobs import Jobs
+from bot.leader import Leadership
 from bot.pacing import Limits
+from bot.telegram import TelegramChannel
+from bot.web import create_web_app
+from bot.whatsapp import WhatsAppChannel
 from handlers.context import Settings
 from handlers.conversation import Conversation
 from handlers.i18n import Messages, MessagesError
 from models.base import utcnow
 from models.enums import Channel, Language
 from models.storage import Database
+
+DISPATCH_JOB = "dispatch"
 
 
 def settings_from(config: Config) -> Settings:
@@ -43,48 +58,135 @@ def load_messages(config: Config) -> Messages:
 
 @dataclass
 class App:
-    """Everything `kabar run` and `kabar demo` wire together."""
+    """Everything one kabar process runs, built and not yet started."""
 
+    config: Config
     db: Database
     messages: Messages
     settings: Settings
     conversation: Conversation
     dispatcher: Dispatcher
+    scheduler: AsyncIOScheduler  # the dispatcher and the jobs; started by the elected leader
+    leadership: Leadership
+    telegram: TelegramChannel | None
+    whatsapp: WhatsAppChannel | None
+    web: Starlette | None  # the webhooks and /healthz, when a channel takes webhooks
+
+    def stop_jobs(self) -> None:
+        """Stop the scheduler, if it runs: no more dispatching or jobs from this process."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
 
     async def close(self) -> None:
-        """Release the database."""
+        """Release what `build` made: jobs, channel connections, then the database."""
+        self.stop_jobs()
+        if self.telegram is not None:
+            await self.telegram.stop()
+        if self.whatsapp is not None:
+            await self.whatsapp.close()
         await self.db.dispose()
 
 
 def build(
     config: Config,
-    channels: Mapping[Channel, ChatChannel],
     *,
     clock: Callable[[], datetime] = utcnow,
+    console: ChatChannel | None = None,
 ) -> App:
-    """Wire the database, words, conversation and dispatcher for one process."""
+    """Make every part of a kabar process from the configuration, wired and unstarted."""
     db = Database(config.database.url)
     messages = load_messages(config)
     settings = settings_from(config)
+    scheduler = AsyncIOScheduler()
+
+    def wake_dispatcher() -> None:
+        # A message's transaction committed and may owe a push due now: send it now, not at
+        # the next poll.
+        if scheduler.running:
+            scheduler.modify_job(DISPATCH_JOB, next_run_time=datetime.now(UTC))
+
+    conversation = Conversation(db, settings, messages, clock=clock, on_commit=wake_dispatcher)
+    channels: dict[Channel, ChatChannel] = {}
+    telegram = whatsapp = None
+    if config.telegram.enabled:
+        telegram = TelegramChannel(config.telegram, conversation, messages, db)
+        channels[Channel.TELEGRAM] = telegram
+    if config.whatsapp.enabled:
+        whatsapp = WhatsAppChannel(config.whatsapp, conversation, messages, db)
+        channels[Channel.WHATSAPP] = whatsapp
+    if console is not None:
+        channels[Channel.CONSOLE] = console
+    dispatcher = Dispatcher(
+        db,
+        channels,
+        messages,
+        settings,
+        clock=clock,
+        max_attempts=config.notifications.max_attempts,
+        lease=timedelta(seconds=config.notifications.lease_seconds),
+        limits={
+            Channel.TELEGRAM: Limits(
+                config.notifications.telegram_per_second,
+                config.notifications.telegram_per_chat_per_second,
+            ),
+            Channel.WHATSAPP: Limits(config.notifications.whatsapp_per_second),
+        },
+    )
+    _schedule(scheduler, config, dispatcher, Jobs(db, settings, clock))
+    web = None
+    telegram_webhook = telegram is not None and config.telegram.mode == "webhook"
+    if telegram_webhook or whatsapp is not None:
+        secret = config.telegram.webhook_secret
+        web = create_web_app(
+            db,
+            telegram=telegram if telegram_webhook else None,
+            telegram_secret=secret.get_secret_value() if secret else "",
+            whatsapp=whatsapp,
+            clock=clock,
+        )
     return App(
+        config=config,
         db=db,
         messages=messages,
         settings=settings,
-        conversation=Conversation(db, settings, messages, clock=clock),
-        dispatcher=Dispatcher(
-            db,
-            channels,
-            messages,
-            settings,
-            clock=clock,
-            max_attempts=config.notifications.max_attempts,
-            lease=timedelta(seconds=config.notifications.lease_seconds),
-            limits={
-                Channel.TELEGRAM: Limits(
-                    config.notifications.telegram_per_second,
-                    config.notifications.telegram_per_chat_per_second,
-                ),
-                Channel.WHATSAPP: Limits(config.notifications.whatsapp_per_second),
-            },
-        ),
+        conversation=conversation,
+        dispatcher=dispatcher,
+        scheduler=scheduler,
+        leadership=Leadership(db),
+        telegram=telegram,
+        whatsapp=whatsapp,
+        web=web,
+    )
+
+
+def _schedule(
+    scheduler: AsyncIOScheduler, config: Config, dispatcher: Dispatcher, jobs: Jobs
+) -> None:
+    """Add the dispatcher and the jobs, as often as the configuration says."""
+    scheduler.add_job(
+        dispatcher.tick,
+        "interval",
+        id=DISPATCH_JOB,
+        seconds=config.scheduler.dispatch_interval_seconds,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=60,
+    )
+    scheduler.add_job(
+        jobs.late_orders,
+        "interval",
+        minutes=config.scheduler.late_check_minutes,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=600,
+    )
+    digest = config.scheduler.digest_at
+    scheduler.add_job(
+        jobs.morning_digest,
+        "cron",
+        hour=digest.hour,
+        minute=digest.minute,
+        timezone=config.shop.tz,
+        coalesce=True,
+        misfire_grace_time=3600,
     )

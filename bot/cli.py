@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Config, ConfigError, load_config
 from bot.demo import run_demo
 from bot.run import RunError, serve
+from models.chats import get_or_create_chat
 from models.enums import Channel
 from models.errors import DomainError
 from models.imports import (
@@ -38,7 +39,7 @@ from models.imports import (
     import_products,
     read_csv,
 )
-from models.linking import get_or_create_chat, invoice_links
+from models.linking import invoice_links
 from models.orders import Order, clean_code
 from models.people import Chat, Reseller, Staff
 from models.phones import normalize_phone

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from rich.console import Console
 
 from bot.app import App, build
@@ -17,10 +16,11 @@ from bot.channels import ConsoleChannel
 from bot.config import Config, config_from_mapping
 from handlers.types import Incoming, Reply
 from models.catalog import Product
+from models.chats import get_or_create_chat
 from models.enums import Channel, Fulfillment, Language
-from models.lifecycle import place_order
-from models.linking import get_or_create_chat, link_by_phone
+from models.linking import link_by_phone
 from models.people import Customer, Reseller, Staff
+from models.placing import place_order
 from models.schema import upgrade
 from models.stages import parse_stages, stages_to_json
 from models.storage import Database
@@ -89,6 +89,7 @@ def demo_config(db_path: Path) -> Config:
             "shop": {"name": "Toko Batik Kabar", "quiet_hours": ""},
             "database": {"url": f"sqlite+aiosqlite:///{db_path}"},
             "notifications": {"undo_seconds": UNDO_SECONDS},
+            "scheduler": {"dispatch_interval_seconds": 1},
         }
     )
 
@@ -205,9 +206,7 @@ async def play_script(app: App, clock: DemoClock, out: Console, links: dict[str,
 
 async def interactive(app: App, clock: DemoClock, out: Console) -> int:
     """Chat in the terminal; pushes appear as the scheduler sends them."""
-    scheduler = AsyncIOScheduler()
-    scheduler.add_job(app.dispatcher.tick, "interval", seconds=1, coalesce=True, max_instances=1)
-    scheduler.start()
+    app.scheduler.start()
     persona = "sari"
     out.print(
         "kabar demo. Type as the customer; ':as dewi' (staff), ':as mawar' (reseller), "
@@ -237,7 +236,7 @@ async def interactive(app: App, clock: DemoClock, out: Console) -> int:
                 for reply in await say(app, persona, text):
                     _show(out, persona, reply, push=False)
     finally:
-        scheduler.shutdown(wait=False)
+        app.stop_jobs()
 
 
 async def run_demo(*, script: bool, out: Console, folder: Path | None = None) -> int:
@@ -246,7 +245,7 @@ async def run_demo(*, script: bool, out: Console, folder: Path | None = None) ->
         db_path = (folder or Path(tmp)) / "kabar-demo.db"
         clock = DemoClock(datetime(2026, 3, 2, 2, 0, tzinfo=UTC) if script else None)
         channel = ConsoleChannel(lambda who, reply: _show(out, who, reply, push=True))
-        app = build(demo_config(db_path), {Channel.CONSOLE: channel}, clock=clock)
+        app = build(demo_config(db_path), clock=clock, console=channel)
         try:
             await upgrade(app.db)
             if script:

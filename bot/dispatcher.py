@@ -1,8 +1,9 @@
-"""The outbox dispatcher: claims due notifications, words them per chat, sends, records."""
+"""The outbox dispatcher: claims due notifications, words them per chat, sends, says how it went."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Callable, Mapping
@@ -10,18 +11,15 @@ from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import select
-
 from bot.channels import ChatChannel, SendError, TemplateChannel
 from bot.pacing import Limits, Pacer
 from handlers.context import Settings
 from handlers.i18n import Messages
 from handlers.notifications import render_notification, template_variables
 from models.base import utcnow
-from models.enums import Channel, Language, NotificationKind, NotificationStatus
-from models.linking import languages_of
-from models.outbox import Notification, claim_due, enqueue, finish, finish_many
-from models.people import Chat
+from models.chats import Destination, destinations
+from models.enums import Channel, NotificationKind
+from models.outbox import Claimed, OrderUpdate, Outcomes, claim
 from models.phones import mask_phone
 from models.storage import Database
 
@@ -31,9 +29,7 @@ log = logging.getLogger(__name__)
 URGENT = frozenset({NotificationKind.STAFF_ALERT})  # sent even in quiet hours
 
 
-def _coalesce(
-    queue: list[Notification], finish: Callable[..., None], now: datetime
-) -> Notification:
+def _coalesce(queue: list[Claimed], outcomes: Outcomes, now: datetime) -> Claimed:
     """Take the next row; later updates of the same order for this chat fold into one.
 
     The customer gets one message with the latest phase and the way it came ("paid →
@@ -47,15 +43,12 @@ def _coalesce(
         return row
     latest = same[-1]
     folded = [row, *same[:-1]]
-    for r in same[:-1]:
+    for r in same:
         queue.remove(r)
-    queue.remove(latest)
-    latest.payload = {
-        **latest.payload,
-        "path": [r.payload.get("phase") for r in folded] + [latest.payload.get("phase")],
-    }
+    updates = [cast(OrderUpdate, r.payload) for r in (*folded, latest)]
+    latest.payload = {**updates[-1], "path": [update["phase"] for update in updates]}
     for r in folded:
-        finish(r.id, NotificationStatus.SENT, now, error=f"told with notification {latest.id}")
+        outcomes.told_with(r, latest, now)
     return latest
 
 
@@ -65,7 +58,11 @@ def _inside(last_inbound: datetime | None, now: datetime, window: timedelta) -> 
 
 
 class Dispatcher:
-    """Sends what the outbox owes, at least once, never before it is due."""
+    """Sends what the outbox owes, at least once, never before it is due.
+
+    The outbox's rules (what a failure means, who is told of a dead letter) are
+    `models.outbox`'s; the dispatcher words each row, sends it, and says how the send ended.
+    """
 
     def __init__(
         self,
@@ -83,7 +80,7 @@ class Dispatcher:
         backoff_seconds: float = 1.0,
     ) -> None:
         self.db = db
-        self.channels = channels  # the live mapping: channels may start after the dispatcher
+        self.channels = dict(channels)
         self.messages = messages
         self.settings = settings
         self.clock = clock
@@ -93,7 +90,7 @@ class Dispatcher:
         self.backoff_seconds = backoff_seconds  # the first retry waits about twice this
         self.pacers = {kind: Pacer(rates) for kind, rates in (limits or {}).items()}
         self.concurrency = asyncio.Semaphore(concurrency)
-        self._results: list[dict[str, object]] = []
+        self.outcomes = Outcomes()
         self._templated: dict[object, bool] = {}
         self._sent = 0
         # Never hold more claimed rows than can go out well within their lease: one chat paced
@@ -114,16 +111,18 @@ class Dispatcher:
         were written; chats go out side by side, paced to the platform's limits, and more rows
         are claimed as soon as the queues run low, so one slow chat never stalls the rest.
         Outcomes are written in batches: a crash loses at most the record of what was in
-        flight, never a message, and those rows go out again when their lease ends.
+        flight, never a message, and those rows go out again when their lease ends. When
+        `tick` returns, every outcome of it is written.
         """
         self._sent = 0
-        queues: dict[int, list[Notification]] = {}
+        queues: dict[int, list[Claimed]] = {}
         workers: dict[int, asyncio.Task[None]] = {}
-        chats: dict[int, tuple[Chat | None, Language | None]] = {}
-        flusher = asyncio.create_task(self._flush_every(0.1))
+        chats: dict[int, Destination | None] = {}
+        done = asyncio.Event()
+        flusher = asyncio.create_task(self._flush_every(0.1, done))
         try:
             while True:
-                claimed: list[Notification] = []
+                claimed: list[Claimed] = []
                 queued = sum(len(q) for q in queues.values())
                 room = self.backlog - queued
                 if room >= min(self.batch, self.backlog) // 2:
@@ -131,7 +130,7 @@ class Dispatcher:
                     for row in claimed:
                         queue = queues.setdefault(row.chat_id, [])
                         if len(queue) >= self.per_chat_queue:
-                            self._requeue([row], delay=len(queue))
+                            self.outcomes.later(row, self.clock() + timedelta(seconds=len(queue)))
                             continue
                         queue.append(row)
                         if row.chat_id not in workers or workers[row.chat_id].done():
@@ -144,33 +143,29 @@ class Dispatcher:
                 if busy and (not claimed or len(claimed) < self.batch):
                     await asyncio.wait(busy, timeout=0.2, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            flusher.cancel()
             for worker in workers.values():
                 if not worker.done():
                     worker.cancel()
+            # Let a write in progress finish (never cancel it midway), then write the rest.
+            done.set()
+            await asyncio.gather(flusher, return_exceptions=True)
             await self._flush()
             for pacer in self.pacers.values():
                 pacer.forget_idle()
 
-    async def _claim(
-        self, chats: dict[int, tuple[Chat | None, Language | None]], limit: int
-    ) -> list[Notification]:
+    async def _claim(self, chats: dict[int, Destination | None], limit: int) -> list[Claimed]:
         """Claim the next due rows and load any chats not yet known to this tick."""
         async with self.db.transaction() as session:
-            claimed = await claim_due(session, now=self.clock(), limit=limit, lease=self.lease)
+            claimed = await claim(session, now=self.clock(), limit=limit, lease=self.lease)
         new = sorted({row.chat_id for row in claimed} - set(chats))
         if new:
             async with self.db.sessions() as session:
-                found = list(await session.scalars(select(Chat).where(Chat.id.in_(new))))
-                langs = await languages_of(session, found)
+                found = await destinations(session, new)
             for chat_id in new:
-                chat = next((c for c in found if c.id == chat_id), None)
-                chats[chat_id] = (chat, langs.get(chat_id))
+                chats[chat_id] = found.get(chat_id)
         return claimed
 
-    async def _work(
-        self, chat: tuple[Chat | None, Language | None], queue: list[Notification]
-    ) -> None:
+    async def _work(self, chat: Destination | None, queue: list[Claimed]) -> None:
         """Send one chat's queue in order; when one row must wait, the rest wait behind it."""
         async with self.concurrency:
             while queue:
@@ -178,78 +173,63 @@ class Dispatcher:
                 quiet_end = self.settings.quiet_until(now)
                 if quiet_end is not None and queue[0].kind not in URGENT:
                     # Quiet hours: customers hear in the morning; staff alerts still go.
-                    held = queue.pop(0)
-                    self._finish(
-                        held.id, NotificationStatus.PENDING, now, retry_at=quiet_end, unclaimed=True
-                    )
+                    self.outcomes.later(queue.pop(0), quiet_end)
                     continue
-                row = _coalesce(queue, self._finish, now)
+                row = _coalesce(queue, self.outcomes, now)
                 try:
-                    outcome = await self._send_one(row, *chat)
+                    went = await self._send_one(row, chat)
                 except Exception as exc:  # never leave a claimed row without an outcome
                     log.exception("notification %s failed unexpectedly", row.id)
-                    self._finish(
-                        row.id,
-                        NotificationStatus.PENDING,
-                        now,
-                        error=repr(exc)[:200],
-                        retry_at=now + timedelta(seconds=self.backoff_seconds * 2),
-                    )
-                    outcome = -1
-                if outcome < 0:
-                    self._requeue(queue[:], delay=1)
+                    retry_at = now + timedelta(seconds=self.backoff_seconds * 2)
+                    self.outcomes.retry(row, retry_at, repr(exc)[:200])
+                    went = None
+                if went is None:  # it waits: so does the rest of this chat's queue
+                    for later in queue:
+                        self.outcomes.later(later, self.clock() + timedelta(seconds=1))
                     queue.clear()
                     return
-                self._sent += max(outcome, 0)
+                self._sent += went
 
-    async def _flush_every(self, seconds: float) -> None:
-        while True:
-            await asyncio.sleep(seconds)
+    async def _flush_every(self, seconds: float, done: asyncio.Event) -> None:
+        """Write outcomes every few moments until `done`."""
+        while not done.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), timeout=seconds)
             try:
                 await self._flush()
             except Exception:  # the database hiccupped: the outcomes wait for the next flush
                 log.exception("could not record sent notifications yet")
 
     async def _flush(self) -> None:
-        """Write the outcomes gathered so far, in one transaction."""
-        results, self._results = self._results, []
-        if not results:
+        """Write the outcomes noted so far, in one transaction."""
+        if not self.outcomes:
             return
+        taken = self.outcomes.take()
         try:
             async with self.db.transaction() as session:
-                await finish_many(session, results)
+                await taken.write(session, self.clock())
         except BaseException:
-            self._results[:0] = results  # keep them for the next try
+            self.outcomes.put_back(taken)  # for the next try
             raise
 
-    def _requeue(self, rows: list[Notification], *, delay: float = 0) -> None:
-        """Give claimed rows back, due a little later, for a later claim."""
-        due = self.clock() + timedelta(seconds=delay)
-        for row in rows:
-            self._finish(
-                row.id, NotificationStatus.PENDING, self.clock(), retry_at=due, unclaimed=True
-            )
-
-    async def _send_one(self, row: Notification, chat: Chat | None, lang: Language | None) -> int:
-        """Send one claimed row: 1 if it went out, 0 if it is done without, -1 if it waits."""
+    async def _send_one(self, row: Claimed, chat: Destination | None) -> int | None:
+        """Send one claimed row: 1 if it went out, 0 if it is done without, None if it waits."""
         now = self.clock()
-        row_id, attempts = row.id, row.attempts
         if chat is None or not chat.reachable:
-            reason = "chat opted out" if chat and chat.opted_out else "chat inactive"
-            self._finish(row_id, NotificationStatus.SKIPPED, now, error=reason)
+            self.outcomes.skipped(
+                row, "chat opted out" if chat and chat.opted_out else "chat inactive"
+            )
             return 0
         channel = self.channels.get(chat.channel)
         if channel is None:
-            error = f"{chat.channel.value} is not running"
-            self._finish(row_id, NotificationStatus.HELD, now, error=error)
+            self.outcomes.held(row, f"{chat.channel.value} is not running")
             return 0
-        reply = render_notification(
-            self.messages,
-            self.settings,
-            lang or self.settings.default_language,
-            row.kind,
-            row.payload,
-        )
+        lang = chat.language or self.settings.default_language
+        try:
+            reply = render_notification(self.messages, self.settings, lang, row.kind, row.payload)
+        except (KeyError, ValueError, TypeError) as exc:  # a payload no renderer can word
+            self.outcomes.dead(row, f"cannot be worded: {exc!r}"[:200], mask_phone(chat.address))
+            return 0
         template = None
         templating = self._templating(channel)
         if templating is not None and (
@@ -258,7 +238,7 @@ class Dispatcher:
             # WhatsApp: outside the 24-hour window only an approved template may go out.
             template = templating.templates.get(row.kind.value)
             if template is None:
-                await self._hold_for_template(row, chat, now)
+                self.outcomes.needs_template(row, chat.id, mask_phone(chat.address))
                 return 0
         pacer = self.pacers.get(chat.channel)
         try:
@@ -271,11 +251,11 @@ class Dispatcher:
         except SendError as exc:
             if pacer is not None and exc.retry_after:
                 pacer.hold_chat(chat.id, exc.retry_after)
-            return await self._failed(row, chat, exc, attempts, now)
+            return self._failed(row, chat, exc, now)
         except Exception as exc:  # an adapter bug must not stop the other sends
-            log.exception("sending notification %s failed", row_id)
-            return await self._failed(row, chat, SendError(repr(exc)), attempts, now)
-        self._finish(row_id, NotificationStatus.SENT, self.clock(), message_id=message_id)
+            log.exception("sending notification %s failed", row.id)
+            return self._failed(row, chat, SendError(repr(exc)), now)
+        self.outcomes.sent(row, self.clock(), message_id)
         return 1
 
     def _templating(self, channel: ChatChannel) -> TemplateChannel | None:
@@ -284,109 +264,18 @@ class Dispatcher:
             self._templated[channel] = isinstance(channel, TemplateChannel)
         return cast(TemplateChannel, channel) if self._templated[channel] else None
 
-    async def _hold_for_template(self, row: Notification, chat: Chat, now: datetime) -> None:
-        """Hold a push that needs a template nobody configured, and tell staff once per kind."""
-        async with self.db.transaction() as session:
-            await finish(
-                session,
-                row.id,
-                NotificationStatus.HELD,
-                now=now,
-                error=f"needs template: no [whatsapp.templates] {row.kind.value}",
-            )
-            staff_chats = await session.scalars(
-                select(Chat.id).where(Chat.staff_id.is_not(None), Chat.id != chat.id)
-            )
-            await enqueue(
-                session,
-                [
-                    {
-                        "chat_id": staff_chat,
-                        "kind": NotificationKind.STAFF_ALERT,
-                        "idempotency_key": f"alert:needs_template:{row.kind.value}:{staff_chat}",
-                        "due_at": now,
-                        "payload": {
-                            "alert": "needs_template",
-                            "kind": row.kind.value,
-                            "chat": mask_phone(chat.address),
-                        },
-                    }
-                    for staff_chat in staff_chats
-                ],
-            )
-
-    async def _failed(
-        self, row: Notification, chat: Chat, exc: SendError, attempts: int, now: datetime
-    ) -> int:
-        """Record a failed send: -1 when it will be retried, 0 when it is given up."""
+    def _failed(self, row: Claimed, chat: Destination, exc: SendError, now: datetime) -> int | None:
+        """Note a failed send: None when it will be retried, 0 when it is given up."""
         if exc.blocked:
-            chat.active = False  # the preloaded copy: later rows of this tick skip it too
-            async with self.db.transaction() as session:
-                stored = await session.get(Chat, chat.id)
-                if stored is not None:
-                    stored.active, stored.inactive_reason = False, str(exc)[:200]
-        if exc.permanent or attempts >= self.max_attempts:
-            self._finish(row.id, NotificationStatus.DEAD, now, error=str(exc))
-            if not exc.blocked:
-                await self._tell_staff_dead(row, chat, str(exc), now)
+            chat.active = False  # later rows of this tick skip the chat too
+            self.outcomes.blocked(row, str(exc))
+            return 0
+        if exc.permanent or row.attempts >= self.max_attempts:
+            self.outcomes.dead(row, str(exc), mask_phone(chat.address))
             return 0
         if exc.retry_after is not None:
             delay = exc.retry_after
         else:  # exponential backoff with jitter: 2, 4, 8 … seconds, at most an hour
-            delay = min(self.backoff_seconds * 2**attempts, 3600) * (0.5 + random.random())
-        retry_at = now + timedelta(seconds=delay)
-        self._finish(row.id, NotificationStatus.PENDING, now, error=str(exc), retry_at=retry_at)
-        return -1
-
-    async def _tell_staff_dead(
-        self, row: Notification, chat: Chat, error: str, now: datetime
-    ) -> None:
-        """A push could not be delivered after every try: staff hear of it, once."""
-        if row.kind is NotificationKind.STAFF_ALERT:
-            return  # an alert about an alert would never end
-        async with self.db.transaction() as session:
-            staff_chats = list(
-                await session.scalars(select(Chat.id).where(Chat.staff_id.is_not(None)))
-            )
-            await enqueue(
-                session,
-                [
-                    {
-                        "chat_id": staff_chat,
-                        "kind": NotificationKind.STAFF_ALERT,
-                        "idempotency_key": f"alert:dead:{row.id}:{staff_chat}",
-                        "due_at": now,
-                        "payload": {
-                            "alert": "dead_letter",
-                            "code": row.payload.get("order_code", "-"),
-                            "chat": mask_phone(chat.address),
-                            "error": error[:200],
-                        },
-                    }
-                    for staff_chat in staff_chats
-                ],
-            )
-
-    def _finish(
-        self,
-        row_id: int,
-        status: NotificationStatus,
-        now: datetime,
-        *,
-        message_id: str | None = None,
-        error: str | None = None,
-        retry_at: datetime | None = None,
-        unclaimed: bool = False,
-    ) -> None:
-        """Note how a row ended; written with the next flush."""
-        self._results.append(
-            {
-                "row_id": row_id,
-                "status": status,
-                "error": error,
-                "message_id": message_id,
-                "sent_at": now if status is NotificationStatus.SENT else None,
-                "due_at": retry_at,
-                "unclaimed": unclaimed,
-            }
-        )
+            delay = min(self.backoff_seconds * 2**row.attempts, 3600) * (0.5 + random.random())
+        self.outcomes.retry(row, now + timedelta(seconds=delay), str(exc))
+        return None

@@ -1,4 +1,4 @@
-"""`kabar run`: channels, web server and scheduler in one event loop until SIGINT/SIGTERM."""
+"""`kabar run`: start what `bot.app.build` made, in one event loop, until SIGINT or SIGTERM."""
 
 from __future__ import annotations
 
@@ -6,28 +6,18 @@ import asyncio
 import logging
 import signal
 import socket
-from collections.abc import Awaitable, Callable
-from contextlib import AsyncExitStack
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import uvicorn
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from starlette.applications import Starlette
 
 from bot.app import build
-from bot.channels import ChatChannel
 from bot.config import Config
-from bot.jobs import Jobs
-from bot.leader import Leadership
-from bot.telegram import TelegramChannel, TelegramStartError
-from bot.web import create_web_app
-from bot.whatsapp import WhatsAppChannel
-from models.enums import Channel
+from bot.telegram import TelegramStartError
 from models.schema import current_revision, head_revision
 
 log = logging.getLogger("kabar")
-
-
-DISPATCH_JOB = "dispatch"
 
 
 class RunError(Exception):
@@ -49,43 +39,8 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _scheduler(
-    config: Config, dispatch: Callable[[], Awaitable[int]], jobs: Jobs
-) -> AsyncIOScheduler:
-    """The dispatcher and the jobs, built from the configuration (not started)."""
-    scheduler = AsyncIOScheduler()
-    scheduler.add_job(
-        dispatch,
-        "interval",
-        id=DISPATCH_JOB,
-        seconds=config.scheduler.dispatch_interval_seconds,
-        coalesce=True,
-        max_instances=1,
-        misfire_grace_time=60,
-    )
-    scheduler.add_job(
-        jobs.late_orders,
-        "interval",
-        minutes=config.scheduler.late_check_minutes,
-        coalesce=True,
-        max_instances=1,
-        misfire_grace_time=600,
-    )
-    digest = config.scheduler.digest_at
-    scheduler.add_job(
-        jobs.morning_digest,
-        "cron",
-        hour=digest.hour,
-        minute=digest.minute,
-        timezone=config.shop.tz,
-        coalesce=True,
-        misfire_grace_time=3600,
-    )
-    return scheduler
-
-
 async def serve(config: Config, stop: asyncio.Event | None = None) -> int:
-    """Run everything the configuration enables until asked to stop."""
+    """Start what the configuration enables, run until asked to stop, then stop it all."""
     if not config.telegram.enabled and not config.whatsapp.enabled:
         raise RunError("nothing to run: set telegram.enabled (or whatsapp.enabled) to true")
     stop = stop or asyncio.Event()
@@ -93,76 +48,35 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
 
-    channels: dict[Channel, ChatChannel] = {}
-    app = build(config, channels)
+    app = build(config)
     async with AsyncExitStack() as stack:
         stack.push_async_callback(app.close)
         revision = await current_revision(app.db)
         if revision != head_revision():
             raise RunError("the database is not initialised or is outdated: run `kabar init-db`")
-        telegram_webhook = config.telegram.enabled and config.telegram.mode == "webhook"
-        sock = None
-        if telegram_webhook or config.whatsapp.enabled:
-            sock = _bind(config.server.host, config.server.port)
-            stack.callback(sock.close)
-        telegram = None
-        if config.telegram.enabled:
-            telegram = TelegramChannel(config.telegram, app.conversation, app.messages, app.db)
-            try:
-                await telegram.start()
-            except TelegramStartError as exc:
-                await telegram.stop()
-                raise RunError(str(exc)) from exc
-            stack.push_async_callback(telegram.stop)
-            channels[Channel.TELEGRAM] = telegram
-            log.info("telegram: @%s, %s mode", telegram.username, config.telegram.mode)
-        whatsapp = None
-        if config.whatsapp.enabled:
-            whatsapp = WhatsAppChannel(config.whatsapp, app.conversation, app.messages, app.db)
-            stack.push_async_callback(whatsapp.close)
-            channels[Channel.WHATSAPP] = whatsapp
-            log.info("whatsapp: webhooks at %s/whatsapp/webhook", config.whatsapp.public_url)
-
+        # Take the port first: "port in use" is a clear error, not a crash after connecting.
+        sock = _bind(config.server.host, config.server.port) if app.web is not None else None
         if sock is not None:
-            secret = config.telegram.webhook_secret
-            web = create_web_app(
-                app.db,
-                telegram=telegram if telegram_webhook else None,
-                telegram_secret=secret.get_secret_value() if secret else "",
-                whatsapp=whatsapp,
-            )
-            server = uvicorn.Server(
-                uvicorn.Config(web, log_level="warning", lifespan="off", access_log=False)
-            )
-            task = asyncio.create_task(server.serve(sockets=[sock]))
-
-            async def stop_server() -> None:
-                server.should_exit = True
-                await task
-
-            stack.push_async_callback(stop_server)
+            stack.callback(sock.close)
+        if app.telegram is not None:
+            try:
+                await app.telegram.start()
+            except TelegramStartError as exc:
+                raise RunError(str(exc)) from exc
+            log.info("telegram: @%s, %s mode", app.telegram.username, config.telegram.mode)
+        if app.whatsapp is not None:
+            log.info("whatsapp: webhooks at %s/whatsapp/webhook", config.whatsapp.public_url)
+        if app.web is not None and sock is not None:
+            await stack.enter_async_context(_serving(app.web, sock))
             log.info("web server on %s:%s", config.server.host, config.server.port)
 
-        leadership = Leadership(app.db)
-        stack.push_async_callback(leadership.release)
-        scheduler = _scheduler(config, app.dispatcher.tick, Jobs(app.db, app.settings))
-
-        def wake_dispatcher() -> None:
-            if scheduler.running:
-                scheduler.get_job(DISPATCH_JOB).modify(next_run_time=datetime.now(UTC))
-
-        app.conversation.on_commit = wake_dispatcher
-
-        def stop_scheduler() -> None:
-            if scheduler.running:
-                scheduler.shutdown(wait=False)
-
-        stack.callback(stop_scheduler)
+        stack.push_async_callback(app.leadership.release)
+        stack.callback(app.stop_jobs)  # before the lead is released
 
         async def lead() -> None:
             # Every process answers webhooks; one, elected, dispatches and runs the jobs.
-            if await leadership.wait(stop):
-                scheduler.start()
+            if await app.leadership.wait(stop):
+                app.scheduler.start()
 
         leader_task = asyncio.create_task(lead())
         stack.callback(leader_task.cancel)
@@ -170,3 +84,17 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> int:
         await stop.wait()
         log.info("stopping")
     return 0
+
+
+@asynccontextmanager
+async def _serving(web: Starlette, sock: socket.socket) -> AsyncIterator[None]:
+    """Serve the web app on a bound socket for as long as the block runs."""
+    server = uvicorn.Server(
+        uvicorn.Config(web, log_level="warning", lifespan="off", access_log=False)
+    )
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task

@@ -8,7 +8,6 @@ import warnings
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
 from telegram import (
     BotCommand,
     BotCommandScopeChat,
@@ -45,8 +44,8 @@ from handlers.conversation import Conversation
 from handlers.i18n import Messages
 from handlers.router import ROUTES
 from handlers.types import Incoming, Reply, Role, SharedContact
+from models.chats import move_chat, telegram_ids
 from models.enums import Channel, Language
-from models.people import Chat, Reseller, Staff
 from models.storage import Database
 
 log = logging.getLogger(__name__)
@@ -160,21 +159,10 @@ class TelegramChannel:
                 language_code=None if lang is Language.ID else lang.value,
             )
         async with self.db.sessions() as session:
-            staff_ids = list(
-                await session.scalars(
-                    select(Staff.telegram_id).where(Staff.telegram_id.is_not(None))
-                )
-            )
-            reseller_ids = list(
-                await session.scalars(
-                    select(Reseller.telegram_id).where(Reseller.telegram_id.is_not(None))
-                )
-            )
+            staff_ids, reseller_ids = await telegram_ids(session)
         for role, ids in ((Role.STAFF, staff_ids), (Role.RESELLER, reseller_ids)):
             commands = self._commands(Language.ID, role)
             for user_id in ids:
-                if user_id is None:
-                    continue
                 try:
                     await self.app.bot.set_my_commands(commands, scope=BotCommandScopeChat(user_id))
                 except BadRequest as exc:  # the person never opened a chat with the bot
@@ -288,8 +276,4 @@ class TelegramChannel:
     async def _migrate(self, old: int, new: int) -> None:
         """A group became a supergroup: follow it to its new id."""
         async with self.db.transaction() as session:
-            chat = await session.scalar(
-                select(Chat).where(Chat.channel == Channel.TELEGRAM, Chat.address == str(old))
-            )
-            if chat is not None:
-                chat.address = str(new)
+            await move_chat(session, Channel.TELEGRAM, str(old), str(new))

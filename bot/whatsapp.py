@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator
@@ -20,10 +19,9 @@ from bot.config import WhatsAppConfig
 from handlers.conversation import Conversation
 from handlers.i18n import Messages
 from handlers.types import Incoming, Reply
-from models.enums import Channel, Language, NotificationStatus
+from models.enums import Channel, Language
 from models.errors import InvalidPhone
-from models.outbox import Notification
-from models.people import Chat
+from models.outbox import DeliveryReport, Verdict, apply_delivery_report
 from models.phones import mask_phone, normalize_phone
 from models.storage import Database
 
@@ -182,26 +180,24 @@ class WhatsAppChannel:
         return str(message.sid)
 
     async def record_status(self, params: Mapping[str, str], now: datetime) -> None:
-        """Store a delivery status callback on its notification and act on failures."""
-        sid, status = params.get("MessageSid", ""), params.get("MessageStatus", "")
-        code = params.get("ErrorCode") or None
+        """Store a delivery status callback on its notification (the outbox acts on it)."""
+        report = delivery_report(params)
         async with self.db.transaction() as session:
-            row = await session.scalar(
-                select(Notification).where(Notification.provider_message_id == sid)
-            )
-            if row is None:
-                return  # a reply, not a push: nothing to record
-            row.delivery_status, row.delivery_error_code = status[:20], code
-            if status not in ("failed", "undelivered") or code is None:
-                return
-            if code == OUTSIDE_WINDOW:
-                row.status, row.via_template, row.due_at = NotificationStatus.PENDING, True, now
-            elif code in RATE_LIMITED:
-                row.status, row.due_at = NotificationStatus.PENDING, now + timedelta(minutes=1)
-            elif code in UNREACHABLE:
-                chat = await session.get(Chat, row.chat_id)
-                if chat is not None:
-                    chat.active, chat.inactive_reason = False, f"whatsapp error {code}"
+            await apply_delivery_report(session, report, now)
+
+
+def delivery_report(params: Mapping[str, str]) -> DeliveryReport:
+    """Read a Twilio status callback: its status, error code, and what the code means for us."""
+    status, code = params.get("MessageStatus", ""), params.get("ErrorCode") or None
+    verdict = Verdict.NOTED
+    if status in ("failed", "undelivered") and code is not None:
+        if code == OUTSIDE_WINDOW:
+            verdict = Verdict.RESEND_AS_TEMPLATE
+        elif code in RATE_LIMITED:
+            verdict = Verdict.RETRY
+        elif code in UNREACHABLE:
+            verdict = Verdict.UNREACHABLE
+    return DeliveryReport(params.get("MessageSid", ""), status, code, verdict)
 
 
 def _send_error(exc: TwilioRestException) -> SendError:

@@ -1,32 +1,14 @@
-"""Commands for everyone: start and linking, help, language, stop, and what to say otherwise."""
+"""Commands for everyone: start and linking, language, stop, and what to say otherwise."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from handlers.context import Context
 from handlers.types import Choice, Reply, Role
-from models.enums import Channel, Language
+from handlers.views import menu, share_button, status_reply
+from models.enums import Language
 from models.errors import InvalidPhone
-from models.linking import link_by_code, link_by_phone
-from models.people import Customer
+from models.linking import link_by_code, link_by_phone, order_history
 from models.phones import normalize_phone
-
-
-def menu(ctx: Context) -> tuple[Choice, ...]:
-    """The main choices for the asker's role."""
-    if ctx.role is Role.STAFF:
-        keys = (("menu.queue", "/antrian"), ("menu.stock", "/stok"), ("menu.help", "/bantuan"))
-    elif ctx.role is Role.RESELLER:
-        keys = (("menu.myorders", "/pesananku"), ("menu.stock", "/stok"), ("menu.help", "/bantuan"))
-    else:
-        keys = (("menu.orders", "/pesanan"), ("menu.stock", "/stok"), ("menu.help", "/bantuan"))
-    return tuple(Choice(ctx.t(key), command) for key, command in keys)
-
-
-def share_button(ctx: Context) -> str:
-    """The label of a share-my-number button, on channels where people share contacts."""
-    return ctx.t("menu.share_phone") if ctx.incoming.channel is Channel.TELEGRAM else ""
 
 
 def _name(ctx: Context) -> str:
@@ -46,11 +28,11 @@ async def start(ctx: Context, args: str) -> Reply | list[Reply]:
             )
         if ctx.role is Role.UNKNOWN:
             ctx.role = Role.CUSTOMER
-        from handlers.customer import status_of
-
+        history = await order_history(ctx.session, order.code, seen_by=ctx.chat)
+        assert history is not None  # just linked: this chat sees it
         return [
             Reply(ctx.t("start.linked", name=_name(ctx), code=order.code)),
-            await status_of(ctx, order),
+            status_reply(ctx, history),
         ]
     greeting = ctx.t(f"start.hello.{ctx.role.value}", name=_name(ctx), shop=ctx.settings.shop_name)
     button = share_button(ctx) if ctx.role is Role.UNKNOWN else ""
@@ -67,17 +49,6 @@ async def greet(ctx: Context, args: str) -> Reply:
 async def thanks(ctx: Context, args: str) -> Reply:
     """Answer a thank-you."""
     return ctx.reply("greeting.thanks")
-
-
-async def help_(ctx: Context, args: str) -> Reply:
-    """List the commands this person may use, in their language."""
-    from handlers.router import ROUTES
-
-    lines = [ctx.t("help.title")]
-    for route in ROUTES:
-        if ctx.role in route.roles and route.help:
-            lines.append(f"/{route.words[0]} — {ctx.t(route.help)}")
-    return Reply("\n".join(lines), choices=menu(ctx))
 
 
 async def language(ctx: Context, args: str) -> Reply:
@@ -130,11 +101,3 @@ async def not_understood(ctx: Context, args: str) -> Reply:
 async def unknown_command(ctx: Context, args: str) -> Reply:
     """Say that a command does not exist, and show the menu."""
     return Reply(ctx.t("unknown.command"), choices=menu(ctx))
-
-
-async def customer_names(ctx: Context, ids: list[int]) -> dict[int, str]:
-    """Names of customers by id."""
-    if not ids:
-        return {}
-    rows = await ctx.session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids)))
-    return {customer_id: name for customer_id, name in rows}

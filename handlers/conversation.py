@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
-from functools import cache
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, bindparam, event, exists, false, select
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session
 
@@ -19,17 +18,18 @@ from handlers.i18n import Messages
 from handlers.router import dispatch
 from handlers.types import Incoming, Reply, Role
 from models.base import utcnow
-from models.enums import Channel, Language
-from models.errors import InvalidPhone
-from models.linking import (
+from models.chats import (
+    Sender,
     first_delivery,
     get_or_create_chat,
-    languages_of,
-    link_by_phone,
-    linked_customer_ids,
+    identify,
+    note_visits,
     touch_inbound,
 )
-from models.people import Chat, ChatLink, Customer, Reseller, Staff
+from models.enums import Channel
+from models.errors import InvalidPhone
+from models.linking import link_by_phone
+from models.people import Chat
 from models.phones import normalize_phone
 from models.search import IndexCache
 from models.storage import Database
@@ -88,26 +88,14 @@ class Conversation:
         """Answer a question that changes nothing; None if answering it would write."""
         now = self.clock()
         async with self.db.sessions(sync_session_class=_ReadingSession) as session:
-            seen = await _look_up(session, incoming)
-            if seen is None or seen.staff_id is not None:
+            sender = await _identify(session, incoming)
+            if sender is None or sender.staff is not None:
                 return None  # a first message opens the chat; staff mostly change things
-            chat = seen.chat
+            chat = sender.chat
             if not chat.reachable or chat.inactive_reason is not None:
                 return None  # writing after a block or STOP reopens the chat
             try:
-                reseller = None
-                if seen.reseller_id is not None:
-                    reseller = await session.get(Reseller, seen.reseller_id)
-                role = Role.CUSTOMER if seen.linked else Role.UNKNOWN
-                ctx = self._new_context(
-                    session,
-                    incoming,
-                    chat,
-                    now,
-                    role=Role.RESELLER if reseller is not None else role,
-                    reseller=reseller,
-                    lang=chat.language or seen.language,
-                )
+                ctx = self._new_context(session, incoming, sender, now)
                 replies = await self._dispatch(ctx)
             except _Writes:
                 return None
@@ -124,11 +112,19 @@ class Conversation:
                 session, incoming.channel, incoming.message_id, now
             ):
                 return []  # answered when it first came
-            chat = await get_or_create_chat(session, incoming.channel, incoming.chat[:64])
-            touch_inbound(chat, now)  # writing again reopens a blocked or opted-out chat
-            if incoming.phone_verified:
-                await _link_verified_phone(session, chat, incoming.sender)
-            ctx = await self._context(session, incoming, chat, now)
+            sender = await _identify(session, incoming)
+            if sender is None or incoming.phone_verified:
+                chat = (
+                    sender.chat
+                    if sender
+                    else await get_or_create_chat(session, incoming.channel, incoming.chat[:64])
+                )
+                if incoming.phone_verified:
+                    await _link_verified_phone(session, chat, incoming.sender)
+                sender = await _identify(session, incoming)
+                assert sender is not None
+            touch_inbound(sender.chat, now)  # writing again reopens a blocked or opted-out chat
+            ctx = self._new_context(session, incoming, sender, now)
             replies = await self._dispatch(ctx)
             menu = _menu_of(replies)
             if menu is not None:
@@ -141,47 +137,24 @@ class Conversation:
         slash_optional = ctx.incoming.channel is not Channel.TELEGRAM
         return await dispatch(ctx, slash_optional=slash_optional)
 
-    async def _context(
-        self, session: AsyncSession, incoming: Incoming, chat: Chat, now: datetime
+    def _new_context(
+        self, session: AsyncSession, incoming: Incoming, sender: Sender, now: datetime
     ) -> Context:
-        """Recognise the sender in their chat, and pick the language."""
-        staff, reseller = await _identify(session, incoming, chat)
-        if staff is not None:
+        """Build the context one message is handled in: who writes, in which role and words."""
+        if sender.staff is not None:
             role = Role.STAFF
-        elif reseller is not None:
+        elif sender.reseller is not None:
             role = Role.RESELLER
         else:
-            linked = await linked_customer_ids(session, chat)
-            role = Role.CUSTOMER if linked else Role.UNKNOWN
-        lang = chat.language
-        if lang is None and role is not Role.UNKNOWN:
-            # The language a linked customer chose when ordering (preferred_language's rule).
-            lang = (await languages_of(session, [chat])).get(chat.id)
-        return self._new_context(
-            session, incoming, chat, now, role=role, staff=staff, reseller=reseller, lang=lang
-        )
-
-    def _new_context(
-        self,
-        session: AsyncSession,
-        incoming: Incoming,
-        chat: Chat,
-        now: datetime,
-        *,
-        role: Role,
-        staff: Staff | None = None,
-        reseller: Reseller | None = None,
-        lang: Language | None,
-    ) -> Context:
-        """Build the context one message is handled in."""
+            role = Role.CUSTOMER if sender.linked else Role.UNKNOWN
         return Context(
             session=session,
             incoming=incoming,
-            chat=chat,
+            chat=sender.chat,
             role=role,
-            staff=staff,
-            reseller=reseller,
-            lang=lang or self.settings.default_language,
+            staff=sender.staff,
+            reseller=sender.reseller,
+            lang=sender.language or self.settings.default_language,
             settings=self.settings,
             messages=self.messages,
             now=now,
@@ -189,59 +162,15 @@ class Conversation:
         )
 
 
-@dataclass(frozen=True)
-class _Seen:
-    """A chat and who is writing in it, as far as answering a question needs."""
-
-    chat: Chat
-    staff_id: int | None
-    reseller_id: int | None
-    linked: bool  # the chat may see some customer's orders
-    language: Language | None  # the language a linked customer chose when ordering
-
-
-async def _look_up(session: AsyncSession, incoming: Incoming) -> _Seen | None:
-    """Find the chat and recognise the sender in one round trip; None for an unknown chat."""
-    params: dict[str, object] = {"channel": incoming.channel, "address": incoming.chat[:64]}
-    if incoming.channel is Channel.TELEGRAM and incoming.sender.isdigit():
-        query, params["user_id"] = _look_up_query("telegram"), int(incoming.sender)
-    elif incoming.channel is Channel.CONSOLE and not incoming.group:
-        query = _look_up_query("console")
-    else:
-        query = _look_up_query("nobody")
-    row = (await session.execute(query, params)).first()
-    if row is None:
-        return None
-    chat, staff_id, reseller_id, linked, language = row
-    return _Seen(chat, staff_id, reseller_id, bool(linked), language)
-
-
-# The rules of `_identify`, `linked_customer_ids` and `preferred_language`, asked in one
-# statement: on SQLite each statement costs a few thread hand-offs, and answering a question
-# takes only a few more. Built once per kind of sender: building it costs as much as running it.
-@cache
-def _look_up_query(by: str) -> Select[Chat, int | None, int | None, bool, Language | None]:
-    """Build the chat's row with its staff and reseller ids, whether it is linked, its language."""
-    if by == "telegram":
-        user_id = bindparam("user_id", type_=BigInteger)
-        is_staff, is_reseller = Staff.telegram_id == user_id, Reseller.telegram_id == user_id
-    elif by == "console":  # the console has no identity of its own: its chats carry the persona
-        is_staff, is_reseller = Staff.id == Chat.staff_id, Reseller.id == Chat.reseller_id
-    else:
-        is_staff, is_reseller = false(), false()
-    staff = select(Staff.id).where(is_staff, Staff.active.is_(True)).scalar_subquery()
-    reseller = select(Reseller.id).where(is_reseller).scalar_subquery()
-    linked = exists().where(ChatLink.chat_id == Chat.id)
-    language = (
-        select(Customer.language)
-        .join(ChatLink, ChatLink.customer_id == Customer.id)
-        .where(ChatLink.chat_id == Chat.id, Customer.language.is_not(None))
-        .order_by(Customer.id)
-        .limit(1)
-        .scalar_subquery()
-    )
-    return select(Chat, staff, reseller, linked, language).where(
-        Chat.channel == bindparam("channel"), Chat.address == bindparam("address")
+async def _identify(session: AsyncSession, incoming: Incoming) -> Sender | None:
+    """Recognise who writes, and in which chat (None: the chat is new)."""
+    return await identify(
+        session,
+        incoming.channel,
+        incoming.chat[:64],
+        incoming.sender,
+        phone_verified=incoming.phone_verified,
+        group=incoming.group,
     )
 
 
@@ -288,12 +217,7 @@ class Visits:
     async def _store(self, batch: dict[int, tuple[datetime, list[str] | None]]) -> None:
         """Touch every chat of the batch in one write transaction."""
         async with self.db.transaction() as session:
-            chats = await session.scalars(select(Chat).where(Chat.id.in_(sorted(batch))))
-            for chat in chats:
-                now, menu = batch[chat.id]
-                touch_inbound(chat, now)
-                if menu is not None:
-                    chat.last_choices = menu
+            await note_visits(session, batch)
 
 
 class _ReadingSession(Session):
@@ -326,28 +250,6 @@ async def _link_verified_phone(session: AsyncSession, chat: Chat, sender: str) -
     except InvalidPhone:
         return
     await link_by_phone(session, chat, phone)
-
-
-async def _identify(
-    session: AsyncSession, incoming: Incoming, chat: Chat
-) -> tuple[Staff | None, Reseller | None]:
-    """Recognise staff and resellers by who is writing, never by which chat it is in."""
-    staff: Staff | None = None
-    reseller: Reseller | None = None
-    if incoming.channel is Channel.TELEGRAM and incoming.sender.isdigit():
-        user_id = int(incoming.sender)
-        staff = await session.scalar(select(Staff).where(Staff.telegram_id == user_id))
-        reseller = await session.scalar(select(Reseller).where(Reseller.telegram_id == user_id))
-    elif incoming.channel is Channel.WHATSAPP and incoming.phone_verified:
-        staff = await session.scalar(select(Staff).where(Staff.phone == incoming.sender))
-        reseller = await session.scalar(select(Reseller).where(Reseller.phone == incoming.sender))
-    elif incoming.channel is Channel.CONSOLE and not incoming.group:
-        # The console has no platform identity: its chats are tied to a persona when seeded.
-        staff = await session.get(Staff, chat.staff_id) if chat.staff_id else None
-        reseller = await session.get(Reseller, chat.reseller_id) if chat.reseller_id else None
-    if staff is not None and not staff.active:
-        staff = None
-    return staff, reseller
 
 
 def _picked(incoming: Incoming, choices: list[str] | None) -> Incoming:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import cast
 
 from handlers.context import Settings
 from handlers.i18n import Messages, day
 from handlers.types import Reply
 from handlers.views import progress_bar
 from models.enums import Language, NotificationKind
+from models.outbox import BackInStock, OrderUpdate, Payload, StaffAlert
 
 ETA_PHASES = ("placed", "paid", "in_production")
+Say = Callable[..., str]  # a message key and its values, in the chat's language
 
 
 def render_notification(
@@ -20,7 +22,7 @@ def render_notification(
     settings: Settings,
     lang: Language,
     kind: NotificationKind,
-    payload: dict[str, Any],
+    payload: Payload,
 ) -> Reply:
     """The message one chat gets for one notification."""
 
@@ -28,72 +30,74 @@ def render_notification(
         return messages.text(lang, key, **values)
 
     if kind is NotificationKind.BACK_IN_STOCK:
-        product = f"{payload['name']} {payload.get('variant') or ''}".strip()
-        return Reply(t("push.back_in_stock", product=product, sku=payload["sku"]), lang=lang)
+        news = cast(BackInStock, payload)
+        product = f"{news['name']} {news['variant'] or ''}".strip()
+        return Reply(t("push.back_in_stock", product=product, sku=news["sku"]), lang=lang)
     if kind is NotificationKind.STAFF_ALERT:
-        return Reply(t("push.staff_alert", text=_alert_text(t, payload)), lang=lang)
-    if payload.get("late"):
-        brand = payload.get("brand") or settings.shop_name
-        when = day(datetime.fromisoformat(payload["eta"]), settings.timezone, lang)
-        header = t("push.header", brand=brand, code=payload["order_code"])
         return Reply(
-            header + "\n" + t("push.late", stage=payload.get("stage") or "", date=when), lang=lang
+            t("push.staff_alert", text=_alert_text(t, cast(StaffAlert, payload))), lang=lang
         )
-    code, phase = payload["order_code"], payload["phase"]
-    if payload.get("audience") == "reseller":
-        lines = [t("push.reseller", code=code, customer=payload.get("customer_name") or "")]
+    return _order_update(t, settings, lang, cast(OrderUpdate, payload))
+
+
+def _order_update(t: Say, settings: Settings, lang: Language, update: OrderUpdate) -> Reply:
+    """An order update, as its customer (under the brand they know) or its reseller hears it."""
+    code, phase = update["order_code"], update["phase"]
+    if update.get("late"):
+        brand = update["brand"] or settings.shop_name
+        when = day(datetime.fromisoformat(update["eta"] or update["at"]), settings.timezone, lang)
+        header = t("push.header", brand=brand, code=code)
+        return Reply(
+            header + "\n" + t("push.late", stage=update["stage"] or "", date=when), lang=lang
+        )
+    if update["audience"] == "reseller":
+        lines = [t("push.reseller", code=code, customer=update["customer_name"])]
     else:
-        brand = payload.get("brand") or settings.shop_name
-        lines = [t("push.header", brand=brand, code=code)]
-    if payload.get("from_phase") == "on_hold" and phase != "cancelled":
+        lines = [t("push.header", brand=update["brand"] or settings.shop_name, code=code)]
+    if update["from_phase"] == "on_hold" and phase != "cancelled":
         lines.append(t("push.resumed", phase=t(f"phase.{phase}")))
     else:
-        lines.append(t(f"push.phase.{phase}", stage=payload.get("stage") or ""))
-    if payload.get("stage_count") and phase == "in_production":
-        bar = progress_bar(payload["stage_number"], payload["stage_count"], payload["stage"])
+        lines.append(t(f"push.phase.{phase}", stage=update["stage"] or ""))
+    if update["stage_count"] and phase == "in_production" and update["stage_number"]:
+        bar = progress_bar(update["stage_number"], update["stage_count"], update["stage"] or "")
         lines.append(t("push.progress", bar=bar))
-    if payload.get("eta") and phase in ETA_PHASES and payload.get("fulfillment") == "made_to_order":
-        eta = datetime.fromisoformat(payload["eta"])
+    if update["eta"] and phase in ETA_PHASES and update["fulfillment"] == "made_to_order":
+        eta = datetime.fromisoformat(update["eta"])
         lines.append(t("push.eta", date=day(eta, settings.timezone, lang)))
-    if phase == "shipped" and (payload.get("courier") or payload.get("tracking_number")):
+    if phase == "shipped" and (update["courier"] or update["tracking_number"]):
         lines.append(
             t(
                 "push.courier",
-                courier=payload.get("courier") or "-",
-                resi=payload.get("tracking_number") or "-",
+                courier=update["courier"] or "-",
+                resi=update["tracking_number"] or "-",
             )
         )
-    if payload.get("note"):
-        lines.append(t("push.note", note=payload["note"]))
-    path = [step for step in payload.get("path") or [] if step]
+    if update["note"]:
+        lines.append(t("push.note", note=update["note"]))
+    path = [step for step in update.get("path", []) if step]
     if len(path) > 1:  # several changes told at once: say the way it came
         lines.append(t("push.path", path=" → ".join(t(f"phase.{step}") for step in path)))
-    return Reply("\n".join(lines), photo=payload.get("photo"), lang=lang)
+    return Reply("\n".join(lines), photo=update["photo"], lang=lang)
 
 
-def _alert_text(t: Callable[..., str], payload: dict[str, Any]) -> str:
+def _alert_text(t: Say, alert: StaffAlert) -> str:
     """A staff alert in words."""
-    alert = payload.get("alert", "")
-    if alert == "digest":
-        lines = [t("alert.digest", day=payload.get("day", ""))]
-        for phase, stage, count in payload.get("counts", []):
+    if alert["alert"] == "digest":
+        lines = [t("alert.digest", day=alert["day"])]
+        for phase, stage, count in alert["counts"]:
             lines.append(f"{t(f'phase.{phase}')}{' · ' + stage if stage else ''}: {count}")
-        if payload.get("late"):
-            lines.append(t("alert.digest_late", codes=", ".join(payload["late"])))
+        if alert["late"]:
+            lines.append(t("alert.digest_late", codes=", ".join(alert["late"])))
         return "\n".join(lines)
-    if alert == "late":
-        where = t(f"phase.{payload['phase']}") + (
-            f" · {payload['stage']}" if payload.get("stage") else ""
-        )
-        return t("alert.late", code=payload.get("code", ""), where=where)
-    if alert:
-        return t(f"alert.{alert}", **payload)
-    return str(payload.get("text", ""))
+    if alert["alert"] == "late":
+        where = t(f"phase.{alert['phase']}") + (f" · {alert['stage']}" if alert["stage"] else "")
+        return t("alert.late", code=alert["code"], where=where)
+    if alert["alert"] == "needs_template":
+        return t("alert.needs_template", kind=alert["kind"], chat=alert["chat"])
+    return t("alert.dead_letter", code=alert["code"], chat=alert["chat"], error=alert["error"])
 
 
-def template_variables(
-    reply: Reply, kind: NotificationKind, payload: dict[str, Any]
-) -> dict[str, str]:
+def template_variables(reply: Reply, kind: NotificationKind, payload: Payload) -> dict[str, str]:
     """Variables for an approved WhatsApp template: {{1}} who, {{2}} what, {{3}} the message.
 
     order_update: 1 = brand (or shop), 2 = order code, 3 = the update as kabar words it;
@@ -103,8 +107,9 @@ def template_variables(
     body = " ".join(line.strip() for line in lines[1:] if line.strip()) or reply.text
     if kind is NotificationKind.ORDER_UPDATE:
         who = lines[0].split(" · ")[0] if lines else ""
-        return {"1": who, "2": str(payload.get("order_code", "")), "3": body}
+        return {"1": who, "2": cast(OrderUpdate, payload)["order_code"], "3": body}
     if kind is NotificationKind.BACK_IN_STOCK:
-        product = f"{payload.get('name', '')} {payload.get('variant') or ''}".strip()
-        return {"1": product, "2": str(payload.get("sku", "")), "3": reply.text}
+        news = cast(BackInStock, payload)
+        product = f"{news['name']} {news['variant'] or ''}".strip()
+        return {"1": product, "2": news["sku"], "3": reply.text}
     return {"1": reply.text}

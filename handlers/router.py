@@ -10,6 +10,8 @@ from handlers import common, customer, staff
 from handlers.context import Context
 from handlers.intents import IntentKind, classify
 from handlers.types import Reply, Role
+from handlers.views import menu
+from models.linking import is_link_code
 
 Handler = Callable[[Context, str], Awaitable[Reply | list[Reply]]]
 
@@ -17,6 +19,15 @@ ALL = frozenset(Role)
 CUSTOMERS = frozenset({Role.CUSTOMER, Role.UNKNOWN})
 STAFF = frozenset({Role.STAFF})
 RESELLERS = frozenset({Role.RESELLER})
+
+
+async def help_(ctx: Context, args: str) -> Reply:
+    """List the commands this person may use, in their language."""
+    lines = [ctx.t("help.title")]
+    for route in ROUTES:
+        if ctx.role in route.roles and route.help:
+            lines.append(f"/{route.words[0]} — {ctx.t(route.help)}")
+    return Reply("\n".join(lines), choices=menu(ctx))
 
 
 @dataclass(frozen=True)
@@ -32,7 +43,7 @@ class Route:
 ROUTES: tuple[Route, ...] = (
     # Everyone. "kabar" is what the WhatsApp invoice link types: `kabar <code>`.
     Route(("start", "start", "mulai", "kabar"), common.start, ALL, "help.start"),
-    Route(("bantuan", "help", "menu"), common.help_, ALL, "help.help"),
+    Route(("bantuan", "help", "menu"), help_, ALL, "help.help"),
     Route(("bahasa", "language"), common.language, ALL, "help.language"),
     # Customers: their own orders; staff see any order with /status.
     Route(("pesanan", "orders"), customer.orders, CUSTOMERS, "help.orders"),
@@ -99,8 +110,11 @@ def _reads_as_command(text: str, args: str, route: Route | None) -> bool:
 
     `terima kasih` is thanks, not /terima; `pesanan saya sudah sampai mana?` is a question for
     the free-text reader. Staff commands keep their arguments; other commands take at most one
-    word without a slash, and longer text is read as a sentence.
+    word without a slash, and longer text is read as a sentence. `kabar <link code>`, what the
+    WhatsApp invoice link types, always starts (though "kabar" alone is a greeting).
     """
+    if route is not None and route.handler is common.start and is_link_code(args):
+        return True
     if classify(text).kind in (IntentKind.THANKS, IntentKind.GREETING):
         return False
     if route is not None and route.roles == STAFF:
@@ -125,7 +139,7 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
     if kind in (IntentKind.GREETING, IntentKind.MENU):
         return await common.greet(ctx, "")
     if kind is IntentKind.HELP:
-        return await common.help_(ctx, "")
+        return await help_(ctx, "")
     if kind is IntentKind.THANKS:
         return await common.thanks(ctx, "")
     if kind is IntentKind.STOP and ctx.role is not Role.STAFF:

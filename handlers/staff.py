@@ -5,17 +5,17 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from handlers.context import Context
 from handlers.i18n import when
 from handlers.types import Reply
 from handlers.views import phase_label
+from models.change import Actor, Change
 from models.enums import Phase
 from models.errors import DomainError, InvalidTransition, NotFound, StockError
 from models.flows import Position
 from models.inventory import set_stock
-from models.lifecycle import Actor, advance, cancel, hold, load_many_for_change, resume
+from models.lifecycle import advance, cancel, hold, load_many_for_change, resume
 from models.orders import Order, clean_code
 from models.queue import due_by, work_queue
 from models.undo import undo_last_command
@@ -75,15 +75,7 @@ RESI = re.compile(r"[A-Za-z0-9-]{4,40}")
 CODES = re.compile(r"^\s*([^\s,]+(?:\s*,\s*[^\s,]+)*)\s*(.*)$", re.S)
 MAX_CODES = 1000  # one message moves at most this many orders
 
-Change = Callable[[Order, "Command"], Awaitable[object]]  # (order, command) -> event
-
-
-@dataclass(frozen=True)
-class Command:
-    """One staff command: its id (undo reverts it whole) and the batch its changes go into."""
-
-    id: str
-    batch: Batch
+Move = Callable[[Order, Change], Awaitable[object]]  # what a command does to each order
 
 
 def normalize_courier(name: str) -> str:
@@ -101,8 +93,8 @@ def split_codes(args: str) -> tuple[list[str], str]:
     return codes, match[2].strip()
 
 
-async def _each(ctx: Context, codes: list[str], change: Change, done_key: str) -> Reply:
-    """Apply one change to every order; a line per order.
+async def _each(ctx: Context, codes: list[str], move: Move, done_key: str) -> Reply:
+    """Apply one move to every order, as one command; a line per order.
 
     A refused order leaves nothing behind without a savepoint of its own: the domain checks a
     move before it writes anything. The changes are written together at the end, so a
@@ -112,7 +104,15 @@ async def _each(ctx: Context, codes: list[str], change: Change, done_key: str) -
         return ctx.reply("staff.need_code")
     if len(codes) > MAX_CODES:
         return ctx.reply("staff.too_many", limit=MAX_CODES)
-    command = Command(uuid.uuid4().hex, Batch(ctx.session))
+    # Customers hear after the undo window; /undo takes back the whole command.
+    batch = Batch(ctx.session)
+    change = Change(
+        Actor.staff(ctx.staff_id),
+        ctx.now,
+        delay=ctx.settings.undo_window,
+        command=uuid.uuid4().hex,
+        batch=batch,
+    )
     found = await load_many_for_change(ctx.session, codes)
     lines: list[str] = []
     moved = 0
@@ -122,7 +122,7 @@ async def _each(ctx: Context, codes: list[str], change: Change, done_key: str) -
             lines.append("❌ " + ctx.t("staff.not_found", code=code[:64]))
             continue
         try:
-            await change(order, command)
+            await move(order, change)
         except InvalidTransition as exc:
             lines.append("❌ " + refusal(ctx, exc))
             continue
@@ -131,7 +131,7 @@ async def _each(ctx: Context, codes: list[str], change: Change, done_key: str) -
             continue
         lines.append("✅ " + ctx.t(done_key, code=order.code, phase=phase_label(ctx, order)))
         moved += 1
-    await command.batch.write()
+    await batch.write()
     if moved and ctx.settings.undo_seconds:
         lines.append(ctx.t("staff.undo_hint", seconds=ctx.settings.undo_seconds))
     return Reply("\n".join(lines))
@@ -147,10 +147,6 @@ def refusal(ctx: Context, exc: InvalidTransition) -> str:
     )
 
 
-def _actor(ctx: Context) -> Actor:
-    return Actor.staff(ctx.staff_id)
-
-
 async def stage(ctx: Context, args: str) -> Reply:
     """Move orders to a phase or production stage: `/tahap INV-1,INV-2 jahit [catatan]`."""
     codes, rest = split_codes(args)
@@ -159,38 +155,17 @@ async def stage(ctx: Context, args: str) -> Reply:
     if not codes or not word:
         return ctx.reply("stage.usage")
     photo = ctx.incoming.photo
-    actor, delay = _actor(ctx), ctx.settings.undo_window
+    side_exit = hold if word in HOLD_WORDS else resume if word in RESUME_WORDS else None
 
-    async def change(order: Order, command: Command) -> object:
-        side_exit = hold if word in HOLD_WORDS else resume if word in RESUME_WORDS else None
+    async def move(order: Order, change: Change) -> object:
         if side_exit is not None:
-            return await side_exit(
-                ctx.session,
-                order,
-                actor=actor,
-                note=note,
-                now=ctx.now,
-                notify_delay=delay,
-                command_id=command.id,
-                batch=command.batch,
-            )
+            return await side_exit(ctx.session, order, change, note=note)
         target = _target(order, word)
         if target is None:
             raise DomainError(ctx.t("stage.unknown", word=word[:40], code=order.code))
-        return await advance(
-            ctx.session,
-            order,
-            target,
-            actor=actor,
-            now=ctx.now,
-            note=note,
-            photo=photo,
-            notify_delay=delay,
-            command_id=command.id,
-            batch=command.batch,
-        )
+        return await advance(ctx.session, order, target, change, note=note, photo=photo)
 
-    return await _each(ctx, codes, change, "stage.done")
+    return await _each(ctx, codes, move, "stage.done")
 
 
 def _target(order: Order, word: str) -> Position | None:
@@ -205,20 +180,10 @@ def _target(order: Order, word: str) -> Position | None:
 async def _move_to(ctx: Context, args: str, phase: Phase, done_key: str) -> Reply:
     codes, note = split_codes(args)
 
-    async def change(order: Order, command: Command) -> object:
-        return await advance(
-            ctx.session,
-            order,
-            Position(phase),
-            actor=_actor(ctx),
-            now=ctx.now,
-            note=note or None,
-            notify_delay=ctx.settings.undo_window,
-            command_id=command.id,
-            batch=command.batch,
-        )
+    async def move(order: Order, change: Change) -> object:
+        return await advance(ctx.session, order, Position(phase), change, note=note or None)
 
-    return await _each(ctx, codes, change, done_key)
+    return await _each(ctx, codes, move, done_key)
 
 
 async def paid(ctx: Context, args: str) -> Reply:
@@ -242,21 +207,13 @@ async def ship(ctx: Context, args: str) -> Reply:
     if not RESI.fullmatch(resi):
         return ctx.reply("ship.bad_resi", resi=resi[:40])
 
-    async def change(order: Order, command: Command) -> object:
+    async def move(order: Order, change: Change) -> object:
+        shipped = Position(Phase.SHIPPED)
         return await advance(
-            ctx.session,
-            order,
-            Position(Phase.SHIPPED),
-            actor=_actor(ctx),
-            now=ctx.now,
-            courier=courier,
-            tracking_number=resi.upper(),
-            notify_delay=ctx.settings.undo_window,
-            command_id=command.id,
-            batch=command.batch,
+            ctx.session, order, shipped, change, courier=courier, tracking_number=resi.upper()
         )
 
-    return await _each(ctx, [code], change, "ship.done")
+    return await _each(ctx, [code], move, "ship.done")
 
 
 async def cancel_orders(ctx: Context, args: str) -> Reply:
@@ -265,19 +222,10 @@ async def cancel_orders(ctx: Context, args: str) -> Reply:
     if not codes or not reason:
         return ctx.reply("cancel.usage")
 
-    async def change(order: Order, command: Command) -> object:
-        return await cancel(
-            ctx.session,
-            order,
-            actor=_actor(ctx),
-            now=ctx.now,
-            reason=reason,
-            notify_delay=ctx.settings.undo_window,
-            command_id=command.id,
-            batch=command.batch,
-        )
+    async def move(order: Order, change: Change) -> object:
+        return await cancel(ctx.session, order, change, reason=reason)
 
-    return await _each(ctx, codes, change, "cancel.done")
+    return await _each(ctx, codes, move, "cancel.done")
 
 
 async def undo(ctx: Context, args: str) -> Reply:

@@ -1,4 +1,7 @@
-"""How orders and stock read in chat: status with timeline and progress, lists, stock words."""
+"""How things read in chat: menus, order status with timeline and progress, lists, stock words.
+
+The shared wording pieces of every handler live here; views ask the database nothing.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +11,43 @@ from datetime import timedelta
 
 from handlers.context import Context
 from handlers.i18n import day, when
-from handlers.types import Role
+from handlers.types import Choice, Reply, Role
 from models.catalog import Product
-from models.enums import Fulfillment, Phase
+from models.enums import Channel, Fulfillment, Phase
+from models.linking import OrderHistory
 from models.orders import Order, PhaseEvent
 
 LOW_STOCK = 5  # at or below this, customers are told "only N left"
+
+
+def menu(ctx: Context) -> tuple[Choice, ...]:
+    """The main choices for the asker's role."""
+    if ctx.role is Role.STAFF:
+        keys = (("menu.queue", "/antrian"), ("menu.stock", "/stok"), ("menu.help", "/bantuan"))
+    elif ctx.role is Role.RESELLER:
+        keys = (("menu.myorders", "/pesananku"), ("menu.stock", "/stok"), ("menu.help", "/bantuan"))
+    else:
+        keys = (("menu.orders", "/pesanan"), ("menu.stock", "/stok"), ("menu.help", "/bantuan"))
+    return tuple(Choice(ctx.t(key), command) for key, command in keys)
+
+
+def share_button(ctx: Context) -> str:
+    """The label of a share-my-number button, on channels where people share contacts."""
+    return ctx.t("menu.share_phone") if ctx.incoming.channel is Channel.TELEGRAM else ""
+
+
+def no_orders(ctx: Context) -> Reply:
+    """Nothing to show yet: the menu, and the way to link for a chat that is not linked."""
+    return Reply(
+        ctx.t("orders.none"),
+        choices=menu(ctx),
+        contact_button=share_button(ctx) if ctx.role is Role.UNKNOWN else "",
+    )
+
+
+def order_choices(orders: Sequence[Order]) -> tuple[Choice, ...]:
+    """The first few orders as choices that open their status."""
+    return tuple(Choice(o.code, f"/status {o.code}") for o in orders[:5])
 
 
 def progress_bar(done: int, total: int, label: str = "") -> str:
@@ -38,6 +72,12 @@ def order_line(ctx: Context, order: Order, customer_name: str | None = None) -> 
 def brand_for(ctx: Context, order: Order, reseller_name: str | None) -> str:
     """Whose name a customer sees: the reseller's brand on dropship orders, else the shop's."""
     return reseller_name if order.reseller_id and reseller_name else ctx.settings.shop_name
+
+
+def status_reply(ctx: Context, history: OrderHistory) -> Reply:
+    """The status of an order the asker may see, under the brand its customer knows."""
+    brand = brand_for(ctx, history.order, history.brand)
+    return Reply(order_status(ctx, history.order, history.events, brand))
 
 
 def order_status(ctx: Context, order: Order, events: Sequence[PhaseEvent], brand: str) -> str:

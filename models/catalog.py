@@ -57,6 +57,11 @@ class Product(Base):
         return self.on_hand - self.reserved
 
     @property
+    def orderable_now(self) -> bool:
+        """Whether an order for it would go ahead now: made to order, or units available."""
+        return self.fulfillment is Fulfillment.MADE_TO_ORDER or self.available > 0
+
+    @property
     def stages(self) -> tuple[Stage, ...]:
         """The production stages, in order."""
         return stages_from_json(self.stages_json)
@@ -80,3 +85,10 @@ class StockSubscription(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+def unit_price(product: Product, *, dropship: bool) -> Decimal:
+    """The price a line is sold at: the reseller's price for dropship when there is one."""
+    if dropship and product.reseller_price is not None:
+        return product.reseller_price
+    return product.price

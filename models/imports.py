@@ -2,7 +2,7 @@
 
 Re-importing the same file changes nothing (upsert by SKU and by order code). This module is
 what callers use; the file's rows live in `models.import_rows`, the orders' checks in
-`models.order_import` and their writing in `models.order_placing`.
+`models.order_import`, and placing them in `models.placing`.
 """
 
 from __future__ import annotations

@@ -10,11 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.base import utcnow
 from models.catalog import Product, StockSubscription
-from models.enums import Fulfillment, NotificationKind
+from models.enums import Fulfillment
 from models.errors import NotFound, StockError
 from models.lifecycle import fill_awaiting
 from models.orders import Order, clean_code
-from models.outbox import enqueue
+from models.outbox import BackInStock, Outgoing, enqueue
 
 
 @dataclass(frozen=True)
@@ -77,24 +77,45 @@ async def _tell_subscribers(session: AsyncSession, product: Product, now: dateti
             )
         )
     )
+    news: BackInStock = {
+        "sku": product.sku,
+        "name": product.name,
+        "variant": product.variant,
+        "available": product.available,
+    }
     await enqueue(
         session,
         [
-            {
-                "chat_id": sub.chat_id,
-                "kind": NotificationKind.BACK_IN_STOCK,
-                "idempotency_key": f"stock:{product.id}:sub:{sub.id}:{now.isoformat()}",
-                "due_at": now,
-                "payload": {
-                    "sku": product.sku,
-                    "name": product.name,
-                    "variant": product.variant,
-                    "available": product.available,
-                },
-            }
+            Outgoing.back_in_stock(
+                sub.chat_id,
+                news,
+                key=f"stock:{product.id}:sub:{sub.id}:{now.isoformat()}",
+                due_at=now,
+            )
             for sub in subs
         ],
     )
     for sub in subs:
         sub.notified_at = now
     return len(subs)
+
+
+async def subscribe(session: AsyncSession, chat_id: int, sku: str) -> Product | None:
+    """Ask for a back-in-stock message for a product; return it, or None for an unknown SKU.
+
+    A product that can be ordered now needs no waiting: nothing is noted for it. A chat told
+    before is told again the next time it comes back.
+    """
+    product = await session.scalar(select(Product).where(Product.sku == (clean_code(sku) or "")))
+    if product is None or product.orderable_now:
+        return product
+    sub = await session.scalar(
+        select(StockSubscription).where(
+            StockSubscription.chat_id == chat_id, StockSubscription.product_id == product.id
+        )
+    )
+    if sub is None:
+        session.add(StockSubscription(chat_id=chat_id, product_id=product.id))
+    else:
+        sub.notified_at = None
+    return product

@@ -1,14 +1,15 @@
-"""Order lifecycle: place, advance, hold, resume, cancel, fill from restock.
+"""Order lifecycle after placing: advance, hold, resume, cancel, fill from restock.
 
 Every change writes its PhaseEvent and the outbox rows for every chat that must hear of it
 in the caller's transaction, so the change and its notifications commit or vanish together.
+Placing an order is `models.placing`'s.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -17,32 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import stock
 from models.base import utcnow
 from models.catalog import Product
+from models.change import Change, by_system
 from models.enums import Fulfillment, Phase
-from models.errors import DomainError, InvalidTransition, NotFound
+from models.errors import InvalidTransition, NotFound
 from models.flows import FLOWS, Position, check_advance, check_side_exit
-from models.linking import new_link_code
 from models.orders import Order, OrderLine, PhaseEvent, clean_code
-from models.people import Customer, Reseller
-from models.stages import estimate_ready_at, stages_to_json
+from models.stages import estimate_ready_at
 from models.updates import Batch
-from models.updates import order_update_payload as order_update_payload  # for imports
 
-
-@dataclass(frozen=True)
-class Actor:
-    """Who made a change: a staff member, the system (scheduler, restock) or an import."""
-
-    kind: str
-    staff_id: int | None = None
-
-    @classmethod
-    def staff(cls, staff_id: int) -> Actor:
-        """A change made by a staff member."""
-        return cls("staff", staff_id)
-
-
-SYSTEM = Actor("system")
-IMPORT = Actor("import")
 CHUNK = 500  # codes per IN (...) list
 
 
@@ -69,105 +52,32 @@ async def load_many_for_change(session: AsyncSession, codes: Sequence[str]) -> d
     return found
 
 
-async def place_order(
-    session: AsyncSession,
-    *,
-    code: str,
-    customer: Customer,
-    lines: Sequence[tuple[Product, int]],
-    reseller: Reseller | None = None,
-    actor: Actor = SYSTEM,
-    now: datetime | None = None,
-) -> Order:
-    """Create an order, reserving its stock lines atomically or queueing it for stock."""
-    now = now or utcnow()
-    clean = clean_code(code)
-    if clean is None:
-        raise DomainError(f"{code!r} cannot be an order code (letters, digits, . _ / -)")
-    if not lines:
-        raise DomainError(f"order {clean} has no lines")
-    made = [p for p, _ in lines if p.fulfillment is Fulfillment.MADE_TO_ORDER]
-    # The slowest product's stages decide when a mixed order can be ready.
-    plan = max((p.stages for p in made), key=lambda st: sum(s.minutes for s in st), default=())
-    order = Order(
-        code=clean,
-        customer_id=customer.id,
-        reseller_id=reseller.id if reseller else None,
-        fulfillment=Fulfillment.MADE_TO_ORDER if made else Fulfillment.READY_STOCK,
-        phase=Phase.PLACED,
-        stage_plan=stages_to_json(plan),
-        link_code=new_link_code(),
-        placed_at=now,
-        phase_entered_at=now,
-    )
-    session.add(order)
-    await session.flush()
-    for product, qty in lines:
-        session.add(
-            OrderLine(
-                order_id=order.id,
-                product_id=product.id,
-                qty=qty,
-                unit_price=unit_price(product, dropship=reseller is not None),
-                from_stock=product.fulfillment is Fulfillment.READY_STOCK,
-            )
-        )
-    wanted = [(p.id, q) for p, q in lines if p.fulfillment is Fulfillment.READY_STOCK]
-    # Orders already waiting for one of these products are served first: queue behind them.
-    if wanted and (
-        await _has_waiters(session, [pid for pid, _ in wanted])
-        or not await stock.reserve(session, wanted)
-    ):
-        order.phase = Phase.AWAITING_STOCK
-        order.awaiting_since = now
-    else:
-        order.stock_reserved = bool(wanted)
-    if made:
-        order.estimated_ready_at = estimate_ready_at(
-            plan, stage_index=None, stage_started_at=None, now=now
-        )
-    await record(session, order, None, actor=actor, now=now)
-    return order
-
-
-def unit_price(product: Product, *, dropship: bool) -> Any:
-    """The price a line is sold at: the reseller's price for dropship when there is one."""
-    if dropship and product.reseller_price is not None:
-        return product.reseller_price
-    return product.price
-
-
 async def advance(
     session: AsyncSession,
     order: Order,
     target: Position,
+    change: Change,
     *,
-    actor: Actor,
-    now: datetime | None = None,
     note: str | None = None,
     photo: str | None = None,
     courier: str | None = None,
     tracking_number: str | None = None,
-    notify_delay: timedelta = timedelta(0),
-    command_id: str | None = None,
-    batch: Batch | None = None,
 ) -> PhaseEvent:
     """Move an order forward to `target` (a phase, or a production stage)."""
-    now = now or utcnow()
     check_advance(order.code, order.fulfillment, order.position, target, len(order.plan))
-    before, snapshot, effect = order.position, snapshot_of(order), None
+    before, effect = _Before.of(order), None
     flow = FLOWS[order.fulfillment]
     if order.stock_reserved and flow.index(target.phase) >= flow.index(Phase.SHIPPED):
         await stock.consume(session, await stock_lines(session, order))
         order.stock_reserved = False
         effect = "consumed"
     order.phase, order.stage_index = target.phase, target.stage
-    order.phase_entered_at = now
     if courier is not None:
         order.courier = courier
     if tracking_number is not None:
         order.tracking_number = tracking_number
     if order.fulfillment is Fulfillment.MADE_TO_ORDER:
+        now = change.now
         if target.phase is Phase.IN_PRODUCTION:
             order.estimated_ready_at = estimate_ready_at(
                 order.plan, stage_index=target.stage, stage_started_at=now, now=now
@@ -178,108 +88,44 @@ async def advance(
             order.estimated_ready_at = estimate_ready_at(
                 order.plan, stage_index=None, stage_started_at=None, now=now
             )
-    return await record(
-        session,
-        order,
-        before,
-        actor=actor,
-        now=now,
-        note=note,
-        photo=photo,
-        delay=notify_delay,
-        command_id=command_id,
-        batch=batch,
-        snapshot=snapshot,
-        stock_effect=effect,
-    )
+    return await record(session, order, change, before, note=note, photo=photo, effect=effect)
 
 
 async def hold(
-    session: AsyncSession,
-    order: Order,
-    *,
-    actor: Actor,
-    note: str | None = None,
-    now: datetime | None = None,
-    notify_delay: timedelta = timedelta(0),
-    command_id: str | None = None,
-    batch: Batch | None = None,
+    session: AsyncSession, order: Order, change: Change, *, note: str | None = None
 ) -> PhaseEvent:
     """Put an order on hold; it keeps its stock and resumes where it was."""
-    now = now or utcnow()
     check_side_exit(order.code, order.position, Phase.ON_HOLD)
-    before, snapshot = order.position, snapshot_of(order)
+    before = _Before.of(order)
     order.held_phase, order.held_stage_index = order.phase, order.stage_index
     order.phase, order.stage_index = Phase.ON_HOLD, None
-    order.phase_entered_at = now
-    return await record(
-        session,
-        order,
-        before,
-        actor=actor,
-        now=now,
-        note=note,
-        delay=notify_delay,
-        command_id=command_id,
-        batch=batch,
-        snapshot=snapshot,
-    )
+    return await record(session, order, change, before, note=note)
 
 
 async def resume(
-    session: AsyncSession,
-    order: Order,
-    *,
-    actor: Actor,
-    note: str | None = None,
-    now: datetime | None = None,
-    notify_delay: timedelta = timedelta(0),
-    command_id: str | None = None,
-    batch: Batch | None = None,
+    session: AsyncSession, order: Order, change: Change, *, note: str | None = None
 ) -> PhaseEvent:
     """Take an order off hold, back to the phase and stage it was in."""
-    now = now or utcnow()
     if order.phase is not Phase.ON_HOLD or order.held_phase is None:
         raise InvalidTransition(
             order.code, order.phase.value, "resume", "it is not on hold", "not_held"
         )
-    before, snapshot = order.position, snapshot_of(order)
+    before = _Before.of(order)
     order.phase, order.stage_index = order.held_phase, order.held_stage_index
     order.held_phase = order.held_stage_index = None
-    order.phase_entered_at = now
     if order.phase is Phase.IN_PRODUCTION:
         order.estimated_ready_at = estimate_ready_at(
-            order.plan, stage_index=order.stage_index, stage_started_at=now, now=now
+            order.plan, stage_index=order.stage_index, stage_started_at=change.now, now=change.now
         )
-    return await record(
-        session,
-        order,
-        before,
-        actor=actor,
-        now=now,
-        note=note,
-        delay=notify_delay,
-        command_id=command_id,
-        batch=batch,
-        snapshot=snapshot,
-    )
+    return await record(session, order, change, before, note=note)
 
 
 async def cancel(
-    session: AsyncSession,
-    order: Order,
-    *,
-    actor: Actor,
-    reason: str | None = None,
-    now: datetime | None = None,
-    notify_delay: timedelta = timedelta(0),
-    command_id: str | None = None,
-    batch: Batch | None = None,
+    session: AsyncSession, order: Order, change: Change, *, reason: str | None = None
 ) -> PhaseEvent:
     """Cancel an order from any non-final phase; its reserved stock goes to waiting orders."""
-    now = now or utcnow()
     check_side_exit(order.code, order.position, Phase.CANCELLED)
-    before, snapshot = order.position, snapshot_of(order)
+    before = _Before.of(order)
     freed: list[tuple[int, int]] = []
     if order.stock_reserved:
         freed = await stock_lines(session, order)
@@ -287,22 +133,11 @@ async def cancel(
         order.stock_reserved = False
     order.phase, order.stage_index = Phase.CANCELLED, None
     order.held_phase = order.held_stage_index = None
-    order.phase_entered_at = now
     event = await record(
-        session,
-        order,
-        before,
-        actor=actor,
-        now=now,
-        note=reason,
-        delay=notify_delay,
-        command_id=command_id,
-        batch=batch,
-        snapshot=snapshot,
-        stock_effect="released" if freed else None,
+        session, order, change, before, note=reason, effect="released" if freed else None
     )
     for product_id, _ in freed:
-        await fill_awaiting(session, product_id, now=now)
+        await fill_awaiting(session, product_id, now=change.now)
     return event
 
 
@@ -326,11 +161,10 @@ async def fill_awaiting(
     for order in waiting.all():
         lines = await stock_lines(session, order)
         if await stock.reserve(session, lines):
-            before = order.position
+            before = _Before.of(order)
             order.stock_reserved = True
             order.phase, order.awaiting_since = Phase.PLACED, None
-            order.phase_entered_at = now
-            await record(session, order, before, actor=SYSTEM, now=now)
+            await record(session, order, by_system(now), before)
             filled.append(order)
             continue
         product = await session.get(Product, product_id, populate_existing=True)
@@ -338,16 +172,6 @@ async def fill_awaiting(
         if product is None or product.available < needed:
             break
     return filled
-
-
-async def _has_waiters(session: AsyncSession, product_ids: Sequence[int]) -> bool:
-    waiting = await session.scalar(
-        select(OrderLine.id)
-        .join(Order, Order.id == OrderLine.order_id)
-        .where(Order.phase == Phase.AWAITING_STOCK, OrderLine.product_id.in_(product_ids))
-        .limit(1)
-    )
-    return waiting is not None
 
 
 async def stock_lines(session: AsyncSession, order: Order) -> list[tuple[int, int]]:
@@ -360,46 +184,54 @@ async def stock_lines(session: AsyncSession, order: Order) -> list[tuple[int, in
     return [(pid, qty) for pid, qty in rows]
 
 
+@dataclass(frozen=True)
+class _Before:
+    """An order as it was before a change: where it stood, and what undo would put back."""
+
+    position: Position
+    snapshot: dict[str, Any]
+
+    @classmethod
+    def of(cls, order: Order) -> _Before:
+        """Take note of the order before changing it."""
+        return cls(order.position, snapshot_of(order))
+
+
 async def record(
     session: AsyncSession,
     order: Order,
-    before: Position | None,
+    change: Change,
+    before: _Before,
     *,
-    actor: Actor,
-    now: datetime,
     note: str | None = None,
     photo: str | None = None,
-    delay: timedelta = timedelta(0),
-    command_id: str | None = None,
-    snapshot: dict[str, Any] | None = None,
-    stock_effect: str | None = None,
-    batch: Batch | None = None,
+    effect: str | None = None,
 ) -> PhaseEvent:
-    """Append the event of a change and the outbox rows of everyone who must hear of it.
+    """Append the event of a change and the messages to everyone who must hear of it.
 
-    With a batch, both are written when the batch is; without, now.
+    The order entered its new phase now. With the change's batch, the event and messages are
+    written when the batch is; without one, at once.
     """
+    order.phase_entered_at = change.now
     event = PhaseEvent(
         order_id=order.id,
-        at=now,
-        actor=actor.kind,
-        staff_id=actor.staff_id,
-        from_phase=before.phase if before else None,
-        from_stage=before.stage if before else None,
+        at=change.now,
+        actor=change.actor.kind,
+        staff_id=change.actor.staff_id,
+        from_phase=before.position.phase,
+        from_stage=before.position.stage,
         to_phase=order.phase,
         to_stage=order.stage_index,
         note=note,
         photo=photo,
-        command_id=command_id,
-        before=snapshot,
-        stock_effect=stock_effect,
+        command_id=change.command,
+        before=before.snapshot,
+        stock_effect=effect,
     )
-    if batch is not None:
-        batch.add(order, event, now + delay)
-    else:
-        alone = Batch(session)
-        alone.add(order, event, now + delay)
-        await alone.write()
+    batch = change.batch or Batch(session)
+    batch.add(order, event, change.due_at)
+    if change.batch is None:
+        await batch.write()
     return event
 
 

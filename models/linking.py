@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from functools import cache
 from urllib.parse import quote
 
@@ -16,12 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
 from models.base import utcnow
-from models.enums import Channel, Language
 from models.orders import Order, PhaseEvent, clean_code
-from models.people import Chat, ChatLink, Customer, InboundMessage, Reseller
+from models.people import Chat, ChatLink, Customer, Reseller
 
 LINK_CODE_BYTES = 16  # 128 random bits, 22 URL-safe characters
 LINK_CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# What new_link_code makes: a word no one types in a sentence, so text carrying it is a link.
+_NEW_LINK_CODE = re.compile(r"[A-Za-z0-9_-]{22}")
 
 
 def new_link_code() -> str:
@@ -29,16 +28,9 @@ def new_link_code() -> str:
     return secrets.token_urlsafe(LINK_CODE_BYTES)
 
 
-async def get_or_create_chat(session: AsyncSession, channel: Channel, address: str) -> Chat:
-    """Return the chat for a channel address, creating it on first contact."""
-    chat = await session.scalar(
-        select(Chat).where(Chat.channel == channel, Chat.address == address)
-    )
-    if chat is None:
-        chat = Chat(channel=channel, address=address)
-        session.add(chat)
-        await session.flush()
-    return chat
+def is_link_code(text: str) -> bool:
+    """Whether `text` has the shape of a link code `new_link_code` makes."""
+    return _NEW_LINK_CODE.fullmatch(text) is not None
 
 
 async def _link(session: AsyncSession, chat: Chat, customer_id: int, via: str) -> None:
@@ -178,14 +170,6 @@ async def order_history(
     return OrderHistory(order, [event for _, event, _ in rows if event is not None], brand)
 
 
-def touch_inbound(chat: Chat, now: datetime | None = None) -> None:
-    """Record that the person wrote: reopens an inactive or opted-out chat."""
-    chat.last_inbound_at = now or utcnow()
-    chat.active = True
-    chat.opted_out = False
-    chat.inactive_reason = None
-
-
 def invoice_links(link_code: str, bot_username: str, whatsapp_number: str) -> dict[str, str | None]:
     """The two links printed on an invoice; None for a channel that is not set up."""
     telegram = f"https://t.me/{bot_username}?start={link_code}" if bot_username else None
@@ -196,43 +180,15 @@ def invoice_links(link_code: str, bot_username: str, whatsapp_number: str) -> di
     return {"code": link_code, "telegram": telegram, "whatsapp": whatsapp}
 
 
-async def preferred_language(session: AsyncSession, chat: Chat) -> Language | None:
-    """The chat's own language, else the one a linked customer chose when ordering."""
-    if chat.language is not None:
-        return chat.language
-    return await session.scalar(
-        select(Customer.language)
-        .join(ChatLink, ChatLink.customer_id == Customer.id)
-        .where(ChatLink.chat_id == chat.id, Customer.language.is_not(None))
-        .order_by(Customer.id)
-        .limit(1)
+async def reseller_orders(
+    session: AsyncSession, reseller_id: int, limit: int
+) -> list[tuple[Order, str]]:
+    """The newest orders placed through a reseller, each with its end customer's name."""
+    rows = await session.execute(
+        select(Order, Customer.name)
+        .join(Customer, Customer.id == Order.customer_id)
+        .where(Order.reseller_id == reseller_id)
+        .order_by(Order.placed_at.desc(), Order.id.desc())
+        .limit(limit)
     )
-
-
-async def first_delivery(
-    session: AsyncSession, channel: Channel, message_id: str, now: datetime | None = None
-) -> bool:
-    """Record a platform message id; False if it was handled before (a redelivered webhook)."""
-    values = {"channel": channel, "message_id": message_id[:64], "received_at": now or utcnow()}
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    result = await session.execute(
-        insert(InboundMessage).values(values).on_conflict_do_nothing().returning(InboundMessage.id)
-    )
-    return result.first() is not None
-
-
-async def languages_of(session: AsyncSession, chats: Sequence[Chat]) -> dict[int, Language | None]:
-    """preferred_language for many chats at once."""
-    found: dict[int, Language | None] = {chat.id: chat.language for chat in chats}
-    unset = [chat_id for chat_id, lang in found.items() if lang is None]
-    if unset:
-        rows = await session.execute(
-            select(ChatLink.chat_id, Customer.language)
-            .join(Customer, Customer.id == ChatLink.customer_id)
-            .where(ChatLink.chat_id.in_(unset), Customer.language.is_not(None))
-            .order_by(ChatLink.chat_id, Customer.id)
-        )
-        for chat_id, lang in rows:
-            if found.get(chat_id) is None:
-                found[chat_id] = lang
-    return found
+    return [(order, name) for order, name in rows]

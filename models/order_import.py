@@ -2,12 +2,13 @@
 
 Rows with the same code form one order. Re-importing the same file changes nothing: an order
 code already in the database with the same customer, reseller and lines is left alone; with
-different ones it is a bad row. Writing is `models.order_placing`'s job.
+different ones it is a bad row. Placing them is `models.placing`'s job, as for every order.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import NamedTuple
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.base import utcnow
 from models.bulk import among, insert_rows
 from models.catalog import Product
+from models.change import IMPORT
 from models.enums import Language, Phase
 from models.errors import InvalidPhone
 from models.import_rows import (
@@ -31,10 +33,23 @@ from models.import_rows import (
     check_count,
     table_of,
 )
-from models.order_placing import CatalogItem, OrderDraft, place_orders, write_orders
 from models.orders import Order, OrderLine
 from models.people import Customer, Reseller
 from models.phones import normalize_phone
+from models.placing import CatalogItem, NewOrder, place_orders
+
+
+@dataclass(slots=True)
+class OrderDraft:
+    """One order of the file, its rows checked and grouped."""
+
+    line: int  # where the order starts in the file
+    code: str
+    customer_name: str
+    phone: str
+    reseller: str  # empty for a direct sale
+    language: Language | None
+    lines: dict[str, int] = field(default_factory=dict)  # sku -> qty
 
 
 class _Customer(NamedTuple):
@@ -168,11 +183,17 @@ async def import_orders(
         raise ImportRejected(sorted(errors, key=lambda e: e.line))
 
     customers = await _upsert_customers(session, drafts.values(), known)
-    names = {customers[d.phone]: d.customer_name for d in drafts.values()}  # the latest wins
     catalog = {sku: CatalogItem.of(product) for sku, product in products.items()}
-    placed = await place_orders(session, fresh, catalog, resellers, now)
-    returning = sorted({known[p.draft.phone].id for p in placed if p.draft.phone in known})
-    await write_orders(session, placed, customers, names, returning, now, progress)
+    new_orders = [
+        NewOrder(
+            draft.code,
+            customers[draft.phone],
+            [(catalog[sku], qty) for sku, qty in draft.lines.items()],
+            resellers[draft.reseller].id if draft.reseller else None,
+        )
+        for draft in fresh
+    ]
+    placed = await place_orders(session, new_orders, now=now, actor=IMPORT, progress=progress)
     result.created += len(placed)
     result.awaiting_stock += sum(p.phase is Phase.AWAITING_STOCK for p in placed)
     return result

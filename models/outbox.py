@@ -1,10 +1,28 @@
-"""The notification outbox: rows written with the change, sent later by the dispatcher."""
+"""The notification outbox: every message owed to a chat, and the whole life of its row.
+
+A row is written in the same transaction as the change it tells of, so the change and its
+messages commit or vanish together. Its life, top to bottom:
+
+    enqueue ─▶ pending ──claim──▶ sending ──▶ sent ──delivery report──▶ (status stored)
+                 ▲  │                │  ├──▶ held     needs a template nobody configured; staff told
+                 │  │                │  ├──▶ skipped  the chat blocked us or said STOP
+                 │  │                │  └──▶ dead     permanent error or last try; staff told
+                 │  │                └─ retry (backoff) / later (handed back unsent)
+                 │  └──undo──▶ withdrawn
+                 └──── report "outside the 24-hour window": sent again as a template
+
+A claim that is never answered (the dispatcher died) ends with its lease: the row is claimable
+again, so delivery is at least once. What a row carries is typed per kind below, written and
+read through the same TypedDict; `bot/` only sends and says how each send ended.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from enum import StrEnum
+from typing import Any, Literal, NamedTuple, NotRequired, TypedDict, cast
 
 from sqlalchemy import (
     JSON,
@@ -26,8 +44,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from models.audience import Audience, staff_chat_ids
 from models.base import Base, UTCDateTime, str_enum, utcnow
 from models.enums import NotificationKind, NotificationStatus
+from models.people import Chat
 
 
 class Notification(Base):
@@ -66,127 +86,461 @@ class Notification(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+_TABLE = cast(Table, Notification.__table__)  # Core statements: no ORM bookkeeping per row
+
+# ------------------------------------------------------------------------------- payloads
+
+
+class OrderUpdate(TypedDict):
+    """An order moved (or runs late): everything needed to word it later, in any language.
+
+    `brand` is the reseller's on dropship orders (the end customer never sees the shop's
+    name); None means the shop's own, filled in at send time.
+    """
+
+    order_code: str
+    audience: Audience
+    brand: str | None
+    customer_name: str
+    fulfillment: str
+    from_phase: str | None
+    phase: str
+    stage: str | None
+    stage_number: int | None
+    stage_count: int
+    eta: str | None  # ISO time
+    courier: str | None
+    tracking_number: str | None
+    note: str | None
+    photo: str | None
+    at: str  # ISO time
+    late: NotRequired[bool]  # production runs late: a new estimate, not a new phase
+    path: NotRequired[list[str]]  # set when several updates are told as one: the phases passed
+
+
+class BackInStock(TypedDict):
+    """A product a chat asked about can be ordered again."""
+
+    sku: str
+    name: str
+    variant: str
+    available: int
+
+
+class LateAlert(TypedDict):
+    """Staff: an order overstays its phase or production stage."""
+
+    alert: Literal["late"]
+    code: str
+    phase: str
+    stage: str
+
+
+class DigestAlert(TypedDict):
+    """Staff: the morning's open orders per phase and stage, and the late ones."""
+
+    alert: Literal["digest"]
+    day: str
+    counts: list[tuple[str, str, int]]  # (phase, stage or "", count); JSON gives lists back
+    late: list[str]
+
+
+class NeedsTemplateAlert(TypedDict):
+    """Staff: a WhatsApp push waits for an approved template that is not configured."""
+
+    alert: Literal["needs_template"]
+    kind: str
+    chat: str  # masked
+
+
+class DeadLetterAlert(TypedDict):
+    """Staff: a push could not be delivered after every try."""
+
+    alert: Literal["dead_letter"]
+    code: str
+    chat: str  # masked
+    error: str
+
+
+StaffAlert = LateAlert | DigestAlert | NeedsTemplateAlert | DeadLetterAlert
+Payload = OrderUpdate | BackInStock | StaffAlert
+
+# ------------------------------------------------------------------------------- writing
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A row to enqueue; the constructors below pair each kind with its payload type."""
+
+    chat_id: int
+    kind: NotificationKind
+    key: str  # idempotency key: enqueueing the same key twice writes one row
+    payload: Payload
+    due_at: datetime
+    order_id: int | None = None
+    event_id: int | None = None
+
+    @classmethod
+    def order_update(
+        cls,
+        chat_id: int,
+        payload: OrderUpdate,
+        *,
+        key: str,
+        due_at: datetime,
+        order_id: int,
+        event_id: int | None = None,
+    ) -> Outgoing:
+        """An order update for one chat."""
+        return cls(chat_id, NotificationKind.ORDER_UPDATE, key, payload, due_at, order_id, event_id)
+
+    @classmethod
+    def back_in_stock(
+        cls, chat_id: int, payload: BackInStock, *, key: str, due_at: datetime
+    ) -> Outgoing:
+        """A back-in-stock message for one subscribed chat."""
+        return cls(chat_id, NotificationKind.BACK_IN_STOCK, key, payload, due_at)
+
+    @classmethod
+    def staff_alert(
+        cls,
+        chat_id: int,
+        payload: StaffAlert,
+        *,
+        key: str,
+        due_at: datetime,
+        order_id: int | None = None,
+    ) -> Outgoing:
+        """An alert for one staff chat (sent even in quiet hours)."""
+        return cls(chat_id, NotificationKind.STAFF_ALERT, key, payload, due_at, order_id)
+
+
 def order_update_key(order_id: int, event_id: int, chat_id: int) -> str:
     """Return the idempotency key of an order update for one chat."""
     return f"order:{order_id}:event:{event_id}:chat:{chat_id}"
 
 
-async def enqueue(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert outbox rows in the caller's transaction, skipping keys already there.
-
-    Each row is a dict of Notification columns and must carry `idempotency_key`.
-    """
+async def enqueue(session: AsyncSession, rows: Sequence[Outgoing]) -> None:
+    """Insert outbox rows in the caller's transaction, skipping keys already there."""
     if not rows:
         return
-    table = cast(Table, Notification.__table__)  # Core insert: no ORM bookkeeping per row
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(table).on_conflict_do_nothing(index_elements=["idempotency_key"])
-    await session.execute(stmt, list(rows))
+    stmt = insert(_TABLE).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    await session.execute(
+        stmt,
+        [
+            {
+                "chat_id": row.chat_id,
+                "order_id": row.order_id,
+                "event_id": row.event_id,
+                "kind": row.kind,
+                "idempotency_key": row.key,
+                "due_at": row.due_at,
+                "payload": row.payload,
+            }
+            for row in rows
+        ],
+    )
 
 
-async def claim_due(
+class Alert(NamedTuple):
+    """A staff alert to raise: what it says, its key (one per fact), what it is about."""
+
+    payload: StaffAlert
+    key: str  # each staff chat's row is keyed `{key}:{chat_id}`
+    order_id: int | None = None
+    besides: int | None = None  # a chat not to tell (the very one that cannot be reached)
+
+
+async def alert_staff(session: AsyncSession, alerts: Sequence[Alert], *, now: datetime) -> int:
+    """Tell every staff chat of each alert, once per key; return how many rows were written.
+
+    An alert raised again (the late job runs every few minutes, a push fails twice) reaches
+    nobody twice.
+    """
+    if not alerts:
+        return 0
+    chats = await staff_chat_ids(session)
+    rows = [
+        Outgoing.staff_alert(
+            chat_id,
+            alert.payload,
+            key=f"{alert.key}:{chat_id}",
+            due_at=now,
+            order_id=alert.order_id,
+        )
+        for alert in alerts
+        for chat_id in chats
+        if chat_id != alert.besides
+    ]
+    await enqueue(session, rows)
+    return len(rows)
+
+
+# ------------------------------------------------------------------------------- claiming
+
+
+@dataclass(slots=True)
+class Claimed:
+    """A row claimed for sending: what the dispatcher needs of it, nothing more."""
+
+    id: int
+    chat_id: int
+    order_id: int | None
+    kind: NotificationKind
+    payload: Payload
+    attempts: int  # this claim included
+    due_at: datetime
+    via_template: bool
+
+
+async def claim(
     session: AsyncSession, *, now: datetime, limit: int, lease: timedelta
-) -> list[Notification]:
+) -> list[Claimed]:
     """Claim up to `limit` due rows for sending, oldest first, under a lease.
 
     Due means pending and past `due_at`, or claimed by a dispatcher whose lease ran out (it
     died mid-send). PostgreSQL skips rows another dispatcher holds; SQLite's write lock
     makes the single UPDATE … RETURNING atomic.
     """
+    t = _TABLE.c
     due = (
-        select(Notification.id)
+        select(t.id)
         .where(
             or_(
-                and_(
-                    Notification.status == NotificationStatus.PENDING,
-                    Notification.due_at <= now,
-                ),
-                and_(
-                    Notification.status == NotificationStatus.SENDING,
-                    Notification.lease_until < now,
-                ),
+                and_(t.status == NotificationStatus.PENDING, t.due_at <= now),
+                and_(t.status == NotificationStatus.SENDING, t.lease_until < now),
             )
         )
-        .order_by(Notification.due_at, Notification.id)
+        .order_by(t.due_at, t.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    claimed = await session.scalars(
-        update(Notification)
-        .where(Notification.id.in_(due.scalar_subquery()))
+    result = await session.execute(
+        update(_TABLE)
+        .where(t.id.in_(due.scalar_subquery()))
         .values(
             status=NotificationStatus.SENDING,
             lease_until=now + lease,
-            attempts=Notification.attempts + 1,
+            attempts=t.attempts + 1,
         )
-        .returning(Notification)
-        .execution_options(synchronize_session=False, populate_existing=True)
+        .returning(
+            t.id, t.chat_id, t.order_id, t.kind, t.payload, t.attempts, t.due_at, t.via_template
+        )
     )
-    return sorted(claimed.all(), key=lambda n: (n.due_at, n.id))
+    claimed = [Claimed(*row) for row in result]
+    claimed.sort(key=lambda row: (row.due_at, row.id))
+    return claimed
 
 
-async def finish(
-    session: AsyncSession,
-    notification_id: int,
-    status: NotificationStatus,
-    *,
-    now: datetime,
-    provider_message_id: str | None = None,
-    error: str | None = None,
-    retry_at: datetime | None = None,
-) -> None:
-    """Record how a claimed row ended: sent, skipped, dead, held, or pending again later."""
-    values: dict[str, Any] = {"status": status, "lease_until": None, "last_error": error}
-    if status is NotificationStatus.SENT:
-        values |= {"sent_at": now, "provider_message_id": provider_message_id}
-    if retry_at is not None:
-        values["due_at"] = retry_at
-    await session.execute(
-        update(Notification)
-        .where(Notification.id == notification_id)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
+# ------------------------------------------------------------------------------- outcomes
 
 
-async def finish_many(session: AsyncSession, results: Sequence[dict[str, Any]]) -> None:
-    """Record how many claimed rows ended, in one statement.
+@dataclass(slots=True)
+class _Ending:
+    row_id: int
+    status: NotificationStatus
+    error: str | None = None
+    message_id: str | None = None
+    sent_at: datetime | None = None
+    due_at: datetime | None = None  # None keeps the row's
+    unclaimed: bool = False  # handed back unsent: the claim does not count as an attempt
 
-    Each result has `row_id`, `status`, `error`, and optionally `message_id`, `sent_at` and
-    `due_at` (None keeps the row's value), and `unclaimed`: the row is handed back unsent, so
-    its claim does not count as an attempt.
+
+@dataclass
+class Outcomes:
+    """How claimed rows ended, noted as each send finishes and written together by `write`.
+
+    A dispatcher notes an outcome the moment a send ends and writes them every fraction of
+    a second: a crash in between loses only the record, and those rows go out again when
+    their lease ends (at least once, never lost).
     """
-    if not results:
-        return
-    table = cast(Table, Notification.__table__)
+
+    _endings: list[_Ending] = field(default_factory=list)
+    _blocked: dict[int, str] = field(default_factory=dict)  # chat id -> why
+    _alerts: list[Alert] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self._endings)
+
+    def sent(self, row: Claimed, now: datetime, message_id: str) -> None:
+        """It went out; the platform calls it `message_id`."""
+        self._endings.append(
+            _Ending(row.id, NotificationStatus.SENT, message_id=message_id, sent_at=now)
+        )
+
+    def told_with(self, row: Claimed, other: Claimed, now: datetime) -> None:
+        """Folded into another row's message: told by it."""
+        self._endings.append(
+            _Ending(
+                row.id,
+                NotificationStatus.SENT,
+                error=f"told with notification {other.id}",
+                sent_at=now,
+            )
+        )
+
+    def retry(self, row: Claimed, at: datetime, error: str) -> None:
+        """It failed for now: pending again from `at`; the attempt counts."""
+        self._endings.append(_Ending(row.id, NotificationStatus.PENDING, error=error, due_at=at))
+
+    def later(self, row: Claimed, at: datetime) -> None:
+        """Handed back unsent (quiet hours, a full queue): pending from `at`, no attempt used."""
+        self._endings.append(_Ending(row.id, NotificationStatus.PENDING, due_at=at, unclaimed=True))
+
+    def skipped(self, row: Claimed, reason: str) -> None:
+        """Not sent and never will be: the chat is closed to pushes."""
+        self._endings.append(_Ending(row.id, NotificationStatus.SKIPPED, error=reason))
+
+    def held(self, row: Claimed, reason: str) -> None:
+        """Waits for a person (a channel not running here); nobody is told."""
+        self._endings.append(_Ending(row.id, NotificationStatus.HELD, error=reason))
+
+    def needs_template(self, row: Claimed, chat_id: int, masked_address: str) -> None:
+        """Held: outside the session window with no template for its kind; staff told once."""
+        kind = row.kind.value
+        self.held(row, f"needs template: no [whatsapp.templates] {kind}")
+        alert: NeedsTemplateAlert = {
+            "alert": "needs_template",
+            "kind": kind,
+            "chat": masked_address,
+        }
+        self._alerts.append(Alert(alert, f"alert:needs_template:{kind}", besides=chat_id))
+
+    def dead(self, row: Claimed, error: str, masked_address: str) -> None:
+        """Given up after a permanent error or the last try; staff hear of it once."""
+        self._endings.append(_Ending(row.id, NotificationStatus.DEAD, error=error))
+        if row.kind is not NotificationKind.STAFF_ALERT:  # an alert about an alert never ends
+            dead: DeadLetterAlert = {
+                "alert": "dead_letter",
+                "code": str(row.payload.get("order_code", "-")),
+                "chat": masked_address,
+                "error": error[:200],
+            }
+            self._alerts.append(Alert(dead, f"alert:dead:{row.id}", row.order_id))
+
+    def blocked(self, row: Claimed, error: str) -> None:
+        """The person blocked us: the row is dead and the chat closed until they write again."""
+        self._endings.append(_Ending(row.id, NotificationStatus.DEAD, error=error))
+        self._blocked[row.chat_id] = error[:200]
+
+    def take(self) -> Outcomes:
+        """Hand over what was noted so far and start afresh (see `put_back`)."""
+        taken = Outcomes(self._endings, self._blocked, self._alerts)
+        self._endings, self._blocked, self._alerts = [], {}, []
+        return taken
+
+    def put_back(self, taken: Outcomes) -> None:
+        """Return outcomes whose write failed, ahead of those noted since."""
+        self._endings[:0] = taken._endings
+        self._blocked = taken._blocked | self._blocked
+        self._alerts[:0] = taken._alerts
+
+    async def write(self, session: AsyncSession, now: datetime) -> None:
+        """Record every outcome noted, in the caller's transaction."""
+        if self._endings:
+            await _write_endings(session, self._endings)
+        for chat_id, why in sorted(self._blocked.items()):
+            await close_chat(session, chat_id, why)
+        await alert_staff(session, self._alerts, now=now)
+
+
+async def _write_endings(session: AsyncSession, endings: Sequence[_Ending]) -> None:
+    t = _TABLE.c
     stmt = (
-        update(table)
-        .where(table.c.id == bindparam("row_id"))
+        update(_TABLE)
+        .where(t.id == bindparam("row_id"))
         .values(
             status=bindparam("new_status"),
             lease_until=None,
             last_error=bindparam("error"),
             provider_message_id=func.coalesce(
-                bindparam("message_id", type_=String), table.c.provider_message_id
+                bindparam("message_id", type_=String), t.provider_message_id
             ),
-            sent_at=func.coalesce(bindparam("sent_at", type_=UTCDateTime), table.c.sent_at),
-            due_at=func.coalesce(bindparam("new_due", type_=UTCDateTime), table.c.due_at),
-            attempts=table.c.attempts - bindparam("unclaimed", type_=Integer),
+            sent_at=func.coalesce(bindparam("sent_at", type_=UTCDateTime), t.sent_at),
+            due_at=func.coalesce(bindparam("new_due", type_=UTCDateTime), t.due_at),
+            attempts=t.attempts - bindparam("unclaimed", type_=Integer),
         )
     )
     await session.execute(
         stmt,
         [
             {
-                "row_id": r["row_id"],
-                "new_status": r["status"],
-                "error": r.get("error"),
-                "message_id": r.get("message_id"),
-                "sent_at": r.get("sent_at"),
-                "new_due": r.get("due_at"),
-                "unclaimed": 1 if r.get("unclaimed") else 0,
+                "row_id": e.row_id,
+                "new_status": e.status,
+                "error": e.error,
+                "message_id": e.message_id,
+                "sent_at": e.sent_at,
+                "new_due": e.due_at,
+                "unclaimed": 1 if e.unclaimed else 0,
             }
-            for r in results
+            for e in endings
         ],
+    )
+
+
+async def close_chat(session: AsyncSession, chat_id: int, why: str) -> None:
+    """Stop pushing to a chat whose person cannot receive; their next message reopens it."""
+    await session.execute(
+        update(Chat)
+        .where(Chat.id == chat_id)
+        .values(active=False, inactive_reason=why[:200])
+        .execution_options(synchronize_session=False)
+    )
+
+
+# ------------------------------------------------------------------------------- after sending
+
+
+class Verdict(StrEnum):
+    """What a platform's delivery report means for the row it is about."""
+
+    NOTED = "noted"  # stored, nothing to do
+    RESEND_AS_TEMPLATE = "resend_as_template"  # outside the session window: use the template
+    RETRY = "retry"  # the platform was over its rate: send again in a minute
+    UNREACHABLE = "unreachable"  # the person cannot receive: close the chat
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """A platform's word on a message it was given: its status, error code, and our reading."""
+
+    message_id: str
+    status: str  # the platform's own: queued, sent, delivered, read, failed, undelivered …
+    error_code: str | None
+    verdict: Verdict = Verdict.NOTED
+
+
+RETRY_AFTER_RATE_LIMIT = timedelta(minutes=1)
+
+
+async def apply_delivery_report(
+    session: AsyncSession, report: DeliveryReport, now: datetime
+) -> bool:
+    """Store a delivery report on its row and act on it; False if no push has that id (a reply)."""
+    row = await session.scalar(
+        select(Notification).where(Notification.provider_message_id == report.message_id)
+    )
+    if row is None:
+        return False
+    row.delivery_status, row.delivery_error_code = report.status[:20], report.error_code
+    if report.verdict is Verdict.RESEND_AS_TEMPLATE:
+        row.status, row.via_template, row.due_at = NotificationStatus.PENDING, True, now
+    elif report.verdict is Verdict.RETRY:
+        row.status, row.due_at = NotificationStatus.PENDING, now + RETRY_AFTER_RATE_LIMIT
+    elif report.verdict is Verdict.UNREACHABLE:
+        await close_chat(session, row.chat_id, f"undeliverable ({report.error_code})")
+    return True
+
+
+async def withdraw(session: AsyncSession, event_id: int, reason: str) -> None:
+    """Withdraw the unsent rows of an event that was undone: nobody hears of it."""
+    await session.execute(
+        update(_TABLE)
+        .where(
+            _TABLE.c.event_id == event_id,
+            _TABLE.c.status == NotificationStatus.PENDING,
+        )
+        .values(status=NotificationStatus.WITHDRAWN, last_error=reason)
     )

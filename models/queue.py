@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.enums import NotificationKind, Phase
+from models.enums import Phase
 from models.flows import FINAL
 from models.orders import Order
-from models.outbox import enqueue
-from models.people import Chat, Reseller
+from models.outbox import Alert, DigestAlert, LateAlert, alert_staff
 from models.stages import estimate_ready_at
-from models.updates import recipients
+from models.updates import Told, order_update, parties_of, tell
 
 # How long an order may sit in a phase before someone should look at it. Production stages
 # use their own expected durations; phases not listed wait on the customer (payment) or on
@@ -97,29 +95,17 @@ async def flag_late_orders(session: AsyncSession, now: datetime) -> int:
     many late orders were found.
     """
     late = [o for o in await _timed_orders(session) if is_late(o, now)]
-    if not late:
-        return 0
-    staff_chats = list(await session.scalars(select(Chat.id).where(Chat.staff_id.is_not(None))))
-    rows: list[dict[str, Any]] = []
+    alerts: list[Alert] = []
+    notices: list[Told] = []
     for order in late:
         spell = f"{order.phase.value}:{order.stage_index}:{order.phase_entered_at.isoformat()}"
-        stage = order.stage_name
-        rows += [
-            {
-                "chat_id": chat_id,
-                "kind": NotificationKind.STAFF_ALERT,
-                "order_id": order.id,
-                "idempotency_key": f"late:{order.id}:{spell}:staff:{chat_id}",
-                "due_at": now,
-                "payload": {
-                    "alert": "late",
-                    "code": order.code,
-                    "phase": order.phase.value,
-                    "stage": stage or "",
-                },
-            }
-            for chat_id in staff_chats
-        ]
+        alert: LateAlert = {
+            "alert": "late",
+            "code": order.code,
+            "phase": order.phase.value,
+            "stage": order.stage_name or "",
+        }
+        alerts.append(Alert(alert, f"late:{order.id}:{spell}:staff", order.id))
         if order.phase is Phase.IN_PRODUCTION and order.stage_index is not None:
             order.estimated_ready_at = estimate_ready_at(
                 order.plan,
@@ -127,28 +113,21 @@ async def flag_late_orders(session: AsyncSession, now: datetime) -> int:
                 stage_started_at=order.phase_entered_at,
                 now=now,
             )
-            reseller = await session.get(Reseller, order.reseller_id) if order.reseller_id else None
-            for chat_id, audience in await recipients(session, order):
-                rows.append(
-                    {
-                        "chat_id": chat_id,
-                        "kind": NotificationKind.ORDER_UPDATE,
-                        "order_id": order.id,
-                        "idempotency_key": f"late:{order.id}:{spell}:chat:{chat_id}",
-                        "due_at": now,
-                        "payload": {
-                            "late": True,
-                            "order_code": order.code,
-                            "audience": audience,
-                            "brand": reseller.name if reseller else None,
-                            "phase": order.phase.value,
-                            "stage": stage,
-                            "eta": order.estimated_ready_at.isoformat(),
-                            "fulfillment": order.fulfillment.value,
-                        },
-                    }
-                )
-    await enqueue(session, rows)
+            notice = order_update(
+                code=order.code,
+                fulfillment=order.fulfillment,
+                plan=order.plan,
+                from_phase=order.phase,
+                phase=order.phase,
+                stage=order.stage_index,
+                eta=order.estimated_ready_at,
+                at=now,
+            )
+            notice["late"] = True
+            key = f"late:{order.id}:{spell}"
+            notices.append(Told(parties_of(order), notice, now, None, key=key))
+    await alert_staff(session, alerts, now=now)
+    await tell(session, notices)
     return len(late)
 
 
@@ -163,24 +142,10 @@ async def _timed_orders(session: AsyncSession) -> list[Order]:
 async def queue_digest(session: AsyncSession, now: datetime, day: str) -> int:
     """Queue the morning digest for every staff chat, once per `day` (the shop's date)."""
     summary = await work_queue(session, now)
-    counts = [[line.phase.value, line.stage or "", line.count] for line in summary.lines]
-    staff_chats = list(await session.scalars(select(Chat.id).where(Chat.staff_id.is_not(None))))
-    await enqueue(
-        session,
-        [
-            {
-                "chat_id": chat_id,
-                "kind": NotificationKind.STAFF_ALERT,
-                "idempotency_key": f"digest:{day}:{chat_id}",
-                "due_at": now,
-                "payload": {
-                    "alert": "digest",
-                    "day": day,
-                    "counts": counts,
-                    "late": [order.code for order in summary.late],
-                },
-            }
-            for chat_id in staff_chats
-        ],
-    )
-    return len(staff_chats)
+    digest: DigestAlert = {
+        "alert": "digest",
+        "day": day,
+        "counts": [(line.phase.value, line.stage or "", line.count) for line in summary.lines],
+        "late": [order.code for order in summary.late],
+    }
+    return await alert_staff(session, [Alert(digest, f"digest:{day}")], now=now)

@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from models import stock
-from models.enums import NotificationStatus
-from models.lifecycle import Actor, restore_snapshot, snapshot_of, stock_lines
+from models.change import Actor
+from models.lifecycle import restore_snapshot, snapshot_of, stock_lines
 from models.orders import Order, PhaseEvent
-from models.outbox import Notification
+from models.outbox import withdraw
 
 
 @dataclass
@@ -109,14 +109,6 @@ async def _revert(
             undoes_event_id=event.id,
         )
     )
-    await session.execute(
-        update(Notification)
-        .where(
-            Notification.event_id == event.id,
-            Notification.status == NotificationStatus.PENDING,
-        )
-        .values(status=NotificationStatus.WITHDRAWN, last_error="undone by staff")
-        .execution_options(synchronize_session=False)
-    )
+    await withdraw(session, event.id, "undone by staff")
     await session.flush()
     return None

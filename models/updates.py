@@ -1,108 +1,160 @@
-"""Order-update notifications: who hears of a change, what they are told, queued in bulk.
+"""Order updates: what a change is told as, and the events and messages written in bulk.
 
-A staff command may move a thousand orders. Their events are written in one insert and the
-chats to tell are found in a few queries for all of them, not a few queries per order.
+A staff command may move a thousand orders. Their events are written in a few multi-row
+inserts and the chats to tell are found in a few queries for all of them, not per order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.bulk import insert_rows
-from models.enums import NotificationKind
+from models.audience import Audience, Parties, Recipient, audiences_of
+from models.bulk import among, insert_rows
+from models.enums import Fulfillment, Phase
 from models.orders import Order, PhaseEvent
-from models.outbox import enqueue, order_update_key
-from models.people import Chat, ChatLink, Customer, Reseller
-
-CHUNK = 500  # ids per IN (...) list: well inside every driver's limit
-T = TypeVar("T")
+from models.outbox import OrderUpdate, Outgoing, enqueue, order_update_key
+from models.people import Customer, Reseller
+from models.stages import Stage
 
 
-def order_update_payload(
-    order: Order, event: PhaseEvent, *, audience: str, brand: str | None, customer_name: str
-) -> dict[str, Any]:
-    """Everything a renderer needs to word an order update later, in any language.
+def order_update(
+    *,
+    code: str,
+    fulfillment: Fulfillment,
+    plan: Sequence[Stage],
+    from_phase: Phase | None,
+    phase: Phase,
+    stage: int | None,
+    eta: datetime | None,
+    at: datetime,
+    courier: str | None = None,
+    tracking_number: str | None = None,
+    note: str | None = None,
+    photo: str | None = None,
+) -> OrderUpdate:
+    """An order update as the renderer words it later, before we know who hears it.
 
-    `brand` is the reseller's brand on dropship orders (the end customer never sees the
-    shop's name); None means the shop's own name, filled in at send time.
+    `audience`, `brand` and `customer_name` are set per recipient by `for_recipient`.
     """
-    plan = order.plan
-    stage = event.to_stage
     return {
-        "order_code": order.code,
-        "audience": audience,
-        "brand": brand,
-        "customer_name": customer_name,
-        "fulfillment": order.fulfillment.value,
-        "from_phase": event.from_phase.value if event.from_phase else None,
-        "phase": event.to_phase.value,
+        "order_code": code,
+        "audience": "customer",
+        "brand": None,
+        "customer_name": "",
+        "fulfillment": fulfillment.value,
+        "from_phase": from_phase.value if from_phase else None,
+        "phase": phase.value,
         "stage": plan[stage].name if stage is not None else None,
         "stage_number": stage + 1 if stage is not None else None,
         "stage_count": len(plan),
-        "eta": order.estimated_ready_at.isoformat() if order.estimated_ready_at else None,
-        "courier": order.courier,
-        "tracking_number": order.tracking_number,
-        "note": event.note,
-        "photo": event.photo,
-        "at": event.at.isoformat(),
+        "eta": eta.isoformat() if eta else None,
+        "courier": courier,
+        "tracking_number": tracking_number,
+        "note": note,
+        "photo": photo,
+        "at": at.isoformat(),
     }
 
 
-def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), CHUNK):
-        yield items[start : start + CHUNK]
-
-
-async def _pairs(
-    session: AsyncSession, key: Any, value: Any, ids: set[int]
-) -> dict[int, list[Any]]:
-    """Map each id to the values of the rows whose `key` column is that id."""
-    found: dict[int, list[Any]] = {}
-    for part in _chunks(sorted(ids)):
-        for ident, item in await session.execute(select(key, value).where(key.in_(part))):
-            found.setdefault(ident, []).append(item)
-    return found
-
-
-async def recipients_of(
-    session: AsyncSession, orders: Sequence[Order]
-) -> dict[int, list[tuple[int, str]]]:
-    """Every chat that must hear of each order, once each, by order id: (chat_id, audience).
-
-    The customer's linked chats hear as `customer`; for dropship the reseller's own chats
-    hear as `reseller` (which wins if a chat is both).
-    """
-    customer_chats = await _pairs(
-        session, ChatLink.customer_id, ChatLink.chat_id, {o.customer_id for o in orders}
+def update_of(order: Order, event: PhaseEvent) -> OrderUpdate:
+    """The update an event of this order is told as, worded from the order as it is now."""
+    return order_update(
+        code=order.code,
+        fulfillment=order.fulfillment,
+        plan=order.plan,
+        from_phase=event.from_phase,
+        phase=event.to_phase,
+        stage=event.to_stage,
+        eta=order.estimated_ready_at,
+        at=event.at,
+        courier=order.courier,
+        tracking_number=order.tracking_number,
+        note=event.note,
+        photo=event.photo,
     )
-    reseller_ids = {o.reseller_id for o in orders if o.reseller_id is not None}
-    reseller_chats = await _pairs(session, Chat.reseller_id, Chat.id, reseller_ids)
-    out: dict[int, list[tuple[int, str]]] = {}
-    for order in orders:
-        found = dict.fromkeys(customer_chats.get(order.customer_id, ()), "customer")
-        if order.reseller_id is not None:
-            found.update(dict.fromkeys(reseller_chats.get(order.reseller_id, ()), "reseller"))
-        out[order.id] = sorted(found.items())
-    return out
 
 
-async def recipients(session: AsyncSession, order: Order) -> list[tuple[int, str]]:
-    """Every chat that must hear of this one order: (chat_id, audience)."""
-    return (await recipients_of(session, [order]))[order.id]
+def for_recipient(
+    update: OrderUpdate, audience: Audience, brand: str | None, customer_name: str
+) -> OrderUpdate:
+    """The update as one chat hears it: as the customer (under `brand`) or as the reseller."""
+    return {**update, "audience": audience, "brand": brand, "customer_name": customer_name}
 
 
-@dataclass(frozen=True)
-class _Change:
-    order: Order
-    event: PhaseEvent
+@dataclass(frozen=True, slots=True)
+class Told:
+    """One order update to tell everyone who hears of its order."""
+
+    parties: Parties
+    update: OrderUpdate
     due_at: datetime
-    payload: dict[str, Any]  # worded from the order as it was right after this change
+    event_id: int | None  # None for notices that are no phase change (a late estimate)
+    key: str = ""  # idempotency key per chat is `{key}:chat:{id}`; empty: the event's own key
+
+
+async def tell(
+    session: AsyncSession,
+    told: Sequence[Told],
+    *,
+    heard: Mapping[int, Sequence[Recipient]] | None = None,
+) -> None:
+    """Queue each update for every chat that hears of its order, in a few statements.
+
+    `heard` is `audiences_of` these orders, when the caller has it already.
+    """
+    if not told:
+        return
+    dialect = session.get_bind().dialect
+    if heard is None:
+        heard = await audiences_of(session, (t.parties for t in told))
+    reached = [t for t in told if heard[t.parties.order_id]]
+    if not reached:
+        return
+    customer_ids = sorted({t.parties.customer_id for t in reached})
+    names: dict[int, str] = {}
+    for customer_id, name in await session.execute(
+        select(Customer.id, Customer.name).where(among(Customer.id, customer_ids, dialect))
+    ):
+        names[customer_id] = name
+    reseller_ids = sorted({t.parties.reseller_id for t in reached if t.parties.reseller_id})
+    brands: dict[int, str] = {}
+    if reseller_ids:
+        for seller, seller_brand in await session.execute(
+            select(Reseller.id, Reseller.name).where(among(Reseller.id, reseller_ids, dialect))
+        ):
+            brands[seller] = seller_brand
+    rows: list[Outgoing] = []
+    for t in reached:
+        order_id, customer_id, reseller_id = t.parties
+        brand = brands.get(reseller_id) if reseller_id is not None else None
+        for chat_id, audience in heard[order_id]:
+            if t.key:
+                key = f"{t.key}:chat:{chat_id}"
+            else:
+                assert t.event_id is not None
+                key = order_update_key(order_id, t.event_id, chat_id)
+            rows.append(
+                Outgoing.order_update(
+                    chat_id,
+                    for_recipient(t.update, audience, brand, names[customer_id]),
+                    key=key,
+                    due_at=t.due_at,
+                    order_id=order_id,
+                    event_id=t.event_id,
+                )
+            )
+    await enqueue(session, rows)
+
+
+def parties_of(order: Order) -> Parties:
+    """Who an order belongs to."""
+    return Parties(order.id, order.customer_id, order.reseller_id)
 
 
 EVENT_COLUMNS = tuple(c.key for c in PhaseEvent.__table__.columns if c.key != "id")
@@ -118,46 +170,45 @@ def _steps(count: int) -> Iterator[tuple[int, int]]:
             start += size
 
 
-async def insert_events(session: AsyncSession, events: Sequence[PhaseEvent]) -> None:
-    """Insert new events in multi-row statements and give each its id.
+async def insert_events(
+    session: AsyncSession, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> list[int]:
+    """Insert event rows (tuples in `columns` order, `order_id` among them); return their ids.
 
     The ORM would insert them one statement each: it cannot batch RETURNING on SQLite.
     Statements come in a few fixed sizes, so the drivers' prepared-statement caches hold a
     few shapes rather than one per bulk command (a cached 1,000-row INSERT takes ~1 MB).
+    Ids come back in the order of `rows`; an order may have several events among them.
     """
     table = cast(Table, PhaseEvent.__table__)
-    rows = [tuple(getattr(event, name) for name in EVENT_COLUMNS) for event in events]
     returned: list[tuple[Any, ...]] = []
     for start, size in _steps(len(rows)):
-        part = rows[start : start + size]
         returned += await insert_rows(
-            session, table, EVENT_COLUMNS, part, returning=("id", "order_id")
+            session, table, columns, rows[start : start + size], returning=("id", "order_id")
         )
     # Rows get ids in the order written; RETURNING may list them in any order.
     ids: dict[int, list[int]] = {}
     for event_id, order_id in sorted(returned, reverse=True):
         ids.setdefault(order_id, []).append(event_id)
-    for event in events:
-        event.id = ids[event.order_id].pop()
+    at = columns.index("order_id")
+    return [ids[row[at]].pop() for row in rows]
 
 
 class Batch:
     """Changes whose events and notifications are written together, in the caller's transaction.
 
-    `add` keeps a change and its new event; `write` inserts the events, finds who hears of
-    each order and queues every notification, in a few statements for any number of changes.
-    Until `write`, nothing of them is stored: a batch that is never written loses its changes'
-    history and messages, so write it before the transaction commits.
+    `add` keeps a change and its new event; `write` inserts the events and tells everyone who
+    hears of each order, in a few statements for any number of changes. Until `write`,
+    nothing of them is stored: write the batch before the transaction commits.
     """
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self._changes: list[_Change] = []
+        self._changes: list[tuple[Order, PhaseEvent, OrderUpdate, datetime]] = []
 
     def add(self, order: Order, event: PhaseEvent, due_at: datetime) -> None:
         """Keep a change to announce; its wording is fixed now, before the order moves again."""
-        payload = order_update_payload(order, event, audience="", brand=None, customer_name="")
-        self._changes.append(_Change(order, event, due_at, payload))
+        self._changes.append((order, event, update_of(order, event), due_at))
 
     async def write(self) -> None:
         """Write the kept events and queue their notifications."""
@@ -165,37 +216,16 @@ class Batch:
         if not changes:
             return
         await self.session.flush()
-        await insert_events(self.session, [change.event for change in changes])
-        orders = [change.order for change in changes]
-        names = await _pairs(
-            self.session, Customer.id, Customer.name, {o.customer_id for o in orders}
-        )
-        brands = await _pairs(
+        events = [event for _, event, _, _ in changes]
+        rows = [tuple(getattr(event, name) for name in EVENT_COLUMNS) for event in events]
+        for event, event_id in zip(
+            events, await insert_events(self.session, EVENT_COLUMNS, rows), strict=True
+        ):
+            event.id = event_id
+        await tell(
             self.session,
-            Reseller.id,
-            Reseller.name,
-            {o.reseller_id for o in orders if o.reseller_id is not None},
+            [
+                Told(parties_of(order), update, due_at, event.id)
+                for order, event, update, due_at in changes
+            ],
         )
-        heard = await recipients_of(self.session, orders)
-        rows: list[dict[str, Any]] = []
-        for change in changes:
-            order, event = change.order, change.event
-            brand = brands[order.reseller_id][0] if order.reseller_id is not None else None
-            for chat_id, audience in heard[order.id]:
-                payload = change.payload | {
-                    "audience": audience,
-                    "brand": brand,
-                    "customer_name": names[order.customer_id][0],
-                }
-                rows.append(
-                    {
-                        "chat_id": chat_id,
-                        "order_id": order.id,
-                        "event_id": event.id,
-                        "kind": NotificationKind.ORDER_UPDATE,
-                        "idempotency_key": order_update_key(order.id, event.id, chat_id),
-                        "due_at": change.due_at,
-                        "payload": payload,
-                    }
-                )
-        await enqueue(self.session, rows)

@@ -19,11 +19,30 @@ from handlers.conversation import Conversation
 from handlers.i18n import Messages
 from models import Chat, Notification, Staff
 from models.enums import Channel, NotificationKind, NotificationStatus
-from models.outbox import enqueue
+from models.outbox import OrderUpdate
 from models.storage import Database
-from tests.fake_telegram import FakeTelegram
+from tests.fakes.telegram import FakeTelegram
+from tests.support.outbox import code_of, queue_alerts
 
 ONE_CHAT = 42
+ORDER_UPDATE: OrderUpdate = {
+    "order_code": "INV-7",
+    "audience": "customer",
+    "brand": None,
+    "customer_name": "Sari",
+    "fulfillment": "ready_stock",
+    "from_phase": "placed",
+    "phase": "paid",
+    "stage": None,
+    "stage_number": None,
+    "stage_count": 0,
+    "eta": None,
+    "courier": None,
+    "tracking_number": None,
+    "note": None,
+    "photo": None,
+    "at": "2026-03-02T02:00:00+00:00",
+}
 
 
 @pytest.fixture
@@ -53,36 +72,13 @@ async def _dispatcher(
     return dispatcher, channel
 
 
-async def _alerts(db: Database, chats: list[int], texts: list[str]) -> None:
-    """Queue one plain message per (chat, text), in this order."""
-    async with db.transaction() as s:
-        ids = {}
-        for address in dict.fromkeys(chats):
-            chat = Chat(channel=Channel.TELEGRAM, address=str(address))
-            s.add(chat)
-            await s.flush()
-            ids[address] = chat.id
-        await enqueue(
-            s,
-            [
-                {
-                    "chat_id": ids[address],
-                    "kind": NotificationKind.STAFF_ALERT,
-                    "idempotency_key": f"test:{n}",
-                    "payload": {"text": text},
-                }
-                for n, (address, text) in enumerate(zip(chats, texts, strict=True))
-            ],
-        )
-
-
 async def test_six_hundred_chats_at_thirty_a_second_with_no_429(
     sqlite_db: Database, fake: FakeTelegram
 ) -> None:
     fake.limit(per_second=30, per_chat_per_second=1)
     chats = [ONE_CHAT] * 20 + list(range(1000, 1580))
     texts = [f"#{n:02d}" for n in range(20)] + [f"to {c}" for c in chats[20:]]
-    await _alerts(sqlite_db, chats, texts)
+    await queue_alerts(sqlite_db, chats, texts)
     dispatcher, channel = await _dispatcher(sqlite_db, fake)
     try:
         started = time.monotonic()
@@ -98,7 +94,7 @@ async def test_six_hundred_chats_at_thirty_a_second_with_no_429(
     )
     assert fake.too_many == 0
     one = [m for m in fake.sent if m.chat_id == ONE_CHAT]
-    assert [m.text.removeprefix("⚠️ ") for m in one] == [f"#{n:02d}" for n in range(20)]
+    assert [code_of(m.text) for m in one] == [f"#{n:02d}" for n in range(20)]
     gaps = [b.at - a.at for a, b in itertools.pairwise(one)]
     assert min(gaps) >= 0.99  # one chat: at most one message a second
 
@@ -106,7 +102,7 @@ async def test_six_hundred_chats_at_thirty_a_second_with_no_429(
 async def test_a_push_that_cannot_be_delivered_is_dead_lettered_and_staff_told_once(
     sqlite_db: Database, fake: FakeTelegram
 ) -> None:
-    await _alerts(sqlite_db, [7], ["halo"])
+    await queue_alerts(sqlite_db, [7], ["halo"])
     async with sqlite_db.transaction() as s:
         dewi = Staff(name="Dewi")
         s.add(dewi)
@@ -115,7 +111,7 @@ async def test_a_push_that_cannot_be_delivered_is_dead_lettered_and_staff_told_o
         row = await s.scalar(select(Notification))
         assert row is not None
         row.kind = NotificationKind.ORDER_UPDATE
-        row.payload = {"order_code": "INV-7", "phase": "paid", "audience": "customer"}
+        row.payload = dict(ORDER_UPDATE)
     dispatcher, channel = await _dispatcher(sqlite_db, fake)
     try:
         fake.fail_next("sendMessage", 400, description="Bad Request: chat not found")
@@ -140,7 +136,7 @@ async def test_two_dispatchers_on_one_database_never_send_a_row_twice(
     if db.dialect != "postgresql":
         pytest.skip("several dispatchers share a database only on PostgreSQL")
     chats = list(range(5000, 7000))
-    await _alerts(db, chats, [f"n{c}" for c in chats])
+    await queue_alerts(db, chats, [f"n{c}" for c in chats])
     other_db = db.twin()  # another process's connections
     first, first_channel = await _dispatcher(db, fake)
     second, second_channel = await _dispatcher(other_db, fake)
@@ -163,7 +159,7 @@ async def test_every_push_arrives_through_server_errors_and_hangs(
     fake.flaky("sendMessage", 0.2)
     fake.hang("sendMessage", 3, seconds=3)
     chats = list(range(3000, 3100))
-    await _alerts(sqlite_db, chats, [f"n{c}" for c in chats])
+    await queue_alerts(sqlite_db, chats, [f"n{c}" for c in chats])
     dispatcher, channel = await _dispatcher(sqlite_db, fake, read_timeout=1)
     dispatcher.backoff_seconds = 0.05  # retries in a blink: the test is about not losing any
     try:

@@ -9,16 +9,18 @@ import pytest
 from sqlalchemy import select
 
 from models.catalog import Product, StockSubscription
+from models.change import by_system
+from models.chats import get_or_create_chat
 from models.enums import Channel, NotificationKind, Phase
 from models.errors import StockError
 from models.inventory import set_stock
-from models.lifecycle import place_order
-from models.linking import get_or_create_chat
+from models.lifecycle import cancel, load_for_change
 from models.orders import Order
 from models.outbox import Notification
 from models.people import Customer
+from models.placing import place_order
 from models.storage import Database
-from tests import factories
+from tests.support import factories
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 
@@ -98,7 +100,6 @@ async def test_big_early_order_is_not_overtaken_by_a_small_later_one(db: Databas
 
 
 async def test_cancelling_a_reserved_order_serves_the_next_in_line(db: Database) -> None:
-    from models.lifecycle import SYSTEM, cancel, load_for_change
 
     async with db.transaction() as s:
         kaos = await factories.product(s, "KAOS-3", stock=1)
@@ -106,7 +107,7 @@ async def test_cancelling_a_reserved_order_serves_the_next_in_line(db: Database)
         await place_order(s, code="FIRST", customer=sari, lines=[(kaos, 1)], now=T0)
         await place_order(s, code="NEXT", customer=sari, lines=[(kaos, 1)], now=T0)
     async with db.transaction() as s:
-        await cancel(s, await load_for_change(s, "FIRST"), actor=SYSTEM, reason="batal")
+        await cancel(s, await load_for_change(s, "FIRST"), by_system(T0), reason="batal")
     async with db.sessions() as s:
         nxt = await load_for_change(s, "NEXT")
         assert nxt.phase is Phase.PLACED and nxt.stock_reserved

@@ -8,7 +8,7 @@ import pytest
 
 from bot.jobs import Jobs
 from models.storage import Database
-from tests.chat import Shop, open_shop
+from tests.support.shop import Shop, open_shop
 
 
 @pytest.fixture

@@ -22,12 +22,13 @@ from bot.telegram import TelegramChannel
 from bot.web import create_web_app
 from bot.whatsapp import WhatsAppChannel
 from models import Chat, Notification, Staff
+from models.chats import get_or_create_chat
 from models.enums import Channel, NotificationKind, NotificationStatus
-from models.linking import get_or_create_chat, link_by_phone
+from models.linking import link_by_phone
 from models.storage import Database
-from tests.chat import UNDO, Shop, open_shop
-from tests.fake_telegram import FakeTelegram
-from tests.fake_twilio import FakeTwilio, TwilioMessage, inbound_params, sign, status_params
+from tests.fakes.telegram import FakeTelegram
+from tests.fakes.twilio import FakeTwilio, TwilioMessage, inbound_params, sign, status_params
+from tests.support.shop import UNDO, Shop, open_shop
 
 PUBLIC = "https://shop.example"
 SHOP_NUMBER = "+6281100001111"
@@ -104,7 +105,7 @@ async def _start(
 ) -> tuple[Any, ...]:
     config = whatsapp_config(twilio, templates)
     channel = WhatsAppChannel(config, shop.conversation, shop.messages, shop.db)
-    shop.dispatcher.channels[Channel.WHATSAPP] = channel  # type: ignore[index]
+    shop.dispatcher.channels[Channel.WHATSAPP] = channel
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     app = create_web_app(shop.db, whatsapp=channel, clock=shop.clock)
@@ -255,7 +256,7 @@ async def test_outside_the_window_the_template_goes_out(
         shop.messages,
         shop.db,
     )
-    shop.dispatcher.channels[Channel.WHATSAPP] = channel  # type: ignore[index]
+    shop.dispatcher.channels[Channel.WHATSAPP] = channel
     try:
         await shop.say("sari", "halo")
         async with shop.db.transaction() as s:  # Sari's WhatsApp chat, last heard 2 days ago
@@ -333,7 +334,7 @@ async def test_a_customer_on_telegram_and_whatsapp_hears_on_both(
             }
         ).telegram
         telegram = TelegramChannel(config, wa.shop.conversation, wa.shop.messages, wa.shop.db)
-        wa.shop.dispatcher.channels[Channel.TELEGRAM] = telegram  # type: ignore[index]
+        wa.shop.dispatcher.channels[Channel.TELEGRAM] = telegram
         await telegram.start()
         try:
             telegram_api.push_update(
@@ -372,7 +373,7 @@ async def test_undeliverable_numbers_close_the_chat(wa: WhatsAppShop) -> None:
     assert await wa.post("/whatsapp/status", failed) == 204
     async with wa.shop.db.sessions() as s:
         chat = await s.scalar(select(Chat).where(Chat.address == SARI))
-    assert chat is not None and not chat.active and chat.inactive_reason == "whatsapp error 63024"
+    assert chat is not None and not chat.active and chat.inactive_reason == "undeliverable (63024)"
 
 
 async def test_kabar_run_serves_whatsapp_and_stops_on_sigterm(

@@ -7,8 +7,9 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.catalog import Product
+from models.chats import get_or_create_chat
 from models.enums import Channel, Fulfillment, Language
-from models.linking import get_or_create_chat, link_by_phone
+from models.linking import link_by_phone
 from models.people import Chat, Customer, Reseller, Staff
 from models.phones import normalize_phone
 from models.stages import parse_stages, stages_to_json

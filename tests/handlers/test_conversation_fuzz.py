@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from models.schema import upgrade
 from models.storage import Database
-from tests.chat import attach, open_shop
+from tests.support.shop import attach, open_shop
 
 TEXTS = st.one_of(
     st.text(max_size=300),

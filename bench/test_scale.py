@@ -29,9 +29,8 @@ async def test_smoke_run_builds_each_shop_and_every_answer_is_the_one_asked_for(
     # The import counted every row of its CSV; the process reported its memory.
     assert column(work, "import rows") == [spec.import_rows] * len(backends())
     serving, peak = column(work, "peak RSS MB before import"), column(work, "peak RSS MB")
-    assert all(
-        isinstance(mb, float) and 0 < mb <= top for mb, top in zip(serving, peak, strict=True)
-    )
+    for mb, top in zip(serving, peak, strict=True):
+        assert isinstance(mb, float) and isinstance(top, float) and 0 < mb <= top
     # Every target is judged, each as met or missed.
     assert set(column(targets, "verdict")) <= {"OK", "miss"}
     assert len(targets.rows) == 7 * len(backends())

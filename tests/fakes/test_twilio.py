@@ -13,8 +13,8 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from tests import fake_twilio
-from tests.fake_twilio import FakeTwilio, inbound_params, sign, status_params
+from tests.fakes import twilio as fake_twilio
+from tests.fakes.twilio import FakeTwilio, inbound_params, sign, status_params
 
 pytestmark = fake_twilio.AIOHTTP_AUTH_DEPRECATIONS
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from models.schema import upgrade
 from models.storage import Database
-from tests.fake_telegram import FakeTelegram
-from tests.test_dispatcher import _alerts
+from tests.fakes.telegram import FakeTelegram
+from tests.support.outbox import queue_alerts
 
 PUSHES = 1000
 LEASE = 3
@@ -29,7 +29,7 @@ async def test_sigkill_mid_dispatch_then_restart_delivers_everything(tmp_path: P
     database = tmp_path / "shop.db"
     db = Database(f"sqlite+aiosqlite:///{database}")
     await upgrade(db)
-    await _alerts(db, list(range(10_000, 10_000 + PUSHES)), [f"n{i}" for i in range(PUSHES)])
+    await queue_alerts(db, list(range(10_000, 10_000 + PUSHES)), [f"n{i}" for i in range(PUSHES)])
     await db.dispose()
     async with FakeTelegram() as fake:
         config = tmp_path / "config.toml"

@@ -6,15 +6,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.catalog import Product
+from models.change import Actor, Change
 from models.enums import Channel, Fulfillment, Phase
 from models.errors import InvalidTransition
 from models.flows import Position
-from models.lifecycle import Actor, advance, cancel, hold, load_for_change, place_order, resume
+from models.lifecycle import advance, cancel, hold, load_for_change, resume
 from models.orders import Order, PhaseEvent
 from models.outbox import Notification
+from models.placing import place_order
 from models.storage import Database
-from tests import factories
+from tests.support import factories
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 09:00 in Jakarta
 STAFF = Actor.staff(1)
@@ -61,7 +65,7 @@ async def test_ready_stock_order_walks_every_phase_and_tells_the_customer_each_t
             order = await load_for_change(s, "INV-1")
             extra = {"courier": "JNE", "tracking_number": "JN123"} if phase is Phase.SHIPPED else {}
             await advance(
-                s, order, Position(phase), actor=STAFF, now=T0 + timedelta(hours=i), **extra
+                s, order, Position(phase), Change(STAFF, T0 + timedelta(hours=i)), **extra
             )
 
     history = await events(db, "INV-1")
@@ -89,10 +93,10 @@ async def test_ready_stock_order_walks_every_phase_and_tells_the_customer_each_t
         assert (kaos.on_hand, kaos.reserved) == (3, 0)
 
 
-async def factories_product(session, sku):  # type: ignore[no-untyped-def]
-    from models.catalog import Product
-
-    return await session.scalar(select(Product).where(Product.sku == sku))
+async def factories_product(session: AsyncSession, sku: str) -> Product:
+    product = await session.scalar(select(Product).where(Product.sku == sku))
+    assert product is not None
+    return product
 
 
 async def test_made_to_order_stages_report_progress_and_a_moving_estimate(db: Database) -> None:
@@ -108,7 +112,7 @@ async def test_made_to_order_stages_report_progress_and_a_moving_estimate(db: Da
     async def move(target: Position, at: datetime) -> Order:
         async with db.transaction() as s:
             order = await load_for_change(s, "INV-2")
-            await advance(s, order, target, actor=STAFF, now=at)
+            await advance(s, order, target, Change(STAFF, at))
             return order
 
     paid_at = T0 + timedelta(hours=1)
@@ -157,7 +161,7 @@ async def test_dropship_tells_end_customer_under_reseller_brand_and_the_reseller
         assert order.reseller_id == mawar.id
     async with db.transaction() as s:
         order = await load_for_change(s, "DS-1")
-        await advance(s, order, Position(Phase.PAID), actor=STAFF, now=T0 + timedelta(hours=1))
+        await advance(s, order, Position(Phase.PAID), Change(STAFF, T0 + timedelta(hours=1)))
 
     rows = await outbox(db)
     assert len(rows) == 4  # two events x (end customer, reseller)
@@ -188,14 +192,14 @@ async def test_cancel_releases_stock_and_hold_resumes_where_it_was(db: Database)
         await place_order(s, code="A", customer=sari, lines=[(kaos, 2)], now=T0)
     async with db.transaction() as s:
         order = await load_for_change(s, "A")
-        await advance(s, order, Position(Phase.PAID), actor=STAFF, now=T0)
-        await hold(s, order, actor=STAFF, note="alamat belum jelas", now=T0)
+        await advance(s, order, Position(Phase.PAID), Change(STAFF, T0))
+        await hold(s, order, Change(STAFF, T0), note="alamat belum jelas")
         assert order.phase is Phase.ON_HOLD
         with pytest.raises(InvalidTransition, match="on hold"):
-            await advance(s, order, Position(Phase.PACKED), actor=STAFF, now=T0)
-        await resume(s, order, actor=STAFF, now=T0)
+            await advance(s, order, Position(Phase.PACKED), Change(STAFF, T0))
+        await resume(s, order, Change(STAFF, T0))
         assert order.phase is Phase.PAID
-        await cancel(s, order, actor=STAFF, reason="customer asked", now=T0)
+        await cancel(s, order, Change(STAFF, T0), reason="customer asked")
     async with db.sessions() as s:
         kaos = await factories_product(s, "KAOS-2")
         assert (kaos.on_hand, kaos.reserved) == (2, 0)
@@ -204,7 +208,7 @@ async def test_cancel_releases_stock_and_hold_resumes_where_it_was(db: Database)
     with pytest.raises(InvalidTransition, match="cancelled"):
         async with db.transaction() as s:
             order = await load_for_change(s, "A")
-            await cancel(s, order, actor=STAFF, now=T0)
+            await cancel(s, order, Change(STAFF, T0))
 
 
 async def test_a_refused_move_changes_nothing(db: Database) -> None:
@@ -216,7 +220,7 @@ async def test_a_refused_move_changes_nothing(db: Database) -> None:
     with pytest.raises(InvalidTransition, match="B is placed: cannot move to in_production"):
         async with db.transaction() as s:
             order = await load_for_change(s, "B")
-            await advance(s, order, Position(Phase.IN_PRODUCTION, 0), actor=STAFF, now=T0)
+            await advance(s, order, Position(Phase.IN_PRODUCTION, 0), Change(STAFF, T0))
     assert len(await events(db, "B")) == 1
     assert len(await outbox(db)) == 1
 
@@ -234,7 +238,7 @@ async def test_change_and_its_outbox_rows_roll_back_together(db: Database) -> No
     with pytest.raises(Crash):
         async with db.transaction() as s:
             order = await load_for_change(s, "C")
-            await advance(s, order, Position(Phase.PAID), actor=STAFF, now=T0)
+            await advance(s, order, Position(Phase.PAID), Change(STAFF, T0))
             assert await s.scalar(select(func.count()).select_from(Notification)) == 2
             raise Crash  # e.g. the process dies before commit
 
@@ -251,9 +255,7 @@ async def test_staff_change_waits_out_the_undo_window(db: Database) -> None:
         sari = await factories.customer(s, "081234567890")
         await factories.customer_chat(s, sari, Channel.TELEGRAM, "1")
         order = await place_order(s, code="D", customer=sari, lines=[(kaos, 1)], now=T0)
-        await advance(
-            s, order, Position(Phase.PAID), actor=STAFF, now=T0, notify_delay=timedelta(seconds=30)
-        )
+        await advance(s, order, Position(Phase.PAID), Change(STAFF, T0, timedelta(seconds=30)))
     placed, paid = await outbox(db)
     assert placed.due_at == T0
     assert paid.due_at == T0 + timedelta(seconds=30)

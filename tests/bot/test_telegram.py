@@ -26,8 +26,8 @@ from handlers.types import Reply
 from models import Chat, Notification, Reseller, Staff
 from models.enums import Channel, NotificationStatus
 from models.storage import Database
-from tests.chat import UNDO, Shop, open_shop
-from tests.fake_telegram import FakeTelegram, SentMessage
+from tests.fakes.telegram import FakeTelegram, SentMessage
+from tests.support.shop import UNDO, Shop, open_shop
 
 SARI, RINA, DEWI, MAWAR = 5001, 5002, 900, 700
 GROUP = -100200300
@@ -66,7 +66,7 @@ async def shop(sqlite_db: Database, fake: FakeTelegram) -> AsyncIterator[Shop]:
     shop = await open_shop(sqlite_db)
     await _staff_on_telegram(sqlite_db)
     channel = TelegramChannel(telegram_config(fake), shop.conversation, shop.messages, shop.db)
-    shop.dispatcher.channels[Channel.TELEGRAM] = channel  # type: ignore[index]
+    shop.dispatcher.channels[Channel.TELEGRAM] = channel
     await channel.start()
     try:
         yield shop

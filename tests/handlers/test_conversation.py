@@ -13,7 +13,7 @@ from handlers.router import ROUTES
 from models import Notification
 from models.enums import Language, NotificationStatus
 from models.storage import Database
-from tests.chat import Shop, attach, open_shop
+from tests.support.shop import Shop, attach, open_shop
 
 
 @pytest.fixture

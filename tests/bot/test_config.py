@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from bot.config import Config, ConfigError, config_from_mapping, load_config
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.toml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
 SECRET = "Zq9-very-distinctive-secret_7781"
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from models import Customer
 from models.storage import Database
-from tests import factories
+from tests.support import factories
 
 
 async def test_a_reader_is_not_blocked_by_an_open_write_transaction(sqlite_db: Database) -> None:

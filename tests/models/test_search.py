@@ -15,7 +15,7 @@ from models.search import (
     search_products,
 )
 from models.storage import Database
-from tests import factories
+from tests.support import factories
 
 # (id, sku, name, variant)
 CATALOG = [

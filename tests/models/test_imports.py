@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from models import Customer, Notification, Order, OrderLine, PhaseEvent, Product
 from models.bulk import among, insert_rows, insert_statement
 from models.catalog import StockSubscription
+from models.chats import get_or_create_chat
 from models.enums import Channel, Fulfillment, Language, NotificationKind, Phase
 from models.import_rows import table_of
 from models.imports import (
@@ -25,10 +26,9 @@ from models.imports import (
     import_products,
     read_csv,
 )
-from models.linking import get_or_create_chat
 from models.stages import parse_stages, stages_to_json
 from models.storage import Database
-from tests import factories
+from tests.support import factories
 
 PRODUCTS = """sku,name,variant,price,reseller_price,stock,fulfillment,stages,notes
 kaos-htm-xl,Kaos Polos,Hitam XL,85000,70000,10,ready_stock,,ignored column

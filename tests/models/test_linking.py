@@ -12,22 +12,21 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.base import utcnow
+from models.chats import get_or_create_chat, touch_inbound
 from models.enums import Channel
-from models.lifecycle import place_order
 from models.linking import (
     LINK_CODE_BYTES,
-    get_or_create_chat,
     link_by_code,
     link_by_phone,
     linked_customer_ids,
     new_link_code,
     order_visible_to_chat,
-    touch_inbound,
 )
 from models.orders import Order
 from models.people import Chat, ChatLink, Customer, Reseller
+from models.placing import place_order
 from models.storage import Database
-from tests import factories
+from tests.support import factories
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 URL_SAFE = set(string.ascii_letters + string.digits + "-_")

@@ -1,0 +1,80 @@
+"""Who hears of what: an order's customer and reseller chats, and the staff's chats.
+
+Every message kabar pushes goes to chats found here, so a new kind of message (a payment, a
+handover, a courier checkpoint) reaches exactly the people an order update reaches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Literal, NamedTuple
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.bulk import among
+from models.people import Chat, ChatLink
+
+Audience = Literal["customer", "reseller"]
+
+
+class Parties(NamedTuple):
+    """The people an order belongs to: its customer and, for dropship, its reseller."""
+
+    order_id: int
+    customer_id: int
+    reseller_id: int | None
+
+
+class Recipient(NamedTuple):
+    """One chat to tell, and as whom it hears: the customer, or the reseller who sold."""
+
+    chat_id: int
+    audience: Audience
+
+
+async def audiences_of(
+    session: AsyncSession, orders: Iterable[Parties]
+) -> dict[int, list[Recipient]]:
+    """Every chat that must hear of each order, once each, by order id, in chat order.
+
+    The customer's linked chats hear as `customer`; on a dropship order the reseller's own
+    chats hear as `reseller`, which wins when a chat is both. Two queries for any number of
+    orders.
+    """
+    orders = list(orders)
+    if not orders:
+        return {}
+    dialect = session.get_bind().dialect
+    customer_ids = sorted({o.customer_id for o in orders})
+    reseller_ids = sorted({o.reseller_id for o in orders if o.reseller_id is not None})
+    by_customer: dict[int, list[int]] = {}
+    for customer_id, chat_id in await session.execute(
+        select(ChatLink.customer_id, ChatLink.chat_id).where(
+            among(ChatLink.customer_id, customer_ids, dialect)
+        )
+    ):
+        by_customer.setdefault(customer_id, []).append(chat_id)
+    by_reseller: dict[int, list[int]] = {}
+    if reseller_ids:
+        for reseller_id, chat_id in await session.execute(
+            select(Chat.reseller_id, Chat.id).where(among(Chat.reseller_id, reseller_ids, dialect))
+        ):
+            if reseller_id is not None:
+                by_reseller.setdefault(reseller_id, []).append(chat_id)
+    out: dict[int, list[Recipient]] = {}
+    for order in orders:
+        found: dict[int, Audience] = dict.fromkeys(
+            by_customer.get(order.customer_id, ()), "customer"
+        )
+        if order.reseller_id is not None:
+            found.update(dict.fromkeys(by_reseller.get(order.reseller_id, ()), "reseller"))
+        out[order.order_id] = [Recipient(c, a) for c, a in sorted(found.items())]
+    return out
+
+
+async def staff_chat_ids(session: AsyncSession) -> list[int]:
+    """The chats staff work from, in id order: every staff alert goes to each of them."""
+    return list(
+        await session.scalars(select(Chat.id).where(Chat.staff_id.is_not(None)).order_by(Chat.id))
+    )

@@ -1,0 +1,225 @@
+"""Chats and who writes in them: opening a chat, recognising the sender, where pushes go."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    bindparam,
+    exists,
+    false,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.base import utcnow
+from models.enums import Channel, Language
+from models.people import Chat, ChatLink, Customer, InboundMessage, Reseller, Staff
+
+
+async def get_or_create_chat(session: AsyncSession, channel: Channel, address: str) -> Chat:
+    """Return the chat for a channel address, creating it on first contact."""
+    chat = await session.scalar(
+        select(Chat).where(Chat.channel == channel, Chat.address == address)
+    )
+    if chat is None:
+        chat = Chat(channel=channel, address=address)
+        session.add(chat)
+        await session.flush()
+    return chat
+
+
+def _customer_language(chat_id: Any) -> ColumnElement[Language | None]:
+    """The language a customer linked to the chat chose when ordering (the first such one)."""
+    return (
+        select(Customer.language)
+        .join(ChatLink, ChatLink.customer_id == Customer.id)
+        .where(ChatLink.chat_id == chat_id, Customer.language.is_not(None))
+        .order_by(Customer.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _language(chat: type[Chat] = Chat) -> ColumnElement[Language | None]:
+    """A chat's language: its own choice, else its linked customer's."""
+    return func.coalesce(chat.language, _customer_language(chat.id))
+
+
+# ------------------------------------------------------------------------------ the sender
+
+
+@dataclass(frozen=True)
+class Sender:
+    """A chat and who writes in it, as far as their powers and their words go."""
+
+    chat: Chat
+    staff: Staff | None  # an active staff member
+    reseller: Reseller | None
+    linked: bool  # the chat may see some customer's orders
+    language: Language | None  # the chat's own, else the one a linked customer chose
+
+
+def _sender_key(
+    channel: Channel, sender: str, *, phone_verified: bool, group: bool
+) -> tuple[str, dict[str, object]]:
+    """How the person writing is recognised: never by which chat they write in.
+
+    Telegram vouches for the user id, WhatsApp for the sender's number; the console has no
+    identity of its own, so its (private) chats carry their persona.
+    """
+    if channel is Channel.TELEGRAM and sender.isdigit():
+        return "telegram", {"user_id": int(sender)}
+    if channel is Channel.WHATSAPP and phone_verified:
+        return "phone", {"phone": sender}
+    if channel is Channel.CONSOLE and not group:
+        return "persona", {}
+    return "nobody", {}
+
+
+@cache
+def _sender_query(by: str) -> Select[Chat, Staff, Reseller, bool, Language | None]:
+    """The chat with its staff member, reseller, link and language, in one statement.
+
+    Built once per way of recognising: building it costs as much as running it.
+    """
+    if by == "telegram":
+        user_id = bindparam("user_id", type_=BigInteger)
+        is_staff, is_reseller = Staff.telegram_id == user_id, Reseller.telegram_id == user_id
+    elif by == "phone":
+        phone = bindparam("phone", type_=String)
+        is_staff, is_reseller = Staff.phone == phone, Reseller.phone == phone
+    elif by == "persona":
+        is_staff, is_reseller = Staff.id == Chat.staff_id, Reseller.id == Chat.reseller_id
+    else:
+        is_staff, is_reseller = false(), false()
+    linked = exists().where(ChatLink.chat_id == Chat.id)
+    return (
+        select(Chat, Staff, Reseller, linked, _language())
+        .select_from(Chat)
+        .outerjoin(Staff, and_(is_staff, Staff.active.is_(True)))
+        .outerjoin(Reseller, is_reseller)
+        .where(Chat.channel == bindparam("channel"), Chat.address == bindparam("address"))
+    )
+
+
+async def identify(
+    session: AsyncSession,
+    channel: Channel,
+    address: str,
+    sender: str,
+    *,
+    phone_verified: bool = False,
+    group: bool = False,
+) -> Sender | None:
+    """Find the chat and recognise who writes in it, in one round trip; None for a new chat."""
+    by, params = _sender_key(channel, sender, phone_verified=phone_verified, group=group)
+    params |= {"channel": channel, "address": address}
+    row = (await session.execute(_sender_query(by), params)).first()
+    if row is None:
+        return None
+    chat, staff, reseller, linked, language = row
+    return Sender(chat, staff, reseller, bool(linked), language)
+
+
+# ------------------------------------------------------------------------------ inbound
+
+
+def touch_inbound(chat: Chat, now: datetime | None = None) -> None:
+    """Record that the person wrote: reopens an inactive or opted-out chat."""
+    chat.last_inbound_at = now or utcnow()
+    chat.active = True
+    chat.opted_out = False
+    chat.inactive_reason = None
+
+
+async def note_visits(
+    session: AsyncSession, visits: Mapping[int, tuple[datetime, list[str] | None]]
+) -> None:
+    """`touch_inbound` for many chats at once, each with the menu it was shown last (if any)."""
+    chats = await session.scalars(select(Chat).where(Chat.id.in_(sorted(visits))))
+    for chat in chats:
+        now, menu = visits[chat.id]
+        touch_inbound(chat, now)
+        if menu is not None:
+            chat.last_choices = menu
+
+
+async def first_delivery(
+    session: AsyncSession, channel: Channel, message_id: str, now: datetime | None = None
+) -> bool:
+    """Record a platform message id; False if it was handled before (a redelivered webhook)."""
+    values = {"channel": channel, "message_id": message_id[:64], "received_at": now or utcnow()}
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    result = await session.execute(
+        insert(InboundMessage).values(values).on_conflict_do_nothing().returning(InboundMessage.id)
+    )
+    return result.first() is not None
+
+
+async def move_chat(session: AsyncSession, channel: Channel, old: str, new: str) -> None:
+    """Follow a chat to its new address (a Telegram group that became a supergroup)."""
+    await session.execute(
+        update(Chat)
+        .where(Chat.channel == channel, Chat.address == old)
+        .values(address=new)
+        .execution_options(synchronize_session=False)
+    )
+
+
+# ------------------------------------------------------------------------------ outbound
+
+
+@dataclass(slots=True)
+class Destination:
+    """Where a push goes: a chat's address, whether it takes pushes now, and its language."""
+
+    id: int
+    channel: Channel
+    address: str
+    active: bool
+    opted_out: bool
+    last_inbound_at: datetime | None
+    language: Language | None
+
+    @property
+    def reachable(self) -> bool:
+        """Whether pushes may go to this chat now."""
+        return self.active and not self.opted_out
+
+
+async def destinations(session: AsyncSession, chat_ids: Sequence[int]) -> dict[int, Destination]:
+    """The chats of these ids, as the dispatcher sends to them; unknown ids are left out."""
+    rows = await session.execute(
+        select(
+            Chat.id,
+            Chat.channel,
+            Chat.address,
+            Chat.active,
+            Chat.opted_out,
+            Chat.last_inbound_at,
+            _language(),
+        ).where(Chat.id.in_(sorted(chat_ids)))
+    )
+    return {row[0]: Destination(*row) for row in rows}
+
+
+async def telegram_ids(session: AsyncSession) -> tuple[list[int], list[int]]:
+    """The Telegram user ids of staff and of resellers (their command menus differ)."""
+    staff = await session.scalars(select(Staff.telegram_id).where(Staff.telegram_id.is_not(None)))
+    resellers = await session.scalars(
+        select(Reseller.telegram_id).where(Reseller.telegram_id.is_not(None))
+    )
+    return [i for i in staff if i is not None], [i for i in resellers if i is not None]
