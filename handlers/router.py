@@ -95,7 +95,7 @@ async def dispatch(ctx: Context, *, slash_optional: bool) -> list[Reply]:
             return []  # a command for another bot in the same group
         word, args = match["word"].lower(), (match["args"] or "").strip()
         route, known = find_route(word, ctx.role)
-        if slashed or _reads_as_command(text, args, route):
+        if slashed or reads_as_command(text, args, route):
             if route is not None:
                 return _as_list(await route.handler(ctx, args))
             if known:
@@ -105,7 +105,7 @@ async def dispatch(ctx: Context, *, slash_optional: bool) -> list[Reply]:
     return _as_list(await free_text(ctx, text))
 
 
-def _reads_as_command(text: str, args: str, route: Route | None) -> bool:
+def reads_as_command(text: str, args: str, route: Route | None) -> bool:
     """Whether text without a slash is a command (`status INV-1`) or a sentence.
 
     `terima kasih` is thanks, not /terima; `pesanan saya sudah sampai mana?` is a question for

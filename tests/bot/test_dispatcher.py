@@ -6,10 +6,12 @@ import asyncio
 import itertools
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
+from bot.channels import ChatChannel, ConsoleChannel
 from bot.config import config_from_mapping
 from bot.dispatcher import Dispatcher
 from bot.pacing import Limits
@@ -172,3 +174,53 @@ async def test_every_push_arrives_through_server_errors_and_hangs(
     failed = sum(1 for name, _ in fake.calls if name == "sendMessage") - len(fake.sent)
     assert failed >= 20  # faults did happen ...
     assert sorted(m.chat_id for m in fake.sent) == chats  # ... and each chat got its one push
+
+
+async def test_when_a_tick_returns_every_outcome_of_it_is_written(sqlite_db: Database) -> None:
+    await queue_alerts(sqlite_db, [1], ["A-1"])
+    claims = 0
+
+    def slow_writes(*args: Any) -> None:
+        # Runs in the database's own thread. The tick's last claim holds SQLite's write lock
+        # while the periodic flush queues behind it; then that flush's write is slow too. So
+        # the tick is done while its outcome is still being written.
+        nonlocal claims
+        statement: str = args[2]
+        if not statement.startswith("UPDATE notifications"):
+            return
+        if "attempts" in statement and "last_error" not in statement:
+            claims += 1
+            if claims >= 2:
+                time.sleep(0.3)
+        elif "last_error" in statement:
+            time.sleep(0.3)
+
+    engine = sqlite_db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", slow_writes)
+    try:
+        console = ConsoleChannel(lambda address, reply: None)
+        channels: dict[Channel, ChatChannel] = {Channel.TELEGRAM: console}
+        assert await Dispatcher(sqlite_db, channels, Messages.load(), Settings()).tick() == 1
+        async with sqlite_db.sessions() as s:
+            status = await s.scalar(select(Notification.status))
+    finally:
+        event.remove(engine, "before_cursor_execute", slow_writes)
+    assert status is NotificationStatus.SENT
+
+
+async def test_a_row_no_renderer_can_word_is_dead_not_retried_forever(
+    sqlite_db: Database,
+) -> None:
+    await queue_alerts(sqlite_db, [1], ["A-1"])
+    async with sqlite_db.transaction() as s:
+        row = await s.scalar(select(Notification))
+        assert row is not None
+        row.kind = NotificationKind.ORDER_UPDATE  # an order update without its fields
+    console = ConsoleChannel(lambda address, reply: None)
+    channels: dict[Channel, ChatChannel] = {Channel.TELEGRAM: console}
+    assert await Dispatcher(sqlite_db, channels, Messages.load(), Settings()).tick() == 0
+    async with sqlite_db.sessions() as s:
+        dead = await s.scalar(select(Notification))
+    assert dead is not None and dead.status is NotificationStatus.DEAD
+    assert dead.last_error is not None and dead.last_error.startswith("cannot be worded")
+    assert console.sent == []

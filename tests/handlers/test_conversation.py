@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import string
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import time
 
 import pytest
-from sqlalchemy import select
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import select, update
 
-from handlers.router import ROUTES
-from models import Notification
+from handlers.router import ROUTES, find_route, reads_as_command
+from handlers.types import Role
+from models import Notification, Order
 from models.enums import Language, NotificationStatus
+from models.linking import is_link_code, new_link_code
 from models.storage import Database
 from tests.support.shop import Shop, attach, open_shop
 
@@ -263,8 +268,28 @@ async def test_start_with_a_link_code_links_a_new_chat(shop: Shop) -> None:
     assert "terhubung dengan pesanan INV-1002" in linked
     assert "INV-1001" in await shop.text("tamu", "/pesanan")  # same customer's other order
     assert shop.t("id", "start.bad_code") == await shop.text("tamu2", "/start not-a-real-code")
+
+
+# Codes without a digit are where "kabar <code>" used to read as the greeting "kabar …".
+@pytest.mark.parametrize("code", ["vKxQpZrTyWmNbHgFdSaLeJ", "Ab_cd-EfGhIjKlMnOpQrSt", "a1" * 11])
+async def test_the_whatsapp_invoice_text_links_whatever_the_code(shop: Shop, code: str) -> None:
+    async with shop.db.transaction() as s:
+        await s.execute(update(Order).where(Order.code == "DS-2001").values(link_code=code))
     # The WhatsApp invoice link types "kabar <code>" without a slash.
-    assert "DS-2001" in await shop.text("tamu3", f"kabar {shop.links['DS-2001']}")
+    assert "DS-2001" in await shop.text("tamu3", f"kabar {code}")
+
+
+@given(st.text(alphabet=string.ascii_letters + string.digits + "-_", min_size=22, max_size=22))
+def test_kabar_and_any_link_code_reads_as_the_start_command(code: str) -> None:
+    route, _ = find_route("kabar", Role.UNKNOWN)
+    assert route is not None and reads_as_command(f"kabar {code}", code, route)
+
+
+def test_link_codes_have_the_shape_the_conversation_reads() -> None:
+    assert all(is_link_code(new_link_code()) for _ in range(1000))
+    # "kabar baik" (I'm fine) stays a greeting.
+    route, _ = find_route("kabar", Role.UNKNOWN)
+    assert route is not None and not reads_as_command("kabar baik", "baik", route)
 
 
 async def test_language_choice_is_kept_per_chat(shop: Shop) -> None:
