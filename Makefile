@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-SOURCES := bot handlers models bench
+SOURCES := bot handlers models tests bench
 
 .PHONY: install test lint typecheck pytest bench demo clean
 

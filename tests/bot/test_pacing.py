@@ -11,7 +11,9 @@ import time
 from bot.pacing import Limits, Pacer
 
 
-async def _send_all(pacer: Pacer, chats: list[int], latency: list[float]) -> list[tuple]:
+async def _send_all(
+    pacer: Pacer, chats: list[int], latency: list[float]
+) -> list[tuple[int, float, float]]:
     """Send once per entry of `chats` (in order per chat); return (chat, start, answered)."""
     done: list[tuple[int, float, float]] = []
     queues: dict[int, list[float]] = {}

@@ -174,9 +174,14 @@ async def test_a_blocked_customer_is_marked_inactive_and_not_retried(
     fake.blocked.add(SARI)
     await say(fake, DEWI, "/bayar INV-1001")
     shop.clock.advance(UNDO + 1)
-    attempts = lambda: sum(  # noqa: E731
-        1 for name, params in fake.calls if name == "sendMessage" and int(params["chat_id"]) == SARI
-    )
+
+    def attempts() -> int:
+        return sum(
+            1
+            for name, params in fake.calls
+            if name == "sendMessage" and int(params["chat_id"]) == SARI
+        )
+
     before = attempts()
     await shop.dispatcher.tick()
     assert attempts() == before + 1

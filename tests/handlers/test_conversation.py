@@ -167,10 +167,10 @@ async def test_staff_move_reaches_customer_after_the_undo_window_in_their_langua
         ("sari", "Pembayaran sudah kami terima. Terima kasih! 🙏")
     ]
     await shop.say("dewi", "/bayar DS-2001")
-    pushed = dict((who, r.text) for who, r in await shop.deliver())
-    assert pushed["rina"].startswith("Mawar Batik Store · Order DS-2001")  # reseller's brand
-    assert "Toko Batik Kabar" not in pushed["rina"]
-    assert pushed["mawar"].startswith("Pesanan dropship DS-2001 untuk Rina")
+    texts = {who: r.text for who, r in await shop.deliver()}
+    assert texts["rina"].startswith("Mawar Batik Store · Order DS-2001")  # reseller's brand
+    assert "Toko Batik Kabar" not in texts["rina"]
+    assert texts["mawar"].startswith("Pesanan dropship DS-2001 untuk Rina")
 
 
 async def test_undo_inside_the_window_sends_nothing(any_shop: Shop) -> None:

@@ -373,8 +373,10 @@ async def test_every_linked_chat_hears_of_its_new_order_with_that_orders_event(
     async with db.transaction() as s:
         await import_orders(s, read_csv(write(tmp_path, "o.csv", text), ORDER_COLUMNS))
     async with db.sessions() as s:
-        events = dict((await s.execute(select(PhaseEvent.order_id, PhaseEvent.id))).all())
-        codes = dict((await s.execute(select(Order.id, Order.code))).all())
+        events: dict[int | None, int] = dict(
+            (await s.execute(select(PhaseEvent.order_id, PhaseEvent.id))).all()
+        )
+        codes: dict[int | None, str] = dict((await s.execute(select(Order.id, Order.code))).all())
         notes = list(await s.scalars(select(Notification)))
     told = sorted((codes[n.order_id], n.payload["audience"], n.payload["brand"]) for n in notes)
     assert told == [
@@ -536,8 +538,8 @@ async def test_among_finds_more_values_than_a_statement_takes_parameters(db: Dat
     ("dialect", "values"),
     [
         (sqlite.dialect(), "VALUES (?, ?), (?, ?)"),
-        (postgresql.asyncpg.dialect(), "VALUES ($1, $2), ($3, $4)"),
-        (postgresql.psycopg.dialect(), "VALUES (%s, %s), (%s, %s)"),
+        (postgresql.asyncpg.dialect(), "VALUES ($1, $2), ($3, $4)"),  # type: ignore[no-untyped-call]
+        (postgresql.psycopg.dialect(), "VALUES (%s, %s), (%s, %s)"),  # type: ignore[no-untyped-call]
     ],
 )
 def test_bulk_statements_use_each_drivers_parameter_style(dialect: Any, values: str) -> None:

@@ -193,12 +193,12 @@ async def test_cancel_releases_stock_and_hold_resumes_where_it_was(db: Database)
     async with db.transaction() as s:
         order = await load_for_change(s, "A")
         await advance(s, order, Position(Phase.PAID), Change(STAFF, T0))
-        await hold(s, order, Change(STAFF, T0), note="alamat belum jelas")
-        assert order.phase is Phase.ON_HOLD
+        held = await hold(s, order, Change(STAFF, T0), note="alamat belum jelas")
+        assert held.to_phase is Phase.ON_HOLD
         with pytest.raises(InvalidTransition, match="on hold"):
             await advance(s, order, Position(Phase.PACKED), Change(STAFF, T0))
-        await resume(s, order, Change(STAFF, T0))
-        assert order.phase is Phase.PAID
+        resumed = await resume(s, order, Change(STAFF, T0))
+        assert resumed.to_phase is Phase.PAID
         await cancel(s, order, Change(STAFF, T0), reason="customer asked")
     async with db.sessions() as s:
         kaos = await factories_product(s, "KAOS-2")

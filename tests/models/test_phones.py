@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import phonenumbers
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models import phones
 from models.errors import InvalidPhone
 from models.phones import mask_phone, normalize_phone, parse_phone
 
@@ -191,7 +191,7 @@ def test_indonesian_mobile_forms_are_read_without_phonenumbers_parser(
     def refuse(*_args: object) -> None:
         raise AssertionError("the fast path should have answered")
 
-    monkeypatch.setattr(phones.phonenumbers, "parse", refuse)
+    monkeypatch.setattr(phonenumbers, "parse", refuse)
     assert _uncached(raw) == SARI
 
 

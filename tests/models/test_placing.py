@@ -83,7 +83,7 @@ async def _place(db: Database, shop: Shop, together: bool) -> tuple[object, ...]
                 await place_order(s, code=code, customer=people[who], lines=order_lines, now=T0)
     async with db.sessions() as s:
         orders = (await s.scalars(select(Order).where(Order.code.in_(codes)))).all()
-        by_id = {o.id: codes.index(o.code) for o in orders}
+        by_id: dict[int | None, int] = {o.id: codes.index(o.code) for o in orders}
         placed = sorted(
             (
                 codes.index(o.code),
@@ -98,11 +98,13 @@ async def _place(db: Database, shop: Shop, together: bool) -> tuple[object, ...]
         )
         events = sorted(
             (by_id[e.order_id], e.actor, e.from_phase, e.to_phase)
-            for e in await s.scalars(select(PhaseEvent).where(PhaseEvent.order_id.in_(by_id)))
+            for e in await s.scalars(select(PhaseEvent).where(PhaseEvent.order_id.in_(list(by_id))))
         )
         told = sorted(
             (by_id[n.order_id], n.payload["phase"], n.payload["audience"], n.event_id is not None)
-            for n in await s.scalars(select(Notification).where(Notification.order_id.in_(by_id)))
+            for n in await s.scalars(
+                select(Notification).where(Notification.order_id.in_(list(by_id)))
+            )
         )
         ids = [p.id for p in products]
         rows = await s.execute(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -53,15 +54,15 @@ class Shop:
             self.db, {Channel.CONSOLE: self.channel}, self.messages, self.settings, clock=self.clock
         )
 
-    async def say(self, persona: str, text: str = "", **extra: object) -> list[Reply]:
-        """Send a message as a persona; return the replies."""
+    async def say(self, persona: str, text: str = "", **extra: Any) -> list[Reply]:
+        """Send a message as a persona (`extra`: more Incoming fields); return the replies."""
         name = PERSONAS[persona].name if persona in PERSONAS else "Tamu"
         incoming = Incoming(
             channel=Channel.CONSOLE, chat=persona, sender=persona, name=name, text=text, **extra
-        )  # type: ignore[arg-type]
+        )
         return await self.conversation.handle(incoming)
 
-    async def text(self, persona: str, text: str, **extra: object) -> str:
+    async def text(self, persona: str, text: str, **extra: Any) -> str:
         """Send a message; return all reply texts joined."""
         return "\n".join(r.text for r in await self.say(persona, text, **extra))
 
