@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SOURCES := bot handlers models tests bench
 
-.PHONY: install test lint typecheck pytest bench demo clean
+.PHONY: install test quick lint typecheck pytest bench demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ pytest: install
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+# Everything but the tests marked slow (over about 5 s each): for the edit-test loop.
+quick: lint typecheck
+	$(BIN)/pytest -m "not slow"
 
 # Figures, not pass/fail: see docs/benchmarks.md. Set KABAR_TEST_DATABASE_URL to add PostgreSQL.
 bench: install

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bench.inbound import SIZES, run
+
+pytestmark = pytest.mark.slow  # each runs a benchmark, small
 
 
 async def test_both_bots_answer_every_update_and_kabar_answers_with_real_data() -> None:

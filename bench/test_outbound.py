@@ -13,6 +13,7 @@ from bench.common import Table
 from models.enums import Channel
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", [Channel.TELEGRAM, Channel.WHATSAPP])
 async def test_outbound_pushes_every_row_and_the_baseline_sends_the_same_texts(
     kind: Channel, tmp_path: Path
@@ -24,6 +25,7 @@ async def test_outbound_pushes_every_row_and_the_baseline_sends_the_same_texts(
     assert result["kabar_rate"] > 0 and result["raw_rate"] > 0
 
 
+@pytest.mark.slow
 async def test_saturation_delivers_everything_without_one_429(tmp_path: Path) -> None:
     result = await saturation.measure("smoke", tmp_path)
     assert result["sent"] == result["dispatcher_sent"] == result["pushes"]

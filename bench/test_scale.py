@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bench.common import Table, backends
 from bench.scale import SIZES, run
+
+pytestmark = pytest.mark.slow  # each runs a benchmark, small
 
 
 def column(table: Table, name: str) -> list[object]:

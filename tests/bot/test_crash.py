@@ -8,6 +8,8 @@ import signal
 import sys
 from pathlib import Path
 
+import pytest
+
 from models.schema import upgrade
 from models.storage import Database
 from tests.fakes.telegram import FakeTelegram
@@ -25,6 +27,7 @@ async def _kabar(config: Path) -> asyncio.subprocess.Process:
     )  # fmt: skip
 
 
+@pytest.mark.slow
 async def test_sigkill_mid_dispatch_then_restart_delivers_everything(tmp_path: Path) -> None:
     database = tmp_path / "shop.db"
     db = Database(f"sqlite+aiosqlite:///{database}")

@@ -74,6 +74,7 @@ async def _dispatcher(
     return dispatcher, channel
 
 
+@pytest.mark.slow
 async def test_six_hundred_chats_at_thirty_a_second_with_no_429(
     sqlite_db: Database, fake: FakeTelegram
 ) -> None:
@@ -132,6 +133,7 @@ async def test_a_push_that_cannot_be_delivered_is_dead_lettered_and_staff_told_o
     assert alerts == 1
 
 
+@pytest.mark.slow
 async def test_two_dispatchers_on_one_database_never_send_a_row_twice(
     db: Database, fake: FakeTelegram
 ) -> None:
@@ -155,6 +157,7 @@ async def test_two_dispatchers_on_one_database_never_send_a_row_twice(
     assert len({m.chat_id for m in fake.sent}) == 2000
 
 
+@pytest.mark.slow
 async def test_every_push_arrives_through_server_errors_and_hangs(
     sqlite_db: Database, fake: FakeTelegram
 ) -> None:

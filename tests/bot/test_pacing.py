@@ -8,6 +8,8 @@ import itertools
 import random
 import time
 
+import pytest
+
 from bot.pacing import Limits, Pacer
 
 
@@ -31,6 +33,7 @@ async def _send_all(
     return done
 
 
+@pytest.mark.slow
 async def test_no_second_can_hold_more_than_the_limit_however_slow_the_answers() -> None:
     rng = random.Random(3)
     chats = list(range(60))

@@ -303,6 +303,7 @@ async def _kabar(*args: str, cwd: Path) -> asyncio.subprocess.Process:
     )  # fmt: skip
 
 
+@pytest.mark.slow
 async def test_kabar_run_polls_and_exits_0_on_sigterm(tmp_path: Path, fake: FakeTelegram) -> None:
     config = _write_config(tmp_path / "config.toml", fake, tmp_path / "shop.db")
     init = await _kabar("init-db", "--config", str(config), cwd=tmp_path)
@@ -326,6 +327,7 @@ async def test_kabar_run_polls_and_exits_0_on_sigterm(tmp_path: Path, fake: Fake
             run.kill()
 
 
+@pytest.mark.slow
 async def test_kabar_run_says_in_one_line_why_it_cannot_start(
     tmp_path: Path, fake: FakeTelegram
 ) -> None:

@@ -376,6 +376,7 @@ async def test_undeliverable_numbers_close_the_chat(wa: WhatsAppShop) -> None:
     assert chat is not None and not chat.active and chat.inactive_reason == "undeliverable (63024)"
 
 
+@pytest.mark.slow
 async def test_kabar_run_serves_whatsapp_and_stops_on_sigterm(
     tmp_path: Path, twilio: FakeTwilio
 ) -> None:

@@ -54,6 +54,7 @@ async def _talk(path: Path, persona: str, text: str) -> tuple[list[str], bool, s
         await db.dispose()
 
 
+@pytest.mark.slow
 @settings(
     max_examples=150,
     deadline=None,

@@ -241,6 +241,7 @@ async def test_missing_columns_and_non_utf8_files_are_refused(tmp_path: Path) ->
     assert "UTF-8" in caught.value.errors[0].message
 
 
+@pytest.mark.slow
 async def test_fifty_thousand_order_rows_import(db: Database, tmp_path: Path) -> None:
     await load_products(db, tmp_path, PRODUCTS.replace("70000,10,", "70000,40000,"))
     path = write(tmp_path, "big.csv", orders_csv(50_000))

@@ -162,6 +162,7 @@ def test_fast_path_gives_what_phonenumbers_gives_for_written_forms(prefix: str, 
 _ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 
 
+@pytest.mark.slow
 @settings(max_examples=1_000)
 @given(
     national=st.from_regex(r"8[0-9]{5,14}", fullmatch=True),

@@ -128,6 +128,7 @@ def shop_file(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 @settings(
     max_examples=60,
     deadline=None,

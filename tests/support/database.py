@@ -6,8 +6,12 @@ database is a schema of its own in it, dropped afterwards, so nothing is ever sh
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import os
 import secrets
+import shutil
+import tempfile
 from pathlib import Path
 
 from sqlalchemy import text
@@ -30,15 +34,32 @@ def postgres_url() -> str | None:
     return url.render_as_string(hide_password=False)
 
 
+_migrated: dict[str, Path] = {}  # this process's SQLite file at head, copied for each test
+
+
+async def _migrated_sqlite() -> Path:
+    """A SQLite file migrated to head, made once per process: copying it is cheaper than
+    migrating again (migrations themselves are tested in tests/models/test_migrations.py)."""
+    if "head" not in _migrated:
+        folder = tempfile.mkdtemp(prefix="kabar-tests-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        path = Path(folder) / "head.db"
+        db = Database(f"sqlite+aiosqlite:///{path}")
+        await upgrade(db)
+        await db.dispose()  # the last connection closing folds the WAL into the file
+        _migrated["head"] = path
+    return _migrated["head"]
+
+
 async def open_database(backend: str, folder: Path) -> tuple[Database, str | None]:
     """Create an empty database migrated to head; return it and its PostgreSQL schema.
 
     Raises LookupError for PostgreSQL when no URL is set.
     """
     if backend == "sqlite":
-        db = Database(f"sqlite+aiosqlite:///{folder / f'kabar-{secrets.token_hex(4)}.db'}")
-        await upgrade(db)
-        return db, None
+        path = folder / f"kabar-{secrets.token_hex(4)}.db"
+        await asyncio.to_thread(shutil.copyfile, await _migrated_sqlite(), path)
+        return Database(f"sqlite+aiosqlite:///{path}"), None
     url = postgres_url()
     if url is None:
         raise LookupError(f"PostgreSQL needs {PG_ENV} (e.g. postgresql://postgres@127.0.0.1/test)")
