@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models.schema import upgrade
 from models.storage import Database
+from tests.support.database import sqlite_file
 from tests.support.shop import attach, open_shop
 
 TEXTS = st.one_of(
@@ -30,16 +30,7 @@ CHANGED = ("✅", "↩️", "→")  # words in a staff reply that say something 
 @pytest.fixture
 def shop_file(tmp_path: Path) -> Path:
     """A seeded demo shop in a SQLite file, made once for all examples of a test."""
-    path = tmp_path / "shop.db"
-
-    async def build() -> None:
-        db = Database(f"sqlite+aiosqlite:///{path}")
-        await upgrade(db)
-        await open_shop(db)
-        await db.dispose()
-
-    asyncio.run(build())
-    return path
+    return sqlite_file(tmp_path / "shop.db", open_shop)
 
 
 async def _talk(path: Path, persona: str, text: str) -> tuple[list[str], bool, str]:

@@ -19,9 +19,9 @@ from models.errors import DomainError
 from models.orders import Order, PhaseEvent
 from models.outbox import Notification
 from models.placing import CatalogItem, NewOrder, place_order, place_orders
-from models.schema import upgrade
 from models.storage import Database
 from tests.support import factories
+from tests.support.database import sqlite_file
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 STAGES = ["", "potong:1d;jahit:2d", "potong:2d;qc:4h"]  # "" is ready stock
@@ -117,15 +117,7 @@ async def _place(db: Database, shop: Shop, together: bool) -> tuple[object, ...]
 @pytest.fixture
 def shop_file(tmp_path: Path) -> Path:
     """One migrated SQLite file for every example; each example adds its own products."""
-    path = tmp_path / "placing.db"
-
-    async def build() -> None:
-        db = Database(f"sqlite+aiosqlite:///{path}")
-        await upgrade(db)
-        await db.dispose()
-
-    asyncio.run(build())
-    return path
+    return sqlite_file(tmp_path / "placing.db")
 
 
 @pytest.mark.slow

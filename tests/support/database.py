@@ -12,6 +12,7 @@ import os
 import secrets
 import shutil
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from sqlalchemy import text
@@ -83,3 +84,22 @@ async def close_database(db: Database, schema: str | None) -> None:
         async with admin.engine.begin() as conn:
             await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         await admin.dispose()
+
+
+def sqlite_file(path: Path, fill: Callable[[Database], Awaitable[object]] | None = None) -> Path:
+    """Make a migrated SQLite file at `path` (filled by `fill`), outside any event loop.
+
+    For property tests, whose examples each open it in a loop of their own.
+    """
+
+    async def make() -> None:
+        db = Database(f"sqlite+aiosqlite:///{path}")
+        try:
+            await upgrade(db)
+            if fill is not None:
+                await fill(db)
+        finally:
+            await db.dispose()
+
+    asyncio.run(make())
+    return path
