@@ -7,7 +7,7 @@ handover, a courier checkpoint) reaches exactly the people an order update reach
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,10 +18,21 @@ from models.people import Chat, ChatLink
 Audience = Literal["customer", "reseller"]
 
 
+class Owned(Protocol):
+    """An order as far as its audience goes (an Order, or one being placed)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def customer_id(self) -> int: ...
+    @property
+    def reseller_id(self) -> int | None: ...
+
+
 class Parties(NamedTuple):
     """The people an order belongs to: its customer and, for dropship, its reseller."""
 
-    order_id: int
+    id: int  # the order's
     customer_id: int
     reseller_id: int | None
 
@@ -34,13 +45,13 @@ class Recipient(NamedTuple):
 
 
 async def audiences_of(
-    session: AsyncSession, orders: Iterable[Parties]
+    session: AsyncSession, orders: Iterable[Owned]
 ) -> dict[int, list[Recipient]]:
-    """Every chat that must hear of each order, once each, by order id, in chat order.
+    """Every chat that must hear of each order, once each, in chat order, by order id.
 
     The customer's linked chats hear as `customer`; on a dropship order the reseller's own
-    chats hear as `reseller`, which wins when a chat is both. Two queries for any number of
-    orders.
+    chats hear as `reseller`, which wins when a chat is both. An order nobody hears of is
+    left out. Two queries for any number of orders.
     """
     orders = list(orders)
     if not orders:
@@ -63,13 +74,16 @@ async def audiences_of(
             if reseller_id is not None:
                 by_reseller.setdefault(reseller_id, []).append(chat_id)
     out: dict[int, list[Recipient]] = {}
+    if not by_customer and not by_reseller:
+        return out  # an import of new customers: nobody chats yet
     for order in orders:
-        found: dict[int, Audience] = dict.fromkeys(
-            by_customer.get(order.customer_id, ()), "customer"
-        )
-        if order.reseller_id is not None:
-            found.update(dict.fromkeys(by_reseller.get(order.reseller_id, ()), "reseller"))
-        out[order.order_id] = [Recipient(c, a) for c, a in sorted(found.items())]
+        customer_chats = by_customer.get(order.customer_id, ())
+        reseller_chats = by_reseller.get(order.reseller_id, ()) if order.reseller_id else ()
+        if not customer_chats and not reseller_chats:
+            continue
+        found: dict[int, Audience] = dict.fromkeys(customer_chats, "customer")
+        found.update(dict.fromkeys(reseller_chats, "reseller"))
+        out[order.id] = [Recipient(c, a) for c, a in sorted(found.items())]
     return out
 
 

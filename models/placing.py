@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.audience import Parties, audiences_of
+from models.audience import audiences_of
 from models.base import utcnow
 from models.bulk import among, insert_rows
 from models.catalog import Product, unit_price
@@ -26,7 +26,7 @@ from models.enums import Fulfillment, Phase
 from models.errors import DomainError
 from models.import_rows import Progress, chunks, table_of
 from models.linking import new_link_code
-from models.orders import Order, OrderLine, PhaseEvent, clean_code
+from models.orders import CODE_PATTERN, Order, OrderLine, PhaseEvent, clean_code
 from models.people import Customer, Reseller
 from models.stages import Stage, estimate_ready_at, stages_to_json
 from models.updates import Told, order_update, tell
@@ -88,6 +88,8 @@ class PlacedOrder:
     """A new order as it is written."""
 
     request: NewOrder
+    customer_id: int  # the request's, at hand for audiences_of
+    reseller_id: int | None
     phase: Phase
     stock_reserved: bool
     made_to_order: bool
@@ -101,11 +103,6 @@ class PlacedOrder:
         """Made to order if any line is, else from stock."""
         return Fulfillment.MADE_TO_ORDER if self.made_to_order else Fulfillment.READY_STOCK
 
-    @property
-    def parties(self) -> Parties:
-        """Who the order belongs to."""
-        return Parties(self.id, self.request.customer_id, self.request.reseller_id)
-
 
 def _minutes(stages: tuple[Stage, ...]) -> int:
     return sum(s.minutes for s in stages)
@@ -113,13 +110,18 @@ def _minutes(stages: tuple[Stage, ...]) -> int:
 
 def _check(order: NewOrder) -> None:
     """Refuse an order that cannot be placed, naming why; nothing is written."""
-    if clean_code(order.code) != order.code:
+    if not CODE_PATTERN.fullmatch(order.code):  # the stored form: clean_code's
         raise DomainError(f"{order.code!r} cannot be an order code (letters, digits, . _ / -)")
-    if not order.items:
+    items = order.items
+    if not items:
         raise DomainError(f"order {order.code} has no lines")
-    if any(qty <= 0 for _, qty in order.items):
+    if len(items) == 1:  # most orders: one line, nothing to compare
+        if items[0][1] <= 0:
+            raise DomainError(f"order {order.code}: quantities must be 1 or more")
+        return
+    if any(qty <= 0 for _, qty in items):
         raise DomainError(f"order {order.code}: quantities must be 1 or more")
-    if len({item.id for item, _ in order.items}) != len(order.items):
+    if len({item.id for item, _ in items}) != len(items):
         raise DomainError(f"order {order.code} names a product twice")
 
 
@@ -174,7 +176,11 @@ async def _decide(
     reserved: dict[int, int] = {}
     for order in orders:
         stock = [(item.id, qty) for item, qty in order.items if item.ready]
-        fits = all(pid not in queued and available[pid] >= qty for pid, qty in stock)
+        fits = True
+        for pid, qty in stock:
+            if pid in queued or available[pid] < qty:
+                fits = False
+                break
         if fits:
             for pid, qty in stock:
                 available[pid] -= qty
@@ -193,6 +199,8 @@ async def _decide(
         placed.append(
             PlacedOrder(
                 request=order,
+                customer_id=order.customer_id,
+                reseller_id=order.reseller_id,
                 phase=Phase.PLACED if fits else Phase.AWAITING_STOCK,
                 stock_reserved=fits and bool(stock),
                 made_to_order=made,
@@ -273,7 +281,7 @@ async def _write(
     ]
     await insert_rows(session, table_of(OrderLine), _LINE_COLUMNS, lines)
     # Most imported orders are new customers' and reach nobody yet: word only the others.
-    heard = await audiences_of(session, (p.parties for p in placed))
+    heard = await audiences_of(session, placed)
     events = [(p.id, now, actor.kind, actor.staff_id, None, p.phase) for p in placed]
     returning = ("order_id", "id") if any(heard.values()) else ()
     event_ids = dict(
@@ -285,7 +293,7 @@ async def _write(
         session,
         [
             Told(
-                p.parties,
+                p,
                 order_update(
                     code=p.request.code,
                     fulfillment=p.fulfillment,
@@ -300,7 +308,7 @@ async def _write(
                 event_ids[p.id],
             )
             for p in placed
-            if heard[p.id]
+            if p.id in heard
         ],
         heard=heard,
     )

@@ -13,7 +13,7 @@ from models.flows import FINAL
 from models.orders import Order
 from models.outbox import Alert, DigestAlert, LateAlert, alert_staff
 from models.stages import estimate_ready_at
-from models.updates import Told, order_update, parties_of, tell
+from models.updates import Told, order_update, tell
 
 # How long an order may sit in a phase before someone should look at it. Production stages
 # use their own expected durations; phases not listed wait on the customer (payment) or on
@@ -125,7 +125,7 @@ async def flag_late_orders(session: AsyncSession, now: datetime) -> int:
             )
             notice["late"] = True
             key = f"late:{order.id}:{spell}"
-            notices.append(Told(parties_of(order), notice, now, None, key=key))
+            notices.append(Told(order, notice, now, None, key=key))
     await alert_staff(session, alerts, now=now)
     await tell(session, notices)
     return len(late)

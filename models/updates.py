@@ -14,7 +14,7 @@ from typing import Any, cast
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.audience import Audience, Parties, Recipient, audiences_of
+from models.audience import Audience, Owned, Recipient, audiences_of
 from models.bulk import among, insert_rows
 from models.enums import Fulfillment, Phase
 from models.orders import Order, PhaseEvent
@@ -91,7 +91,7 @@ def for_recipient(
 class Told:
     """One order update to tell everyone who hears of its order."""
 
-    parties: Parties
+    order: Owned
     update: OrderUpdate
     due_at: datetime
     event_id: int | None  # None for notices that are no phase change (a late estimate)
@@ -112,17 +112,17 @@ async def tell(
         return
     dialect = session.get_bind().dialect
     if heard is None:
-        heard = await audiences_of(session, (t.parties for t in told))
-    reached = [t for t in told if heard[t.parties.order_id]]
+        heard = await audiences_of(session, (t.order for t in told))
+    reached = [t for t in told if t.order.id in heard]
     if not reached:
         return
-    customer_ids = sorted({t.parties.customer_id for t in reached})
+    customer_ids = sorted({t.order.customer_id for t in reached})
     names: dict[int, str] = {}
     for customer_id, name in await session.execute(
         select(Customer.id, Customer.name).where(among(Customer.id, customer_ids, dialect))
     ):
         names[customer_id] = name
-    reseller_ids = sorted({t.parties.reseller_id for t in reached if t.parties.reseller_id})
+    reseller_ids = sorted({t.order.reseller_id for t in reached if t.order.reseller_id})
     brands: dict[int, str] = {}
     if reseller_ids:
         for seller, seller_brand in await session.execute(
@@ -131,7 +131,7 @@ async def tell(
             brands[seller] = seller_brand
     rows: list[Outgoing] = []
     for t in reached:
-        order_id, customer_id, reseller_id = t.parties
+        order_id, customer_id, reseller_id = t.order.id, t.order.customer_id, t.order.reseller_id
         brand = brands.get(reseller_id) if reseller_id is not None else None
         for chat_id, audience in heard[order_id]:
             if t.key:
@@ -150,11 +150,6 @@ async def tell(
                 )
             )
     await enqueue(session, rows)
-
-
-def parties_of(order: Order) -> Parties:
-    """Who an order belongs to."""
-    return Parties(order.id, order.customer_id, order.reseller_id)
 
 
 EVENT_COLUMNS = tuple(c.key for c in PhaseEvent.__table__.columns if c.key != "id")
@@ -224,8 +219,5 @@ class Batch:
             event.id = event_id
         await tell(
             self.session,
-            [
-                Told(parties_of(order), update, due_at, event.id)
-                for order, event, update, due_at in changes
-            ],
+            [Told(order, update, due_at, event.id) for order, event, update, due_at in changes],
         )
