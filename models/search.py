@@ -51,6 +51,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "tshirt": ("kaos",),
     "tshirts": ("kaos",),
     "kaus": ("kaos",),
+    "item": ("hitam",),  # chat Indonesian for black
     # An English "shirt" may be a t-shirt or a collared shirt: it finds both.
     "shirt": ("kaos", "kemeja"),
     "shirts": ("kaos", "kemeja"),
@@ -113,9 +114,57 @@ IGNORED = frozenset(
     }
 )
 
+# Sizes and colours are what tell one variant of a product from the next: a customer who asks
+# for XXL must never hear that the XL is available. They match exactly (a colour typo is read
+# as the colour it is closest to), while the other words of a query match fuzzily.
+SIZES = ("xxs", "xs", "s", "m", "l", "xl", "xxl", "xxxl", "4xl", "5xl")
+SIZE_ALIASES = {"2xl": "xxl", "3xl": "xxxl", "xxxxl": "4xl", "xxxxxl": "5xl"}
+COLOURS = (
+    "hitam", "putih", "merah", "biru", "hijau", "kuning", "abu", "coklat", "ungu", "oranye",
+    "krem", "pink", "navy", "dongker", "maroon", "marun", "tosca", "salem", "mocca", "silver",
+    "emas", "gold", "khaki", "olive", "nude", "beige",
+)  # fmt: skip
+_COLOUR_WORDS = frozenset(COLOURS) | frozenset(
+    word for word, means in SYNONYMS.items() if set(means) & set(COLOURS)
+)
+
 _SEPARATORS = re.compile(r"(?:[^\w-]|_)+")
 # "t shirt" and "tee shirt" are one word, "tshirt", so that "t" is not read as a size.
 _T_SHIRT = re.compile(r"\bt(?:ee)? (shirts?)\b")
+
+
+def size_of(word: str) -> str | None:
+    """The size a query word names (`2xl` is XXL), or None."""
+    word = SIZE_ALIASES.get(word, word)
+    return word if word in SIZES else None
+
+
+def colour_of(word: str) -> str | None:
+    """The colour a query word names, a typo read as the nearest colour ("hitm"); or None."""
+    if word in _COLOUR_WORDS:
+        return word
+    if len(word) < 4 or not word.isalpha():
+        return None
+    found = process.extractOne(word, _COLOUR_WORDS, scorer=fuzz.ratio, score_cutoff=WORD_CUTOFF)
+    return found[0] if found else None
+
+
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    """A size or colour the asker named: a product has it, or is not what they asked for."""
+
+    kind: str  # "size" or "colour"
+    word: str  # as the catalogue spells it (after aliases and synonyms are applied)
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """What a search found; when a named size or colour exists nowhere among the products
+    that match the rest of the query, what was asked for and which ones do exist."""
+
+    matches: list[ProductMatch]
+    missing: tuple[str, ...] = ()  # the sizes or colours asked for that no match has
+    alternatives: tuple[str, ...] = ()  # the ones the products asked about do come in
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +228,7 @@ class ProductIndex:
         "_rank",
         "_skus",
         "_slot_at",
+        "_slot_of",
         "_vocabulary",
     )
 
@@ -196,6 +246,7 @@ class ProductIndex:
         self._vocabulary = list(vocabulary)
         # _postings[slot]: the positions of the products whose text holds _vocabulary[slot].
         self._postings = tuple(tuple(positions) for positions in postings)
+        self._slot_of = {word: slot for slot, word in enumerate(self._vocabulary)}
         # The vocabulary by length: a word is only compared with words of a length that could
         # reach WORD_CUTOFF, not with the catalogue's every SKU.
         self._slot_at = sorted(range(len(self._vocabulary)), key=lambda s: len(self._vocabulary[s]))
@@ -241,31 +292,102 @@ class ProductIndex:
 
     def search(self, query: str, limit: int = 5) -> list[ProductMatch]:
         """Return up to `limit` products matching the query, best first."""
+        return self.find(query, limit).matches
+
+    def find(self, query: str, limit: int = 5) -> Found:
+        """Search, and say which named size or colour is missing and which ones exist."""
         if limit <= 0 or not query.strip():
-            return []
+            return Found([])
         exact = self._exact_sku(query)
         if exact is not None:
-            return [self._match(exact, 100.0)]
-        words = query_words(query)
-        if not words:
-            return []
-        # A product's score is the mean, over the query's words, of its best word's similarity.
+            return Found([self._match(exact, 100.0)])
+        free: list[str] = []
+        wanted: list[Wanted] = []
+        for word in query_words(query):
+            if word.isdigit() and word not in self._slot_of:
+                continue  # a quantity ("mau beli 2"); numbers the catalogue has still count
+            if (size := size_of(word)) is not None:
+                wanted.append(Wanted("size", size))
+            elif (colour := self._colour(word)) is not None:
+                wanted.append(Wanted("colour", colour))
+            else:
+                free.append(word)
+        if not free and not wanted:
+            return Found([])
+        having = [self._having(w) for w in wanted]
+        scores = (
+            self._scores(free, len(wanted)) if free else dict.fromkeys(range(len(self._ids)), 100.0)
+        )
+        kept = {p: score for p, score in scores.items() if all(p in h for h in having)}
+        if kept or not scores:
+            return Found(self._best(kept, limit))
+        return self._missing(scores, wanted, having)
+
+    def _colour(self, word: str) -> str | None:
+        """The colour a query word names; a word the catalogue has ("hijab") is never a typo."""
+        if word in _COLOUR_WORDS or word not in self._slot_of:
+            return colour_of(word)
+        return None
+
+    def _scores(self, words: Sequence[str], exact: int = 0) -> dict[int, float]:
+        """Each product whose words match these well enough, with its score (0-100).
+
+        A product's score is the mean, over the query's words, of its best word's similarity;
+        the `exact` sizes and colours count as matched (products without them are left out
+        afterwards), so one unknown word among them does not lose the product.
+        """
         totals: dict[int, float] = {}
         for word in words:
             for position, similarity in self._word_matches(word).items():
                 totals[position] = totals.get(position, 0.0) + similarity
+        count = len(words) + exact
+        needed, bonus = MATCH_CUTOFF * count, 100.0 * exact
+        return {
+            p: (total + bonus) / count for p, total in totals.items() if total + bonus >= needed
+        }
+
+    def _best(self, scores: dict[int, float], limit: int) -> list[ProductMatch]:
+        """The `limit` best-scored products, ties by label."""
         # One integer per product orders by score (to 0.1), then label: cheap to compare.
-        count, size, rank = len(words), len(self._ids), self._rank
-        needed = MATCH_CUTOFF * count
-        keys = [
-            (1000 - round(total * 10 / count)) * size + rank[position]
-            for position, total in totals.items()
-            if total >= needed
-        ]
+        size, rank = len(self._ids), self._rank
+        keys = [(1000 - round(score * 10)) * size + rank[p] for p, score in scores.items()]
         return [
             self._match(self._order[key % size], (1000 - key // size) / 10)
             for key in heapq.nsmallest(limit, keys)
         ]
+
+    def _having(self, wanted: Wanted) -> frozenset[int]:
+        """The products whose name, variant or SKU carries this size or colour."""
+        forms = expand(wanted.word) if wanted.kind == "colour" else (wanted.word,)
+        positions: set[int] = set()
+        for form in forms:
+            slot = self._slot_of.get(form)
+            if slot is not None:
+                positions.update(self._postings[slot])
+        return frozenset(positions)
+
+    def _missing(
+        self, scores: dict[int, float], wanted: Sequence[Wanted], having: Sequence[frozenset[int]]
+    ) -> Found:
+        """Nothing has every size and colour named: say which is missing and what exists."""
+        asked = set(scores)
+        absent = [i for i, h in enumerate(having) if not asked & h]
+        if not absent:  # each exists, never together: the colour stands, the size is missing
+            absent = [i for i, w in enumerate(wanted) if w.kind == "size"] or [len(wanted) - 1]
+        within = asked
+        for i, h in enumerate(having):
+            if i not in absent:
+                within &= h
+        kind = wanted[absent[0]].kind
+        values = SIZES if kind == "size" else COLOURS
+        exist = [v for v in values if within & self._having(Wanted(kind, v))]
+        shown = [v.upper() if kind == "size" else v.capitalize() for v in exist]
+        missing = [wanted[i].word for i in absent if wanted[i].kind == kind]
+        return Found(
+            [],
+            tuple(w.upper() if kind == "size" else w for w in missing),
+            tuple(shown),
+        )
 
     def _exact_sku(self, query: str) -> int | None:
         """Return the position of the product whose SKU the query is, if any."""
@@ -381,23 +503,42 @@ class IndexCache:
 CLEAR_LEAD = 20  # a match this far behind the best one is not worth showing
 
 
+@dataclass(frozen=True)
+class StockFound:
+    """The products a stock question found; or the size or colour asked for that no product
+    has, with the ones that exist."""
+
+    products: list[Product]
+    missing: tuple[str, ...] = ()
+    alternatives: tuple[str, ...] = ()
+
+
 async def search_products(
     session: AsyncSession, query: str, limit: int = 5, *, cache: IndexCache | None = None
 ) -> list[Product]:
-    """Return up to `limit` products matching the query, best first.
+    """Return up to `limit` products matching the query, best first (see `find_products`)."""
+    return (await find_products(session, query, limit, cache=cache)).products
+
+
+async def find_products(
+    session: AsyncSession, query: str, limit: int = 5, *, cache: IndexCache | None = None
+) -> StockFound:
+    """Find the products a question asks about, best first.
 
     Matches far behind the best one are dropped: "kaos hitam xl" answers with the black XL
-    alone, not with every black or every XL shirt.
+    alone, not with every black or every XL shirt. A size or colour named must match
+    exactly: "XXL" never finds the XL, it finds which sizes there are.
     """
     index = await cache.get(session) if cache else await load_index(session)
-    matches = index.search(query, limit)
+    found = index.find(query, limit)
+    matches = found.matches
     if matches:
         best = matches[0].score
         matches = [m for m in matches if m.score >= best - CLEAR_LEAD]
     if not matches:
-        return []
-    found = await session.scalars(
+        return StockFound([], found.missing, found.alternatives)
+    stored = await session.scalars(
         select(Product).where(Product.id.in_([match.product_id for match in matches]))
     )
-    by_id = {product.id: product for product in found}
-    return [by_id[match.product_id] for match in matches if match.product_id in by_id]
+    by_id = {product.id: product for product in stored}
+    return StockFound([by_id[m.product_id] for m in matches if m.product_id in by_id])
