@@ -33,13 +33,14 @@ def _coalesce(queue: list[Claimed], outcomes: Outcomes, now: datetime) -> Claime
     """Take the next row; later updates of the same order for this chat fold into one.
 
     The customer gets one message with the latest phase and the way it came ("paid →
-    packed"); the folded rows count as told by it.
+    packed"); the folded rows count as told by it. Updates that carry a photo or a note are
+    never folded: only the latest one's would be told.
     """
     row = queue.pop(0)
     if row.kind is not NotificationKind.ORDER_UPDATE or row.order_id is None:
         return row
     same = [r for r in queue if r.kind is row.kind and r.order_id == row.order_id]
-    if not same:
+    if not same or any(_carries_news(r) for r in (row, *same)):
         return row
     latest = same[-1]
     folded = [row, *same[:-1]]
@@ -50,6 +51,12 @@ def _coalesce(queue: list[Claimed], outcomes: Outcomes, now: datetime) -> Claime
     for r in folded:
         outcomes.told_with(r, latest, now)
     return latest
+
+
+def _carries_news(row: Claimed) -> bool:
+    """Whether an order update says more than its phase: a photo or a note of its own."""
+    update = cast(OrderUpdate, row.payload)
+    return bool(update.get("photo") or update.get("note"))
 
 
 def _inside(last_inbound: datetime | None, now: datetime, window: timedelta) -> bool:

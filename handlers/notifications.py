@@ -54,11 +54,21 @@ def _order_update(t: Say, settings: Settings, lang: Language, update: OrderUpdat
         lines = [t("push.reseller", code=code, customer=update["customer_name"])]
     else:
         lines = [t("push.header", brand=update["brand"] or settings.shop_name, code=code)]
-    if update["from_phase"] == "on_hold" and phase != "cancelled":
+    if update.get("progress"):
+        where = t(f"phase.{phase}") + (f" · {update['stage']}" if update["stage"] else "")
+        lines.append(t("push.progress_news", where=where))
+    elif update["from_phase"] == "awaiting_stock" and phase == "placed":
+        lines.append(t("push.filled"))  # restocked: its "received" was told when it was placed
+    elif update["from_phase"] == "on_hold" and phase != "cancelled":
         lines.append(t("push.resumed", phase=t(f"phase.{phase}")))
     else:
         lines.append(t(f"push.phase.{phase}", stage=update["stage"] or ""))
-    if update["stage_count"] and phase == "in_production" and update["stage_number"]:
+    if (
+        update["stage_count"]
+        and phase == "in_production"
+        and update["stage_number"]
+        and not update.get("progress")
+    ):
         bar = progress_bar(update["stage_number"], update["stage_count"], update["stage"] or "")
         lines.append(t("push.progress", bar=bar))
     if update["eta"] and phase in ETA_PHASES and update["fulfillment"] == "made_to_order":

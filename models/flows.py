@@ -83,7 +83,7 @@ def check_advance(
 
 
 def check_side_exit(code: str, current: Position, target: Phase) -> None:
-    """Refuse cancel or hold from a final phase, and hold from hold."""
+    """Refuse cancel or hold from a final phase, hold from hold, and hold once shipped."""
     if current.phase in FINAL:
         raise InvalidTransition(
             code,
@@ -95,4 +95,21 @@ def check_side_exit(code: str, current: Position, target: Phase) -> None:
     if target is Phase.ON_HOLD and current.phase is Phase.ON_HOLD:
         raise InvalidTransition(
             code, _describe(current), target.value, "it is on hold already", "held_already"
+        )
+    if target is Phase.ON_HOLD and current.phase is Phase.SHIPPED:
+        # The parcel is with the courier: nothing in the shop can hold it any more.
+        raise InvalidTransition(
+            code, _describe(current), target.value, "it is with the courier", "held_shipped"
+        )
+
+
+def check_progress(code: str, current: Position) -> None:
+    """Refuse news from inside a phase of an order that is done (delivered or cancelled)."""
+    if current.phase in FINAL:
+        raise InvalidTransition(
+            code,
+            _describe(current),
+            _describe(current),
+            f"the order is already {current.phase.value}",
+            "final",
         )

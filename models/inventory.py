@@ -12,9 +12,11 @@ from models.base import utcnow
 from models.catalog import Product, StockSubscription
 from models.enums import Fulfillment
 from models.errors import NotFound, StockError
+from models.flows import FINAL
 from models.lifecycle import fill_awaiting
-from models.orders import Order, clean_code
+from models.orders import Order, OrderLine, clean_code
 from models.outbox import BackInStock, Outgoing, enqueue
+from models.people import ChatLink
 
 
 @dataclass(frozen=True)
@@ -68,15 +70,33 @@ async def set_stock(
 
 
 async def _tell_subscribers(session: AsyncSession, product: Product, now: datetime) -> int:
-    """Queue one back-in-stock message per waiting subscription, and mark each told."""
-    subs = list(
-        await session.scalars(
-            select(StockSubscription).where(
-                StockSubscription.product_id == product.id,
-                StockSubscription.notified_at.is_(None),
-            )
+    """Queue one back-in-stock message per waiting subscription, and mark each told.
+
+    A chat whose customer has this product on an open order hears of that order instead
+    (just filled, or still first in line): "back in stock, order now" would mislead them.
+    """
+    has_it_on_order = (
+        select(ChatLink.chat_id)
+        .join(Order, Order.customer_id == ChatLink.customer_id)
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .where(
+            ChatLink.chat_id == StockSubscription.chat_id,
+            OrderLine.product_id == product.id,
+            Order.phase.not_in(FINAL),
+        )
+        .exists()
+    )
+    rows = await session.execute(
+        select(StockSubscription, has_it_on_order).where(
+            StockSubscription.product_id == product.id,
+            StockSubscription.notified_at.is_(None),
         )
     )
+    subs = []
+    for sub, ordered in rows:
+        sub.notified_at = now  # told now, or by their order's own news
+        if not ordered:
+            subs.append(sub)
     news: BackInStock = {
         "sku": product.sku,
         "name": product.name,
@@ -95,9 +115,15 @@ async def _tell_subscribers(session: AsyncSession, product: Product, now: dateti
             for sub in subs
         ],
     )
-    for sub in subs:
-        sub.notified_at = now
     return len(subs)
+
+
+async def product_exists(session: AsyncSession, sku: str) -> bool:
+    """Whether a product has this SKU."""
+    clean = clean_code(sku)
+    if clean is None:
+        return False
+    return await session.scalar(select(Product.id).where(Product.sku == clean)) is not None
 
 
 async def subscribe(session: AsyncSession, chat_id: int, sku: str) -> Product | None:

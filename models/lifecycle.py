@@ -21,8 +21,8 @@ from models.catalog import Product
 from models.change import Change, by_system
 from models.enums import Fulfillment, Phase
 from models.errors import InvalidTransition, NotFound
-from models.flows import FLOWS, Position, check_advance, check_side_exit
-from models.orders import Order, OrderLine, PhaseEvent, clean_code
+from models.flows import FLOWS, Position, check_advance, check_progress, check_side_exit
+from models.orders import Order, OrderLine, PhaseEvent, clean_code, other_forms
 from models.stages import estimate_ready_at
 from models.updates import Batch
 
@@ -38,13 +38,33 @@ async def load_for_change(session: AsyncSession, code: str) -> Order:
 
 
 async def load_many_for_change(session: AsyncSession, codes: Sequence[str]) -> dict[str, Order]:
-    """Load and lock the orders of these codes, keyed by stored code; unknown ones left out."""
+    """Load and lock the orders of these codes, keyed by the code as given (cleaned).
+
+    A code that finds nothing as typed is tried in its other forms (`inv1001` is INV-1001);
+    unknown codes are left out.
+    """
     wanted = sorted({clean for clean in map(clean_code, codes) if clean})
+    stored = await _lock_codes(session, wanted)
+    found = {code: stored[code] for code in wanted if code in stored}
+    missing = {code: other_forms(code) for code in wanted if code not in stored}
+    if any(missing.values()):
+        alternatives = await _lock_codes(
+            session, sorted({f for fs in missing.values() for f in fs})
+        )
+        for code, forms in missing.items():
+            order = next((alternatives[f] for f in forms if f in alternatives), None)
+            if order is not None:
+                found[code] = order
+    return found
+
+
+async def _lock_codes(session: AsyncSession, codes: Sequence[str]) -> dict[str, Order]:
+    """Load and lock the orders stored under exactly these codes, by code."""
     found: dict[str, Order] = {}
-    for start in range(0, len(wanted), CHUNK):
+    for start in range(0, len(codes), CHUNK):
         rows = await session.scalars(
             select(Order)
-            .where(Order.code.in_(wanted[start : start + CHUNK]))
+            .where(Order.code.in_(codes[start : start + CHUNK]))
             .with_for_update()
             .execution_options(populate_existing=True)
         )
@@ -59,11 +79,15 @@ async def advance(
     change: Change,
     *,
     note: str | None = None,
+    customer_note: str | None = None,
     photo: str | None = None,
     courier: str | None = None,
     tracking_number: str | None = None,
 ) -> PhaseEvent:
-    """Move an order forward to `target` (a phase, or a production stage)."""
+    """Move an order forward to `target` (a phase, or a production stage).
+
+    `note` stays with the shop; `customer_note` is told to the people who hear of the order.
+    """
     check_advance(order.code, order.fulfillment, order.position, target, len(order.plan))
     before, effect = _Before.of(order), None
     flow = FLOWS[order.fulfillment]
@@ -88,22 +112,67 @@ async def advance(
             order.estimated_ready_at = estimate_ready_at(
                 order.plan, stage_index=None, stage_started_at=None, now=now
             )
-    return await record(session, order, change, before, note=note, photo=photo, effect=effect)
+    return await record(
+        session,
+        order,
+        change,
+        before,
+        note=note,
+        customer_note=customer_note,
+        photo=photo,
+        effect=effect,
+    )
+
+
+async def tell_progress(
+    session: AsyncSession,
+    order: Order,
+    change: Change,
+    *,
+    note: str | None = None,
+    customer_note: str | None = None,
+    photo: str | None = None,
+) -> PhaseEvent:
+    """Tell of progress inside the current phase or stage (a photo, a note); nothing moves."""
+    check_progress(order.code, order.position)
+    before = _Before.of(order)
+    phase_entered_at = order.phase_entered_at  # still in the same phase or stage
+    event = await record(
+        session,
+        order,
+        change,
+        before,
+        note=note,
+        customer_note=customer_note,
+        photo=photo,
+    )
+    order.phase_entered_at = phase_entered_at
+    return event
 
 
 async def hold(
-    session: AsyncSession, order: Order, change: Change, *, note: str | None = None
+    session: AsyncSession,
+    order: Order,
+    change: Change,
+    *,
+    note: str | None = None,
+    customer_note: str | None = None,
 ) -> PhaseEvent:
     """Put an order on hold; it keeps its stock and resumes where it was."""
     check_side_exit(order.code, order.position, Phase.ON_HOLD)
     before = _Before.of(order)
     order.held_phase, order.held_stage_index = order.phase, order.stage_index
     order.phase, order.stage_index = Phase.ON_HOLD, None
-    return await record(session, order, change, before, note=note)
+    return await record(session, order, change, before, note=note, customer_note=customer_note)
 
 
 async def resume(
-    session: AsyncSession, order: Order, change: Change, *, note: str | None = None
+    session: AsyncSession,
+    order: Order,
+    change: Change,
+    *,
+    note: str | None = None,
+    customer_note: str | None = None,
 ) -> PhaseEvent:
     """Take an order off hold, back to the phase and stage it was in."""
     if order.phase is not Phase.ON_HOLD or order.held_phase is None:
@@ -117,13 +186,21 @@ async def resume(
         order.estimated_ready_at = estimate_ready_at(
             order.plan, stage_index=order.stage_index, stage_started_at=change.now, now=change.now
         )
-    return await record(session, order, change, before, note=note)
+    return await record(session, order, change, before, note=note, customer_note=customer_note)
 
 
 async def cancel(
-    session: AsyncSession, order: Order, change: Change, *, reason: str | None = None
+    session: AsyncSession,
+    order: Order,
+    change: Change,
+    *,
+    reason: str | None = None,
+    customer_note: str | None = None,
 ) -> PhaseEvent:
-    """Cancel an order from any non-final phase; its reserved stock goes to waiting orders."""
+    """Cancel an order from any non-final phase; its reserved stock goes to waiting orders.
+
+    The `reason` is the shop's; what the customer is told is `customer_note`.
+    """
     check_side_exit(order.code, order.position, Phase.CANCELLED)
     before = _Before.of(order)
     freed: list[tuple[int, int]] = []
@@ -134,7 +211,13 @@ async def cancel(
     order.phase, order.stage_index = Phase.CANCELLED, None
     order.held_phase = order.held_stage_index = None
     event = await record(
-        session, order, change, before, note=reason, effect="released" if freed else None
+        session,
+        order,
+        change,
+        before,
+        note=reason,
+        customer_note=customer_note,
+        effect="released" if freed else None,
     )
     for product_id, _ in freed:
         await fill_awaiting(session, product_id, now=change.now)
@@ -204,6 +287,7 @@ async def record(
     before: _Before,
     *,
     note: str | None = None,
+    customer_note: str | None = None,
     photo: str | None = None,
     effect: str | None = None,
 ) -> PhaseEvent:
@@ -223,6 +307,7 @@ async def record(
         to_phase=order.phase,
         to_stage=order.stage_index,
         note=note,
+        customer_note=customer_note,
         photo=photo,
         command_id=change.command,
         before=before.snapshot,

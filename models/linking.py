@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from urllib.parse import quote
@@ -14,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
 from models.base import utcnow
-from models.orders import Order, PhaseEvent, clean_code
+from models.catalog import Product
+from models.orders import Order, OrderLine, PhaseEvent, clean_code, other_forms
 from models.people import Chat, ChatLink, Customer, Reseller
 
 LINK_CODE_BYTES = 16  # 128 random bits, 22 URL-safe characters
@@ -25,7 +28,12 @@ _NEW_LINK_CODE = re.compile(r"[A-Za-z0-9_-]{22}")
 
 def new_link_code() -> str:
     """Return a fresh unguessable, URL-safe link code (fits Telegram's deep-link payload)."""
-    return secrets.token_urlsafe(LINK_CODE_BYTES)
+    return link_code_from(secrets.token_bytes(LINK_CODE_BYTES))
+
+
+def link_code_from(raw: bytes) -> str:
+    """The link code of these random bytes: URL-safe base64 without padding."""
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
 def is_link_code(text: str) -> bool:
@@ -78,6 +86,38 @@ async def chat_orders(session: AsyncSession, chat: Chat, limit: int) -> list[Ord
     return list(await session.scalars(_chat_orders_query(), values))
 
 
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One line of an order as a person reads it: what, and how many."""
+
+    sku: str
+    name: str
+    variant: str
+    qty: int
+
+    @property
+    def label(self) -> str:
+        """`Kaos Polos Hitam XL ×2`."""
+        what = f"{self.name} {self.variant}".strip()
+        return what if self.qty == 1 else f"{what} ×{self.qty}"
+
+
+async def items_of(session: AsyncSession, order_ids: Sequence[int]) -> dict[int, list[Item]]:
+    """The lines of these orders, by order id, in the order they were written."""
+    if not order_ids:
+        return {}
+    rows = await session.execute(
+        select(OrderLine.order_id, Product.sku, Product.name, Product.variant, OrderLine.qty)
+        .join(Product, Product.id == OrderLine.product_id)
+        .where(OrderLine.order_id.in_(sorted(set(order_ids))))
+        .order_by(OrderLine.order_id, OrderLine.id)
+    )
+    items: dict[int, list[Item]] = {}
+    for order_id, sku, name, variant, qty in rows:
+        items.setdefault(order_id, []).append(Item(sku, name, variant, qty))
+    return items
+
+
 async def linked_customer_ids(session: AsyncSession, chat: Chat) -> list[int]:
     """Return the customers whose orders this chat may see."""
     rows = await session.scalars(select(ChatLink.customer_id).where(ChatLink.chat_id == chat.id))
@@ -104,7 +144,11 @@ async def order_visible_to_chat(session: AsyncSession, chat: Chat, code: str) ->
     clean = clean_code(code)
     if clean is None:
         return None
-    return await session.scalar(select(Order).where(Order.code == clean, _visible_to(chat)))
+    for form in (clean, *other_forms(clean)):
+        order = await session.scalar(select(Order).where(Order.code == form, _visible_to(chat)))
+        if order is not None:
+            return order
+    return None
 
 
 @dataclass(frozen=True)
@@ -147,13 +191,24 @@ async def order_history(
 ) -> OrderHistory | None:
     """The order with its history, in one query; None if `seen_by` may not see it.
 
+    A code typed in another form than stored (`inv1001`) costs a query per form tried.
+
     `seen_by` None is staff, who see every order. As with order_visible_to_chat, an order
     that is someone else's is indistinguishable from one that does not exist.
     """
     clean = clean_code(code)
     if clean is None:
         return None
-    values: dict[str, object] = {"code": clean}
+    for form in (clean, *other_forms(clean)):
+        history = await _history(session, form, seen_by)
+        if history is not None:
+            return history
+    return None
+
+
+async def _history(session: AsyncSession, code: str, seen_by: Chat | None) -> OrderHistory | None:
+    """The history of the order stored under exactly this code, if `seen_by` may see it."""
+    values: dict[str, object] = {"code": code}
     if seen_by is None:
         query = _history_query("staff")
     else:

@@ -37,6 +37,21 @@ def clean_code(raw: str) -> str | None:
     return code if CODE_PATTERN.fullmatch(code) else None
 
 
+_SEPARATORS = re.compile(r"[._/-]")
+_LETTERS_DIGITS = re.compile(r"(?<=[A-Z])(?=[0-9])|(?<=[0-9])(?=[A-Z])")
+
+
+def other_forms(code: str) -> list[str]:
+    """Other ways a clean order code may be stored: `INV1001` for `INV-1001`, and back.
+
+    People type codes without the dash (or with one where the invoice has none); a code as
+    typed is looked up first, these only when it finds nothing.
+    """
+    bare = _SEPARATORS.sub("", code)
+    dashed = _LETTERS_DIGITS.sub("-", bare)
+    return [form for form in dict.fromkeys((bare, dashed)) if form and form != code]
+
+
 class Order(Base):
     """A customer's order: where it stands, how it is fulfilled, who sold it."""
 
@@ -130,7 +145,9 @@ class PhaseEvent(Base):
     from_stage: Mapped[int | None] = mapped_column(Integer)
     to_phase: Mapped[Phase] = mapped_column(str_enum(Phase))
     to_stage: Mapped[int | None] = mapped_column(Integer)
-    note: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)  # for the shop's eyes only
+    # What the staff member wrote for the customer (after `--ke-pelanggan`): pushed and shown.
+    customer_note: Mapped[str | None] = mapped_column(Text)
     photo: Mapped[str | None] = mapped_column(String(255))  # a channel's file reference
     # The events of one staff command share this id; /undo reverts them together.
     command_id: Mapped[str | None] = mapped_column(String(32), index=True)

@@ -111,10 +111,11 @@ class OrderUpdate(TypedDict):
     eta: str | None  # ISO time
     courier: str | None
     tracking_number: str | None
-    note: str | None
+    note: str | None  # written for the customer; the shop's own notes are never told
     photo: str | None
     at: str  # ISO time
     late: NotRequired[bool]  # production runs late: a new estimate, not a new phase
+    progress: NotRequired[bool]  # news from inside the phase or stage: a photo or a note
     path: NotRequired[list[str]]  # set when several updates are told as one: the phases passed
 
 

@@ -48,6 +48,7 @@ class QueueLine:
     phase: Phase
     stage: str | None
     count: int
+    codes: tuple[str, ...] = ()  # the first few, longest there first
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,13 @@ class Queue:
     late: list[Order]
 
 
-async def work_queue(session: AsyncSession, now: datetime, *, late_limit: int = 20) -> Queue:
-    """Count open orders per phase and production stage and list the late ones."""
+async def work_queue(
+    session: AsyncSession, now: datetime, *, late_limit: int = 20, codes: int = 0
+) -> Queue:
+    """Count open orders per phase and production stage and list the late ones.
+
+    With `codes`, each line names up to that many of its orders, longest there first.
+    """
     counts = await session.execute(
         select(Order.phase, func.count())
         .where(Order.phase.in_(OPEN), Order.phase != Phase.IN_PRODUCTION)
@@ -67,19 +73,21 @@ async def work_queue(session: AsyncSession, now: datetime, *, late_limit: int = 
     )
     by_phase = dict(counts.all())
     timed = await _timed_orders(session)
-    stages: dict[tuple[int, str], int] = {}
-    for order in timed:
+    stages: dict[tuple[int, str], list[Order]] = {}
+    for order in sorted(timed, key=lambda o: (o.phase_entered_at, o.id)):
         if order.phase is Phase.IN_PRODUCTION and order.stage_index is not None:
             key = (order.stage_index, order.plan[order.stage_index].name)
-            stages[key] = stages.get(key, 0) + 1
+            stages.setdefault(key, []).append(order)
     lines: list[QueueLine] = []
     for phase in OPEN:
         if phase is Phase.IN_PRODUCTION:
             lines.extend(
-                QueueLine(phase, name, count) for (_, name), count in sorted(stages.items())
+                QueueLine(phase, name, len(there), tuple(o.code for o in there[:codes]))
+                for (_, name), there in sorted(stages.items())
             )
         elif by_phase.get(phase):
-            lines.append(QueueLine(phase, None, by_phase[phase]))
+            first = await _first_codes(session, phase, codes) if codes else ()
+            lines.append(QueueLine(phase, None, by_phase[phase], first))
     late = sorted(
         (o for o in timed if is_late(o, now)),
         key=lambda o: (due_by(o) or now, o.id),
@@ -129,6 +137,17 @@ async def flag_late_orders(session: AsyncSession, now: datetime) -> int:
     await alert_staff(session, alerts, now=now)
     await tell(session, notices)
     return len(late)
+
+
+async def _first_codes(session: AsyncSession, phase: Phase, limit: int) -> tuple[str, ...]:
+    """The codes of the orders longest in a phase."""
+    rows = await session.scalars(
+        select(Order.code)
+        .where(Order.phase == phase)
+        .order_by(Order.phase_entered_at, Order.id)
+        .limit(limit)
+    )
+    return tuple(rows)
 
 
 async def _timed_orders(session: AsyncSession) -> list[Order]:

@@ -63,8 +63,12 @@ def order_update(
 
 
 def update_of(order: Order, event: PhaseEvent) -> OrderUpdate:
-    """The update an event of this order is told as, worded from the order as it is now."""
-    return order_update(
+    """The update an event of this order is told as, worded from the order as it is now.
+
+    Only the note written for the customer is told; an event that stays where the order was
+    is news from inside a phase or stage (a progress photo or note).
+    """
+    update = order_update(
         code=order.code,
         fulfillment=order.fulfillment,
         plan=order.plan,
@@ -75,9 +79,12 @@ def update_of(order: Order, event: PhaseEvent) -> OrderUpdate:
         at=event.at,
         courier=order.courier,
         tracking_number=order.tracking_number,
-        note=event.note,
+        note=event.customer_note,
         photo=event.photo,
     )
+    if (event.from_phase, event.from_stage) == (event.to_phase, event.to_stage):
+        update["progress"] = True
+    return update
 
 
 def for_recipient(
