@@ -26,6 +26,7 @@ from bot.web import create_web_app
 from bot.whatsapp import WhatsAppChannel
 from handlers.context import Settings
 from handlers.conversation import Conversation
+from handlers.faq import topic
 from handlers.i18n import Messages, MessagesError
 from models.base import utcnow
 from models.enums import Channel, Language
@@ -44,6 +45,15 @@ def settings_from(config: Config) -> Settings:
         undo_seconds=config.notifications.undo_seconds,
         bot_username=config.telegram.bot_username,
         quiet_hours=config.shop.quiet_hours_range,
+        faq=tuple(
+            topic(
+                key,
+                {Language.ID: entry.id, Language.EN: entry.en},
+                entry.words,
+                entry.title,
+            )
+            for key, entry in config.shop.faq.items()
+        ),
     )
 
 

@@ -31,6 +31,8 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from handlers.faq import BUILT_IN
+
 __all__ = [
     "Config",
     "ConfigError",
@@ -225,6 +227,43 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _check_text(value: str) -> str:
+    """Accept text with something in it."""
+    if not value.strip():
+        raise _invalid("some text in quotes", value)
+    return value.strip()
+
+
+Text = Annotated[str, AfterValidator(_check_text)]
+_FAQ_KEY_RE = re.compile(r"[a-z0-9_]{1,32}")
+
+
+class FaqEntry(_Section):
+    """One of the shop's answers to a common question, and the words that ask it."""
+
+    id: Text
+    en: str = ""
+    words: list[Text] = Field(default_factory=list)
+    title: str = ""
+
+
+def _check_faq(value: dict[str, FaqEntry]) -> dict[str, FaqEntry]:
+    """Accept topic names of lower-case letters, digits and _; own topics need their words."""
+    for key, entry in value.items():
+        if not _FAQ_KEY_RE.fullmatch(key):
+            raise PydanticCustomError(
+                "kabar", "topic names are 1-32 of a-z, 0-9 and _", {"key": key}
+            )
+        if key not in BUILT_IN and not entry.words:
+            raise PydanticCustomError(
+                "kabar",
+                "a topic of your own needs words = [...] that ask for it"
+                " (kabar knows the words of: " + ", ".join(BUILT_IN) + ")",
+                {"key": key},
+            )
+    return value
+
+
 class ShopConfig(_Section):
     """Shop identity and local conventions."""
 
@@ -236,6 +275,7 @@ class ShopConfig(_Section):
     currency: Annotated[str, AfterValidator(_check_currency)] = "IDR"
     quiet_hours: Annotated[str, AfterValidator(_check_quiet_hours)] = "21:00-07:00"
     messages_file: str = ""
+    faq: Annotated[dict[str, FaqEntry], AfterValidator(_check_faq)] = Field(default_factory=dict)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -49,19 +49,25 @@ SCRIPT: tuple[tuple[str, str], ...] = (
     ("sari", "/start {link:INV-1001}"),
     ("sari", "pesanan saya sudah sampai mana?"),
     ("sari", "ada stok kaos hitam XL?"),
+    ("sari", "kaos hitam ukuran XXL ada?"),
+    ("sari", "bayar kemana kak?"),
     ("mawar", "/stok kaos hitam"),
     ("dewi", "/antrian"),
     # Ready stock: paid, packed, shipped, delivered.
     ("dewi", "/bayar INV-1001"),
     ("dewi", "/tahap INV-1001 dikemas"),
     ("dewi", "/kirim INV-1001 jne JN0012345678"),
+    ("sari", "resi nya mana?"),
     ("dewi", "/terima INV-1001"),
     # Made to order: every production stage with progress and estimate, and an undo.
     ("dewi", "/bayar INV-1002"),
     ("dewi", "/tahap INV-1002 potong"),
     ("dewi", "/tahap INV-1002 jahit"),
     ("dewi", "/undo"),
-    ("dewi", "/tahap INV-1002 jahit kancing batok kelapa"),
+    ("dewi", "/tahap INV-1002 jait"),
+    ("dewi", "/tahap INV-1002 jahit benang 2 gulung --ke-pelanggan pakai kancing batok kelapa"),
+    ("dewi", "/foto INV-1002 jahitan kerah sudah rapi"),
+    ("sari", "kak, batiknya udah jadi belum?"),
     ("dewi", "/tahap INV-1002 sablon"),
     ("dewi", "/tahap INV-1002 qc"),
     ("sari", "/status INV-1002"),
@@ -82,11 +88,22 @@ SCRIPT: tuple[tuple[str, str], ...] = (
 )
 
 
+# A few of the shop's own answers ([shop.faq]), as a seller would write them.
+DEMO_FAQ = {
+    "payment": {
+        "id": "Transfer ke BCA 123 456 7890 a.n. Toko Batik Kabar, lalu kirim foto buktinya.",
+        "en": "Transfer to BCA 123 456 7890 (Toko Batik Kabar), then send a photo of the receipt.",
+    },
+    "cod": {"id": "Bisa COD untuk Jabodetabek.", "en": "Cash on delivery in Greater Jakarta."},
+    "hours": {"id": "Admin aktif 08.00–21.00 WIB.", "en": "We answer 08:00–21:00 Jakarta time."},
+}
+
+
 def demo_config(db_path: Path) -> Config:
     """Defaults, a throwaway database, quiet hours off and a short undo window."""
     return config_from_mapping(
         {
-            "shop": {"name": "Toko Batik Kabar", "quiet_hours": ""},
+            "shop": {"name": "Toko Batik Kabar", "quiet_hours": "", "faq": DEMO_FAQ},
             "database": {"url": f"sqlite+aiosqlite:///{db_path}"},
             "notifications": {"undo_seconds": UNDO_SECONDS},
             "scheduler": {"dispatch_interval_seconds": 1},

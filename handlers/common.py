@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from handlers.context import Context
+from handlers.faq import FaqTopic
 from handlers.types import Choice, Reply, Role
 from handlers.views import menu, share_button, status_reply
 from models.enums import Language
@@ -73,6 +74,42 @@ async def stop(ctx: Context, args: str) -> Reply:
     """Stop pushes to this chat until the person writes again."""
     ctx.chat.opted_out = True
     return ctx.reply("stop.done")
+
+
+async def resume(ctx: Context, args: str) -> Reply:
+    """Say that pushes reach this chat (any message after a STOP turns them back on)."""
+    if ctx.resumed:
+        ctx.resumed = False  # said here, not again by the conversation
+        return ctx.reply("stop.resumed")
+    return ctx.reply("stop.active")
+
+
+def faq_answer(ctx: Context, topic: FaqTopic) -> Reply:
+    """One of the shop's answers, in the asker's language where the shop wrote one."""
+    return Reply(topic.answer(ctx.lang))
+
+
+def faq_title(ctx: Context, topic: FaqTopic) -> str:
+    """A topic's title: the seller's own, kabar's for the topics it knows, else its name."""
+    if topic.title:
+        return topic.title
+    key = f"faq.title.{topic.key}"
+    return ctx.t(key) if key in ctx.messages.keys(ctx.lang) else topic.key.replace("_", " ")
+
+
+async def info(ctx: Context, args: str) -> Reply:
+    """The shop's answers: `/info` lists the topics, `/info TOPIC` gives one."""
+    topics = ctx.settings.faq
+    if not topics:
+        return Reply(ctx.t("info.none"), choices=menu(ctx))
+    wanted = args.strip().lower()
+    for topic in topics:
+        if wanted and wanted in (topic.key, faq_title(ctx, topic).lower()):
+            return Reply(topic.answer(ctx.lang))
+    return Reply(
+        ctx.t("info.title", shop=ctx.settings.shop_name),
+        choices=tuple(Choice(faq_title(ctx, t), f"/info {t.key}") for t in topics),
+    )
 
 
 async def contact(ctx: Context) -> Reply:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.faq import FaqTopic
 from handlers.i18n import Messages, money
 from handlers.types import Choice, Incoming, Reply, Role
 from models.enums import Language
@@ -27,6 +28,7 @@ class Settings:
     undo_seconds: int = 30
     bot_username: str = ""
     quiet_hours: tuple[time, time] | None = None  # shop time; None: pushes at any hour
+    faq: tuple[FaqTopic, ...] = ()  # the shop's own answers ([shop.faq])
 
     def quiet_until(self, moment: datetime) -> datetime | None:
         """If `moment` falls in quiet hours, when they end (aware, UTC); else None."""
@@ -64,6 +66,8 @@ class Context:
     messages: Messages
     now: datetime
     catalog: IndexCache | None = None
+    # The chat had said STOP and this message turned pushes back on: the person is told so.
+    resumed: bool = False
 
     def t(self, key: str, **values: object) -> str:
         """Render a message in this chat's language."""

@@ -123,9 +123,13 @@ class Conversation:
                     await _link_verified_phone(session, chat, incoming.sender)
                 sender = await _identify(session, incoming)
                 assert sender is not None
+            silenced = sender.chat.opted_out
             touch_inbound(sender.chat, now)  # writing again reopens a blocked or opted-out chat
             ctx = self._new_context(session, incoming, sender, now)
+            ctx.resumed = silenced
             replies = await self._dispatch(ctx)
+            if ctx.resumed and not ctx.chat.opted_out:
+                replies = [Reply(ctx.t("stop.resumed")), *replies]
             menu = _menu_of(replies)
             if menu is not None:
                 ctx.chat.last_choices = menu

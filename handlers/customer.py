@@ -2,39 +2,96 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from handlers.context import Context
+from handlers.intents import Hint, Intent, IntentKind
 from handlers.types import Choice, Reply, Role
 from handlers.views import no_orders, order_choices, order_line, status_reply, stock_line
 from models import linking
+from models.enums import Fulfillment, Phase
 from models.flows import FINAL
 from models.inventory import subscribe
-from models.linking import chat_orders, order_history
-from models.orders import clean_code
-from models.search import search_products
+from models.linking import Item, chat_orders, items_of, order_history
+from models.orders import Order, clean_code
+from models.search import ProductIndex, find_products
 
 LIST_LIMIT = 10
 
 
 async def orders(ctx: Context, args: str) -> Reply:
-    """List the orders linked to this chat, newest first, each with its phase."""
+    """List the orders linked to this chat, newest first, each with its items and phase."""
     mine = await chat_orders(ctx.session, ctx.chat, LIST_LIMIT)
     if not mine:
         return no_orders(ctx)
-    lines = [ctx.t("orders.title")] + [order_line(ctx, o) for o in mine]
-    return Reply("\n".join(lines), choices=order_choices(mine))
+    items = await items_of(ctx.session, [o.id for o in mine])
+    lines = [ctx.t("orders.title")] + [order_line(ctx, o, items=items.get(o.id)) for o in mine]
+    return Reply("\n".join(lines), choices=order_choices(ctx, mine))
 
 
 async def status(ctx: Context, args: str) -> Reply:
     """Show one order's status; without a code, this chat's open order (or a list to pick)."""
     code = args.strip().split()[0] if args.strip() else ""
     if not code:
-        mine = await chat_orders(ctx.session, ctx.chat, LIST_LIMIT)
-        mine = [o for o in mine if o.phase not in FINAL] or mine
-        if not mine:
-            return no_orders(ctx)
-        if len(mine) > 1:
-            return Reply(ctx.t("status.pick"), choices=order_choices(mine))
-        code = mine[0].code
+        return await asked_about(ctx, Intent(IntentKind.ORDER_STATUS))
+    return await _status_of(ctx, code)
+
+
+async def asked_about(ctx: Context, intent: Intent) -> Reply:
+    """Answer an order question: the order it names, or the one it points to.
+
+    "resi nya mana" points to the order with a tracking number, "batiknya udah jadi?" to the
+    one with batik in it, a production question to the one in production. When the
+    question leaves several, the choice shows what is in each and where it stands.
+    """
+    if intent.order_code:
+        return await _status_of(ctx, intent.order_code)
+    mine = await chat_orders(ctx.session, ctx.chat, LIST_LIMIT)
+    if not mine:
+        return no_orders(ctx)
+    items = await items_of(ctx.session, [o.id for o in mine])
+    pool = [o for o in mine if o.phase not in FINAL] or mine
+    picked = _pointed_to(pool, items, intent) if len(pool) > 1 else pool
+    if len(picked) == 1:
+        return await _status_of(ctx, picked[0].code)
+    return Reply(ctx.t("status.pick"), choices=order_choices(ctx, picked, items))
+
+
+def _pointed_to(pool: list[Order], items: dict[int, list[Item]], intent: Intent) -> list[Order]:
+    """The orders of the pool a question points to; each clue is kept only if it leaves some."""
+    picked = pool
+    if intent.about:
+        named = _with_products(picked, items, intent.about)
+        picked = named or picked
+    if Hint.TRACKING in intent.hints:
+        picked = [o for o in picked if o.tracking_number] or picked
+    if Hint.PRODUCTION in intent.hints:
+        making = [o for o in picked if o.phase is Phase.IN_PRODUCTION]
+        made_to_order = [
+            o
+            for o in picked
+            if o.fulfillment is Fulfillment.MADE_TO_ORDER and o.phase is not Phase.SHIPPED
+        ]
+        picked = making or made_to_order or picked
+    return picked
+
+
+def _with_products(
+    orders: Sequence[Order], items: dict[int, list[Item]], words: str
+) -> list[Order]:
+    """The orders holding a product these words name (sizes and colours exactly)."""
+    lines = [
+        (number, item.sku, item.name, item.variant)
+        for number, order in enumerate(orders)
+        for item in items.get(order.id, [])
+    ]
+    found = ProductIndex.build(lines).search(words, limit=len(lines))
+    hit = {match.product_id for match in found}
+    return [order for number, order in enumerate(orders) if number in hit]
+
+
+async def _status_of(ctx: Context, code: str) -> Reply:
+    """The status of the order with this code, if the asker may see it."""
     seen_by = None if ctx.role is Role.STAFF else ctx.chat  # staff see every order
     history = await order_history(ctx.session, code, seen_by=seen_by)
     if history is None:
@@ -48,13 +105,32 @@ async def stock(ctx: Context, args: str) -> Reply:
     query = args.strip()
     if not query:
         return ctx.reply("stock.ask")
-    found = await search_products(ctx.session, query, limit=5, cache=ctx.catalog)
-    if not found:
-        return ctx.reply("stock.none", query=query[:100])
-    if len(found) == 1:
-        return Reply(stock_line(ctx, found[0]))
-    lines = [ctx.t("stock.several")] + [stock_line(ctx, p) for p in found]
-    return Reply("\n".join(lines), choices=tuple(Choice(p.label, f"/stok {p.sku}") for p in found))
+    return await stock_answer(ctx, query) or ctx.reply("stock.none", query=query[:100])
+
+
+async def stock_answer(ctx: Context, query: str) -> Reply | None:
+    """Say how available the products a question names are; None when it names none.
+
+    A size or colour that no such product comes in is said plainly, with the ones there are:
+    never a yes for another variant.
+    """
+    found = await find_products(ctx.session, query, limit=5, cache=ctx.catalog)
+    if found.missing:
+        wanted = " ".join(found.missing)
+        if found.alternatives:
+            return ctx.reply(
+                "stock.no_variant", wanted=wanted, alternatives=", ".join(found.alternatives)
+            )
+        return ctx.reply("stock.no_variant_at_all", wanted=wanted)
+    products = found.products
+    if not products:
+        return None
+    if len(products) == 1:
+        return Reply(stock_line(ctx, products[0]))
+    lines = [ctx.t("stock.several")] + [stock_line(ctx, p) for p in products]
+    return Reply(
+        "\n".join(lines), choices=tuple(Choice(p.label, f"/stok {p.sku}") for p in products)
+    )
 
 
 async def notify(ctx: Context, args: str) -> Reply:
@@ -76,6 +152,7 @@ async def reseller_orders(ctx: Context, args: str) -> Reply:
     rows = await linking.reseller_orders(ctx.session, ctx.reseller.id, LIST_LIMIT)
     if not rows:
         return ctx.reply("myorders.none")
+    items = await items_of(ctx.session, [order.id for order, _ in rows])
     lines = [ctx.t("myorders.title", brand=ctx.reseller.name)]
-    lines += [order_line(ctx, order, name) for order, name in rows]
-    return Reply("\n".join(lines), choices=order_choices([order for order, _ in rows]))
+    lines += [order_line(ctx, order, name, items=items.get(order.id)) for order, name in rows]
+    return Reply("\n".join(lines), choices=order_choices(ctx, [order for order, _ in rows]))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import pairwise
 
@@ -31,16 +31,32 @@ class IntentKind(StrEnum):
     THANKS = "thanks"
     HELP = "help"
     STOP = "stop"
+    RESUME = "resume"  # pushes again, after a STOP
     UNKNOWN = "unknown"
+
+
+class Hint(StrEnum):
+    """What an order question is about, to pick the order it means among several."""
+
+    TRACKING = "tracking"  # the courier's tracking number: "resi nya mana"
+    PRODUCTION = "production"  # how far it is made: "batiknya udah jadi belum"
 
 
 @dataclass(frozen=True)
 class Intent:
-    """A classified message: its kind, the order code it names, the product words it asks for."""
+    """A classified message: its kind, the order code it names, the product words it asks for.
+
+    For an order question without a code, `about` holds the product words it names and
+    `hints` what it asks of the order; both only help to pick an order, so they are left out
+    when intents are compared.
+    """
 
     kind: IntentKind
     order_code: str | None = None
     query: str | None = None
+    about: str | None = field(default=None, compare=False)
+    hints: frozenset[Hint] = field(default=frozenset(), compare=False)
+    words: tuple[str, ...] = field(default=(), compare=False, repr=False)  # canonical words
 
 
 def _words(text: str) -> frozenset[str]:
@@ -112,7 +128,7 @@ _FILLER = _words("""
     your we our us it its this that mau ingin pengen pingin mo mw tanya nanya bertanya
     informasi minta mohon please maaf sorry yang untuk buat dengan sama dan atau di ke dari pada
     and or to for of in on at with the a an is are am was were be been do does did can could
-    will would should may just hmm hm eh ah oh wah hehe haha wkwk wkwkwk
+    will would should may just hmm hm eh ah oh wah hehe haha wkwk wkwkwk kalau kalo klo jika if
 """)
 _ACK = _words("ok oke okay okey okee oce oc sip siap baik noted yes yup iya")
 _QUESTION = _words("apa bagaimana berapa kapan mana kenapa mengapa siapa where when what how why")
@@ -157,7 +173,8 @@ _STATUS = _words("""
 """)
 _STATUS_PHRASES = (
     "sampai mana", "sudah sampai", "belum sampai", "kapan sampai", "sampai belum",
-    "sampai tidak", "sudah datang", "belum datang", "kapan datang", "kapan kirim", "sudah kirim",
+    "sampai tidak", "sudah datang", "belum datang", "terima barang", "kapan datang",
+    "kapan kirim", "sudah kirim",
     "belum kirim", "kirim kapan", "belum diterima", "belum terima", "where is my", "where is it",
     "when will my", "not arrived", "not received",
 )  # fmt: skip
@@ -183,6 +200,19 @@ _PRODUCTS = _words("""
     jaket jacket celana pants dress topi hat sarung kain kanvas canvas polo blouse
 """)
 _NEGATION = _words("tidak belum sudah not no yet still already")
+# Whether an order is done yet: with "sudah", "belum" or "kapan" these ask about the order.
+_PROGRESS = _words("""
+    jadi selesai beres kelar rampung dibuat dijahit dijait dikerjakan diproduksi produksi proses
+    progress progres finished done made
+""")
+_ASKS_IF_DONE = _words("sudah belum kapan bagaimana yet already when how")
+_TRACKING = _words("resi awb tracking lacak track kurir courier ekspedisi")
+# Pushes again after a STOP: "oke lanjut kabari lagi", "start again".
+_RESUME = _words("lanjut lanjutkan aktifkan nyalakan resume subscribe")
+_RESUME_PHRASES = (
+    "kabari lagi", "kabarin lagi", "mulai lagi", "aktif lagi", "start again", "turn on",
+    "notifikasi lagi", "kirim lagi kabar", "keep me posted", "notify me again",
+)  # fmt: skip
 _SIZE_LABELS = _words(
     "ukuran size uk warna color colour model tipe type jenis varian variant motif"
 )
@@ -193,13 +223,16 @@ _QUERY_NOISE = _QUANTITY_UNITS | _words("""
 """)
 _REMOVE_FROM_QUERY = (
     _FILLER | _ACK | _QUESTION | _GREET | _THANKS | _HELP | _NEGATION | _SIZE_LABELS
-    | _STOCK_STRONG | _STOCK_WEAK | _QUERY_NOISE | _STATUS
+    | _STOCK_STRONG | _STOCK_WEAK | _QUERY_NOISE | _STATUS | _PROGRESS | _TRACKING | _RESUME
 )  # fmt: skip
+# Besides those, words of an order question that name no product.
+_NOT_ABOUT = _ORDER_NOUNS | _words("sampai datang terima diterima jadinya")
 _LEADING_NOISE = _GREET | _TIME_OF_DAY | _FILLER | _ACK | _THANKS
 _VOCAB = (
     _FILLER | _ACK | _QUESTION | _GREET | _TIME_OF_DAY | _THANKS | _HELP | _MENU | _STOP
     | _MESSAGE_WORDS | _ORDER_NOUNS | _STATUS | _LIST | _LIST_LOOK | _STOCK_STRONG | _STOCK_WEAK
-    | _PRODUCTS | _NEGATION | _SIZE_LABELS | _QUERY_NOISE | frozenset(_SPELLING)
+    | _PRODUCTS | _NEGATION | _SIZE_LABELS | _QUERY_NOISE | _PROGRESS | _TRACKING | _RESUME
+    | frozenset(_SPELLING)
     | frozenset(w for words in _SPELLING.values() for w in words)
 )  # fmt: skip
 
@@ -404,45 +437,63 @@ def classify(text: str) -> Intent:
     t = _Text(words)
     code = codes[0] if codes else None
     order_noun = t.order_noun()
-    order_context = order_noun or t.has(_STATUS) or t.says(_STATUS_PHRASES)
+    # "batiknya udah jadi belum?": how far an order is made, not whether a product is sold.
+    progress = t.has(_PROGRESS) and t.has(_ASKS_IF_DONE)
+    order_context = order_noun or t.has(_STATUS) or t.says(_STATUS_PHRASES) or progress
     query = _query(words)
+    kept = tuple(words)
+
+    def status(order_code: str | None = None) -> Intent:
+        hints = {Hint.TRACKING} if t.has(_TRACKING) else set()
+        if progress:
+            hints.add(Hint.PRODUCTION)
+        about = " ".join(w for w in (query or "").split() if w not in _NOT_ABOUT) or None
+        return Intent(
+            IntentKind.ORDER_STATUS, order_code, about=about, hints=frozenset(hints), words=kept
+        )
+
+    def stock() -> Intent:
+        return Intent(IntentKind.STOCK, query=query, words=kept)
 
     # Order of precedence: the most specific signal wins.
     if code is None and t.says(_STOP_PHRASES) and (not order_noun or t.has(_MESSAGE_WORDS)):
-        return Intent(IntentKind.STOP)
+        return Intent(IntentKind.STOP, words=kept)
+    resume = t.has(_RESUME) or t.says(_RESUME_PHRASES)
+    if code is None and resume and not t.has(_PRODUCTS | _STOCK_STRONG | {"ready"}):
+        return Intent(IntentKind.RESUME, words=kept)
     if code is not None and order_context:
-        return Intent(IntentKind.ORDER_STATUS, order_code=code.upper())
+        return status(code.upper())
     if t.has(_STOCK_STRONG) or t.says(_STOCK_STRONG_PHRASES):
-        return Intent(IntentKind.STOCK, query=query)
+        return stock()
     weak_stock = t.weak_stock()
     if code is not None:
         if weak_stock and (_sku_like(code) or query not in (None, code)):
-            return Intent(IntentKind.STOCK, query=query)
-        return Intent(IntentKind.ORDER_STATUS, order_code=code.upper())
-    if order_context:
+            return stock()
+        return status(code.upper())
+    if order_context and not (progress and weak_stock and not order_noun):
         if t.has(_LIST) or t.says(("apa saja",)):
-            return Intent(IntentKind.MY_ORDERS)
+            return Intent(IntentKind.MY_ORDERS, words=kept)
         if order_noun and t.only(_FILLER | _LIST_LOOK | {"pesanan", "orders"}):
-            return Intent(IntentKind.MY_ORDERS)  # "pesanan saya": the /pesanan list
-        return Intent(IntentKind.ORDER_STATUS)
+            return Intent(IntentKind.MY_ORDERS, words=kept)  # "pesanan saya": the /pesanan list
+        return status()
     other_intent = t.has(_THANKS | _HELP | _MENU | _STOP) or t.says(
         _THANKS_PHRASES + _HELP_PHRASES + _MENU_PHRASES
     )
     if weak_stock and (query is not None or not other_intent):
-        return Intent(IntentKind.STOCK, query=query)
+        return stock()
     if t.has(_THANKS) or t.says(_THANKS_PHRASES) or (t.has(_ACK) and t.only(_ACK | _FILLER)):
-        return Intent(IntentKind.THANKS)
+        return Intent(IntentKind.THANKS, words=kept)
     if query is not None and t.has(_PRODUCTS):
-        return Intent(IntentKind.STOCK, query=query)
+        return stock()
     greeting = t.has(_GREET | _TIME_OF_DAY)
     if greeting and t.only(_GREET | _TIME_OF_DAY | _FILLER | _QUESTION | _ACK):
-        return Intent(IntentKind.GREETING)
+        return Intent(IntentKind.GREETING, words=kept)
     if t.has(_HELP) or t.says(_HELP_PHRASES):
-        return Intent(IntentKind.HELP)
+        return Intent(IntentKind.HELP, words=kept)
     if t.has(_MENU) or t.says(_MENU_PHRASES):
-        return Intent(IntentKind.MENU)
+        return Intent(IntentKind.MENU, words=kept)
     if t.has(_STOP):
-        return Intent(IntentKind.STOP)
+        return Intent(IntentKind.STOP, words=kept)
     if greeting:
-        return Intent(IntentKind.GREETING)
-    return Intent(IntentKind.UNKNOWN)
+        return Intent(IntentKind.GREETING, words=kept)
+    return Intent(IntentKind.UNKNOWN, words=kept)

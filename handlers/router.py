@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from handlers import common, customer, staff
 from handlers.context import Context
-from handlers.intents import IntentKind, classify
+from handlers.faq import FaqTopic, match
+from handlers.intents import Intent, IntentKind, classify
 from handlers.types import Reply, Role
 from handlers.views import menu
 from models.linking import is_link_code
@@ -45,6 +46,7 @@ ROUTES: tuple[Route, ...] = (
     Route(("start", "start", "mulai", "kabar"), common.start, ALL, "help.start"),
     Route(("bantuan", "help", "menu"), help_, ALL, "help.help"),
     Route(("bahasa", "language"), common.language, ALL, "help.language"),
+    Route(("info", "faq"), common.info, ALL, "help.info"),
     # Customers: their own orders; staff see any order with /status.
     Route(("pesanan", "orders"), customer.orders, CUSTOMERS, "help.orders"),
     Route(("status", "status", "cek"), customer.status, ALL, "help.status"),
@@ -60,6 +62,7 @@ ROUTES: tuple[Route, ...] = (
     Route(("terima", "delivered"), staff.delivered, STAFF, "help.delivered"),
     Route(("batal", "cancel"), staff.cancel_orders, STAFF, "help.cancel"),
     Route(("undo", "undo", "batalkan"), staff.undo, STAFF, "help.undo"),
+    Route(("foto", "photo"), staff.progress, STAFF, "help.photo"),
     Route(("stokset", "setstock"), staff.set_stock_cmd, STAFF, "help.setstock"),
     Route(("antrian", "queue"), staff.queue, STAFF, "help.queue"),
 )
@@ -98,8 +101,11 @@ async def dispatch(ctx: Context, *, slash_optional: bool) -> list[Reply]:
         if slashed or reads_as_command(text, args, route):
             if route is not None:
                 return _as_list(await route.handler(ctx, args))
-            if known:
+            if known and ctx.role is Role.STAFF:
                 return [Reply(ctx.t("error.not_allowed"))]
+            if known:
+                # A staff word from a customer is a question: "bayar dimana?", "/batal".
+                return _as_list(await free_text(ctx, text.removeprefix("/")))
     if slashed:
         return [await common.unknown_command(ctx, "")]
     return _as_list(await free_text(ctx, text))
@@ -119,15 +125,58 @@ def reads_as_command(text: str, args: str, route: Route | None) -> bool:
         return False
     if route is not None and route.roles == STAFF:
         return True
+    if route is not None and route.handler is customer.status and args:
+        # `cek INV-1001` is the command; `cek resi` and `cek pesanan inv-1001` are sentences.
+        return len(args.split()) == 1 and bool(re.search(r"\d", args))
     return len(args.split()) <= 1
+
+
+@dataclass(frozen=True)
+class Understood:
+    """What a free-text message asks: its intent, and the shop's answer it may be asking for."""
+
+    intent: Intent
+    faq: FaqTopic | None  # a topic of [shop.faq] the message names
+
+    specific: bool = False  # it named the topic in more than one word ("cash on delivery")
+
+    @property
+    def kind(self) -> str:
+        """`faq` when the shop's answer is the answer, else the intent's kind.
+
+        The shop's answer wins over small talk ("halo, bisa COD?", "cara bayar?" reads as
+        help), and a topic named in several words wins over an order or stock question that
+        names no order ("how much is shipping?" is not about an order's shipping).
+        """
+        if self.faq is None:
+            return self.intent.kind
+        if self.intent.kind in SMALL_TALK:
+            return "faq"
+        asks_of_none = self.intent.order_code is None and self.intent.kind in (
+            IntentKind.ORDER_STATUS,
+            IntentKind.STOCK,
+        )
+        return "faq" if self.specific and asks_of_none else self.intent.kind
+
+
+def understand(text: str, faq: Sequence[FaqTopic]) -> Understood:
+    """Read a message that is not a command (no database: the same text reads the same)."""
+    intent = classify(text)
+    found = match(faq, intent.words)
+    if found is None:
+        return Understood(intent, None)
+    return Understood(intent, found.topic, specific=found.words > 1)
 
 
 async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
     """Understand a message that is not a command."""
-    intent = classify(text)
+    understood = understand(text, ctx.settings.faq)
+    intent, faq = understood.intent, understood.faq
     kind = intent.kind
+    if understood.kind == "faq" and faq is not None:
+        return common.faq_answer(ctx, faq)
     if kind is IntentKind.ORDER_STATUS:
-        return await customer.status(ctx, intent.order_code or "")
+        return await customer.asked_about(ctx, intent)
     if kind is IntentKind.MY_ORDERS:
         if ctx.role is Role.RESELLER:
             return await customer.reseller_orders(ctx, "")
@@ -135,7 +184,11 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
             return await staff.queue(ctx, "")
         return await customer.orders(ctx, "")
     if kind is IntentKind.STOCK:
-        return await customer.stock(ctx, intent.query or "")
+        query = intent.query or ""
+        if not query:
+            return faq_or(ctx, faq) or ctx.reply("stock.ask")
+        answer = await customer.stock_answer(ctx, query)
+        return answer or faq_or(ctx, faq) or ctx.reply("stock.none", query=query[:100])
     if kind in (IntentKind.GREETING, IntentKind.MENU):
         return await common.greet(ctx, "")
     if kind is IntentKind.HELP:
@@ -144,7 +197,20 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
         return await common.thanks(ctx, "")
     if kind is IntentKind.STOP and ctx.role is not Role.STAFF:
         return await common.stop(ctx, "")
+    if kind is IntentKind.RESUME and ctx.role is not Role.STAFF:
+        return await common.resume(ctx, "")
     return await common.not_understood(ctx, "")
+
+
+# A shop question wins over these: "halo, bisa COD?", "cara bayar?" (which reads as help).
+SMALL_TALK = frozenset(
+    {IntentKind.UNKNOWN, IntentKind.HELP, IntentKind.MENU, IntentKind.GREETING, IntentKind.THANKS}
+)
+
+
+def faq_or(ctx: Context, faq: FaqTopic | None) -> Reply | None:
+    """The shop's answer to a stock question that named no product, if it asks one."""
+    return common.faq_answer(ctx, faq) if faq is not None else None
 
 
 def _as_list(result: Reply | list[Reply]) -> list[Reply]:

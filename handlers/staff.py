@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from handlers.context import Context
 from handlers.i18n import when
-from handlers.types import Reply
+from handlers.types import Choice, Reply
 from handlers.views import phase_label
 from models.change import Actor, Change
 from models.enums import Phase
 from models.errors import DomainError, InvalidTransition, NotFound, StockError
 from models.flows import Position
-from models.inventory import set_stock
-from models.lifecycle import advance, cancel, hold, load_many_for_change, resume
+from models.inventory import product_exists, set_stock
+from models.lifecycle import advance, cancel, hold, load_many_for_change, resume, tell_progress
 from models.orders import Order, clean_code
 from models.queue import due_by, work_queue
+from models.search import find_products
 from models.undo import undo_last_command
 from models.updates import Batch
 
@@ -72,6 +75,10 @@ COURIERS = {
     "grab express": "GrabExpress",
 }
 RESI = re.compile(r"[A-Za-z0-9-]{4,40}")
+# Staff notes are the shop's own; what follows this marker is told to the customer.
+FOR_CUSTOMER = re.compile(
+    r"(?:^|\s)(?:--|—|–)\s*(?:ke-?pelanggan|pelanggan|to-?customer|customer)\b:?\s*", re.I
+)
 CODES = re.compile(r"^\s*([^\s,]+(?:\s*,\s*[^\s,]+)*)\s*(.*)$", re.S)
 MAX_CODES = 1000  # one message moves at most this many orders
 
@@ -84,6 +91,15 @@ def normalize_courier(name: str) -> str:
     return COURIERS.get(key, name.strip())
 
 
+def split_note(text: str) -> tuple[str | None, str | None]:
+    """Split `catatan --ke-pelanggan pesan` into the shop's note and the customer's."""
+    found = FOR_CUSTOMER.search(text)
+    if found is None:
+        return text.strip() or None, None
+    own, told = text[: found.start()].strip(), text[found.end() :].strip()
+    return own or None, told or None
+
+
 def split_codes(args: str) -> tuple[list[str], str]:
     """Split `INV-1, INV-2 rest` into the codes and the rest."""
     match = CODES.match(args)
@@ -93,7 +109,14 @@ def split_codes(args: str) -> tuple[list[str], str]:
     return codes, match[2].strip()
 
 
-async def _each(ctx: Context, codes: list[str], move: Move, done_key: str) -> Reply:
+async def _each(
+    ctx: Context,
+    codes: list[str],
+    move: Move,
+    done_key: str,
+    *,
+    choices: tuple[Choice, ...] = (),
+) -> Reply:
     """Apply one move to every order, as one command; a line per order.
 
     A refused order leaves nothing behind without a savepoint of its own: the domain checks a
@@ -134,7 +157,7 @@ async def _each(ctx: Context, codes: list[str], move: Move, done_key: str) -> Re
     await batch.write()
     if moved and ctx.settings.undo_seconds:
         lines.append(ctx.t("staff.undo_hint", seconds=ctx.settings.undo_seconds))
-    return Reply("\n".join(lines))
+    return Reply("\n".join(lines), choices=choices)
 
 
 def refusal(ctx: Context, exc: InvalidTransition) -> str:
@@ -148,24 +171,42 @@ def refusal(ctx: Context, exc: InvalidTransition) -> str:
 
 
 async def stage(ctx: Context, args: str) -> Reply:
-    """Move orders to a phase or production stage: `/tahap INV-1,INV-2 jahit [catatan]`."""
+    """Move orders to a phase or production stage: `/tahap INV-1,INV-2 jahit [catatan]`.
+
+    A photo captioned with the codes alone is news from inside the current stage.
+    """
     codes, rest = split_codes(args)
     word, _, rest_note = rest.partition(" ")
-    word, note = word.lower(), rest_note.strip() or None
+    word = word.lower()
+    note, told = split_note(rest_note)
+    photo = ctx.incoming.photo
+    if codes and not word and photo:
+        return await progress(ctx, args)
     if not codes or not word:
         return ctx.reply("stage.usage")
-    photo = ctx.incoming.photo
     side_exit = hold if word in HOLD_WORDS else resume if word in RESUME_WORDS else None
+    guesses: dict[str, list[str]] = {}  # a likely stage word -> the codes it was meant for
 
     async def move(order: Order, change: Change) -> object:
         if side_exit is not None:
-            return await side_exit(ctx.session, order, change, note=note)
+            return await side_exit(ctx.session, order, change, note=note, customer_note=told)
         target = _target(order, word)
         if target is None:
+            guess = _closest(order, word)
+            if guess is not None:
+                guesses.setdefault(guess, []).append(order.code)
+                raise DomainError(ctx.t("stage.did_you_mean", word=word[:40], guess=guess))
             raise DomainError(ctx.t("stage.unknown", word=word[:40], code=order.code))
-        return await advance(ctx.session, order, target, change, note=note, photo=photo)
+        return await advance(
+            ctx.session, order, target, change, note=note, customer_note=told, photo=photo
+        )
 
-    return await _each(ctx, codes, move, "stage.done")
+    reply = await _each(ctx, codes, move, "stage.done")
+    tail = f" {rest_note.strip()}" if rest_note.strip() else ""
+    choices = tuple(
+        Choice(guess, f"/tahap {','.join(found)} {guess}{tail}") for guess, found in guesses.items()
+    )
+    return replace(reply, choices=choices) if choices else reply
 
 
 def _target(order: Order, word: str) -> Position | None:
@@ -177,11 +218,39 @@ def _target(order: Order, word: str) -> Position | None:
     return Position(phase) if phase else None
 
 
-async def _move_to(ctx: Context, args: str, phase: Phase, done_key: str) -> Reply:
-    codes, note = split_codes(args)
+def _closest(order: Order, word: str) -> str | None:
+    """The stage or phase word a mistyped one most likely means ("jait" → "jahit")."""
+    known = [planned.name for planned in order.plan] + list(PHASE_WORDS)
+    close = difflib.get_close_matches(word, known, n=1, cutoff=0.7)
+    return close[0] if close else None
+
+
+async def progress(ctx: Context, args: str) -> Reply:
+    """Tell customers of progress inside the stage: `/foto INV-7 [catatan]` with a photo."""
+    codes, rest = split_codes(args)
+    note, told = split_note(rest)
+    if told is None:  # a progress note is written for the customer
+        note, told = None, note
+    photo = ctx.incoming.photo
+    if not codes or not (photo or told):
+        return ctx.reply("progress.usage")
 
     async def move(order: Order, change: Change) -> object:
-        return await advance(ctx.session, order, Position(phase), change, note=note or None)
+        return await tell_progress(
+            ctx.session, order, change, note=note, customer_note=told, photo=photo
+        )
+
+    return await _each(ctx, codes, move, "progress.done")
+
+
+async def _move_to(ctx: Context, args: str, phase: Phase, done_key: str) -> Reply:
+    codes, rest = split_codes(args)
+    note, told = split_note(rest)
+
+    async def move(order: Order, change: Change) -> object:
+        return await advance(
+            ctx.session, order, Position(phase), change, note=note, customer_note=told
+        )
 
     return await _each(ctx, codes, move, done_key)
 
@@ -217,13 +286,17 @@ async def ship(ctx: Context, args: str) -> Reply:
 
 
 async def cancel_orders(ctx: Context, args: str) -> Reply:
-    """Cancel orders with a reason: `/batal INV-1[,INV-2…] alasan`."""
-    codes, reason = split_codes(args)
-    if not codes or not reason:
+    """Cancel orders with a reason: `/batal INV-1[,INV-2…] alasan [--ke-pelanggan pesan]`.
+
+    The reason stays with the shop; only what follows `--ke-pelanggan` is told.
+    """
+    codes, rest = split_codes(args)
+    reason, told = split_note(rest)
+    if not codes or not (reason or told):
         return ctx.reply("cancel.usage")
 
     async def move(order: Order, change: Change) -> object:
-        return await cancel(ctx.session, order, change, reason=reason)
+        return await cancel(ctx.session, order, change, reason=reason or told, customer_note=told)
 
     return await _each(ctx, codes, move, "cancel.done")
 
@@ -241,20 +314,32 @@ async def undo(ctx: Context, args: str) -> Reply:
 
 
 async def set_stock_cmd(ctx: Context, args: str) -> Reply:
-    """Set stock (`/stokset SKU 12`) or add to it (`/stokset SKU +5`)."""
-    parts = args.split()
-    if len(parts) != 2 or not re.fullmatch(r"[+-]?\d{1,7}", parts[1]):
+    """Set stock (`/stokset SKU 12`) or add to it (`/stokset SKU +5`); a product name that
+    matches one product does as well as its SKU (`/stokset kaos putih L +5`)."""
+    what, _, amount = args.strip().rpartition(" ")
+    what = what.strip()
+    if not what or not re.fullmatch(r"[+-]?\d{1,7}", amount):
         return ctx.reply("setstock.usage")
-    sku, amount = parts[0], parts[1]
-    if clean_code(sku) is None:
-        return ctx.reply("stock.none", query=sku[:64])
+    sku = clean_code(what) if " " not in what else None
+    if sku is None or not await product_exists(ctx.session, sku):
+        found = await find_products(ctx.session, what, limit=5, cache=ctx.catalog)
+        if len(found.products) != 1:
+            if not found.products:
+                return ctx.reply("stock.none", query=what[:64])
+            return Reply(
+                ctx.t("setstock.which"),
+                choices=tuple(
+                    Choice(p.label, f"/stokset {p.sku} {amount}") for p in found.products
+                ),
+            )
+        sku = found.products[0].sku
     try:
         async with ctx.session.begin_nested():
             change = await set_stock(
                 ctx.session, sku, int(amount), add=amount[0] in "+-", now=ctx.now
             )
     except NotFound:
-        return ctx.reply("stock.none", query=sku[:64])
+        return ctx.reply("stock.none", query=what[:64])
     except StockError as exc:
         return Reply(f"❌ {exc}")
     lines = [
@@ -274,13 +359,38 @@ async def set_stock_cmd(ctx: Context, args: str) -> Reply:
     return Reply("\n".join(lines))
 
 
+LATE_WORDS = {"telat", "terlambat", "late"}
+QUEUE_PHASE_WORDS = {
+    **PHASE_WORDS,
+    "menunggu": Phase.AWAITING_STOCK,
+    "awaiting": Phase.AWAITING_STOCK,
+    "stok": Phase.AWAITING_STOCK,
+    "produksi": Phase.IN_PRODUCTION,
+    "diproduksi": Phase.IN_PRODUCTION,
+    "production": Phase.IN_PRODUCTION,
+    **dict.fromkeys(HOLD_WORDS, Phase.ON_HOLD),
+}
+QUEUE_CODES = 10  # codes named per line; the count says how many more
+
+
 async def queue(ctx: Context, args: str) -> Reply:
-    """Open orders per phase and stage, late ones first."""
-    summary = await work_queue(ctx.session, ctx.now)
-    if not summary.lines:
-        return ctx.reply("queue.empty")
+    """Open orders per phase and stage with their codes, late ones first.
+
+    `/antrian telat` shows only the late ones, `/antrian dibayar` (or a stage name) one line.
+    """
+    wanted = args.strip().lower()
+    summary = await work_queue(ctx.session, ctx.now, codes=QUEUE_CODES)
+    phase = QUEUE_PHASE_WORDS.get(wanted)
+    only_late = wanted in LATE_WORDS
+    shown = [
+        line
+        for line in summary.lines
+        if not wanted or line.phase is phase or (line.stage is not None and line.stage == wanted)
+    ]
+    if wanted and not only_late and phase is None and not shown:
+        return ctx.reply("queue.usage", word=wanted[:40])
     lines: list[str] = []
-    if summary.late:
+    if summary.late and (only_late or not wanted):
         lines.append(ctx.t("queue.late_title", count=len(summary.late)))
         for order in summary.late:
             due = due_by(order)
@@ -288,8 +398,15 @@ async def queue(ctx: Context, args: str) -> Reply:
             lines.append(
                 f"⚠️ {order.code} · {phase_label(ctx, order)} · {ctx.t('queue.due', since=since)}"
             )
-    lines.append(ctx.t("queue.title"))
-    for line in summary.lines:
-        label = ctx.phase(line.phase) + (f" · {line.stage}" if line.stage else "")
-        lines.append(f"{label}: {line.count}")
+    if not only_late and shown:
+        lines.append(ctx.t("queue.title"))
+        for line in shown:
+            label = ctx.phase(line.phase) + (f" · {line.stage}" if line.stage else "")
+            lines.append(f"{label}: {line.count}")
+            if line.codes:
+                more = line.count - len(line.codes)
+                extra = " " + ctx.t("queue.more", count=more) if more > 0 else ""
+                lines.append(f"  {', '.join(line.codes)}{extra}")
+    if not lines:
+        return ctx.reply("queue.none_late" if only_late else "queue.empty")
     return Reply("\n".join(lines))

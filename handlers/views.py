@@ -6,7 +6,7 @@ The shared wording pieces of every handler live here; views ask the database not
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
 from handlers.context import Context
@@ -14,7 +14,7 @@ from handlers.i18n import day, when
 from handlers.types import Choice, Reply, Role
 from models.catalog import Product
 from models.enums import Channel, Fulfillment, Phase
-from models.linking import OrderHistory
+from models.linking import Item, OrderHistory
 from models.orders import Order, PhaseEvent
 
 LOW_STOCK = 5  # at or below this, customers are told "only N left"
@@ -45,9 +45,26 @@ def no_orders(ctx: Context) -> Reply:
     )
 
 
-def order_choices(orders: Sequence[Order]) -> tuple[Choice, ...]:
-    """The first few orders as choices that open their status."""
-    return tuple(Choice(o.code, f"/status {o.code}") for o in orders[:5])
+def order_choices(
+    ctx: Context, orders: Sequence[Order], items: Mapping[int, Sequence[Item]] | None = None
+) -> tuple[Choice, ...]:
+    """The first few orders as choices that open their status; with `items`, each says
+    what is in it and where it stands, without them only its code."""
+    return tuple(
+        Choice(
+            order_line(ctx, o, items=items.get(o.id)) if items is not None else o.code,
+            f"/status {o.code}",
+        )
+        for o in orders[:5]
+    )
+
+
+def items_summary(items: Sequence[Item] | None) -> str:
+    """What is in an order, short: `Kaos Polos Hitam XL ×2 +1`."""
+    if not items:
+        return ""
+    more = f" +{len(items) - 1}" if len(items) > 1 else ""
+    return items[0].label + more
 
 
 def progress_bar(done: int, total: int, label: str = "") -> str:
@@ -63,10 +80,17 @@ def phase_label(ctx: Context, order: Order) -> str:
     return ctx.phase(order.phase)
 
 
-def order_line(ctx: Context, order: Order, customer_name: str | None = None) -> str:
-    """One order on one line: `INV-1001 · dibayar`."""
+def order_line(
+    ctx: Context,
+    order: Order,
+    customer_name: str | None = None,
+    *,
+    items: Sequence[Item] | None = None,
+) -> str:
+    """One order on one line: `INV-1001 · Kaos Polos Hitam XL ×2 · dibayar`."""
     who = f" · {customer_name}" if customer_name else ""
-    return f"{order.code}{who} · {phase_label(ctx, order)}"
+    what = f" · {summary}" if (summary := items_summary(items)) else ""
+    return f"{order.code}{who}{what} · {phase_label(ctx, order)}"
 
 
 def brand_for(ctx: Context, order: Order, reseller_name: str | None) -> str:
@@ -105,9 +129,20 @@ def order_status(ctx: Context, order: Order, events: Sequence[PhaseEvent], brand
     lines.append(ctx.t("status.timeline"))
     for event in _effective(events):
         stage = f" · {plan[event.to_stage].name}" if event.to_stage is not None else ""
-        note = f" — {event.note}" if event.note else ""
+        note = _note(ctx, event)
         lines.append(f"• {when(event.at, tz, lang)} {ctx.phase(event.to_phase)}{stage}{note}")
     return "\n".join(lines)
+
+
+def _note(ctx: Context, event: PhaseEvent) -> str:
+    """An event's note as the asker may read it: staff see the shop's own notes too."""
+    notes = []
+    if ctx.role is Role.STAFF and event.note:
+        notes.append(event.note)
+    if event.customer_note:
+        told = event.customer_note
+        notes.append(ctx.t("status.told_customer", note=told) if ctx.role is Role.STAFF else told)
+    return f" — {' · '.join(notes)}" if notes else ""
 
 
 def _stages_done(order: Order) -> int:

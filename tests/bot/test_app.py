@@ -93,3 +93,32 @@ async def test_a_committed_message_wakes_the_dispatcher_at_once(tmp_path: Path) 
         assert job is not None and job.next_run_time <= datetime.now(UTC)
     finally:
         await app.close()
+
+
+async def test_the_shops_faq_reaches_the_conversation_in_both_languages(tmp_path: Path) -> None:
+    config = config_from_mapping(
+        {
+            "database": {"url": f"sqlite+aiosqlite:///{tmp_path / 'kabar.db'}"},
+            "shop": {
+                "faq": {
+                    "cod": {"id": "Bisa COD", "en": "COD is fine"},
+                    "promo": {"id": "Diskon 10% minggu ini", "words": ["ada diskon"]},
+                }
+            },
+        }
+    )
+    app = build(config)
+    try:
+        await upgrade(app.db)
+
+        async def ask(chat: str, text: str) -> str:
+            incoming = Incoming(channel=Channel.CONSOLE, chat=chat, sender=chat, text=text)
+            return "\n".join(r.text for r in await app.conversation.handle(incoming))
+
+        assert await ask("tamu", "bisa cod kak?") == "Bisa COD"
+        assert await ask("tamu", "ada diskon ga?") == "Diskon 10% minggu ini"
+        await ask("guest", "/language en")
+        assert await ask("guest", "cash on delivery?") == "COD is fine"
+        assert await ask("guest", "ada diskon?") == "Diskon 10% minggu ini"  # no English written
+    finally:
+        await app.close()

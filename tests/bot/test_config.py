@@ -12,6 +12,7 @@ import pytest
 from pydantic import BaseModel
 
 from bot.config import Config, ConfigError, config_from_mapping, load_config
+from handlers.faq import BUILT_IN
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
 SECRET = "Zq9-very-distinctive-secret_7781"
@@ -45,7 +46,11 @@ def load_error(path: Path | str, environ: dict[str, str] | None = None) -> str:
 def test_example_config_loads_as_is_with_the_code_defaults() -> None:
     config = load_config(EXAMPLE, environ={})
 
-    assert config == Config()
+    # The example ships answers to edit; a shop without [shop.faq] answers none of its own.
+    assert set(config.shop.faq) == set(BUILT_IN)
+    assert Config().shop.faq == {}
+    without_faq = config.model_copy(update={"shop": config.shop.model_copy(update={"faq": {}})})
+    assert without_faq == Config()
     assert config.telegram.enabled is False
     assert config.whatsapp.enabled is False
 
@@ -254,3 +259,18 @@ def test_secrets_never_appear_in_error_messages(data: dict[str, Any]) -> None:
 
     assert SECRET not in message
     assert "8127736151" not in message
+
+
+def test_shop_faq_topics_are_checked_with_one_line_naming_the_key() -> None:
+    assert error_from({"shop": {"faq": {"cod": {"id": "  "}}}}) == (
+        "shop.faq.cod.id: expected some text in quotes, got '  '"
+    )
+    assert error_from({"shop": {"faq": {"cod": {"en": "COD ok"}}}}) == "shop.faq.cod.id: required"
+    assert error_from({"shop": {"faq": {"promo": {"id": "Diskon 10%"}}}}).startswith(
+        "shop.faq.promo: a topic of your own needs words = [...] that ask for it"
+    )
+    assert error_from({"shop": {"faq": {"Promo!": {"id": "x", "words": ["promo"]}}}}) == (
+        "shop.faq.Promo!: topic names are 1-32 of a-z, 0-9 and _"
+    )
+    config = config_from_mapping({"shop": {"faq": {"promo": {"id": "x", "words": ["diskon"]}}}})
+    assert config.shop.faq["promo"].words == ["diskon"]

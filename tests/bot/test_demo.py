@@ -39,9 +39,18 @@ async def test_demo_script_pushes_every_phase_of_each_flow() -> None:
         assert pushed("rina", "Mawar Batik Store · Order DS-2001", words) == 1, words
     assert not any("Toko Batik Kabar" in body for who, body in told if who == "rina")
     assert pushed("mawar", "Pesanan dropship DS-2001 untuk Rina") == 5
-    # Waiting for stock: placed when restocked, and the subscriber hears it is back.
+    # Waiting for stock: served when restocked; she hears her order is processed, not "back in
+    # stock" (she has it on order).
     assert pushed("sari", "Pesanan INV-1003", "Stoknya sedang kosong") == 1
-    assert pushed("sari", "Pesanan INV-1003", "Pesanan Anda sudah kami terima. Terima") == 1
-    assert pushed("sari", "Kabar baik! Kaos Polos Putih L") == 1
+    assert pushed("sari", "Pesanan INV-1003", "pesanan Anda kini kami proses") == 1
+    assert pushed("sari", "Kabar baik! Kaos Polos Putih L") == 0
+    # The note for the customer and the progress photo reach her; the shop's note does not.
+    assert pushed("sari", "Pesanan INV-1002", "Pesan dari toko: pakai kancing batok kelapa") == 1
+    assert pushed("sari", "Pesanan INV-1002", "jahitan kerah sudah rapi") == 1
+    assert not any("benang" in body for who, body in told if who == "sari")
+    # Questions answered from what she ordered and what the shop wrote.
+    assert "XXL tidak ada; yang ada: L, XL" in transcript
+    assert "Transfer ke BCA 123 456 7890" in transcript
+    assert 'maksud Anda "jahit"?' in transcript
     # The undone change was never told.
     assert "↩️ INV-1002" in transcript

@@ -113,7 +113,9 @@ async def test_shared_own_contact_links_and_a_forwarded_one_is_refused(
     own = {"phone_number": "081234567890", "first_name": "Sari", "user_id": 5100}
     linked = await say(fake, 5100, contact=own)
     assert linked[0].text.startswith("Terima kasih, Sari! Pesanan dengan nomor Anda")
-    assert "INV-1001 · dipesan" in (await say(fake, 5100, "/pesanan"))[0].text
+    assert (
+        "INV-1001 · Kaos Polos Hitam XL ×2 · dipesan" in (await say(fake, 5100, "/pesanan"))[0].text
+    )
 
 
 async def test_customer_asks_status_orders_stock_and_free_text(
@@ -121,7 +123,10 @@ async def test_customer_asks_status_orders_stock_and_free_text(
 ) -> None:
     await link_sari(fake, shop)
     assert "Riwayat:" in (await say(fake, SARI, "/status INV-1002"))[0].text
-    assert "INV-1003 · menunggu stok" in (await say(fake, SARI, "/pesanan"))[0].text
+    assert (
+        "INV-1003 · Kaos Polos Putih L · menunggu stok"
+        in (await say(fake, SARI, "/pesanan"))[0].text
+    )
     assert "Rp85.000" in (await say(fake, SARI, "/stok kaos hitam xl"))[0].text
     assert (
         "Pesanan yang mana?" in (await say(fake, SARI, "pesanan saya sudah sampai mana?"))[0].text
@@ -143,13 +148,14 @@ async def test_staff_payment_reaches_the_customer_chat(shop: Shop, fake: FakeTel
 
 async def test_staff_photo_goes_to_the_customer(shop: Shop, fake: FakeTelegram) -> None:
     await link_sari(fake, shop)
-    await say(fake, DEWI, photo_file_id="PHOTO-JAHIT-1", caption="/tahap INV-1002 potong rapi")
+    caption = "/tahap INV-1002 potong --ke-pelanggan rapi"
+    await say(fake, DEWI, photo_file_id="PHOTO-JAHIT-1", caption=caption)
     shop.clock.advance(UNDO + 1)
     before = len(fake.sent)
     await shop.dispatcher.tick()
     (photo,) = [m for m in fake.sent[before:] if m.chat_id == SARI]
     assert photo.method == "sendPhoto" and photo.photo == "PHOTO-JAHIT-1"
-    assert "1/4 potong" in photo.text and "Catatan: rapi" in photo.text
+    assert "1/4 potong" in photo.text and "Pesan dari toko: rapi" in photo.text
 
 
 async def test_inline_keyboard_choice_round_trip(shop: Shop, fake: FakeTelegram) -> None:

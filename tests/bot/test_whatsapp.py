@@ -211,7 +211,8 @@ async def test_stop_and_start_again(wa: WhatsAppShop) -> None:
     assert stopped.body == wa.shop.t("id", "stop.done")
     await wa.write(DEWI, "/bayar INV-1001")
     assert [m for m in await wa.deliver() if m.to == f"whatsapp:{SARI}"] == []
-    (back,) = await wa.write(SARI, "MULAI")
+    (told, back) = await wa.write(SARI, "MULAI")
+    assert told.body == wa.shop.t("id", "stop.resumed")
     assert back.body and back.body.startswith("Halo, Sari!")
     await wa.write(DEWI, "/tahap INV-1001 dikemas")
     assert [m.to for m in await wa.deliver()].count(f"whatsapp:{SARI}") == 1

@@ -1,0 +1,101 @@
+"""The shop's own answers (`[shop.faq]`): payment, shipping cost, COD, address, hours, returns.
+
+A topic is matched from free text by its trigger phrases: the built-in ones of its kind, in
+Indonesian and English, and any the seller adds. Phrases and messages are compared as the
+intent reader's canonical words, so "bayar dmn", "bayar dimana" and "bayar di mana" are one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from handlers.intents import normalise
+from models.enums import Language
+
+# The topics kabar knows the questions of; a seller may add others with words of their own.
+BUILT_IN: dict[str, tuple[str, ...]] = {
+    "payment": (
+        "bayar", "transfer", "cara bayar", "cara pembayaran", "bayar ke mana", "bayar di mana",
+        "bayar pakai apa", "bayar lewat", "transfer ke mana", "transfer di mana", "no rek",
+        "nomor rekening",
+        "rekening", "norek", "rek", "pembayaran", "metode pembayaran", "qris", "how do i pay",
+        "how to pay", "how can i pay", "payment", "bank transfer", "bank account",
+    ),
+    "shipping": (
+        "ongkir", "ongkos kirim", "biaya kirim", "biaya pengiriman", "ekspedisi apa",
+        "pakai ekspedisi", "kirim pakai", "lama pengiriman", "shipping cost", "shipping fee",
+        "delivery fee", "delivery cost", "how much is shipping",
+    ),
+    "cod": ("cod", "bayar di tempat", "cash on delivery", "bayar ditempat"),
+    "address": (
+        "alamat toko", "alamat tokonya", "lokasi toko", "lokasi tokonya", "toko di mana",
+        "tokonya di mana", "toko offline", "offline store", "bisa ambil", "ambil sendiri",
+        "ambil di toko", "where is your shop", "where is the shop", "where is your store",
+        "shop address", "store address", "pick up", "pickup",
+    ),
+    "hours": (
+        "jam buka", "buka jam", "tutup jam", "jam operasional", "jam kerja", "jam berapa buka",
+        "jam berapa tutup", "hari libur", "hari minggu buka", "libur", "opening hours",
+        "open hours", "what time do you open", "are you open", "business hours",
+    ),
+    "returns": (
+        "retur", "return", "returns", "tukar", "tukar ukuran", "tukar barang", "refund",
+        "pengembalian", "kembalikan", "dikembalikan", "garansi", "warranty", "exchange",
+    ),
+    "reseller": (
+        "reseller", "jadi reseller", "daftar reseller", "dropship", "dropshipper", "agen",
+        "jadi agen", "mitra", "grosir", "harga grosir", "wholesale", "become a reseller",
+    ),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FaqTopic:
+    """One of the shop's answers, in each language it is written in, with what asks for it."""
+
+    key: str
+    answers: Mapping[Language, str]
+    phrases: tuple[str, ...]  # canonical words, space-joined
+    title: str = ""  # the seller's own title; built-in topics have theirs in the catalogs
+
+    def answer(self, lang: Language) -> str:
+        """The answer in this language, or in Indonesian when it is not written in it."""
+        return self.answers.get(lang) or self.answers[Language.ID]
+
+
+def topic(
+    key: str,
+    answers: Mapping[Language, str],
+    words: Iterable[str] = (),
+    title: str = "",
+) -> FaqTopic:
+    """A topic with the built-in phrases of its kind (if it is one) and the seller's words."""
+    phrases: list[str] = []
+    for phrase in (*BUILT_IN.get(key, ()), *words):
+        canonical = " ".join(normalise(phrase))
+        if canonical and canonical not in phrases:
+            phrases.append(canonical)
+    return FaqTopic(key, dict(answers), tuple(phrases), title)
+
+
+@dataclass(frozen=True)
+class Match:
+    """The topic a message asks about, and how many words its phrase said took."""
+
+    topic: FaqTopic
+    words: int
+
+
+def match(topics: Sequence[FaqTopic], words: Sequence[str]) -> Match | None:
+    """The topic a message asks about: the one with the longest phrase said; None if none."""
+    if not topics or not words:
+        return None
+    padded = f" {' '.join(words)} "
+    best: Match | None = None
+    for candidate in topics:  # the seller's order breaks ties
+        for phrase in candidate.phrases:
+            length = len(phrase.split())
+            if f" {phrase} " in padded and (best is None or length > best.words):
+                best = Match(candidate, length)
+    return best

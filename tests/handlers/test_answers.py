@@ -1,0 +1,423 @@
+"""Answers that know the customer and the shop: the questions people really type.
+
+The corpus (`data/corpus.csv`) holds real-looking messages with what kabar must read them as
+and what the answer must be about; sellers' reports of misread messages belong there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import shutil
+import string
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select, update
+
+from handlers import common
+from handlers.faq import topic
+from handlers.i18n import Messages
+from handlers.router import COMMAND, ROUTES, find_route, reads_as_command, understand
+from handlers.types import Role
+from models import Order
+from models.enums import Language, Phase
+from models.linking import LINK_CODE_BYTES, invoice_links, link_code_from
+from models.storage import Database
+from tests.support.database import sqlite_file
+from tests.support.shop import Shop, attach, open_shop
+
+CORPUS = Path(__file__).with_name("data") / "corpus.csv"
+
+# The shop's own answers, as a seller would write them in [shop.faq].
+FAQ = (
+    topic("payment", {Language.ID: "Transfer ke BCA 123", Language.EN: "Pay to BCA 123"}),
+    topic("shipping", {Language.ID: "Ongkir sesuai ekspedisi", Language.EN: "By courier rate"}),
+    topic("cod", {Language.ID: "Bisa COD di Jabodetabek", Language.EN: "COD in Jakarta"}),
+    topic("address", {Language.ID: "Jl. Melati 5 Bandung", Language.EN: "5 Melati St"}),
+    topic("hours", {Language.ID: "Buka 08.00-21.00", Language.EN: "Open 8am-9pm"}),
+    topic("returns", {Language.ID: "Retur 7 hari", Language.EN: "Returns within 7 days"}),
+    topic("reseller", {Language.ID: "Daftar reseller di sini", Language.EN: "Join as reseller"}),
+)
+
+
+def corpus() -> Iterator[tuple[str, str, str, str]]:
+    """The corpus rows: persona, text, intent, what the answer is about."""
+    with CORPUS.open(encoding="utf-8", newline="") as file:
+        rows = csv.DictReader(line for line in file if not line.startswith("#"))
+        for row in rows:
+            yield row["persona"], row["text"], row["intent"], row["resolves"]
+
+
+ROWS = list(corpus())
+
+
+def test_the_corpus_holds_enough_messages() -> None:
+    assert len(ROWS) >= 150
+    assert len({(who, text) for who, text, _, _ in ROWS}) == len(ROWS)  # no message twice
+
+
+async def _corpus_state(db: Database) -> None:
+    """The demo shop with INV-1001 shipped with a resi and INV-1002 in production."""
+    shop = await open_shop(db)
+    for command in (
+        "/bayar INV-1001,INV-1002",
+        "/kirim INV-1001 jne JN0012345678",
+        "/tahap INV-1002 potong",
+        "/tahap INV-1002 jahit",
+    ):
+        await shop.say("dewi", command)
+    await shop.deliver()
+
+
+@pytest.fixture(scope="module")
+def corpus_shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The corpus's shop in a SQLite file, made once; each message talks to a copy."""
+    return sqlite_file(tmp_path_factory.mktemp("corpus") / "shop.db", _corpus_state)
+
+
+@pytest.fixture
+async def corpus_db(corpus_shop: Path, tmp_path: Path) -> AsyncIterator[Database]:
+    path = tmp_path / "copy.db"
+    await asyncio.to_thread(shutil.copyfile, corpus_shop, path)
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    yield db
+    await db.dispose()
+
+
+@pytest.mark.parametrize(("persona", "text", "intent", "resolves"), ROWS, ids=[r[1] for r in ROWS])
+async def test_a_customer_message_is_read_and_answered_as_meant(
+    corpus_db: Database, persona: str, text: str, intent: str, resolves: str
+) -> None:
+    assert understand(text, FAQ).kind == intent
+    shop = attach(corpus_db)
+    shop.settings = replace(shop.settings, faq=FAQ)
+    shop.conversation.settings = shop.settings
+    replies = await shop.say(persona, text)
+    answer = "\n".join(reply.text for reply in replies)
+    lang = "en" if persona == "rina" else "id"
+    assert shop.t(lang, "error.not_allowed") not in answer
+    assert shop.t(lang, "error.sorry") not in answer
+    first = answer.splitlines()[0] if answer else ""
+    kind, _, what = resolves.partition(":")
+    if resolves == "-":
+        return
+    if resolves == "pick":
+        assert replies[-1].text == shop.t(lang, "status.pick")
+        labels = [choice.label for choice in replies[-1].choices]
+        assert all(" · " in label for label in labels) and len(labels) > 1  # items and phase
+    elif resolves == "orders":
+        assert first == shop.t(lang, "orders.title")
+    elif resolves == "myorders":
+        assert first == shop.t(lang, "myorders.title", brand="Mawar Batik Store")
+    elif resolves == "no_orders":
+        assert answer == shop.t(lang, "orders.none")
+    elif resolves == "not_found":
+        assert "tidak ditemukan" in answer or "not found" in answer
+    elif resolves == "none":
+        assert answer.startswith(shop.t(lang, "stock.none", query="").split('"')[0])
+    elif kind == "faq":
+        expected = next(t for t in FAQ if t.key == what).answer(Language(lang))
+        assert answer == expected
+    elif kind == "missing":
+        assert what.casefold() in first.casefold()
+        assert "tidak ada" in first or "not available" in first
+    elif resolves[0].isupper() and "-" in resolves and resolves.split("-")[0] in ("INV", "DS"):
+        assert resolves in first  # the status of that order, its code in the header
+    else:
+        for sku in resolves.split("|"):
+            assert f"({sku})" in answer
+
+
+# --- links: every code the generator makes links, through either invoice link ------------------
+
+
+@given(st.binary(min_size=LINK_CODE_BYTES, max_size=LINK_CODE_BYTES))
+def test_every_generated_code_reads_as_a_link_from_both_invoice_links(raw: bytes) -> None:
+    code = link_code_from(raw)
+    links = invoice_links(code, "tokobatik_bot", "+6281100000000")
+    assert links["whatsapp"] is not None and links["telegram"] is not None
+    typed = parse_qs(urlsplit(links["whatsapp"]).query)["text"][0]  # what WhatsApp pre-fills
+    match = COMMAND.match(typed)
+    assert match is not None
+    route, _ = find_route(match["word"].lower(), Role.UNKNOWN)
+    assert route is not None and route.handler is common.start
+    assert match["args"] == code and reads_as_command(typed, code, route)
+    start = parse_qs(urlsplit(links["telegram"]).query)["start"][0]  # Telegram's /start payload
+    assert start == code and len(start) <= 64
+    assert set(start) <= set(string.ascii_letters + string.digits + "_-")
+
+
+@pytest.fixture
+def link_shop(tmp_path: Path) -> Path:
+    return sqlite_file(tmp_path / "links.db", open_shop)
+
+
+async def _link(path: Path, code: str, n: int) -> tuple[str, str]:
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    try:
+        async with db.transaction() as s:
+            await s.execute(update(Order).where(Order.code == "DS-2001").values(link_code=code))
+        shop = attach(db)
+        by_whatsapp = await shop.text(f"wa{n}", f"kabar {code}")
+        by_telegram = await shop.text(f"tg{n}", f"/start {code}")
+        return by_whatsapp, by_telegram
+    finally:
+        await db.dispose()
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(raw=st.binary(min_size=LINK_CODE_BYTES, max_size=LINK_CODE_BYTES), n=st.integers(0, 10**6))
+def test_every_generated_code_links_a_new_chat_through_the_conversation(
+    link_shop: Path, raw: bytes, n: int
+) -> None:
+    by_whatsapp, by_telegram = asyncio.run(_link(link_shop, link_code_from(raw), n))
+    assert "DS-2001" in by_whatsapp.splitlines()[0]
+    assert "DS-2001" in by_telegram.splitlines()[0]
+
+
+# --- a customer is never told off --------------------------------------------------------------
+
+WORDS = sorted({word for route in ROUTES for word in route.words})
+MESSAGES = Messages.load()
+
+
+async def _ask(path: Path, persona: str, text: str) -> str:
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    try:
+        return await attach(db).text(persona, text)
+    finally:
+        await db.dispose()
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    persona=st.sampled_from(["sari", "rina", "mawar", "tamu"]),
+    slash=st.booleans(),
+    word=st.sampled_from(WORDS),
+    args=st.sampled_from(["", "INV-1001", "INV-1001 jne JN123456", "dimana?", "aja kak", "2"]),
+)
+def test_no_customer_or_reseller_is_ever_told_a_command_is_not_for_them(
+    link_shop: Path, persona: str, slash: bool, word: str, args: str
+) -> None:
+    text = f"{'/' if slash else ''}{word} {args}".strip()
+    answer = asyncio.run(_ask(link_shop, persona, text))
+    for lang in Language:
+        assert MESSAGES.text(lang, "error.not_allowed") not in answer
+
+
+@pytest.fixture
+async def shop(sqlite_db: Database) -> AsyncIterator[Shop]:
+    yield await open_shop(sqlite_db)
+
+
+@pytest.mark.parametrize("text", ["bayar dimana?", "kirim kapan?", "batal aja", "terima barangnya"])
+async def test_staff_words_from_a_customer_are_questions(shop: Shop, text: str) -> None:
+    before = await shop.snapshot()
+    answer = await shop.text("sari", text)
+    assert answer != shop.t("id", "error.not_allowed")
+    assert await shop.snapshot() == before
+
+
+# --- the order a question points to --------------------------------------------------------------
+
+
+async def test_the_question_picks_the_order_it_points_to(shop: Shop) -> None:
+    await shop.say("dewi", "/bayar INV-1001,INV-1002")
+    await shop.say("dewi", "/kirim INV-1001 jne JN0012345678")
+    await shop.say("dewi", "/tahap INV-1002 potong")
+    await shop.deliver()
+    resi = await shop.text("sari", "resi nya mana")
+    assert "INV-1001" in resi.splitlines()[0] and "JN0012345678" in resi
+    made = await shop.text("sari", "kak, batiknya udah jadi belum?")
+    assert "INV-1002" in made.splitlines()[0]
+    assert "▓░░░ 1/4 potong" in made and "Perkiraan siap" in made
+    [pick] = await shop.say("sari", "pesanan saya sudah sampai mana?")
+    assert [c.label for c in pick.choices] == [
+        "INV-1003 · Kaos Polos Putih L · menunggu stok",
+        "INV-1002 · Kemeja Batik Premium M · diproduksi · potong",
+        "INV-1001 · Kaos Polos Hitam XL ×2 · dikirim",
+    ]
+
+
+async def test_a_question_about_a_product_the_customer_ordered_is_about_the_order(
+    shop: Shop,
+) -> None:
+    answer = await shop.text("sari", "kak, batiknya udah jadi belum?")
+    assert "Pesanan INV-1002" in answer and shop.t("id", "stock.none", query="batik") != answer
+
+
+async def test_order_codes_are_read_in_any_case_and_without_the_dash(shop: Shop) -> None:
+    assert "Pesanan INV-1001" in await shop.text("sari", "/status inv1001")
+    assert "✅ " in await shop.text("dewi", "/bayar inv1001")
+    assert "dibayar" in await shop.text("sari", "/status Inv-1001")
+
+
+# --- stock: the variant asked for, or plainly not -------------------------------------------------
+
+
+async def test_a_size_that_does_not_exist_is_said_plainly_with_the_ones_that_do(
+    shop: Shop,
+) -> None:
+    answer = await shop.text("sari", "ada kaos hitam ukuran XXL?")
+    assert answer == shop.t("id", "stock.no_variant", wanted="XXL", alternatives="L, XL")
+    assert "tersedia" not in answer
+    await shop.say("rina", "/language en")
+    assert await shop.text("rina", "black tee XXL available?") == shop.t(
+        "en", "stock.no_variant", wanted="XXL", alternatives="L, XL"
+    )
+
+
+# --- the shop's answers -----------------------------------------------------------------------
+
+
+async def test_info_lists_the_shop_answers_and_gives_one(shop: Shop) -> None:
+    shop.conversation.settings = replace(shop.settings, faq=FAQ)
+    [listing] = await shop.say("sari", "/info")
+    assert listing.text == shop.t("id", "info.title", shop="Toko Batik Kabar")
+    assert [c.command for c in listing.choices] == [f"/info {t.key}" for t in FAQ]
+    assert listing.choices[2].label == shop.t("id", "faq.title.cod")
+    assert await shop.text("sari", "/info cod") == "Bisa COD di Jabodetabek"
+    await shop.say("rina", "/language en")
+    assert await shop.text("rina", "do you do cash on delivery?") == "COD in Jakarta"
+
+
+# --- pushes that say the right thing --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+async def test_a_restocked_waiting_order_is_told_it_is_processed_not_received_again(
+    shop: Shop, lang: str
+) -> None:
+    await shop.say("sari", f"/bahasa {lang}")
+    await shop.say("sari", "/kabari KAOS-PTH-L")  # she also asked to hear when it is back
+    await shop.say("dewi", "/stokset KAOS-PTH-L +3")
+    pushed = await shop.deliver(after=1)
+    header = "Toko Batik Kabar · " + ("Pesanan" if lang == "id" else "Order") + " INV-1003"
+    assert [(who, reply.text) for who, reply in pushed] == [
+        ("sari", header + "\n" + shop.t(lang, "push.filled"))
+    ]
+    assert (
+        shop.t(lang, "push.filled")
+        == {
+            "id": "Kabar baik! Stoknya sudah tersedia, pesanan Anda kini kami proses. 🙌",
+            "en": "Good news! The stock is in and your order is now being processed. 🙌",
+        }[lang]
+    )
+
+
+@pytest.mark.parametrize(
+    ("lang", "wording"),
+    [
+        ("id", "Pesan dari toko: Maaf, stoknya habis"),
+        ("en", "A note from the shop: Maaf, stoknya habis"),
+    ],
+)
+async def test_a_cancel_reason_stays_with_the_shop_unless_written_for_the_customer(
+    shop: Shop, lang: str, wording: str
+) -> None:
+    await shop.say("sari", f"/bahasa {lang}")
+    await shop.say("dewi", "/batal INV-1001 customer minta batal")
+    [(_, silent)] = await shop.deliver()
+    assert "minta batal" not in silent.text
+    assert silent.text.endswith(shop.t(lang, "push.phase.cancelled"))
+    await shop.say("dewi", "/batal INV-1002 produksi gagal --ke-pelanggan Maaf, stoknya habis")
+    [(_, told)] = await shop.deliver()
+    assert told.text.splitlines()[-1] == wording and "gagal" not in told.text
+    staff_view = await shop.text("dewi", "/status INV-1002")
+    assert "produksi gagal · ke pelanggan: Maaf, stoknya habis" in staff_view
+    customer_view = await shop.text("sari", "/status INV-1002")
+    assert "gagal" not in customer_view and "Maaf, stoknya habis" in customer_view
+
+
+RESUMED = {
+    "id": "Kabar untuk chat ini aktif lagi: kami akan mengabari setiap perkembangan pesanan "
+    "Anda. Ketik /berhenti untuk berhenti.",
+    "en": "Updates for this chat are on again: we will tell you of every step of your orders. "
+    "Send /stop to stop them.",
+}
+
+
+@pytest.mark.parametrize(("lang", "notice"), RESUMED.items())
+async def test_after_stop_any_message_turns_pushes_back_on_and_says_so(
+    shop: Shop, lang: str, notice: str
+) -> None:
+    await shop.say("sari", f"/bahasa {lang}")
+    await shop.say("sari", "/berhenti")
+    assert await shop.text("sari", "oke lanjut kabari lagi") == notice
+    assert await shop.text("sari", "oke lanjut kabari lagi") == shop.t(lang, "stop.active")
+    await shop.say("sari", "/berhenti")
+    greeting = await shop.say("sari", "halo")
+    assert greeting[0].text == notice and len(greeting) == 2
+    await shop.say("dewi", "/bayar INV-1001")
+    assert [who for who, _ in await shop.deliver()] == ["sari"]
+
+
+@pytest.mark.parametrize(
+    ("lang", "first"),
+    [("id", "Ada kabar terbaru dari pesanan Anda (diproduksi · potong):"),
+     ("en", "News from your order (in production · potong):")],
+)  # fmt: skip
+async def test_a_progress_photo_reaches_the_customer_and_the_stage_stays(
+    shop: Shop, lang: str, first: str
+) -> None:
+    await shop.say("sari", f"/bahasa {lang}")
+    await shop.say("dewi", "/tahap INV-1002 potong")
+    await shop.deliver()
+    reply = await shop.text("dewi", "/foto INV-1002 kainnya sudah dipotong", photo="file-77")
+    assert "INV-1002" in reply and "❌" not in reply
+    [(who, pushed)] = await shop.deliver()
+    assert who == "sari" and pushed.photo == "file-77"
+    assert pushed.text.splitlines()[1] == first
+    assert pushed.text.splitlines()[-1].endswith("kainnya sudah dipotong")
+    # A captioned photo without a stage is progress too; the stage never moved.
+    await shop.say("dewi", "/tahap INV-1002", photo="file-78")
+    [(_, again)] = await shop.deliver()
+    assert again.photo == "file-78" and again.text.splitlines()[1] == first
+    async with shop.db.sessions() as s:
+        order = await s.scalar(select(Order).where(Order.code == "INV-1002"))
+    assert order is not None and (order.phase, order.stage_index) == (Phase.IN_PRODUCTION, 0)
+
+
+# --- staff ergonomics ---------------------------------------------------------------------------
+
+
+async def test_an_unknown_stage_word_gets_the_closest_real_one_with_a_button(shop: Shop) -> None:
+    [reply] = await shop.say("dewi", "/tahap INV-1002 jait rapi")
+    assert 'maksud Anda "jahit"?' in reply.text
+    assert [c.command for c in reply.choices] == ["/tahap INV-1002 jahit rapi"]
+
+
+async def test_the_queue_lists_codes_and_takes_a_filter(shop: Shop) -> None:
+    await shop.say("dewi", "/bayar INV-1001")
+    queue = await shop.text("dewi", "/antrian")
+    assert "dibayar: 1\n  INV-1001" in queue and "dipesan: 2\n  INV-1002, DS-2001" in queue
+    paid = await shop.text("dewi", "/antrian dibayar")
+    assert "INV-1001" in paid and "INV-1002" not in paid
+    shop.clock.advance(2 * 86400)  # a day past "paid"
+    late = await shop.text("dewi", "/antrian telat")
+    assert late.splitlines()[0] == shop.t("id", "queue.late_title", count=1)
+    assert "INV-1001" in late and "dipesan" not in late
+
+
+async def test_setting_stock_by_product_name(shop: Shop) -> None:
+    assert "Stok KAOS-PTH-L: 0 → 5" in await shop.text("dewi", "/stokset kaos putih L 5")
+    [several] = await shop.say("dewi", "/stokset kaos hitam +1")
+    assert [c.command for c in several.choices] == [
+        "/stokset KAOS-HTM-L +1",
+        "/stokset KAOS-HTM-XL +1",
+    ]
+
+
+async def test_a_shipped_order_cannot_be_put_on_hold(shop: Shop) -> None:
+    await shop.say("dewi", "/kirim INV-1001 jne JN0012345678")
+    assert "❌ INV-1001 sudah dikirim" in await shop.text("dewi", "/tahap INV-1001 tahan")
