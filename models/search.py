@@ -127,6 +127,7 @@ COLOURS = (
 _COLOUR_WORDS = frozenset(COLOURS) | frozenset(
     word for word, means in SYNONYMS.items() if set(means) & set(COLOURS)
 )
+_COLOUR_ORDER = COLOURS + tuple(sorted(_COLOUR_WORDS - set(COLOURS)))  # how alternatives list
 
 _SEPARATORS = re.compile(r"(?:[^\w-]|_)+")
 # "t shirt" and "tee shirt" are one word, "tshirt", so that "t" is not read as a size.
@@ -223,6 +224,7 @@ class ProductIndex:
         "_ids",
         "_labels",
         "_lengths",
+        "_literal",
         "_order",
         "_postings",
         "_rank",
@@ -239,6 +241,7 @@ class ProductIndex:
         labels: Sequence[str],
         vocabulary: Sequence[str],
         postings: Sequence[Sequence[int]],
+        literal: frozenset[str] = frozenset(),
     ) -> None:
         self._ids = tuple(ids)
         self._skus = tuple(skus)
@@ -247,6 +250,7 @@ class ProductIndex:
         # _postings[slot]: the positions of the products whose text holds _vocabulary[slot].
         self._postings = tuple(tuple(positions) for positions in postings)
         self._slot_of = {word: slot for slot, word in enumerate(self._vocabulary)}
+        self._literal = literal  # words as the catalogue writes them, before synonyms
         # The vocabulary by length: a word is only compared with words of a length that could
         # reach WORD_CUTOFF, not with the catalogue's every SKU.
         self._slot_at = sorted(range(len(self._vocabulary)), key=lambda s: len(self._vocabulary[s]))
@@ -284,7 +288,13 @@ class ProductIndex:
                 if slot == len(postings):
                     postings.append([])
                 postings[slot].append(position)
-        return cls(ids, skus, labels, list(slots), postings)
+        literal = frozenset(
+            part
+            for text in forms_of
+            for word in normalize(text).split()
+            for part in word.split("-")
+        )
+        return cls(ids, skus, labels, list(slots), postings, literal)
 
     def __len__(self) -> int:
         """Return the number of products indexed."""
@@ -379,8 +389,12 @@ class ProductIndex:
             if i not in absent:
                 within &= h
         kind = wanted[absent[0]].kind
-        values = SIZES if kind == "size" else COLOURS
-        exist = [v for v in values if within & self._having(Wanted(kind, v))]
+        values = SIZES if kind == "size" else _COLOUR_ORDER
+        exist = [
+            v
+            for v in values
+            if v in self._literal and not within.isdisjoint(self._postings[self._slot_of[v]])
+        ]
         shown = [v.upper() if kind == "size" else v.capitalize() for v in exist]
         missing = [wanted[i].word for i in absent if wanted[i].kind == kind]
         return Found(

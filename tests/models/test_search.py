@@ -315,3 +315,84 @@ async def test_the_index_cache_rebuilds_only_when_products_change(db: Database) 
         assert [p.sku for p in await search_products(s, "sarung tenun", cache=cache)] == [
             "SARUNG-01"
         ]
+
+
+# --- sizes and colours are exact ----------------------------------------------------------------
+
+# Kaos in three colours, S to XXL except white XXL and navy S; a hoodie in grey M-XL; a batik
+# shirt in M and L; a one-size tote.
+VARIANTS = ProductIndex.build(
+    [
+        *(
+            (n, f"KAOS-{code}-{size}", "Kaos Polos", f"{colour} {size}")
+            for n, (colour, code, size) in enumerate(
+                (
+                    (colour, code, size)
+                    for colour, code in (("Hitam", "HTM"), ("Putih", "PTH"), ("Navy", "NVY"))
+                    for size in ("S", "M", "L", "XL", "XXL")
+                    if (code, size) not in (("PTH", "XXL"), ("NVY", "S"))
+                ),
+                start=1,
+            )
+        ),
+        (20, "HOOD-ABU-M", "Hoodie", "Abu-abu M"),
+        (21, "HOOD-ABU-L", "Hoodie", "Abu-abu L"),
+        (22, "HOOD-ABU-XL", "Hoodie", "Abu-abu XL"),
+        (30, "BTK-M", "Kemeja Batik", "Parang M"),
+        (31, "BTK-L", "Kemeja Batik", "Parang L"),
+        (40, "TOTE-KNV", "Tote Bag", "Kanvas Krem"),
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("query", "found", "missing", "alternatives"),
+    [
+        ("kaos hitam s", ["KAOS-HTM-S"], (), ()),
+        ("kaos hitam m", ["KAOS-HTM-M"], (), ()),
+        ("kaos hitam l", ["KAOS-HTM-L"], (), ()),
+        ("kaos hitam xl", ["KAOS-HTM-XL"], (), ()),
+        ("kaos hitam xxl", ["KAOS-HTM-XXL"], (), ()),
+        ("kaos hitam 2xl", ["KAOS-HTM-XXL"], (), ()),
+        ("black tee XXL", ["KAOS-HTM-XXL"], (), ()),
+        ("kaos putih xl", ["KAOS-PTH-XL"], (), ()),
+        ("white t-shirt size M", ["KAOS-PTH-M"], (), ()),
+        ("kaos navy l", ["KAOS-NVY-L"], (), ()),
+        ("kaos hitm l", ["KAOS-HTM-L"], (), ()),
+        ("kaos item xl", ["KAOS-HTM-XL"], (), ()),
+        ("hoodie abu-abu xl", ["HOOD-ABU-XL"], (), ()),
+        ("grey hoodie L", ["HOOD-ABU-L"], (), ()),
+        ("kemeja batik L", ["BTK-L"], (), ()),
+        ("batik parang M", ["BTK-M"], (), ()),
+        ("tote krem", ["TOTE-KNV"], (), ()),
+        ("kaos putih xxl", [], ("XXL",), ("S", "M", "L", "XL")),
+        ("kaos putih 2xl", [], ("XXL",), ("S", "M", "L", "XL")),
+        ("kaos navy s", [], ("S",), ("M", "L", "XL", "XXL")),
+        ("kaos hitam xxxl", [], ("XXXL",), ("S", "M", "L", "XL", "XXL")),
+        ("hoodie xxl", [], ("XXL",), ("M", "L", "XL")),
+        ("hoodie abu s", [], ("S",), ("M", "L", "XL")),
+        ("kemeja batik xl", [], ("XL",), ("M", "L")),
+        ("batik s", [], ("S",), ("M", "L")),
+        ("kaos merah", [], ("merah",), ("Hitam", "Putih", "Navy")),
+        ("red tee L", [], ("red",), ("Hitam", "Putih", "Navy")),
+        ("kaos hijau xl", [], ("hijau",), ("Hitam", "Putih", "Navy")),
+        ("hoodie hitam", [], ("hitam",), ("Abu",)),
+        ("black hoodie M", [], ("black",), ("Abu",)),
+        ("tote hitam", [], ("hitam",), ("Krem",)),
+        ("ukuran xxxl", [], ("XXXL",), ("S", "M", "L", "XL", "XXL")),
+        ("tote bag xl", [], ("XL",), ()),
+    ],
+)
+def test_sizes_and_colours_match_exactly_or_say_what_exists(
+    query: str, found: list[str], missing: tuple[str, ...], alternatives: tuple[str, ...]
+) -> None:
+    result = VARIANTS.find(query, limit=10)
+    assert [match.sku for match in result.matches] == found
+    assert (result.missing, result.alternatives) == (missing, alternatives)
+
+
+def test_a_size_alone_lists_every_product_in_it() -> None:
+    assert {m.sku for m in VARIANTS.find("ada yang xxl?", limit=20).matches} == {
+        "KAOS-HTM-XXL",
+        "KAOS-NVY-XXL",
+    }
