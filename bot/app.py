@@ -28,6 +28,7 @@ from handlers.context import Settings
 from handlers.conversation import Conversation
 from handlers.faq import topic
 from handlers.i18n import Messages, MessagesError
+from handlers.intents import normalise
 from models.base import utcnow
 from models.enums import Channel, Language
 from models.storage import Database
@@ -53,6 +54,10 @@ def settings_from(config: Config) -> Settings:
                 entry.title,
             )
             for key, entry in config.shop.faq.items()
+        ),
+        support_hours=config.support.hours_range,
+        support_words=tuple(
+            phrase for word in config.support.words if (phrase := " ".join(normalise(word)))
         ),
     )
 
@@ -142,7 +147,14 @@ def build(
             Channel.WHATSAPP: Limits(config.notifications.whatsapp_per_second),
         },
     )
-    _schedule(scheduler, config, dispatcher, Jobs(db, settings, clock))
+    jobs = Jobs(
+        db,
+        settings,
+        clock,
+        idle_close=timedelta(minutes=config.support.idle_close_minutes),
+        keep_messages=timedelta(days=config.privacy.keep_messages_days),
+    )
+    _schedule(scheduler, config, dispatcher, jobs)
     web = None
     telegram_webhook = telegram is not None and config.telegram.mode == "webhook"
     if telegram_webhook or whatsapp is not None:
@@ -189,6 +201,23 @@ def _schedule(
         coalesce=True,
         max_instances=1,
         misfire_grace_time=600,
+    )
+    scheduler.add_job(
+        jobs.close_idle_threads,
+        "interval",
+        minutes=1,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=300,
+    )
+    scheduler.add_job(
+        jobs.forget_old_messages,
+        "cron",
+        hour=3,
+        minute=30,
+        timezone=config.shop.tz,
+        coalesce=True,
+        misfire_grace_time=6 * 3600,
     )
     digest = config.scheduler.digest_at
     scheduler.add_job(

@@ -38,9 +38,11 @@ __all__ = [
     "ConfigError",
     "DatabaseConfig",
     "NotificationsConfig",
+    "PrivacyConfig",
     "SchedulerConfig",
     "ServerConfig",
     "ShopConfig",
+    "SupportConfig",
     "TelegramConfig",
     "WhatsAppConfig",
     "config_from_mapping",
@@ -387,6 +389,39 @@ class SchedulerConfig(_Section):
         return time.fromisoformat(self.digest_time)
 
 
+def _check_hours(value: str) -> str:
+    """Accept 'HH:MM-HH:MM' with distinct ends, or '' for any time."""
+    expected = "'HH:MM-HH:MM' (like '08:00-21:00') or '' for any time"
+    try:
+        bounds = _parse_range(value)
+    except ValueError:
+        raise _invalid(expected, value) from None
+    if bounds is None:
+        return ""
+    if bounds[0] == bounds[1]:
+        raise _invalid(f"{expected}, with different start and end", value)
+    return f"{bounds[0]:%H:%M}-{bounds[1]:%H:%M}"
+
+
+class SupportConfig(_Section):
+    """The front desk: when people answer handed-over chats, and what asks for them."""
+
+    hours: Annotated[str, AfterValidator(_check_hours)] = "08:00-21:00"
+    words: list[Text] = Field(default_factory=list)
+    idle_close_minutes: Annotated[int, Ge(1), _expected("an integer >= 1", numeric=True)] = 120
+
+    @property
+    def hours_range(self) -> tuple[time, time] | None:
+        """Return (start, end) of the hours in shop time, or None for any time."""
+        return _parse_range(self.hours)
+
+
+class PrivacyConfig(_Section):
+    """What kabar keeps about people, and for how long."""
+
+    keep_messages_days: Annotated[int, Ge(1), _expected("an integer >= 1", numeric=True)] = 90
+
+
 class Config(_Section):
     """The whole kabar configuration."""
 
@@ -397,6 +432,8 @@ class Config(_Section):
     server: ServerConfig = Field(default_factory=ServerConfig)
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
+    support: SupportConfig = Field(default_factory=SupportConfig)
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
 
 
 _FALLBACK_MESSAGES = {

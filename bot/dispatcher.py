@@ -16,17 +16,22 @@ from bot.pacing import Limits, Pacer
 from handlers.context import Settings
 from handlers.i18n import Messages
 from handlers.notifications import render_notification, template_variables
+from handlers.types import Reply
 from models.base import utcnow
 from models.chats import Destination, destinations
 from models.enums import Channel, NotificationKind
-from models.outbox import Claimed, OrderUpdate, Outcomes, claim
+from models.messages import Logged
+from models.outbox import Claimed, OrderUpdate, Outcomes, StaffReply, claim
 from models.phones import mask_phone
 from models.storage import Database
 
 log = logging.getLogger(__name__)
 
 
-URGENT = frozenset({NotificationKind.STAFF_ALERT})  # sent even in quiet hours
+# Sent even in quiet hours: staff hear at once, and a person's answer goes when they give it.
+URGENT = frozenset(
+    {NotificationKind.STAFF_ALERT, NotificationKind.HANDOVER, NotificationKind.STAFF_REPLY}
+)
 
 
 def _coalesce(queue: list[Claimed], outcomes: Outcomes, now: datetime) -> Claimed:
@@ -57,6 +62,25 @@ def _carries_news(row: Claimed) -> bool:
     """Whether an order update says more than its phase: a photo or a note of its own."""
     update = cast(OrderUpdate, row.payload)
     return bool(update.get("photo") or update.get("note"))
+
+
+def _said(row: Claimed, chat: Destination, reply: Reply, message_id: str, now: datetime) -> Logged:
+    """A sent notification as the chat log keeps it: a staff member's answer, or kabar's."""
+    staff_id = None
+    if row.kind is NotificationKind.STAFF_REPLY:
+        staff_id = cast(StaffReply, row.payload)["staff_id"]
+    return Logged(
+        chat.id,
+        "out",
+        "staff" if staff_id is not None else "kabar",
+        reply.text,
+        now,
+        media_kind="photo" if reply.photo else None,
+        media=reply.photo,
+        provider_message_id=message_id,
+        order_id=row.order_id,
+        staff_id=staff_id,
+    )
 
 
 def _inside(last_inbound: datetime | None, now: datetime, window: timedelta) -> bool:
@@ -262,7 +286,8 @@ class Dispatcher:
         except Exception as exc:  # an adapter bug must not stop the other sends
             log.exception("sending notification %s failed", row.id)
             return self._failed(row, chat, SendError(repr(exc)), now)
-        self.outcomes.sent(row, self.clock(), message_id)
+        now = self.clock()
+        self.outcomes.sent(row, now, message_id, _said(row, chat, reply, message_id, now))
         return 1
 
     def _templating(self, channel: ChatChannel) -> TemplateChannel | None:

@@ -43,7 +43,7 @@ from bot.config import TelegramConfig
 from handlers.conversation import Conversation
 from handlers.i18n import Messages
 from handlers.router import ROUTES
-from handlers.types import Incoming, Reply, Role, SharedContact
+from handlers.types import Attachment, Incoming, Reply, Role, SharedContact
 from models.chats import move_chat, telegram_ids
 from models.enums import Channel, Language
 from models.storage import Database
@@ -52,6 +52,22 @@ log = logging.getLogger(__name__)
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 CALLBACK_LIMIT = 64  # bytes of callback_data Telegram accepts
+
+
+def _attachment(message: Message) -> Attachment | None:
+    """What came with the message besides text and photos: a file, a voice note, a place."""
+    if message.location is not None:
+        return Attachment("location", f"{message.location.latitude},{message.location.longitude}")
+    for kind, item in (
+        ("document", message.document),
+        ("voice", message.voice),
+        ("audio", message.audio),
+        ("video", message.video or message.video_note),
+        ("sticker", message.sticker),
+    ):
+        if item is not None:
+            return Attachment(kind, item.file_id)
+    return None
 
 
 class TelegramStartError(Exception):
@@ -216,6 +232,7 @@ class TelegramChannel:
             owner = message.contact.user_id
             contact = SharedContact(message.contact.phone_number, str(owner) if owner else None)
         photo = message.photo[-1].file_id if message.photo else None
+        quoted = message.reply_to_message
         return Incoming(
             channel=Channel.TELEGRAM,
             chat=str(message.chat.id),
@@ -225,6 +242,9 @@ class TelegramChannel:
             contact=contact,
             photo=photo,
             group=message.chat.type != "private",
+            attachment=_attachment(message),
+            reply_to=str(quoted.message_id) if quoted is not None else None,
+            provider_id=str(message.message_id),
         )
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

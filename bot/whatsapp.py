@@ -18,7 +18,7 @@ from bot.channels import SendError, split_text
 from bot.config import WhatsAppConfig
 from handlers.conversation import Conversation
 from handlers.i18n import Messages
-from handlers.types import Incoming, Reply
+from handlers.types import Attachment, Incoming, Reply
 from models.enums import Channel, Language
 from models.errors import InvalidPhone
 from models.outbox import DeliveryReport, Verdict, apply_delivery_report
@@ -113,17 +113,19 @@ class WhatsAppChannel:
         except InvalidPhone:
             log.warning("whatsapp message from an unreadable number %s", mask_phone(raw))
             return None
-        media = params.get("MediaUrl0") if params.get("NumMedia", "0") not in ("", "0") else None
         text = params.get("ButtonPayload") or params.get("Body", "")
+        photo, attachment = _media(params)
         return Incoming(
             channel=Channel.WHATSAPP,
             chat=phone,
             sender=phone,
             name=params.get("ProfileName", ""),
             text=text,
-            photo=media,
+            photo=photo,
             phone_verified=True,  # WhatsApp vouches for the sender's number
             message_id=params.get("MessageSid") or None,
+            attachment=attachment,
+            provider_id=params.get("MessageSid") or None,
         )
 
     def text_of(self, reply: Reply) -> str:
@@ -184,6 +186,23 @@ class WhatsAppChannel:
         report = delivery_report(params)
         async with self.db.transaction() as session:
             await apply_delivery_report(session, report, now)
+
+
+def _media(params: Mapping[str, str]) -> tuple[str | None, Attachment | None]:
+    """The first photo, or what else came with an inbound message (file, voice, place)."""
+    if params.get("Latitude") and params.get("Longitude"):
+        return None, Attachment("location", f"{params['Latitude']},{params['Longitude']}")
+    if params.get("NumMedia", "0") in ("", "0") or not params.get("MediaUrl0"):
+        return None, None
+    url, mime = params["MediaUrl0"], params.get("MediaContentType0", "")
+    if mime.startswith("image/"):
+        return url, None
+    kind = next((k for prefix, k in MEDIA_KINDS if mime.startswith(prefix)), "document")
+    return None, Attachment(kind, url)
+
+
+# Twilio's content types, to the kinds of attachment the conversation knows.
+MEDIA_KINDS = (("audio/", "voice"), ("video/", "video"), ("text/vcard", "document"))
 
 
 def delivery_report(params: Mapping[str, str]) -> DeliveryReport:

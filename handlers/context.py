@@ -29,21 +29,31 @@ class Settings:
     bot_username: str = ""
     quiet_hours: tuple[time, time] | None = None  # shop time; None: pushes at any hour
     faq: tuple[FaqTopic, ...] = ()  # the shop's own answers ([shop.faq])
+    # When people answer handed-over chats (shop time; None: any time), and the seller's own
+    # words that ask for a person (canonical words, space-joined).
+    support_hours: tuple[time, time] | None = (time(8, 0), time(21, 0))
+    support_words: tuple[str, ...] = ()
 
     def quiet_until(self, moment: datetime) -> datetime | None:
         """If `moment` falls in quiet hours, when they end (aware, UTC); else None."""
-        if self.quiet_hours is None:
+        if self.quiet_hours is None or not self._within(self.quiet_hours, moment):
             return None
-        start, end = self.quiet_hours
+        end = self.quiet_hours[1]
         local = moment.astimezone(self.timezone)
-        clock = local.time()
-        inside = start <= clock < end if start < end else clock >= start or clock < end
-        if not inside:
-            return None
         ends = local.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
         if ends <= local:
             ends += timedelta(days=1)
         return ends.astimezone(UTC)
+
+    def staffed(self, moment: datetime) -> bool:
+        """Whether people answer handed-over chats at `moment` (`[support] hours`)."""
+        return self.support_hours is None or self._within(self.support_hours, moment)
+
+    def _within(self, hours: tuple[time, time], moment: datetime) -> bool:
+        """Whether `moment` falls in a shop-time range that may cross midnight."""
+        start, end = hours
+        clock = moment.astimezone(self.timezone).time()
+        return start <= clock < end if start < end else clock >= start or clock < end
 
     @property
     def undo_window(self) -> timedelta:
@@ -68,6 +78,7 @@ class Context:
     catalog: IndexCache | None = None
     # The chat had said STOP and this message turned pushes back on: the person is told so.
     resumed: bool = False
+    thread: int | None = None  # the chat's open handover thread: a person answers it
 
     def t(self, key: str, **values: object) -> str:
         """Render a message in this chat's language."""

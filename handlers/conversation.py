@@ -24,11 +24,13 @@ from models.chats import (
     get_or_create_chat,
     identify,
     note_visits,
+    remember_chat_of,
     touch_inbound,
 )
 from models.enums import Channel
 from models.errors import InvalidPhone
 from models.linking import link_by_phone
+from models.messages import Logged, log_message, log_messages
 from models.people import Chat
 from models.phones import normalize_phone
 from models.search import IndexCache
@@ -91,6 +93,8 @@ class Conversation:
             sender = await _identify(session, incoming)
             if sender is None or sender.staff is not None:
                 return None  # a first message opens the chat; staff mostly change things
+            if sender.thread is not None:
+                return None  # a person answers this chat: the message goes to them
             chat = sender.chat
             if not chat.reachable or chat.inactive_reason is not None:
                 return None  # writing after a block or STOP reopens the chat
@@ -101,7 +105,8 @@ class Conversation:
                 return None
             if session.new or session.dirty or session.deleted:
                 return None
-        await self.visits.record(chat.id, now, _menu_of(replies))
+        logged = [_inbound(chat.id, incoming, now), *_outbound(chat.id, replies, now)]
+        await self.visits.record(chat.id, now, _menu_of(replies), logged)
         return [replace(reply, lang=ctx.lang) for reply in replies]
 
     async def _answer_writing(self, incoming: Incoming) -> list[Reply]:
@@ -125,6 +130,8 @@ class Conversation:
                 assert sender is not None
             silenced = sender.chat.opted_out
             touch_inbound(sender.chat, now)  # writing again reopens a blocked or opted-out chat
+            remember_chat_of(sender, group=incoming.group)
+            await log_message(session, _inbound(sender.chat.id, incoming, now))
             ctx = self._new_context(session, incoming, sender, now)
             ctx.resumed = silenced
             replies = await self._dispatch(ctx)
@@ -133,6 +140,7 @@ class Conversation:
             menu = _menu_of(replies)
             if menu is not None:
                 ctx.chat.last_choices = menu
+            await log_messages(session, _outbound(ctx.chat.id, replies, now))
             return [replace(reply, lang=ctx.lang) for reply in replies]
 
     async def _dispatch(self, ctx: Context) -> list[Reply]:
@@ -163,6 +171,7 @@ class Conversation:
             messages=self.messages,
             now=now,
             catalog=self.catalog,
+            thread=sender.thread,
         )
 
 
@@ -186,15 +195,24 @@ class Visits:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._pending: dict[int, tuple[datetime, list[str] | None]] = {}
+        self._logged: list[Logged] = []
         self._committed: asyncio.Future[None] | None = None
         self._writer: asyncio.Task[None] | None = None
 
-    async def record(self, chat_id: int, now: datetime, menu: list[str] | None = None) -> None:
-        """Note that this chat wrote at `now` (and was shown `menu`); wait until it is stored."""
+    async def record(
+        self,
+        chat_id: int,
+        now: datetime,
+        menu: list[str] | None = None,
+        logged: Sequence[Logged] = (),
+    ) -> None:
+        """Note that this chat wrote at `now` (was shown `menu`, and said and was told what
+        `logged` holds); wait until it is stored."""
         earlier = self._pending.get(chat_id)
         if earlier is not None and menu is None:
             menu = earlier[1]
         self._pending[chat_id] = (now, menu)
+        self._logged.extend(logged)
         if self._committed is None:
             self._committed = asyncio.get_running_loop().create_future()
         committed = self._committed
@@ -205,11 +223,11 @@ class Visits:
     async def _write(self) -> None:
         """Store the visits that came in, batch after batch, until none are left."""
         while self._pending:
-            batch, committed = self._pending, self._committed
-            self._pending, self._committed = {}, None
+            batch, logged, committed = self._pending, self._logged, self._committed
+            self._pending, self._logged, self._committed = {}, [], None
             assert committed is not None
             try:
-                await self._store(batch)
+                await self._store(batch, logged)
             except asyncio.CancelledError:
                 committed.cancel()
                 raise
@@ -218,10 +236,13 @@ class Visits:
             else:
                 committed.set_result(None)
 
-    async def _store(self, batch: dict[int, tuple[datetime, list[str] | None]]) -> None:
-        """Touch every chat of the batch in one write transaction."""
+    async def _store(
+        self, batch: dict[int, tuple[datetime, list[str] | None]], logged: Sequence[Logged]
+    ) -> None:
+        """Touch every chat of the batch, and log its messages, in one write transaction."""
         async with self.db.transaction() as session:
             await note_visits(session, batch)
+            await log_messages(session, logged)
 
 
 class _ReadingSession(Session):
@@ -239,6 +260,37 @@ def _refuse_statement(state: ORMExecuteState) -> None:
 def _refuse_flush(session: Session, context: Any, instances: Any) -> None:
     """Stop a flush of new, changed or deleted objects before it runs."""
     raise _Writes
+
+
+def _inbound(chat_id: int, incoming: Incoming, now: datetime) -> Logged:
+    """The message as the chat log keeps it."""
+    kind, ref = incoming.media or (None, None)
+    return Logged(
+        chat_id,
+        "in",
+        "person",
+        incoming.text,
+        now,
+        media_kind=kind,
+        media=ref,
+        provider_message_id=incoming.provider_id or incoming.message_id,
+    )
+
+
+def _outbound(chat_id: int, replies: Sequence[Reply], now: datetime) -> list[Logged]:
+    """The replies as the chat log keeps them."""
+    return [
+        Logged(
+            chat_id,
+            "out",
+            "kabar",
+            reply.text,
+            now,
+            media_kind="photo" if reply.photo else None,
+            media=reply.photo,
+        )
+        for reply in replies
+    ]
 
 
 def _menu_of(replies: Sequence[Reply]) -> list[str] | None:

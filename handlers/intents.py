@@ -32,6 +32,7 @@ class IntentKind(StrEnum):
     HELP = "help"
     STOP = "stop"
     RESUME = "resume"  # pushes again, after a STOP
+    PERSON = "person"  # a person, not the bot: "mau bicara sama admin", "komplain"
     UNKNOWN = "unknown"
 
 
@@ -207,6 +208,20 @@ _PROGRESS = _words("""
 """)
 _ASKS_IF_DONE = _words("sudah belum kapan bagaimana yet already when how")
 _TRACKING = _words("resi awb tracking lacak track kurir courier ekspedisi")
+# Asking for a person. "admin" and "min" alone are how people address the shop ("min, ada stok
+# kaos?"), so they count only with a word that asks to talk to them.
+_PERSON = _words("""
+    manusia operator komplain complain complaint keluhan kecewa human agent cs
+    customerservice
+""")
+_PERSON_PHRASES = (
+    "sama admin", "dengan admin", "ke admin", "hubungi admin", "panggil admin", "chat admin",
+    "minta admin", "admin saja", "adminnya mana", "admin asli", "orang asli", "bukan bot",
+    "sama orang", "dengan orang", "bicara sama", "bicara dengan", "ngomong sama",
+    "ngobrol sama", "telepon admin", "telpon admin", "customer service", "real person",
+    "talk to", "speak to", "speak with", "talk with", "a person", "help me", "not a bot",
+    "barangnya rusak", "barang rusak", "salah kirim", "kurang barang",
+)  # fmt: skip
 # Pushes again after a STOP: "oke lanjut kabari lagi", "start again".
 _RESUME = _words("lanjut lanjutkan aktifkan nyalakan resume subscribe")
 _RESUME_PHRASES = (
@@ -232,6 +247,7 @@ _VOCAB = (
     _FILLER | _ACK | _QUESTION | _GREET | _TIME_OF_DAY | _THANKS | _HELP | _MENU | _STOP
     | _MESSAGE_WORDS | _ORDER_NOUNS | _STATUS | _LIST | _LIST_LOOK | _STOCK_STRONG | _STOCK_WEAK
     | _PRODUCTS | _NEGATION | _SIZE_LABELS | _QUERY_NOISE | _PROGRESS | _TRACKING | _RESUME
+    | _PERSON
     | frozenset(_SPELLING)
     | frozenset(w for words in _SPELLING.values() for w in words)
 )  # fmt: skip
@@ -458,6 +474,8 @@ def classify(text: str) -> Intent:
     # Order of precedence: the most specific signal wins.
     if code is None and t.says(_STOP_PHRASES) and (not order_noun or t.has(_MESSAGE_WORDS)):
         return Intent(IntentKind.STOP, words=kept)
+    if t.has(_PERSON) or t.says(_PERSON_PHRASES):
+        return Intent(IntentKind.PERSON, code.upper() if code else None, words=kept)
     resume = t.has(_RESUME) or t.says(_RESUME_PHRASES)
     if code is None and resume and not t.has(_PRODUCTS | _STOCK_STRONG | {"ready"}):
         return Intent(IntentKind.RESUME, words=kept)

@@ -11,7 +11,15 @@ from handlers.i18n import Messages, day
 from handlers.types import Reply
 from handlers.views import progress_bar
 from models.enums import Language, NotificationKind
-from models.outbox import BackInStock, OrderUpdate, Payload, StaffAlert
+from models.outbox import (
+    BackInStock,
+    HandoverForward,
+    OrderUpdate,
+    Payload,
+    StaffAlert,
+    StaffReply,
+    SupportNotice,
+)
 
 ETA_PHASES = ("placed", "paid", "in_production")
 Say = Callable[..., str]  # a message key and its values, in the chat's language
@@ -37,7 +45,54 @@ def render_notification(
         return Reply(
             t("push.staff_alert", text=_alert_text(t, cast(StaffAlert, payload))), lang=lang
         )
+    if kind is NotificationKind.HANDOVER:
+        return _forward(t, settings, lang, cast(HandoverForward, payload))
+    if kind is NotificationKind.STAFF_REPLY:
+        answer = cast(StaffReply, payload)
+        return Reply(answer["text"], photo=answer["photo"], lang=lang)
+    if kind is NotificationKind.SUPPORT_NOTICE:
+        notice = cast(SupportNotice, payload)
+        return Reply(t(f"support.notice.{notice['notice']}"), lang=lang)
     return _order_update(t, settings, lang, cast(OrderUpdate, payload))
+
+
+def _forward(t: Say, settings: Settings, lang: Language, forward: HandoverForward) -> Reply:
+    """A customer's messages for a staff chat: the thread, who, their orders, what they wrote."""
+    number, who = forward["thread"], forward["customer"] or t("greeting.friend")
+    lines = []
+    if forward["first"]:
+        contact = ", ".join(part for part in (forward["phone"], forward["channel"]) if part)
+        lines.append(
+            t(f"support.forward.{forward['reason']}", number=number, who=who, contact=contact)
+        )
+        if forward["orders"]:
+            orders = ", ".join(
+                f"{code} {t(f'phase.{phase}')}{' · ' + stage if stage else ''}"
+                for code, phase, stage in forward["orders"]
+            )
+            lines.append(t("support.forward.orders", orders=orders))
+        else:
+            lines.append(t("support.forward.no_orders"))
+    else:
+        lines.append(t("support.forward.more", number=number, who=who))
+    if forward["claimed_by"]:
+        lines.append(t("support.claimed_by", who=forward["claimed_by"]))
+    if forward["more"]:
+        lines.append(t("support.forward.earlier", count=forward["more"]))
+    photo = None
+    for message in forward["messages"]:
+        at = datetime.fromisoformat(message["at"]).astimezone(settings.timezone)
+        author, kind = message["author"], message["media_kind"]
+        speaker = who if author == "person" else t(f"support.author.{author}")
+        said = message["text"]
+        if kind:
+            said = f"[{t('support.media.' + kind)}] {said}".strip()
+            if kind == "photo" and photo is None:
+                photo = message["media"]
+        lines.append(f"{at:%H:%M} {speaker}: {said}")
+    if forward["first"]:
+        lines.append(t("support.forward.how", number=number))
+    return Reply("\n".join(lines), photo=photo, lang=lang)
 
 
 def _order_update(t: Say, settings: Settings, lang: Language, update: OrderUpdate) -> Reply:
@@ -104,6 +159,8 @@ def _alert_text(t: Say, alert: StaffAlert) -> str:
         return t("alert.late", code=alert["code"], where=where)
     if alert["alert"] == "needs_template":
         return t("alert.needs_template", kind=alert["kind"], chat=alert["chat"])
+    if alert["alert"] == "claimed":
+        return t("alert.claimed", number=alert["thread"], staff=alert["staff"])
     return t("alert.dead_letter", code=alert["code"], chat=alert["chat"], error=alert["error"])
 
 
@@ -111,7 +168,8 @@ def template_variables(reply: Reply, kind: NotificationKind, payload: Payload) -
     """Variables for an approved WhatsApp template: {{1}} who, {{2}} what, {{3}} the message.
 
     order_update: 1 = brand (or shop), 2 = order code, 3 = the update as kabar words it;
-    back_in_stock: 1 = product, 2 = SKU, 3 = the message; staff_alert: 1 = the alert.
+    back_in_stock: 1 = product, 2 = SKU, 3 = the message; staff_alert, handover, staff_reply,
+    support_notice: 1 = the message.
     """
     lines = reply.text.splitlines()
     body = " ".join(line.strip() for line in lines[1:] if line.strip()) or reply.text
@@ -122,4 +180,5 @@ def template_variables(reply: Reply, kind: NotificationKind, payload: Payload) -
         news = cast(BackInStock, payload)
         product = f"{news['name']} {news['variant'] or ''}".strip()
         return {"1": product, "2": news["sku"], "3": reply.text}
+    # staff_alert, handover, staff_reply, support_notice: 1 = the message.
     return {"1": reply.text}

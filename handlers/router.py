@@ -6,13 +6,14 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from handlers import common, customer, staff
+from handlers import common, customer, staff, support
 from handlers.context import Context
 from handlers.faq import FaqTopic, match
 from handlers.intents import Intent, IntentKind, classify
 from handlers.types import Reply, Role
 from handlers.views import menu
 from models.linking import is_link_code
+from models.support import Reason
 
 Handler = Callable[[Context, str], Awaitable[Reply | list[Reply]]]
 
@@ -65,6 +66,11 @@ ROUTES: tuple[Route, ...] = (
     Route(("foto", "photo"), staff.progress, STAFF, "help.photo"),
     Route(("stokset", "setstock"), staff.set_stock_cmd, STAFF, "help.setstock"),
     Route(("antrian", "queue"), staff.queue, STAFF, "help.queue"),
+    # Staff: the front desk (handed-over chats).
+    Route(("inbox", "inbox"), support.open_threads, STAFF, "help.inbox"),
+    Route(("balas", "reply"), support.answer, STAFF, "help.reply"),
+    Route(("ambil", "claim"), support.take, STAFF, "help.claim"),
+    Route(("selesai", "done"), support.done, STAFF, "help.done"),
 )
 
 COMMAND = re.compile(r"^/?(?P<word>[A-Za-z]+)(?:@(?P<bot>\w+))?(?:\s+(?P<args>.*))?$", re.S)
@@ -89,6 +95,10 @@ async def dispatch(ctx: Context, *, slash_optional: bool) -> list[Reply]:
     if ctx.incoming.group and ctx.role is not Role.STAFF:
         # Groups hear nothing about anyone's orders; plain chatter there is not for us.
         return [Reply(ctx.t("group.private_only"))] if text.startswith("/") else []
+    if ctx.role is Role.STAFF and ctx.incoming.reply_to is not None:
+        quoted = await support.answer_quoted(ctx)  # a reply to a forwarded customer message
+        if quoted is not None:
+            return [quoted]
     # The conversation already cut the text to what a platform sends; the pattern is linear.
     match = COMMAND.match(text)
     slashed = text.startswith("/")
@@ -100,6 +110,11 @@ async def dispatch(ctx: Context, *, slash_optional: bool) -> list[Reply]:
         route, known = find_route(word, ctx.role)
         if slashed or reads_as_command(text, args, route):
             if route is not None:
+                if ctx.chat.misses:
+                    ctx.chat.misses = 0  # understood
+                if ctx.staff is not None and ctx.incoming.group and route.roles == STAFF:
+                    # A group where staff work is a staff chat: it hears what staff hear.
+                    ctx.chat.staff_id = ctx.staff.id
                 return _as_list(await route.handler(ctx, args))
             if known and ctx.role is Role.STAFF:
                 return [Reply(ctx.t("error.not_allowed"))]
@@ -108,6 +123,11 @@ async def dispatch(ctx: Context, *, slash_optional: bool) -> list[Reply]:
                 return _as_list(await free_text(ctx, text.removeprefix("/")))
     if slashed:
         return [await common.unknown_command(ctx, "")]
+    if ctx.role is not Role.STAFF:
+        if ctx.thread is not None:
+            return await support.held(ctx)  # a person answers this chat now
+        if ctx.incoming.media is not None:
+            return [await support.hand_over(ctx, Reason.MEDIA)]  # nothing here reads it
     return _as_list(await free_text(ctx, text))
 
 
@@ -173,6 +193,16 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
     understood = understand(text, ctx.settings.faq)
     intent, faq = understood.intent, understood.faq
     kind = intent.kind
+    if ctx.role is not Role.STAFF:
+        if kind is IntentKind.PERSON or support.asks_for_person(ctx, intent.words):
+            return await support.hand_over(ctx, Reason.ASKED)
+        if kind is IntentKind.UNKNOWN and understood.kind != "faq":
+            ctx.chat.misses += 1  # twice in a row, and a person takes over
+            if ctx.chat.misses >= MISSES_BEFORE_HANDOVER:
+                return await support.hand_over(ctx, Reason.NOT_UNDERSTOOD)
+            return await common.not_understood(ctx, "")
+        if ctx.chat.misses:
+            ctx.chat.misses = 0
     if understood.kind == "faq" and faq is not None:
         return common.faq_answer(ctx, faq)
     if kind is IntentKind.ORDER_STATUS:
@@ -201,6 +231,8 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
         return await common.resume(ctx, "")
     return await common.not_understood(ctx, "")
 
+
+MISSES_BEFORE_HANDOVER = 2  # messages in a row the bot cannot understand
 
 # A shop question wins over these: "halo, bisa COD?", "cara bayar?" (which reads as help).
 SMALL_TALK = frozenset(

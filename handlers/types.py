@@ -26,6 +26,14 @@ class SharedContact:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """Something sent besides text and photos: a document, voice note, video or location."""
+
+    kind: str  # document, voice, audio, video, location, sticker
+    ref: str  # the channel's reference to it (a location: "latitude,longitude")
+
+
+@dataclass(frozen=True)
 class Incoming:
     """One message from a person, as every channel adapter hands it over."""
 
@@ -41,6 +49,18 @@ class Incoming:
     # The platform's unique id of this message (WhatsApp MessageSid): a webhook delivered twice
     # is answered once. None where the platform never redelivers.
     message_id: str | None = None
+    attachment: Attachment | None = None
+    reply_to: str | None = None  # the platform's id of the message this one answers (Telegram)
+    provider_id: str | None = None  # the platform's id of this message, kept in the chat log
+
+    @property
+    def media(self) -> tuple[str, str] | None:
+        """(kind, reference) of what came with the text, if anything did."""
+        if self.photo:
+            return "photo", self.photo
+        if self.attachment is not None:
+            return self.attachment.kind, self.attachment.ref
+        return None
 
 
 @dataclass(frozen=True)

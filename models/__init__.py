@@ -2,14 +2,17 @@
 
 from models.base import Base
 from models.catalog import Product, StockSubscription
+from models.messages import ChatMessage
 from models.orders import Order, OrderLine, PhaseEvent
 from models.outbox import Notification
 from models.people import Chat, ChatLink, Customer, InboundMessage, Reseller, Staff
+from models.support import SupportThread
 
 __all__ = [
     "Base",
     "Chat",
     "ChatLink",
+    "ChatMessage",
     "Customer",
     "InboundMessage",
     "Notification",
@@ -20,4 +23,5 @@ __all__ = [
     "Reseller",
     "Staff",
     "StockSubscription",
+    "SupportThread",
 ]

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
+    delete,
     exists,
     false,
     func,
@@ -27,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.base import utcnow
 from models.enums import Channel, Language
 from models.people import Chat, ChatLink, Customer, InboundMessage, Reseller, Staff
+from models.support import SupportThread, ThreadStatus
 
 
 async def get_or_create_chat(session: AsyncSession, channel: Channel, address: str) -> Chat:
@@ -70,6 +72,7 @@ class Sender:
     reseller: Reseller | None
     linked: bool  # the chat may see some customer's orders
     language: Language | None  # the chat's own, else the one a linked customer chose
+    thread: int | None = None  # the chat's open handover thread: a person answers it
 
 
 def _sender_key(
@@ -90,7 +93,7 @@ def _sender_key(
 
 
 @cache
-def _sender_query(by: str) -> Select[Chat, Staff, Reseller, bool, Language | None]:
+def _sender_query(by: str) -> Select[Chat, Staff, Reseller, bool, Language | None, int | None]:
     """The chat with its staff member, reseller, link and language, in one statement.
 
     Built once per way of recognising: building it costs as much as running it.
@@ -106,8 +109,13 @@ def _sender_query(by: str) -> Select[Chat, Staff, Reseller, bool, Language | Non
     else:
         is_staff, is_reseller = false(), false()
     linked = exists().where(ChatLink.chat_id == Chat.id)
+    thread = (
+        select(SupportThread.id)
+        .where(SupportThread.chat_id == Chat.id, SupportThread.status == ThreadStatus.OPEN)
+        .scalar_subquery()
+    )
     return (
-        select(Chat, Staff, Reseller, linked, _language())
+        select(Chat, Staff, Reseller, linked, _language(), thread)
         .select_from(Chat)
         .outerjoin(Staff, and_(is_staff, Staff.active.is_(True)))
         .outerjoin(Reseller, is_reseller)
@@ -130,11 +138,26 @@ async def identify(
     row = (await session.execute(_sender_query(by), params)).first()
     if row is None:
         return None
-    chat, staff, reseller, linked, language = row
-    return Sender(chat, staff, reseller, bool(linked), language)
+    chat, staff, reseller, linked, language, thread = row
+    return Sender(chat, staff, reseller, bool(linked), language, thread)
 
 
 # ------------------------------------------------------------------------------ inbound
+
+
+def remember_chat_of(sender: Sender, *, group: bool) -> None:
+    """A staff member's or reseller's private chat is where they hear kabar's news.
+
+    A group becomes a staff chat only when a staff member works in it (see the router): a
+    reseller's group never hears of their orders.
+    """
+    chat = sender.chat
+    if group:
+        return
+    if sender.staff is not None and chat.staff_id != sender.staff.id:
+        chat.staff_id = sender.staff.id
+    if sender.reseller is not None and chat.reseller_id != sender.reseller.id:
+        chat.reseller_id = sender.reseller.id
 
 
 def touch_inbound(chat: Chat, now: datetime | None = None) -> None:
@@ -167,6 +190,15 @@ async def first_delivery(
         insert(InboundMessage).values(values).on_conflict_do_nothing().returning(InboundMessage.id)
     )
     return result.first() is not None
+
+
+async def forget_delivery_ids(session: AsyncSession, before: datetime) -> None:
+    """Forget the platform ids of messages handled before `before` (long past redelivery)."""
+    await session.execute(
+        delete(InboundMessage)
+        .where(InboundMessage.received_at < before)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def move_chat(session: AsyncSession, channel: Channel, old: str, new: str) -> None:

@@ -60,3 +60,6 @@ class NotificationKind(StrEnum):
     ORDER_UPDATE = "order_update"
     BACK_IN_STOCK = "back_in_stock"
     STAFF_ALERT = "staff_alert"
+    HANDOVER = "handover"  # a customer's messages forwarded to a staff chat
+    STAFF_REPLY = "staff_reply"  # a staff member's answer to a customer
+    SUPPORT_NOTICE = "support_notice"  # the customer is told a handover closed

@@ -47,6 +47,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from models.audience import Audience, staff_chat_ids
 from models.base import Base, UTCDateTime, str_enum, utcnow
 from models.enums import NotificationKind, NotificationStatus
+from models.messages import Logged, log_messages
 from models.people import Chat
 
 
@@ -163,8 +164,58 @@ class DeadLetterAlert(TypedDict):
     error: str
 
 
-StaffAlert = LateAlert | DigestAlert | NeedsTemplateAlert | DeadLetterAlert
-Payload = OrderUpdate | BackInStock | StaffAlert
+class ClaimedAlert(TypedDict):
+    """Staff: a handover thread was taken by one of them."""
+
+    alert: Literal["claimed"]
+    thread: int
+    staff: str
+
+
+class ForwardedMessage(TypedDict):
+    """One message of a handover thread, as staff are shown it."""
+
+    at: str  # ISO time
+    author: str  # person (who writes in the chat), kabar, staff
+    text: str
+    media_kind: str | None
+    media: str | None  # the platform's reference
+
+
+class HandoverForward(TypedDict):
+    """Staff: a customer's messages in a handover thread; the first one says who and why."""
+
+    thread: int
+    first: bool
+    reason: str  # asked, not_understood, media
+    customer: str
+    phone: str  # masked, or "" when there is none
+    channel: str
+    orders: list[tuple[str, str, str]]  # (code, phase, stage or ""); JSON gives lists back
+    messages: list[ForwardedMessage]
+    more: int  # earlier messages of the batch left out
+    claimed_by: str | None
+
+
+class StaffReply(TypedDict):
+    """A customer: a staff member's answer in a handover thread."""
+
+    thread: int
+    text: str
+    photo: str | None
+    staff: str
+    staff_id: int
+
+
+class SupportNotice(TypedDict):
+    """A customer: their handover thread closed (by staff, or idle); the bot answers again."""
+
+    notice: Literal["closed", "closed_idle"]
+    thread: int
+
+
+StaffAlert = LateAlert | DigestAlert | NeedsTemplateAlert | DeadLetterAlert | ClaimedAlert
+Payload = OrderUpdate | BackInStock | StaffAlert | HandoverForward | StaffReply | SupportNotice
 
 # ------------------------------------------------------------------------------- writing
 
@@ -201,6 +252,27 @@ class Outgoing:
     ) -> Outgoing:
         """A back-in-stock message for one subscribed chat."""
         return cls(chat_id, NotificationKind.BACK_IN_STOCK, key, payload, due_at)
+
+    @classmethod
+    def handover(
+        cls, chat_id: int, payload: HandoverForward, *, key: str, due_at: datetime
+    ) -> Outgoing:
+        """A handover forward for one staff chat (sent even in quiet hours)."""
+        return cls(chat_id, NotificationKind.HANDOVER, key, payload, due_at)
+
+    @classmethod
+    def staff_reply(
+        cls, chat_id: int, payload: StaffReply, *, key: str, due_at: datetime
+    ) -> Outgoing:
+        """A staff member's answer for the customer's chat (sent even in quiet hours)."""
+        return cls(chat_id, NotificationKind.STAFF_REPLY, key, payload, due_at)
+
+    @classmethod
+    def support_notice(
+        cls, chat_id: int, payload: SupportNotice, *, key: str, due_at: datetime
+    ) -> Outgoing:
+        """The customer is told their handover thread closed."""
+        return cls(chat_id, NotificationKind.SUPPORT_NOTICE, key, payload, due_at)
 
     @classmethod
     def staff_alert(
@@ -277,6 +349,37 @@ async def alert_staff(session: AsyncSession, alerts: Sequence[Alert], *, now: da
     ]
     await enqueue(session, rows)
     return len(rows)
+
+
+async def revise(session: AsyncSession, keys: Sequence[str], payload: Payload) -> int:
+    """Give the rows of these keys that still wait to be sent a new payload; return how many.
+
+    A row claimed or sent meanwhile keeps what it had: the caller writes a new row instead.
+    """
+    if not keys:
+        return 0
+    result = await session.execute(
+        update(_TABLE)
+        .where(_TABLE.c.idempotency_key.in_(keys), _TABLE.c.status == NotificationStatus.PENDING)
+        .values(payload=payload)
+        .returning(_TABLE.c.id)
+    )
+    return len(result.all())
+
+
+async def sent_payload(
+    session: AsyncSession, chat_id: int, provider_message_id: str, kind: NotificationKind
+) -> dict[str, Any] | None:
+    """The payload of the message of this kind the platform calls `provider_message_id` in
+    this chat (what a person replied to), if kabar sent it."""
+    payload = await session.scalar(
+        select(_TABLE.c.payload).where(
+            _TABLE.c.chat_id == chat_id,
+            _TABLE.c.provider_message_id == provider_message_id[:64],
+            _TABLE.c.kind == kind,
+        )
+    )
+    return payload if isinstance(payload, dict) else None
 
 
 # ------------------------------------------------------------------------------- claiming
@@ -361,15 +464,20 @@ class Outcomes:
     _endings: list[_Ending] = field(default_factory=list)
     _blocked: dict[int, str] = field(default_factory=dict)  # chat id -> why
     _alerts: list[Alert] = field(default_factory=list)
+    _said: list[Logged] = field(default_factory=list)  # for the chat log
 
     def __len__(self) -> int:
         return len(self._endings)
 
-    def sent(self, row: Claimed, now: datetime, message_id: str) -> None:
-        """It went out; the platform calls it `message_id`."""
+    def sent(
+        self, row: Claimed, now: datetime, message_id: str, said: Logged | None = None
+    ) -> None:
+        """It went out; the platform calls it `message_id`; `said` is what the chat log keeps."""
         self._endings.append(
             _Ending(row.id, NotificationStatus.SENT, message_id=message_id, sent_at=now)
         )
+        if said is not None:
+            self._said.append(said)
 
     def told_with(self, row: Claimed, other: Claimed, now: datetime) -> None:
         """Folded into another row's message: told by it."""
@@ -428,8 +536,8 @@ class Outcomes:
 
     def take(self) -> Outcomes:
         """Hand over what was noted so far and start afresh (see `put_back`)."""
-        taken = Outcomes(self._endings, self._blocked, self._alerts)
-        self._endings, self._blocked, self._alerts = [], {}, []
+        taken = Outcomes(self._endings, self._blocked, self._alerts, self._said)
+        self._endings, self._blocked, self._alerts, self._said = [], {}, [], []
         return taken
 
     def put_back(self, taken: Outcomes) -> None:
@@ -437,6 +545,7 @@ class Outcomes:
         self._endings[:0] = taken._endings
         self._blocked = taken._blocked | self._blocked
         self._alerts[:0] = taken._alerts
+        self._said[:0] = taken._said
 
     async def write(self, session: AsyncSession, now: datetime) -> None:
         """Record every outcome noted, in the caller's transaction."""
@@ -445,6 +554,7 @@ class Outcomes:
         for chat_id, why in sorted(self._blocked.items()):
             await close_chat(session, chat_id, why)
         await alert_staff(session, self._alerts, now=now)
+        await log_messages(session, self._said)
 
 
 async def _write_endings(session: AsyncSession, endings: Sequence[_Ending]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, str_enum, utcnow
@@ -73,6 +73,8 @@ class Chat(Base):
     )
     # The commands of the last menu sent here: on WhatsApp a reply "2" picks the second.
     last_choices: Mapped[list[str] | None] = mapped_column(JSON)
+    # Messages in a row the bot could not understand: at two, a person takes over.
+    misses: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property

@@ -51,7 +51,14 @@ async def test_build_wires_both_channels_the_web_app_and_the_jobs_unstarted(
         # Built, not started: no polling, no webhook set, no scheduler.
         assert not app.telegram.running and not app.telegram.app.running
         assert not app.scheduler.running
-        assert len(app.scheduler.get_jobs()) == 3
+        names = sorted(job.name for job in app.scheduler.get_jobs())
+        assert names == [
+            "Dispatcher.tick",
+            "Jobs.close_idle_threads",
+            "Jobs.forget_old_messages",
+            "Jobs.late_orders",
+            "Jobs.morning_digest",
+        ]
     finally:
         await app.close()
 

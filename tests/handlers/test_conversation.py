@@ -55,6 +55,10 @@ COMMANDS = [
     ("stokset", "setstock", "KAOS-HTM-XL +2", "dewi", "mawar", None),
     ("antrian", "queue", "", "dewi", "sari", "queue.title"),
     ("pesananku", "myorders", "", "mawar", "sari", None),
+    ("inbox", "inbox", "", "dewi", "sari", "support.inbox_empty"),
+    ("balas", "reply", "12 baik kak", "dewi", "sari", "support.refuse.not_found"),
+    ("ambil", "claim", "12", "dewi", "sari", "support.refuse.not_found"),
+    ("selesai", "done", "12", "dewi", "sari", "support.refuse.not_found"),
 ]
 
 

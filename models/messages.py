@@ -1,0 +1,145 @@
+"""The conversation log: every chat message in and out, kept for `[privacy] keep_messages_days`.
+
+kabar owns the shop's chat number, so what anyone wrote, and what they were told, must be
+there to read again: for a person taking over a chat, and for a dispute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, cast
+
+from sqlalchemy import ForeignKey, Index, String, Table, Text, delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, UTCDateTime, utcnow
+from models.enums import Channel
+from models.people import Chat
+
+Direction = Literal["in", "out"]
+Author = Literal["person", "kabar", "staff"]  # "person": whoever writes in the chat
+TEXT_KEPT = 4096  # characters of one message kept; no platform sends more
+
+
+class ChatMessage(Base):
+    """One message in a chat: who said it, what, with what attached, about which order."""
+
+    __tablename__ = "chat_messages"
+    __table_args__ = (Index("ix_chat_messages_chat_id_id", "chat_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(String(3))  # in, out
+    author: Mapped[str] = mapped_column(String(16))  # customer, kabar, staff
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text, default="")
+    media_kind: Mapped[str | None] = mapped_column(String(16))  # photo, document, voice, …
+    media: Mapped[str | None] = mapped_column(String(1000))  # the platform's reference
+    provider_message_id: Mapped[str | None] = mapped_column(String(64))
+    order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("orders.id", ondelete="SET NULL"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+_TABLE = cast(Table, ChatMessage.__table__)
+
+
+@dataclass(frozen=True, slots=True)
+class Logged:
+    """A message to write to the log."""
+
+    chat_id: int
+    direction: Direction
+    author: Author
+    text: str
+    at: datetime
+    media_kind: str | None = None
+    media: str | None = None
+    provider_message_id: str | None = None
+    order_id: int | None = None
+    staff_id: int | None = None
+
+    def row(self) -> dict[str, object]:
+        """The row as the table takes it."""
+        return {
+            "chat_id": self.chat_id,
+            "direction": self.direction,
+            "author": self.author,
+            "staff_id": self.staff_id,
+            "text": self.text[:TEXT_KEPT],
+            "media_kind": self.media_kind,
+            "media": self.media[:1000] if self.media else None,
+            "provider_message_id": self.provider_message_id[:64]
+            if self.provider_message_id
+            else None,
+            "order_id": self.order_id,
+            "at": self.at,
+        }
+
+
+async def log_messages(session: AsyncSession, messages: Sequence[Logged]) -> None:
+    """Write messages to the log, in the caller's transaction, in one statement."""
+    if messages:
+        await session.execute(_TABLE.insert(), [message.row() for message in messages])
+
+
+async def log_message(session: AsyncSession, message: Logged) -> int:
+    """Write one message to the log; return its id."""
+    result = await session.execute(_TABLE.insert().returning(_TABLE.c.id), [message.row()])
+    return int(result.scalar_one())
+
+
+async def last_messages(session: AsyncSession, chat_id: int, count: int) -> list[ChatMessage]:
+    """A chat's last `count` messages, oldest first."""
+    rows = await session.scalars(
+        select(ChatMessage)
+        .where(ChatMessage.chat_id == chat_id)
+        .order_by(ChatMessage.id.desc())
+        .limit(count)
+    )
+    return list(reversed(rows.all()))
+
+
+async def messages_after(
+    session: AsyncSession, chat_id: int, after_id: int, *, author: Author | None = None
+) -> list[ChatMessage]:
+    """A chat's messages written after the one with `after_id`, oldest first."""
+    query = select(ChatMessage).where(ChatMessage.chat_id == chat_id, ChatMessage.id > after_id)
+    if author is not None:
+        query = query.where(ChatMessage.author == author)
+    return list(await session.scalars(query.order_by(ChatMessage.id)))
+
+
+async def forget_before(session: AsyncSession, before: datetime) -> int:
+    """Delete the messages written before `before`; return how many."""
+    result = await session.execute(
+        delete(ChatMessage)
+        .where(ChatMessage.at < before)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """One chat's stored messages, for a person to read."""
+
+    chat: Chat
+    messages: list[ChatMessage]
+
+
+async def transcript(session: AsyncSession, channel: Channel, address: str) -> Transcript | None:
+    """Every stored message of the chat at this address, oldest first; None if no such chat."""
+    chat = await session.scalar(
+        select(Chat).where(Chat.channel == channel, Chat.address == address)
+    )
+    if chat is None:
+        return None
+    rows = await session.scalars(
+        select(ChatMessage).where(ChatMessage.chat_id == chat.id).order_by(ChatMessage.id)
+    )
+    return Transcript(chat, list(rows))
