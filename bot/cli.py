@@ -41,10 +41,11 @@ from models.imports import (
 )
 from models.linking import invoice_links
 from models.orders import Order, clean_code
-from models.people import Chat, Reseller, Staff
+from models.people import NAME_LENGTH, Chat, Reseller, Staff
 from models.phones import normalize_phone
 from models.schema import current_revision, head_revision, upgrade
 from models.storage import Database
+from models.text import unsafe_character
 
 log = logging.getLogger("kabar")
 PROGRESS_FROM_ROWS = 2_000  # smaller files finish before a bar would be worth drawing
@@ -230,6 +231,7 @@ def _progress(out: Console, total: int) -> Iterator[Callable[[str, int, int], No
 
 async def add_staff(config: Config, args: argparse.Namespace, out: Console) -> int:
     """Add a staff member and the chats they will work from."""
+    name = _name(args.name)
     phone, telegram_id = _contacts(args)
     db = await _open(config)
     try:
@@ -237,7 +239,7 @@ async def add_staff(config: Config, args: argparse.Namespace, out: Console) -> i
             async with db.transaction() as session:
                 if await _taken(session, Staff, phone, telegram_id):
                     raise CommandError("a staff member with that Telegram id or phone exists")
-                member = Staff(name=args.name, telegram_id=telegram_id, phone=phone)
+                member = Staff(name=name, telegram_id=telegram_id, phone=phone)
                 session.add(member)
                 await session.flush()
                 for chat in await _chats(session, phone, telegram_id):
@@ -250,6 +252,7 @@ async def add_staff(config: Config, args: argparse.Namespace, out: Console) -> i
 
 async def add_reseller(config: Config, args: argparse.Namespace, out: Console) -> int:
     """Add a reseller (code and brand) and the chats they will be told in."""
+    name = _name(args.name)
     phone, telegram_id = _contacts(args)
     code = clean_code(args.code)
     if code is None:
@@ -262,7 +265,7 @@ async def add_reseller(config: Config, args: argparse.Namespace, out: Console) -
                     raise CommandError(f"reseller {code} exists already")
                 if await _taken(session, Reseller, phone, telegram_id):
                     raise CommandError("a reseller with that Telegram id or phone exists")
-                seller = Reseller(code=code, name=args.name, telegram_id=telegram_id, phone=phone)
+                seller = Reseller(code=code, name=name, telegram_id=telegram_id, phone=phone)
                 session.add(seller)
                 await session.flush()
                 for chat in await _chats(session, phone, telegram_id):
@@ -271,6 +274,17 @@ async def add_reseller(config: Config, args: argparse.Namespace, out: Console) -
         await db.dispose()
     out.print(f"reseller {seller.code} ({seller.name}) added", markup=False)
     return 0
+
+
+def _name(value: str) -> str:
+    """A person's or brand's name as it may be stored, or a one-line error."""
+    name = value.strip()
+    problem = unsafe_character(name)
+    if problem is not None:
+        raise CommandError(f"--name: contains {problem}")
+    if not name or len(name) > NAME_LENGTH:
+        raise CommandError(f"--name: expected 1 to {NAME_LENGTH} characters")
+    return name
 
 
 def _contacts(args: argparse.Namespace) -> tuple[str | None, int | None]:

@@ -50,7 +50,9 @@ class Database:
     def __init__(self, url: str | URL, **engine_options: Any) -> None:
         self.url = make_url(url)
         self._options = engine_options
-        self.engine = create_async_engine(self.url, **engine_options)
+        # A failed statement's error would carry its parameters (names, numbers, notes) into
+        # logs and tracebacks.
+        self.engine = create_async_engine(self.url, **{"hide_parameters": True, **engine_options})
         if self.url.get_backend_name() == "sqlite":
             _tune_sqlite(self.engine)
         # Sessions for reading; writes go through transaction(). Both share one pool.
