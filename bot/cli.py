@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Config, ConfigError, load_config
 from bot.demo import run_demo
-from bot.run import RunError, serve
+from bot.run import RunError, database_problem, serve
 from models.chats import get_or_create_chat
 from models.enums import Channel
 from models.errors import DomainError
@@ -145,17 +145,15 @@ def _no_traceback_for(*kinds: type[Exception]) -> Iterator[None]:
 async def _open(config: Config, *, migrated: bool = True) -> Database:
     """Open the configured database, refusing one that `init-db` has not prepared."""
     db = Database(config.database.url)
-    if migrated:
-        try:
-            current = await current_revision(db)
-        except Exception as exc:  # any driver: refused connection, bad path, bad password
-            await db.dispose()
-            raise CommandError(f"cannot open the database: {str(exc).splitlines()[0]}") from exc
-        if current != head_revision():
-            await db.dispose()
-            raise CommandError(
-                "the database is not initialised or is outdated: run `kabar init-db`"
-            )
+    try:
+        await db.probe()
+        current = await current_revision(db) if migrated else None
+    except Exception as exc:  # any driver: refused connection, bad path, bad password
+        await db.dispose()
+        raise CommandError(database_problem(db.url, exc)) from exc
+    if migrated and current != head_revision():
+        await db.dispose()
+        raise CommandError("the database is not initialised or is outdated: run `kabar init-db`")
     return db
 
 
@@ -165,8 +163,8 @@ async def init_db(config: Config, args: argparse.Namespace, out: Console) -> int
     try:
         await upgrade(db)
         revision = await current_revision(db)
-    except Exception as exc:
-        raise CommandError(f"cannot prepare the database: {str(exc).splitlines()[0]}") from exc
+    except Exception as exc:  # the connection, or a migration, failed
+        raise CommandError(database_problem(db.url, exc, "prepare")) from exc
     finally:
         await db.dispose()
     shown = db.url.render_as_string(hide_password=True)
@@ -350,6 +348,11 @@ async def run(config: Config, args: argparse.Namespace, out: Console) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     # twilio logs every request with the recipient's full number: not in kabar's logs.
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
+    # Starting prints nothing but kabar's own lines: a start that fails is one line.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.WARNING)
+    # PTB logs an answer that is not JSON with a traceback, then raises it: kabar names it.
+    logging.getLogger("telegram.request").setLevel(logging.CRITICAL)
     try:
         return await serve(config)
     except RunError as exc:

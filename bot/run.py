@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import uvicorn
+from sqlalchemy.engine import URL
 from starlette.applications import Starlette
 
 from bot.app import build
@@ -22,6 +23,14 @@ log = logging.getLogger("kabar")
 
 class RunError(Exception):
     """`kabar run` cannot start; the message is one line for the operator."""
+
+
+def database_problem(url: URL, exc: BaseException, doing: str = "open") -> str:
+    """Say in one line which database could not be used and why, its password masked."""
+    # SQLAlchemy wraps the driver's error and adds a second line; the driver's says it best.
+    reason = getattr(exc, "orig", None) or exc
+    first = (str(reason).strip().splitlines() or [type(reason).__name__])[0]
+    return f"database.url: cannot {doing} {url.render_as_string(hide_password=True)}: {first}"
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -51,7 +60,11 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> int:
     app = build(config)
     async with AsyncExitStack() as stack:
         stack.push_async_callback(app.close)
-        revision = await current_revision(app.db)
+        try:
+            await app.db.probe()
+            revision = await current_revision(app.db)
+        except Exception as exc:  # any driver: refused connection, bad path, bad password
+            raise RunError(database_problem(app.db.url, exc)) from exc
         if revision != head_revision():
             raise RunError("the database is not initialised or is outdated: run `kabar init-db`")
         # Take the port first: "port in use" is a clear error, not a crash after connecting.

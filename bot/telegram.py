@@ -58,6 +58,12 @@ class TelegramStartError(Exception):
     """Telegram refused to start (bad token, unreachable API); one line for the operator."""
 
 
+def _first_line(text: str, limit: int = 160) -> str:
+    """A platform's error, short: PTB quotes whole HTML pages it could not parse."""
+    line = (text.strip().splitlines() or [""])[0]
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 def retry_seconds(exc: RetryAfter) -> float:
     """How long Telegram asked us to wait, whichever type this PTB version reports."""
     with warnings.catch_warnings():
@@ -112,12 +118,25 @@ class TelegramChannel:
 
     async def start(self) -> None:
         """Connect (getMe), publish the command menus, and start polling or the webhook."""
+        where = self.config.api_base_url  # the token is appended to it, never part of it
         try:
-            await self.app.initialize()
+            await self._start()
         except InvalidToken as exc:
-            raise TelegramStartError("telegram.token: Telegram rejected the token") from exc
-        except NetworkError as exc:
-            raise TelegramStartError(f"telegram: cannot reach the Bot API ({exc})") from exc
+            raise TelegramStartError(
+                f"telegram.token: the Bot API at {where} rejected the token"
+            ) from exc
+        except NetworkError as exc:  # BadRequest too: a refused setWebhook, say
+            raise TelegramStartError(
+                f"telegram: the Bot API at {where} failed: {_first_line(exc.message)}"
+            ) from exc
+        except TelegramError as exc:  # "Invalid server response": HTML, say, not JSON
+            raise TelegramStartError(
+                f"telegram.api_base_url: {where} does not answer as a Bot API "
+                f"({_first_line(exc.message)})"
+            ) from exc
+
+    async def _start(self) -> None:
+        await self.app.initialize()
         await self.publish_menus()
         if self.config.mode == "webhook":
             secret = self.config.webhook_secret
