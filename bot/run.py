@@ -6,15 +6,13 @@ import asyncio
 import logging
 import signal
 import socket
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack
 
-import uvicorn
 from sqlalchemy.engine import URL
-from starlette.applications import Starlette
 
 from bot.app import build
 from bot.config import Config
+from bot.server import raise_fd_limit, serving
 from bot.telegram import TelegramStartError
 from models.schema import current_revision, head_revision
 
@@ -80,7 +78,8 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> int:
         if app.whatsapp is not None:
             log.info("whatsapp: webhooks at %s/whatsapp/webhook", config.whatsapp.public_url)
         if app.web is not None and sock is not None:
-            await stack.enter_async_context(_serving(app.web, sock))
+            raise_fd_limit()  # a connection holds a descriptor; the common 1,024 are few
+            await stack.enter_async_context(serving(app.web, sock, config.server))
             log.info("web server on %s:%s", config.server.host, config.server.port)
 
         stack.push_async_callback(app.leadership.release)
@@ -97,17 +96,3 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> int:
         await stop.wait()
         log.info("stopping")
     return 0
-
-
-@asynccontextmanager
-async def _serving(web: Starlette, sock: socket.socket) -> AsyncIterator[None]:
-    """Serve the web app on a bound socket for as long as the block runs."""
-    server = uvicorn.Server(
-        uvicorn.Config(web, log_level="warning", lifespan="off", access_log=False)
-    )
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        yield
-    finally:
-        server.should_exit = True
-        await task

@@ -561,7 +561,8 @@ async def apply_delivery_report(
         return False
     if not moves_forward(row.delivery_status, report.status):
         return True
-    row.delivery_status, row.delivery_error_code = report.status[:20], report.error_code
+    row.delivery_status = report.status[:20]
+    row.delivery_error_code = report.error_code[:20] if report.error_code else None
     if report.verdict is Verdict.RESEND_AS_TEMPLATE:
         row.status, row.via_template, row.due_at = NotificationStatus.PENDING, True, now
     elif report.verdict is Verdict.RETRY:
