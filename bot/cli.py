@@ -350,7 +350,8 @@ async def run(config: Config, args: argparse.Namespace, out: Console) -> int:
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
     # Starting prints nothing but kabar's own lines: a start that fails is one line.
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler.scheduler").setLevel(logging.WARNING)
+    # APScheduler logs each run of each job at INFO: two lines a second for the dispatcher.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     # PTB logs an answer that is not JSON with a traceback, then raises it: kabar names it.
     logging.getLogger("telegram.request").setLevel(logging.CRITICAL)
     try:
