@@ -22,7 +22,7 @@ from bot.jobs import Jobs
 from bot.leader import Leadership
 from bot.pacing import Limits
 from bot.telegram import TelegramChannel
-from bot.web import create_web_app
+from bot.web import BodyLimits, create_web_app
 from bot.whatsapp import WhatsAppChannel
 from handlers.context import Settings
 from handlers.conversation import Conversation
@@ -165,6 +165,7 @@ def build(
             telegram_secret=secret.get_secret_value() if secret else "",
             whatsapp=whatsapp,
             clock=clock,
+            limits=BodyLimits(config.server.max_body_bytes, config.server.read_timeout_seconds),
         )
     return App(
         config=config,

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Config, ConfigError, load_config
 from bot.demo import run_demo
-from bot.run import RunError, serve
+from bot.run import RunError, database_problem, serve
 from models.chats import get_or_create_chat
 from models.enums import Channel
 from models.errors import DomainError
@@ -41,10 +41,11 @@ from models.imports import (
 )
 from models.linking import invoice_links
 from models.orders import Order, clean_code
-from models.people import Chat, Reseller, Staff
+from models.people import NAME_LENGTH, Chat, Reseller, Staff
 from models.phones import normalize_phone
 from models.schema import current_revision, head_revision, upgrade
 from models.storage import Database
+from models.text import unsafe_character
 
 log = logging.getLogger("kabar")
 PROGRESS_FROM_ROWS = 2_000  # smaller files finish before a bar would be worth drawing
@@ -144,17 +145,15 @@ def _no_traceback_for(*kinds: type[Exception]) -> Iterator[None]:
 async def _open(config: Config, *, migrated: bool = True) -> Database:
     """Open the configured database, refusing one that `init-db` has not prepared."""
     db = Database(config.database.url)
-    if migrated:
-        try:
-            current = await current_revision(db)
-        except Exception as exc:  # any driver: refused connection, bad path, bad password
-            await db.dispose()
-            raise CommandError(f"cannot open the database: {str(exc).splitlines()[0]}") from exc
-        if current != head_revision():
-            await db.dispose()
-            raise CommandError(
-                "the database is not initialised or is outdated: run `kabar init-db`"
-            )
+    try:
+        await db.probe()
+        current = await current_revision(db) if migrated else None
+    except Exception as exc:  # any driver: refused connection, bad path, bad password
+        await db.dispose()
+        raise CommandError(database_problem(db.url, exc)) from exc
+    if migrated and current != head_revision():
+        await db.dispose()
+        raise CommandError("the database is not initialised or is outdated: run `kabar init-db`")
     return db
 
 
@@ -164,8 +163,8 @@ async def init_db(config: Config, args: argparse.Namespace, out: Console) -> int
     try:
         await upgrade(db)
         revision = await current_revision(db)
-    except Exception as exc:
-        raise CommandError(f"cannot prepare the database: {str(exc).splitlines()[0]}") from exc
+    except Exception as exc:  # the connection, or a migration, failed
+        raise CommandError(database_problem(db.url, exc, "prepare")) from exc
     finally:
         await db.dispose()
     shown = db.url.render_as_string(hide_password=True)
@@ -230,6 +229,7 @@ def _progress(out: Console, total: int) -> Iterator[Callable[[str, int, int], No
 
 async def add_staff(config: Config, args: argparse.Namespace, out: Console) -> int:
     """Add a staff member and the chats they will work from."""
+    name = _name(args.name)
     phone, telegram_id = _contacts(args)
     db = await _open(config)
     try:
@@ -237,7 +237,7 @@ async def add_staff(config: Config, args: argparse.Namespace, out: Console) -> i
             async with db.transaction() as session:
                 if await _taken(session, Staff, phone, telegram_id):
                     raise CommandError("a staff member with that Telegram id or phone exists")
-                member = Staff(name=args.name, telegram_id=telegram_id, phone=phone)
+                member = Staff(name=name, telegram_id=telegram_id, phone=phone)
                 session.add(member)
                 await session.flush()
                 for chat in await _chats(session, phone, telegram_id):
@@ -250,6 +250,7 @@ async def add_staff(config: Config, args: argparse.Namespace, out: Console) -> i
 
 async def add_reseller(config: Config, args: argparse.Namespace, out: Console) -> int:
     """Add a reseller (code and brand) and the chats they will be told in."""
+    name = _name(args.name)
     phone, telegram_id = _contacts(args)
     code = clean_code(args.code)
     if code is None:
@@ -262,7 +263,7 @@ async def add_reseller(config: Config, args: argparse.Namespace, out: Console) -
                     raise CommandError(f"reseller {code} exists already")
                 if await _taken(session, Reseller, phone, telegram_id):
                     raise CommandError("a reseller with that Telegram id or phone exists")
-                seller = Reseller(code=code, name=args.name, telegram_id=telegram_id, phone=phone)
+                seller = Reseller(code=code, name=name, telegram_id=telegram_id, phone=phone)
                 session.add(seller)
                 await session.flush()
                 for chat in await _chats(session, phone, telegram_id):
@@ -271,6 +272,17 @@ async def add_reseller(config: Config, args: argparse.Namespace, out: Console) -
         await db.dispose()
     out.print(f"reseller {seller.code} ({seller.name}) added", markup=False)
     return 0
+
+
+def _name(value: str) -> str:
+    """A person's or brand's name as it may be stored, or a one-line error."""
+    name = value.strip()
+    problem = unsafe_character(name)
+    if problem is not None:
+        raise CommandError(f"--name: contains {problem}")
+    if not name or len(name) > NAME_LENGTH:
+        raise CommandError(f"--name: expected 1 to {NAME_LENGTH} characters")
+    return name
 
 
 def _contacts(args: argparse.Namespace) -> tuple[str | None, int | None]:
@@ -336,6 +348,12 @@ async def run(config: Config, args: argparse.Namespace, out: Console) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     # twilio logs every request with the recipient's full number: not in kabar's logs.
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
+    # Starting prints nothing but kabar's own lines: a start that fails is one line.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # APScheduler logs each run of each job at INFO: two lines a second for the dispatcher.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # PTB logs an answer that is not JSON with a traceback, then raises it: kabar names it.
+    logging.getLogger("telegram.request").setLevel(logging.CRITICAL)
     try:
         return await serve(config)
     except RunError as exc:

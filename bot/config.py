@@ -359,6 +359,13 @@ class ServerConfig(_Section):
     port: Annotated[
         int, Ge(1), Le(65535), _expected("an integer from 1 to 65535", numeric=True)
     ] = 8080
+    max_body_bytes: Annotated[int, Ge(1024), _expected("an integer >= 1024", numeric=True)] = (
+        1024 * 1024
+    )
+    limit_concurrency: Annotated[int, Ge(1), _expected("an integer >= 1", numeric=True)] = 2048
+    read_timeout_seconds: Annotated[
+        float, Gt(0), AllowInfNan(False), _expected("a number > 0", numeric=True)
+    ] = 10.0
 
 
 class NotificationsConfig(_Section):

@@ -6,14 +6,13 @@ import asyncio
 import logging
 import signal
 import socket
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack
 
-import uvicorn
-from starlette.applications import Starlette
+from sqlalchemy.engine import URL
 
 from bot.app import build
 from bot.config import Config
+from bot.server import raise_fd_limit, serving
 from bot.telegram import TelegramStartError
 from models.schema import current_revision, head_revision
 
@@ -22,6 +21,14 @@ log = logging.getLogger("kabar")
 
 class RunError(Exception):
     """`kabar run` cannot start; the message is one line for the operator."""
+
+
+def database_problem(url: URL, exc: BaseException, doing: str = "open") -> str:
+    """Say in one line which database could not be used and why, its password masked."""
+    # SQLAlchemy wraps the driver's error and adds a second line; the driver's says it best.
+    reason = getattr(exc, "orig", None) or exc
+    first = (str(reason).strip().splitlines() or [type(reason).__name__])[0]
+    return f"database.url: cannot {doing} {url.render_as_string(hide_password=True)}: {first}"
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -51,7 +58,11 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> int:
     app = build(config)
     async with AsyncExitStack() as stack:
         stack.push_async_callback(app.close)
-        revision = await current_revision(app.db)
+        try:
+            await app.db.probe()
+            revision = await current_revision(app.db)
+        except Exception as exc:  # any driver: refused connection, bad path, bad password
+            raise RunError(database_problem(app.db.url, exc)) from exc
         if revision != head_revision():
             raise RunError("the database is not initialised or is outdated: run `kabar init-db`")
         # Take the port first: "port in use" is a clear error, not a crash after connecting.
@@ -67,7 +78,8 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> int:
         if app.whatsapp is not None:
             log.info("whatsapp: webhooks at %s/whatsapp/webhook", config.whatsapp.public_url)
         if app.web is not None and sock is not None:
-            await stack.enter_async_context(_serving(app.web, sock))
+            raise_fd_limit()  # a connection holds a descriptor; the common 1,024 are few
+            await stack.enter_async_context(serving(app.web, sock, config.server))
             log.info("web server on %s:%s", config.server.host, config.server.port)
 
         stack.push_async_callback(app.leadership.release)
@@ -84,17 +96,3 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> int:
         await stop.wait()
         log.info("stopping")
     return 0
-
-
-@asynccontextmanager
-async def _serving(web: Starlette, sock: socket.socket) -> AsyncIterator[None]:
-    """Serve the web app on a bound socket for as long as the block runs."""
-    server = uvicorn.Server(
-        uvicorn.Config(web, log_level="warning", lifespan="off", access_log=False)
-    )
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        yield
-    finally:
-        server.should_exit = True
-        await task

@@ -74,6 +74,54 @@ class TelegramStartError(Exception):
     """Telegram refused to start (bad token, unreachable API); one line for the operator."""
 
 
+def _first_line(text: str, limit: int = 160) -> str:
+    """A platform's error, short: PTB quotes whole HTML pages it could not parse."""
+    line = (text.strip().splitlines() or [""])[0]
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _is_id(value: object) -> bool:
+    """A Telegram id: an integer that fits the database's BIGINT."""
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
+
+
+def _is_text(value: object) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _unreadable(update: Update) -> str | None:
+    """Name a field kabar reads that has the wrong type (PTB does not check); None if none."""
+    chats: list[Any] = []
+    users: list[Any] = []
+    message, query = update.message, update.callback_query
+    if message is not None:
+        if not (_is_text(message.text) and _is_text(message.caption)):
+            return "text or caption is not a string"
+        contact = message.contact
+        if contact is not None and not (
+            isinstance(contact.phone_number, str)
+            and (contact.user_id is None or _is_id(contact.user_id))
+        ):
+            return "contact has the wrong types"
+        if not all(isinstance(size.file_id, str) for size in message.photo or ()):
+            return "photo has no file id"
+        chats.append(message.chat)
+        users.append(message.from_user)
+    if query is not None:
+        if not _is_text(query.data):
+            return "callback data is not a string"
+        users.append(query.from_user)
+        if query.message is not None:
+            chats.append(query.message.chat)
+    for chat in chats:
+        if chat is not None and not (_is_id(chat.id) and isinstance(chat.type, str)):
+            return "chat id or type has the wrong type"
+    for user in users:
+        if user is not None and not (_is_id(user.id) and isinstance(user.first_name, str)):
+            return "user id or name has the wrong type"
+    return None
+
+
 def retry_seconds(exc: RetryAfter) -> float:
     """How long Telegram asked us to wait, whichever type this PTB version reports."""
     with warnings.catch_warnings():
@@ -128,12 +176,25 @@ class TelegramChannel:
 
     async def start(self) -> None:
         """Connect (getMe), publish the command menus, and start polling or the webhook."""
+        where = self.config.api_base_url  # the token is appended to it, never part of it
         try:
-            await self.app.initialize()
+            await self._start()
         except InvalidToken as exc:
-            raise TelegramStartError("telegram.token: Telegram rejected the token") from exc
-        except NetworkError as exc:
-            raise TelegramStartError(f"telegram: cannot reach the Bot API ({exc})") from exc
+            raise TelegramStartError(
+                f"telegram.token: the Bot API at {where} rejected the token"
+            ) from exc
+        except NetworkError as exc:  # BadRequest too: a refused setWebhook, say
+            raise TelegramStartError(
+                f"telegram: the Bot API at {where} failed: {_first_line(exc.message)}"
+            ) from exc
+        except TelegramError as exc:  # "Invalid server response": HTML, say, not JSON
+            raise TelegramStartError(
+                f"telegram.api_base_url: {where} does not answer as a Bot API "
+                f"({_first_line(exc.message)})"
+            ) from exc
+
+    async def _start(self) -> None:
+        await self.app.initialize()
         await self.publish_menus()
         if self.config.mode == "webhook":
             secret = self.config.webhook_secret
@@ -161,9 +222,24 @@ class TelegramChannel:
         await self.app.shutdown()
         self.running = False
 
-    async def process(self, data: dict[str, Any]) -> None:
+    def read_update(self, data: dict[str, Any]) -> Update | None:
+        """Read an update posted to our webhook; None (and one log line) if kabar cannot."""
+        which = str(data.get("update_id"))[:24]
+        try:
+            update = Update.de_json(data, self.app.bot)
+        except Exception as exc:  # PTB's constructors raise whatever odd JSON makes them
+            problem = _first_line(f"{type(exc).__name__}: {exc}")
+        else:
+            found = _unreadable(update)
+            if found is None:
+                return update
+            problem = found
+        log.warning("telegram update %s ignored: %s", which, problem)
+        return None
+
+    async def process(self, update: Update) -> None:
         """Handle one update posted to our webhook."""
-        await self.app.process_update(Update.de_json(data, self.app.bot))
+        await self.app.process_update(update)
 
     async def publish_menus(self) -> None:
         """Set the "/" menu: customers' commands per language, staff's in their own chats."""

@@ -1,19 +1,28 @@
-"""The one web app: Telegram (and later WhatsApp) webhooks and a health check."""
+"""The one web app: Telegram and WhatsApp webhooks and a health check.
+
+Every request is checked before its body is read (the Telegram secret, a Twilio signature
+header), and bodies are read with a size cap and a deadline: one request cannot hold a
+worker's memory or a connection for long. A malformed body gets a 4xx or, if it came from
+the platform itself, a 2xx and one log line; never a 5xx or a traceback.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import Message
 
 from bot.telegram import TelegramChannel
 from bot.whatsapp import WhatsAppChannel
@@ -22,7 +31,75 @@ from models.storage import Database
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+SIGNATURE_HEADER = "X-Twilio-Signature"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+@dataclass(frozen=True)
+class BodyLimits:
+    """How much of a request body the app reads, and for how long it waits for it."""
+
+    max_bytes: int = 1024 * 1024
+    read_timeout: float = 10.0
+
+
+class Refused(Exception):
+    """A request answered with a 4xx before anything acted on it."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+async def _refused(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Refused)
+    # The rest of an unread body is not worth reading: close the connection after answering.
+    return PlainTextResponse(exc.reason, status_code=exc.status, headers={"Connection": "close"})
+
+
+async def read_body(request: Request, limits: BodyLimits) -> bytes:
+    """The request's body, at most `limits.max_bytes` of it, read within the deadline."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limits.max_bytes:
+        raise Refused(413, f"body over {limits.max_bytes} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        # uvicorn has no body timeout: a client sending a byte now and then would hold on.
+        async with asyncio.timeout(limits.read_timeout):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limits.max_bytes:  # a chunked body has no length to check up front
+                    raise Refused(413, f"body over {limits.max_bytes} bytes")
+                chunks.append(chunk)
+    except TimeoutError:
+        log.info(
+            "%s %s: body not sent within %ss, cut off",
+            request.method,
+            request.url.path,
+            limits.read_timeout,
+        )
+        raise Refused(408, "body too slow") from None
+    except ClientDisconnect:
+        log.info("%s %s: the client hung up mid-request", request.method, request.url.path)
+        raise Refused(400, "client went away") from None
+    return b"".join(chunks)
+
+
+async def _form(request: Request, body: bytes) -> dict[str, str]:
+    """The fields of a form POST whose body was already read."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    form = await Request(request.scope, replay).form()  # a bad multipart body: 400
+    return {key: value for key, value in form.items() if isinstance(value, str)}
 
 
 def create_web_app(
@@ -32,8 +109,10 @@ def create_web_app(
     telegram_secret: str = "",
     whatsapp: WhatsAppChannel | None = None,
     clock: Callable[[], datetime] = utcnow,
+    limits: BodyLimits | None = None,
 ) -> Starlette:
     """Build the ASGI app `kabar run` serves."""
+    body_limits = limits or BodyLimits()
 
     async def healthz(request: Request) -> Response:
         try:
@@ -64,20 +143,26 @@ def create_web_app(
         if not telegram_secret or not hmac.compare_digest(given.encode(), telegram_secret.encode()):
             return PlainTextResponse("forbidden", status_code=403)
         try:
-            update = json.loads(await request.body())
-        except ValueError:
+            data = json.loads(await read_body(request, body_limits))
+        except ValueError:  # not JSON, or not UTF-8
             return PlainTextResponse("body is not JSON", status_code=400)
-        if not isinstance(update, dict) or "update_id" not in update:
+        if not isinstance(data, dict) or "update_id" not in data:
             return PlainTextResponse("body is not a Telegram update", status_code=400)
+        update = telegram.read_update(data)
+        if update is None:
+            # It came with our secret, so from Telegram (or whoever holds it): sending it again
+            # would not make it readable. Taken, and dropped.
+            return PlainTextResponse("ignored")
         # Answer Telegram at once; the conversation runs after the response is sent.
         return PlainTextResponse("ok", background=BackgroundTask(telegram.process, update))
 
     async def signed_form(request: Request) -> dict[str, str] | None:
         """The posted fields, if Twilio signed them for our public URL; None otherwise."""
         assert whatsapp is not None
-        form = await request.form()
-        params = {key: value for key, value in form.items() if isinstance(value, str)}
-        signature = request.headers.get("X-Twilio-Signature", "")
+        signature = request.headers.get(SIGNATURE_HEADER, "")
+        if not signature:  # unsigned: not worth reading
+            return None
+        params = await _form(request, await read_body(request, body_limits))
         return params if whatsapp.verify(request.url.path, params, signature) else None
 
     async def whatsapp_webhook(request: Request) -> Response:
@@ -106,5 +191,6 @@ def create_web_app(
             Route("/telegram/webhook", telegram_webhook, methods=["POST"]),
             Route("/whatsapp/webhook", whatsapp_webhook, methods=["POST"]),
             Route("/whatsapp/status", whatsapp_status, methods=["POST"]),
-        ]
+        ],
+        exception_handlers={Refused: _refused},
     )

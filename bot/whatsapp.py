@@ -24,6 +24,7 @@ from models.errors import InvalidPhone
 from models.outbox import DeliveryReport, Verdict, apply_delivery_report
 from models.phones import mask_phone, normalize_phone
 from models.storage import Database
+from models.text import unsafe_character
 
 log = logging.getLogger(__name__)
 BODY_LIMIT = 1600  # characters Twilio accepts in one WhatsApp message
@@ -123,9 +124,9 @@ class WhatsAppChannel:
             text=text,
             photo=photo,
             phone_verified=True,  # WhatsApp vouches for the sender's number
-            message_id=params.get("MessageSid") or None,
+            message_id=params.get("MessageSid", "")[:64] or None,  # Twilio's are 34 long
             attachment=attachment,
-            provider_id=params.get("MessageSid") or None,
+            provider_id=params.get("MessageSid", "")[:64] or None,
         )
 
     def text_of(self, reply: Reply) -> str:
@@ -183,6 +184,10 @@ class WhatsAppChannel:
 
     async def record_status(self, params: Mapping[str, str], now: datetime) -> None:
         """Store a delivery status callback on its notification (the outbox acts on it)."""
+        fields = [params.get(key, "") for key in ("MessageSid", "MessageStatus", "ErrorCode")]
+        if not fields[0] or any(unsafe_character(value) for value in fields):
+            log.warning("whatsapp status callback ignored: no readable MessageSid or status")
+            return
         report = delivery_report(params)
         async with self.db.transaction() as session:
             await apply_delivery_report(session, report, now)

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import event
@@ -16,7 +16,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from handlers.context import Context, Settings
 from handlers.i18n import Messages
 from handlers.router import dispatch
-from handlers.types import Incoming, Reply, Role
+from handlers.types import Incoming, Reply, Role, SharedContact
 from models.base import utcnow
 from models.chats import (
     Sender,
@@ -35,6 +35,7 @@ from models.people import Chat
 from models.phones import normalize_phone
 from models.search import IndexCache
 from models.storage import Database
+from models.text import clean_text
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 4096  # longer messages are cut; no platform sends more
@@ -64,9 +65,11 @@ class Conversation:
         self.clock = clock
         self.catalog = IndexCache()
         self.visits = Visits(db)
+        self.failures = Failures()
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Answer one message. Never raises: a failure is logged and gets a short apology."""
+        incoming = _cleaned(incoming)
         if len(incoming.text) > MAX_TEXT:
             incoming = _with_text(incoming, incoming.text[:MAX_TEXT])
         try:
@@ -82,8 +85,8 @@ class Conversation:
                 if self.on_commit is not None:
                     self.on_commit()
             return answered
-        except Exception:
-            log.exception("could not answer a %s message", incoming.channel.value)
+        except Exception as exc:
+            self.failures.log(incoming.channel.value, exc, self.clock())
             return [Reply(self.messages.text(self.settings.default_language, "error.sorry"))]
 
     async def _answer_reading(self, incoming: Incoming) -> list[Reply] | None:
@@ -185,6 +188,46 @@ async def _identify(session: AsyncSession, incoming: Incoming) -> Sender | None:
         phone_verified=incoming.phone_verified,
         group=incoming.group,
     )
+
+
+class Failures:
+    """Logs failures to answer: a traceback once a minute per place it arose, else one line.
+
+    One chat can make every message it sends fail the same way, many a second; its log
+    must not grow by a traceback each.
+    """
+
+    every = timedelta(minutes=1)
+
+    def __init__(self) -> None:
+        self._shown: dict[tuple[str, str, int], datetime] = {}
+
+    def log(self, channel: str, exc: Exception, now: datetime) -> None:
+        """Log that a message on `channel` could not be answered because of `exc`."""
+        site = _site(exc)
+        shown = self._shown.get(site)
+        if shown is None or not shown <= now < shown + self.every:
+            self._shown[site] = now
+            log.error("could not answer a %s message", channel, exc_info=exc)
+            return
+        name, path, line = site
+        log.error(
+            "could not answer a %s message: %s at %s:%s (traceback logged once a minute)",
+            channel,
+            name,
+            path,
+            line,
+        )
+
+
+def _site(exc: BaseException) -> tuple[str, str, int]:
+    """Where an exception arose: its type and the innermost frame of its traceback."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return type(exc).__name__, "?", 0
+    return type(exc).__name__, tb.tb_frame.f_code.co_filename, tb.tb_lineno
 
 
 # SQLite lets one transaction write at a time: a write per question would queue every question
@@ -318,3 +361,25 @@ def _picked(incoming: Incoming, choices: list[str] | None) -> Incoming:
 
 def _with_text(incoming: Incoming, text: str) -> Incoming:
     return replace(incoming, text=text)
+
+
+def _cleaned(incoming: Incoming) -> Incoming:
+    """The message without control characters or lone surrogates, so every handler is safe."""
+    contact = incoming.contact
+    if contact is not None:
+        contact = SharedContact(clean_text(contact.phone), _clean(contact.user_id))
+    cleaned = replace(
+        incoming,
+        chat=clean_text(incoming.chat),
+        sender=clean_text(incoming.sender),
+        name=clean_text(incoming.name),
+        text=clean_text(incoming.text),
+        photo=_clean(incoming.photo),
+        message_id=_clean(incoming.message_id),
+        contact=contact,
+    )
+    return incoming if cleaned == incoming else cleaned
+
+
+def _clean(value: str | None) -> str | None:
+    return clean_text(value) if value is not None else None

@@ -14,8 +14,12 @@ from sqlalchemy import Table
 
 from models.errors import DomainError
 from models.orders import clean_code
+from models.text import unsafe_character
 
 CHUNK = 500  # keeps IN (...) lists and batches well inside every driver's limits
+# What the money columns hold: NUMERIC(14, 2) (models.catalog.MONEY), 12 digits before the point.
+MONEY_LIMIT = Decimal(10) ** 12
+CENT = Decimal("0.01")
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 Row = tuple[int, dict[str, str]]  # (line number, column -> stripped value)
@@ -103,6 +107,15 @@ def check_code(value: str, what: str) -> str:
     return code
 
 
+def check_text(row: dict[str, str]) -> None:
+    """Refuse a row with a control character or a lone surrogate in any field (named)."""
+    for column, value in row.items():
+        found = unsafe_character(value)
+        if found is not None:
+            # Only the column: the value may be a person's name or number.
+            raise ValueError(f"{column}: contains {found}")
+
+
 def check_money(value: str, what: str, *, optional: bool = False) -> Decimal | None:
     """Return an amount of money (two decimals at most), or name what is wrong with it."""
     if not value and optional:
@@ -111,8 +124,14 @@ def check_money(value: str, what: str, *, optional: bool = False) -> Decimal | N
         amount = Decimal(value)
     except InvalidOperation:
         raise ValueError(f"{what}: expected a number like 350000, got {value!r}") from None
-    if not amount.is_finite() or amount < 0 or amount != round(amount, 2):
+    if not amount.is_finite():
         raise ValueError(f"{what}: expected a number like 350000, got {value!r}")
+    if amount < 0:
+        raise ValueError(f"{what}: expected 0 or more, got {value!r}")
+    if amount >= MONEY_LIMIT:
+        raise ValueError(f"{what}: expected less than {MONEY_LIMIT:,}, got {value!r}")
+    if amount != amount.quantize(CENT):  # in range, so quantize cannot overflow
+        raise ValueError(f"{what}: expected at most two decimals, got {value!r}")
     return amount
 
 

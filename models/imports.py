@@ -30,6 +30,7 @@ from models.import_rows import (
     check_code,
     check_count,
     check_money,
+    check_text,
     read_csv,
     table_of,
 )
@@ -75,6 +76,7 @@ class _ProductRow:
 
 
 def _check_product(line: int, row: dict[str, str]) -> _ProductRow:
+    check_text(row)
     sku = check_code(row["sku"], "sku")
     if not row["name"]:
         raise ValueError("name: required")

@@ -31,11 +31,12 @@ from models.import_rows import (
     RowError,
     check_code,
     check_count,
+    check_text,
     table_of,
 )
 from models.orders import Order, OrderLine
-from models.people import Customer, Reseller
-from models.phones import normalize_phone
+from models.people import NAME_LENGTH, Customer, Reseller
+from models.phones import mask_phone, normalize_phone
 from models.placing import CatalogItem, NewOrder, place_orders
 
 
@@ -83,16 +84,19 @@ def _language(value: str) -> Language | None:
 
 
 def _check_order_row(row: dict[str, str]) -> tuple[str, str, str, str, int, str, Language | None]:
+    check_text(row)
     code = check_code(row["code"], "code")
     name = row["customer_name"]
     if not name:
         raise ValueError("customer_name: required")
+    if len(name) > NAME_LENGTH:
+        raise ValueError(f"customer_name: at most {NAME_LENGTH} characters")
     try:
         phone = normalize_phone(row["customer_phone"])
     except InvalidPhone:
-        raise ValueError(
-            f"customer_phone: {row['customer_phone']!r} is not a phone number"
-        ) from None
+        # Masked: these lines end up in terminals and cron mails.
+        shown = mask_phone(row["customer_phone"])
+        raise ValueError(f"customer_phone: {shown!r} is not a phone number") from None
     return (
         code,
         name,

@@ -35,6 +35,7 @@ from sqlalchemy import (
     Text,
     and_,
     bindparam,
+    case,
     func,
     or_,
     select,
@@ -569,6 +570,14 @@ async def _write_endings(session: AsyncSession, endings: Sequence[_Ending]) -> N
             provider_message_id=func.coalesce(
                 bindparam("message_id", type_=String), t.provider_message_id
             ),
+            # A new message (sent again, as a template say) has heard nothing yet: the reports
+            # of the one before must not hold back its own.
+            delivery_status=case(
+                (bindparam("new_message", type_=Boolean), None), else_=t.delivery_status
+            ),
+            delivery_error_code=case(
+                (bindparam("new_message", type_=Boolean), None), else_=t.delivery_error_code
+            ),
             sent_at=func.coalesce(bindparam("sent_at", type_=UTCDateTime), t.sent_at),
             due_at=func.coalesce(bindparam("new_due", type_=UTCDateTime), t.due_at),
             attempts=t.attempts - bindparam("unclaimed", type_=Integer),
@@ -582,6 +591,7 @@ async def _write_endings(session: AsyncSession, endings: Sequence[_Ending]) -> N
                 "new_status": e.status,
                 "error": e.error,
                 "message_id": e.message_id,
+                "new_message": e.message_id is not None,
                 "sent_at": e.sent_at,
                 "new_due": e.due_at,
                 "unclaimed": 1 if e.unclaimed else 0,
@@ -626,16 +636,44 @@ class DeliveryReport:
 RETRY_AFTER_RATE_LIMIT = timedelta(minutes=1)
 
 
+# The statuses a message passes, in order; a report of an earlier one comes late (callbacks
+# race each other) and changes nothing. The final ones end the message's story.
+_PROGRESS = {"accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent": 3}
+_PROGRESS |= {"delivered": 4, "read": 5}
+_FINAL = frozenset({"failed", "undelivered", "canceled"})
+
+
+def moves_forward(stored: str | None, reported: str) -> bool:
+    """Whether a report of `reported` may replace the stored delivery status."""
+    if stored is None:
+        return True
+    if stored in _FINAL:
+        return False
+    if reported in _FINAL:  # a failure after delivery is a late word about an old attempt
+        return _PROGRESS.get(stored, -1) < _PROGRESS["delivered"]
+    return _PROGRESS.get(reported, -1) > _PROGRESS.get(stored, -1)
+
+
 async def apply_delivery_report(
     session: AsyncSession, report: DeliveryReport, now: datetime
 ) -> bool:
-    """Store a delivery report on its row and act on it; False if no push has that id (a reply)."""
+    """Store a delivery report on its row and act on it; False if no push has that id (a reply).
+
+    A report that comes after a later one (sent after delivered) changes nothing, nor does
+    one about a message that already failed or was delivered.
+    """
     row = await session.scalar(
-        select(Notification).where(Notification.provider_message_id == report.message_id)
+        select(Notification)
+        .where(Notification.provider_message_id == report.message_id)
+        # Two reports of one message may arrive at once: the second waits and sees the first.
+        .with_for_update()
     )
     if row is None:
         return False
-    row.delivery_status, row.delivery_error_code = report.status[:20], report.error_code
+    if not moves_forward(row.delivery_status, report.status):
+        return True
+    row.delivery_status = report.status[:20]
+    row.delivery_error_code = report.error_code[:20] if report.error_code else None
     if report.verdict is Verdict.RESEND_AS_TEMPLATE:
         row.status, row.via_template, row.due_at = NotificationStatus.PENDING, True, now
     elif report.verdict is Verdict.RETRY:

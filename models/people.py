@@ -10,6 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from models.base import Base, UTCDateTime, str_enum, utcnow
 from models.enums import Channel, Language
 
+NAME_LENGTH = 200  # characters of a person's or brand's name
+
 
 class Customer(Base):
     """Someone who orders; known by their phone number in E.164 form."""
@@ -18,7 +20,7 @@ class Customer(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     phone: Mapped[str] = mapped_column(String(20), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
     language: Mapped[Language | None] = mapped_column(str_enum(Language))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -29,7 +31,7 @@ class Staff(Base):
     __tablename__ = "staff"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
     telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     phone: Mapped[str | None] = mapped_column(String(20), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -44,7 +46,7 @@ class Reseller(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
     # The brand the reseller's customers know; their messages carry it, never the shop's.
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
     telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     phone: Mapped[str | None] = mapped_column(String(20), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -12,6 +12,8 @@ from typing import Any
 from models.errors import InvalidStageSpec
 
 _UNITS = {"m": 1, "h": 60, "d": 24 * 60}
+MAX_STAGE_MINUTES = 365 * 24 * 60
+MAX_STAGES = 50
 _STAGE = re.compile(r"^(?P<name>[^\s:;]+)\s*:\s*(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>[mhd])$", re.I)
 
 
@@ -43,10 +45,14 @@ def parse_stages(spec: str) -> tuple[Stage, ...]:
         minutes = math.ceil(float(match["amount"]) * _UNITS[match["unit"].lower()])
         if minutes <= 0:
             raise InvalidStageSpec(f"stage {part!r} must last longer than zero")
+        if minutes > MAX_STAGE_MINUTES:  # estimates add them to dates: keep them on the calendar
+            raise InvalidStageSpec(f"stage {part!r} may last at most 365d")
         name = match["name"].lower()
         if any(s.name == name for s in stages):
             raise InvalidStageSpec(f"stage {name!r} appears twice")
         stages.append(Stage(name, minutes))
+        if len(stages) > MAX_STAGES:
+            raise InvalidStageSpec(f"at most {MAX_STAGES} stages")
     return tuple(stages)
 
 

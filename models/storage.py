@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -44,13 +46,19 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _open_sqlite(path: str) -> None:
+    sqlite3.connect(path).close()
+
+
 class Database:
     """An engine and its session factory: what the rest of kabar is handed."""
 
     def __init__(self, url: str | URL, **engine_options: Any) -> None:
         self.url = make_url(url)
         self._options = engine_options
-        self.engine = create_async_engine(self.url, **engine_options)
+        # A failed statement's error would carry its parameters (names, numbers, notes) into
+        # logs and tracebacks.
+        self.engine = create_async_engine(self.url, **{"hide_parameters": True, **engine_options})
         if self.url.get_backend_name() == "sqlite":
             _tune_sqlite(self.engine)
         # Sessions for reading; writes go through transaction(). Both share one pool.
@@ -73,6 +81,15 @@ class Database:
         """Open a write session in one transaction: committed on success, else rolled back."""
         async with self._writers() as session, session.begin():
             yield session
+
+    async def probe(self) -> None:
+        """Open and close one connection; raise the driver's error if the database is unusable."""
+        if self.dialect == "sqlite" and self.url.database not in (None, "", ":memory:"):
+            # aiosqlite's worker thread outlives a failed open and reports it to an event loop
+            # that may be closed by then (a traceback as the process exits): try sqlite3 first.
+            await asyncio.to_thread(_open_sqlite, str(self.url.database))
+        async with self.engine.connect():
+            pass
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

@@ -64,6 +64,9 @@ def test_a_new_shop_is_set_up_from_the_command_line(
     assert code == 0
     code, _, err = kabar(capsys, "staff", "add", "--name", "Dewi", "--phone", "+6281211112222")
     assert code == 1 and err.count("\n") == 1 and "exists" in err
+    for name in ("De\x00wi", "De\udc80wi", " ", "D" * 201):
+        code, out, err = kabar(capsys, "staff", "add", "--name", name, "--telegram-id", "9")
+        assert code == 1 and err.count("\n") == 1 and err.startswith("kabar: --name: "), err
     code, out, _ = kabar(capsys, "import", "orders", "orders.csv")
     assert code == 0 and "2 orders created" in out
     code, out, _ = kabar(capsys, "import", "orders", "orders.csv")
@@ -90,11 +93,37 @@ def test_bad_rows_are_listed_with_line_numbers_and_exit_1(
     code, _, err = kabar(capsys, "import", "orders", "bad.csv")
     assert code == 1
     assert err.splitlines() == [
-        "bad.csv:2: customer_phone: '12' is not a phone number",
+        "bad.csv:2: customer_phone: '**' is not a phone number",  # masked
         "kabar: 1 bad row(s); nothing was imported",
     ]
     code, _out, err = kabar(capsys, "order", "links", "INV-1002")
     assert code == 1  # the good row of the rejected file was not written either
+
+
+def test_rows_a_database_would_refuse_are_named_with_their_lines_and_nothing_is_written(
+    shop: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kabar(capsys, "init-db")
+    header = PRODUCTS.splitlines()[0]
+    bad = ["K1,Ka\x00os,,5,,1,ready_stock,"] + [
+        f"K{n},Kaos,,{price},,1,ready_stock," for n, price in enumerate(
+            ["NaN", "1e309", "0.001", "-5", "1000000000000"], start=2
+        )
+    ]  # fmt: skip
+    (shop / "bad.csv").write_text("\n".join([header, "OK-1,Kaos,,5,,1,ready_stock,", *bad]))
+    code, out, err = kabar(capsys, "import", "products", "bad.csv")
+    assert code == 1 and out == ""
+    assert err.splitlines() == [
+        "bad.csv:3: name: contains a NUL byte",
+        "bad.csv:4: price: expected a number like 350000, got 'NaN'",
+        "bad.csv:5: price: expected less than 1,000,000,000,000, got '1e309'",
+        "bad.csv:6: price: expected at most two decimals, got '0.001'",
+        "bad.csv:7: price: expected 0 or more, got '-5'",
+        "bad.csv:8: price: expected less than 1,000,000,000,000, got '1000000000000'",
+        "kabar: 6 bad row(s); nothing was imported",
+    ]
+    code, out, _ = kabar(capsys, "import", "products", "products.csv")
+    assert code == 0 and "2 products created" in out  # OK-1 was not written either
 
 
 def test_commands_refuse_an_uninitialised_database_in_one_line(

@@ -346,7 +346,7 @@ async def test_kabar_run_says_in_one_line_why_it_cannot_start(
     assert run.returncode == 1
     assert (
         err.decode().strip().splitlines()[-1]
-        == "kabar: telegram.token: Telegram rejected the token"
+        == f"kabar: telegram.token: the Bot API at {fake.base_url} rejected the token"
     )
 
     busy = socket.socket()

@@ -279,39 +279,47 @@ async def test_outside_the_window_the_template_goes_out(
         await channel.close()
 
 
-async def test_status_callbacks_are_stored_and_63016_resends_as_template(
+async def test_status_callbacks_are_stored_in_order_and_63016_resends_as_template(
     sqlite_db: Database, twilio: FakeTwilio
 ) -> None:
     shop = await open_shop(sqlite_db)
     channel, server, task, port = await _start(shop, twilio, {"order_update": "HX" + "b" * 32})
     wa = WhatsAppShop(shop, twilio, channel, port)
-    try:
-        await wa.write(SARI, "halo")
-        await wa.write(DEWI, "/bayar INV-1001")
-        (push,) = [m for m in await wa.deliver() if m.to == f"whatsapp:{SARI}"]
-        for state in ("sent", "delivered", "read"):
-            params = status_params(
-                account_sid=twilio.account_sid,
-                message_sid=push.sid,
-                status=state,
-                to=push.to,
-                from_=push.from_,
-            )
-            assert await wa.post("/whatsapp/status", params) == 204
+
+    async def report(push: TwilioMessage, state: str, code: str | None = None) -> None:
+        params = status_params(
+            account_sid=twilio.account_sid,
+            message_sid=push.sid,
+            status=state,
+            to=push.to,
+            from_=push.from_,
+            error_code=code,
+        )
+        assert await wa.post("/whatsapp/status", params) == 204
+
+    async def stored(push: TwilioMessage) -> str | None:
         async with shop.db.sessions() as s:
             row = await s.scalar(
                 select(Notification).where(Notification.provider_message_id == push.sid)
             )
-            assert row is not None and row.delivery_status == "read"
-        failed = status_params(
-            account_sid=twilio.account_sid,
-            message_sid=push.sid,
-            status="failed",
-            to=push.to,
-            from_=push.from_,
-            error_code="63016",
-        )
-        assert await wa.post("/whatsapp/status", failed) == 204
+        assert row is not None
+        return row.delivery_status
+
+    try:
+        await wa.write(SARI, "halo")
+        await wa.write(DEWI, "/bayar INV-1001")
+        (push,) = [m for m in await wa.deliver() if m.to == f"whatsapp:{SARI}"]
+        for state in ("read", "delivered", "sent"):  # callbacks race: the late ones lose
+            await report(push, state)
+        assert await stored(push) == "read"
+        await report(push, "failed", "63016")  # read already: nothing to send again
+        assert [m for m in await wa.deliver(after=1) if m.to == f"whatsapp:{SARI}"] == []
+        assert await stored(push) == "read"
+
+        await wa.write(DEWI, "/tahap INV-1001 dikemas")
+        (second,) = [m for m in await wa.deliver() if m.to == f"whatsapp:{SARI}"]
+        await report(second, "sent")
+        await report(second, "failed", "63016")
         (again,) = [m for m in await wa.deliver(after=1) if m.to == f"whatsapp:{SARI}"]
         assert again.content_sid == "HX" + "b" * 32 and again.content_variables is not None
         assert again.content_variables["2"] == "INV-1001"

@@ -635,6 +635,8 @@ class FakeTelegram:
                 data["caption"] = message.text
         else:
             data["text"] = message.text
-        if message.reply_markup is not None:
+        # Telegram gives back only inline keyboards; a reply keyboard (or its removal) stays
+        # with the chat's input field and never appears in the Message.
+        if message.reply_markup is not None and "inline_keyboard" in message.reply_markup:
             data["reply_markup"] = message.reply_markup
         return data

@@ -6,7 +6,15 @@ import datetime as dtm
 from collections.abc import AsyncIterator
 
 import pytest
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
 from telegram.error import EndPointNotFound, Forbidden, InvalidToken, RetryAfter
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, CommandHandler, ContextTypes
 
@@ -60,6 +68,27 @@ async def test_send_message_is_recorded_with_its_keyboard(fake: FakeTelegram, bo
     assert message.reply_markup == keyboard
     # Form-encoded by PTB, normalised by the fake: ids come back as ints.
     assert [p["chat_id"] for name, p in fake.calls if name == "sendMessage"] == [777]
+
+
+async def test_a_reply_keyboard_is_recorded_but_not_given_back(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    share = KeyboardButton("Bagikan nomor saya", request_contact=True)
+    keyboard = ReplyKeyboardMarkup([[share]], one_time_keyboard=True)
+
+    message = await bot.send_message(chat_id=777, text="Nomor Anda?", reply_markup=keyboard)
+    removed = await bot.send_message(
+        chat_id=777, text="Terima kasih", reply_markup=ReplyKeyboardRemove()
+    )
+
+    first, second = fake.sent
+    assert first.reply_markup is not None
+    assert first.reply_markup["keyboard"] == [
+        [{"text": "Bagikan nomor saya", "request_contact": True}]
+    ]
+    assert second.reply_markup == {"remove_keyboard": True}
+    # As Telegram: the Message a send returns carries inline keyboards only.
+    assert message.reply_markup is None and removed.reply_markup is None
 
 
 async def test_send_photo_is_recorded_with_its_caption(fake: FakeTelegram, bot: Bot) -> None:

@@ -115,6 +115,16 @@ async def test_products_import_stock_change_serves_waiting_orders(
         ("X1,,,1000,,2,ready_stock,,", "name"),
         ("TOTE-01,Tote,,1000,,2,ready_stock,,", "already on line 4"),
         ("bad sku!,Tote,,1000,,2,ready_stock,,", "sku"),
+        ("X1,Ka\x00os,,1000,,1,ready_stock,,", "name: contains a NUL byte"),
+        ("X1,Kaos,Hi\x1btam,1000,,1,ready_stock,,", "variant: contains the control character"),
+        ("X1,Kaos,,NaN,,1,ready_stock,,", "price: expected a number"),
+        ("X1,Kaos,,1e309,,1,ready_stock,,", "price: expected less than 1,000,000,000,000"),
+        ("X1,Kaos,,0.001,,1,ready_stock,,", "price: expected at most two decimals"),
+        ("X1,Kaos,,-5,,1,ready_stock,,", "price: expected 0 or more"),
+        ("X1,Kaos,,1000000000000,,1,ready_stock,,", "price: expected less than"),
+        ("X1,Kaos,,999999999999.999,,1,ready_stock,,", "price: expected at most two decimals"),
+        ("X1,Kaos,,1000,1e12,1,ready_stock,,", "reseller_price: expected less than"),
+        ("X1,Kaos,,1000,,,made_to_order,jahit:99999999999d,", "at most 365d"),
     ],
 )
 async def test_a_bad_product_row_is_named_and_nothing_is_written(
@@ -127,6 +137,34 @@ async def test_a_bad_product_row_is_named_and_nothing_is_written(
     assert error.line == 5 and message in error.message
     async with db.sessions() as s:
         assert await s.scalar(select(func.count()).select_from(Product)) == 0
+
+
+async def test_the_largest_price_the_column_holds_is_imported(db: Database, tmp_path: Path) -> None:
+    await load_products(db, tmp_path, PRODUCTS + "X1,Kaos,,999999999999.99,,1,ready_stock,,\n")
+    async with db.sessions() as s:
+        price = await s.scalar(select(Product.price).where(Product.sku == "X1"))
+    assert str(price) == "999999999999.99"
+
+
+@pytest.mark.parametrize("column", ["sku", "name", "variant", "stages"])
+async def test_a_lone_surrogate_in_any_product_field_is_named(db: Database, column: str) -> None:
+    row = {
+        "sku": "X1",
+        "name": "Kaos",
+        "variant": "Hitam",
+        "price": "1000",
+        "reseller_price": "",
+        "stock": "",
+        "fulfillment": "made_to_order",
+        "stages": "jahit:1d",
+    }
+    row[column] += "\ud800"
+    with pytest.raises(ImportRejected) as caught:
+        async with db.transaction() as s:
+            await import_products(s, [(2, row)])
+    assert [(e.line, e.message) for e in caught.value.errors] == [
+        (2, f"{column}: contains a lone surrogate U+D800")
+    ]
 
 
 async def test_stock_cannot_be_imported_below_what_orders_hold(
@@ -150,7 +188,7 @@ async def test_one_bad_row_in_a_thousand_writes_nothing_and_names_its_line(
         async with db.transaction() as s:
             await import_orders(s, read_csv(path, ORDER_COLUMNS))
     assert [(e.line, e.message) for e in caught.value.errors] == [
-        (738, "customer_phone: '12' is not a phone number")
+        (738, "customer_phone: '**' is not a phone number")
     ]
     assert await counts(db) == before
 
@@ -165,6 +203,11 @@ async def test_one_bad_row_in_a_thousand_writes_nothing_and_names_its_line(
         ("INV-9,,081234567890,TOTE-01,1,,id", "customer_name"),
         ("INV 9,Sari,081234567890,TOTE-01,1,,id", "code"),
         ("INV-1,Sari,081299999999,TOTE-01,1,,id", "differ from line 2"),
+        ("INV-9,Sa\x00ri,081234567890,TOTE-01,1,,id", "customer_name: contains a NUL byte"),
+        ("INV-9,Sari,0812\x0034567890,TOTE-01,1,,id", "customer_phone: contains a NUL byte"),
+        ("INV-9,Sari,081234567890,TOTE-01,1,\x7f,id", "reseller: contains the control"),
+        ("INV-9," + "Sari " * 41 + ",081234567890,TOTE-01,1,,id", "at most 200 characters"),
+        ("INV-9,Sari,0812345678901234567890,TOTE-01,1,,id", "customer_phone: '08123"),
     ],
 )
 async def test_a_bad_order_row_is_named(
@@ -178,6 +221,7 @@ async def test_a_bad_order_row_is_named(
             await import_orders(s, read_csv(write(tmp_path, "o.csv", text), ORDER_COLUMNS))
     (error,) = caught.value.errors
     assert error.line == 3 and message in error.message
+    assert "Sari" not in error.message and "34567890" not in error.message  # no personal data
     assert (await counts(db))["Order"] == 0
 
 

@@ -247,6 +247,78 @@ async def test_a_delivery_report_moves_its_row_as_its_verdict_says(
     assert found is not None and found.active is chat_active
 
 
+async def _sent_as(db: Database, message_id: str) -> int:
+    """One push, sent, the platform calling it `message_id`; return its chat."""
+    (chat,), _ = await _chats(db)
+    await _queue(db, chat)
+    (row,) = await _claim(db)
+    outcomes = Outcomes()
+    outcomes.sent(row, T0, message_id)
+    await _write(db, outcomes)
+    return chat
+
+
+async def _report(db: Database, message_id: str, status: str, code: str | None = None) -> bool:
+    verdict = Verdict.RESEND_AS_TEMPLATE if code == "63016" else Verdict.NOTED
+    if code == "63024":
+        verdict = Verdict.UNREACHABLE
+    async with db.transaction() as s:
+        return await apply_delivery_report(s, DeliveryReport(message_id, status, code, verdict), T0)
+
+
+@pytest.mark.parametrize(
+    ("reports", "stored"),
+    [
+        (["delivered", "sent"], "delivered"),
+        (["read", "delivered", "sent", "queued"], "read"),
+        (["sent", "queued", "sending"], "sent"),
+        (["queued", "sent", "delivered", "read"], "read"),
+        (["failed", "delivered", "read"], "failed"),
+        (["undelivered", "sent"], "undelivered"),
+        (["delivered", "failed"], "delivered"),
+        (["read", "undelivered"], "read"),
+    ],
+)
+async def test_delivery_status_only_moves_forward_whatever_order_reports_come_in(
+    db: Database, reports: list[str], stored: str
+) -> None:
+    await _sent_as(db, "SM1")
+    for status in reports:
+        assert await _report(db, "SM1", status)
+    (row,) = await _rows(db)
+    assert row.delivery_status == stored
+
+
+@pytest.mark.parametrize("code", ["63016", "63024"])
+async def test_a_failure_reported_after_delivery_changes_nothing(db: Database, code: str) -> None:
+    chat = await _sent_as(db, "SM1")
+    await _report(db, "SM1", "delivered")
+    await _report(db, "SM1", "failed", code)
+    (row,) = await _rows(db)
+    assert (row.status, row.via_template, row.due_at) == (NotificationStatus.SENT, False, T0)
+    assert (row.delivery_status, row.delivery_error_code) == ("delivered", None)
+    async with db.sessions() as s:
+        found = await s.get(Chat, chat)
+    assert found is not None and found.active
+
+
+async def test_a_push_sent_again_hears_the_reports_of_its_new_message(db: Database) -> None:
+    await _sent_as(db, "SM1")
+    await _report(db, "SM1", "sent")
+    await _report(db, "SM1", "failed", "63016")  # outside the window: again, as a template
+    (again,) = await _claim(db, T0 + LEASE)
+    assert again.via_template
+    outcomes = Outcomes()
+    outcomes.sent(again, T0 + LEASE, "SM2")
+    await _write(db, outcomes)
+    (row,) = await _rows(db)
+    assert (row.delivery_status, row.delivery_error_code) == (None, None)
+    assert await _report(db, "SM2", "delivered")
+    assert not await _report(db, "SM1", "read")  # about the old message: no row has it now
+    (row,) = await _rows(db)
+    assert (row.status, row.delivery_status) == (NotificationStatus.SENT, "delivered")
+
+
 async def test_withdraw_takes_back_only_what_is_still_pending(db: Database) -> None:
     async with db.transaction() as s:
         kaos = await factories.product(s, "KAOS", stock=2)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from models import Customer
 from models.storage import Database
@@ -34,3 +36,12 @@ async def test_concurrent_read_then_write_transactions_take_turns(sqlite_db: Dat
     await asyncio.gather(*(add(i) for i in range(30)))
     async with sqlite_db.sessions() as reader:
         assert await reader.scalar(select(func.count()).select_from(Customer)) == 30
+
+
+async def test_a_failed_statement_never_shows_its_parameters(db: Database) -> None:
+    async with db.transaction() as s:
+        await factories.customer(s, "081234567890", "Sari")
+    with pytest.raises(IntegrityError) as caught:
+        async with db.transaction() as s:
+            await s.execute(insert(Customer).values(phone="+6281234567890", name="Sari Wulandari"))
+    assert "Wulandari" not in str(caught.value)  # a name, or a note, never reaches a log
