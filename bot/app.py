@@ -7,7 +7,7 @@ and nothing starts here. `kabar run` (`bot.run.serve`) starts and stops what `bu
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +20,8 @@ from bot.config import Config, ConfigError
 from bot.dispatcher import Dispatcher
 from bot.jobs import Jobs
 from bot.leader import Leadership
-from bot.pacing import Limits
+from bot.media import MediaRelay
+from bot.pacing import Limits, Pacer
 from bot.telegram import TelegramChannel
 from bot.web import BodyLimits, create_web_app
 from bot.whatsapp import WhatsAppChannel
@@ -122,12 +123,37 @@ def build(
 
     conversation = Conversation(db, settings, messages, clock=clock, on_commit=wake_dispatcher)
     channels: dict[Channel, ChatChannel] = {}
+    media = _media_relay(config, channels)
+    # One budget per bot identity: pushes and replies draw from the same one.
+    pacers = {
+        Channel.TELEGRAM: Pacer(
+            Limits(
+                config.notifications.telegram_per_second,
+                config.notifications.telegram_per_chat_per_second,
+            )
+        ),
+        Channel.WHATSAPP: Pacer(Limits(config.notifications.whatsapp_per_second)),
+    }
     telegram = whatsapp = None
     if config.telegram.enabled:
-        telegram = TelegramChannel(config.telegram, conversation, messages, db)
+        telegram = TelegramChannel(
+            config.telegram,
+            conversation,
+            messages,
+            db,
+            media=media,
+            pacer=pacers[Channel.TELEGRAM],
+        )
         channels[Channel.TELEGRAM] = telegram
     if config.whatsapp.enabled:
-        whatsapp = WhatsAppChannel(config.whatsapp, conversation, messages, db)
+        whatsapp = WhatsAppChannel(
+            config.whatsapp,
+            conversation,
+            messages,
+            db,
+            media=media,
+            pacer=pacers[Channel.WHATSAPP],
+        )
         channels[Channel.WHATSAPP] = whatsapp
     if console is not None:
         channels[Channel.CONSOLE] = console
@@ -139,13 +165,7 @@ def build(
         clock=clock,
         max_attempts=config.notifications.max_attempts,
         lease=timedelta(seconds=config.notifications.lease_seconds),
-        limits={
-            Channel.TELEGRAM: Limits(
-                config.notifications.telegram_per_second,
-                config.notifications.telegram_per_chat_per_second,
-            ),
-            Channel.WHATSAPP: Limits(config.notifications.whatsapp_per_second),
-        },
+        pacers=pacers,
     )
     jobs = Jobs(
         db,
@@ -164,6 +184,7 @@ def build(
             telegram=telegram if telegram_webhook else None,
             telegram_secret=secret.get_secret_value() if secret else "",
             whatsapp=whatsapp,
+            media=media,
             clock=clock,
             limits=BodyLimits(config.server.max_body_bytes, config.server.read_timeout_seconds),
         )
@@ -180,6 +201,17 @@ def build(
         whatsapp=whatsapp,
         web=web,
     )
+
+
+def _media_relay(config: Config, channels: Mapping[Channel, ChatChannel]) -> MediaRelay | None:
+    """Photos between platforms go through kabar's web server: it needs WhatsApp's public URL.
+
+    Links are signed with the Twilio auth token, which every web worker of the shop shares.
+    """
+    token = config.whatsapp.auth_token
+    if not config.whatsapp.enabled or token is None:
+        return None
+    return MediaRelay(token.get_secret_value().encode(), config.whatsapp.public_url, channels)
 
 
 def _schedule(

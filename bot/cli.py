@@ -29,7 +29,7 @@ from bot.demo import run_demo
 from bot.run import RunError, database_problem, serve
 from models.chats import get_or_create_chat
 from models.enums import Channel
-from models.errors import DomainError
+from models.errors import DomainError, InvalidPhone
 from models.imports import (
     ORDER_COLUMNS,
     PRODUCT_COLUMNS,
@@ -40,6 +40,7 @@ from models.imports import (
     read_csv,
 )
 from models.linking import invoice_links
+from models.messages import transcript
 from models.orders import Order, clean_code
 from models.people import NAME_LENGTH, Chat, Reseller, Staff
 from models.phones import normalize_phone
@@ -106,6 +107,17 @@ def build_parser() -> argparse.ArgumentParser:
     links = order_cmds.add_parser("links", parents=[common], help="the invoice links of an order")
     links.add_argument("code")
     links.add_argument("--json", action="store_true", help="print JSON: code, telegram, whatsapp")
+
+    chat = command("chat", export_chat, "chat tools")
+    chat_cmds = chat.add_subparsers(dest="action", required=True, metavar="ACTION")
+    export = chat_cmds.add_parser(
+        "export", parents=[common], help="print one chat's stored messages as text"
+    )
+    export.add_argument(
+        "chat",
+        metavar="CHAT",
+        help="whatsapp:+62812..., telegram:CHAT_ID, a phone number (WhatsApp) or a Telegram id",
+    )
     return parser
 
 
@@ -338,6 +350,57 @@ async def order_links(config: Config, args: argparse.Namespace, out: Console) ->
         f"telegram: {links['telegram'] or 'not set up (telegram.bot_username)'}", markup=False
     )
     out.print(f"whatsapp: {links['whatsapp'] or 'not set up (whatsapp.from_number)'}", markup=False)
+    return 0
+
+
+def _chat_address(raw: str) -> tuple[Channel, str]:
+    """Read `whatsapp:+62…`, `telegram:123`, `console:sari`, a phone, or a Telegram id."""
+    channel_name, sep, address = raw.strip().partition(":")
+    if sep and channel_name.lower() in {c.value for c in Channel}:
+        channel = Channel(channel_name.lower())
+    else:
+        channel, address = (Channel.TELEGRAM, raw.strip())
+        if not address.lstrip("-").isdigit() or address.startswith(("0", "+", "62")):
+            channel = Channel.WHATSAPP
+    if channel is Channel.WHATSAPP:
+        try:
+            address = normalize_phone(address)
+        except InvalidPhone as exc:
+            raise CommandError(f"chat {raw!r}: {exc}") from None
+    return channel, address.strip()
+
+
+async def export_chat(config: Config, args: argparse.Namespace, out: Console) -> int:
+    """Print one chat's stored messages, oldest first, in shop time (for a dispute)."""
+    channel, address = _chat_address(args.chat)
+    db = await _open(config)
+    try:
+        async with db.sessions() as session:
+            found = await transcript(session, channel, address)
+            staff = dict((await session.execute(select(Staff.id, Staff.name))).all())
+    finally:
+        await db.dispose()
+    if found is None:
+        raise CommandError(f"no chat {channel.value}:{address}")
+    tz = config.shop.tz
+    out.print(
+        f"chat {channel.value}:{address} · {len(found.messages)} messages"
+        f" kept (the last {config.privacy.keep_messages_days} days)",
+        markup=False,
+    )
+    for message in found.messages:
+        at = message.at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+        if message.direction == "in":
+            who = "◂ in"
+        elif message.author == "staff":
+            who = f"▸ staff {staff.get(message.staff_id or 0, '?')}"
+        else:
+            who = "▸ kabar"
+        attached = f"[{message.media_kind}: {message.media}] " if message.media_kind else ""
+        lines = (attached + message.text).splitlines() or [""]
+        out.print(f"{at} {who}: {lines[0]}", markup=False)
+        for line in lines[1:]:
+            out.print(f"{' ' * (len(at) + len(who) + 3)}{line}", markup=False)
     return 0
 
 

@@ -107,6 +107,7 @@ class Dispatcher:
         lease: timedelta = timedelta(seconds=60),
         max_attempts: int = 8,
         limits: Mapping[Channel, Limits] | None = None,
+        pacers: Mapping[Channel, Pacer] | None = None,
         concurrency: int = 64,
         backoff_seconds: float = 1.0,
     ) -> None:
@@ -119,7 +120,10 @@ class Dispatcher:
         self.lease = lease
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds  # the first retry waits about twice this
-        self.pacers = {kind: Pacer(rates) for kind, rates in (limits or {}).items()}
+        # The platforms' budgets: shared with the channels' replies when the root hands them in.
+        self.pacers = dict(pacers or {}) or {
+            kind: Pacer(rates) for kind, rates in (limits or {}).items()
+        }
         self.concurrency = asyncio.Semaphore(concurrency)
         self.outcomes = Outcomes()
         self._templated: dict[object, bool] = {}
@@ -128,7 +132,7 @@ class Dispatcher:
         # at 1/s, or all of them at the slowest channel's overall rate. Unpaced, hold enough
         # that every sender has a chat to work on even when each chat has several rows.
         self.per_chat_queue = max(1, int(lease.total_seconds() / 2))
-        rates = [r.per_second for r in (limits or {}).values() if r.per_second]
+        rates = [p.limits.per_second for p in self.pacers.values() if p.limits.per_second]
         self.backlog = (
             max(1, min(batch, int(min(rates) * lease.total_seconds() / 3)))
             if rates
@@ -273,7 +277,7 @@ class Dispatcher:
                 return 0
         pacer = self.pacers.get(chat.channel)
         try:
-            async with pacer.turn(chat.id) if pacer is not None else nullcontext():
+            async with pacer.turn(chat.address) if pacer is not None else nullcontext():
                 if template is not None and templating is not None:
                     variables = template_variables(reply, row.kind, row.payload)
                     message_id = await templating.send_template(chat.address, template, variables)
@@ -281,7 +285,7 @@ class Dispatcher:
                     message_id = await channel.send(chat.address, reply, track=True)
         except SendError as exc:
             if pacer is not None and exc.retry_after:
-                pacer.hold_chat(chat.id, exc.retry_after)
+                pacer.hold_chat(chat.address, exc.retry_after)
             return self._failed(row, chat, exc, now)
         except Exception as exc:  # an adapter bug must not stop the other sends
             log.exception("sending notification %s failed", row.id)

@@ -35,12 +35,15 @@ class Pacer:
     """
 
     def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limits = limits
         self._interval = 1 / (limits.per_second * MARGIN) if limits.per_second else 0.0
         self._chat_gap = 1 / limits.per_chat_per_second if limits.per_chat_per_second else 0.0
         self._capacity = max(1, int(limits.per_second)) if limits.per_second else 0
         self._clock = clock
         self._next = 0.0
         self._chat_next: dict[object, float] = {}
+        # One send at a time per chat: replies to one chat may be handled side by side.
+        self._chat_locks: dict[object, asyncio.Lock] = {}
         self._slots = asyncio.Lock()
         self._window = asyncio.Lock()
         self._answered: deque[float] = deque()  # when recent sends were answered
@@ -48,17 +51,29 @@ class Pacer:
         self._freed = asyncio.Event()
 
     @asynccontextmanager
-    async def turn(self, chat: object) -> AsyncIterator[None]:
-        """Wait until this chat may send its next message; the block is the send."""
-        ready = self._chat_next.get(chat, 0.0) - self._clock()
-        if ready > 0:
+    async def turn(self, chat: object, *, first: bool = False) -> AsyncIterator[None]:
+        """Wait until this chat may send its next message; the block is the send.
+
+        `first` (a reply to someone who just wrote) skips the queue of evenly spaced slots
+        the pushes wait in; it still keeps the chat's own spacing and the platform's limit.
+        """
+        lock = self._chat_locks.setdefault(chat, asyncio.Lock())
+        async with lock, self._overall(chat, first=first):
+            yield
+
+    @asynccontextmanager
+    async def _overall(self, chat: object, *, first: bool) -> AsyncIterator[None]:
+        """The chat's own spacing, then an overall slot; the block is the send."""
+        # Again after waking: a retry_after may have held the chat meanwhile.
+        while (ready := self._chat_next.get(chat, 0.0) - self._clock()) > 0:  # noqa: ASYNC110
             await asyncio.sleep(ready)
-        async with self._slots:  # book the next overall slot, first come first served
-            slot = max(self._clock(), self._next)
-            self._next = slot + self._interval
-        wait = slot - self._clock()
-        if wait > 0:
-            await asyncio.sleep(wait)
+        if not first:
+            async with self._slots:  # book the next overall slot, first come first served
+                slot = max(self._clock(), self._next)
+                self._next = slot + self._interval
+            wait = slot - self._clock()
+            if wait > 0:
+                await asyncio.sleep(wait)
         if self._capacity:
             await self._room()
         try:
@@ -101,3 +116,5 @@ class Pacer:
         now = self._clock()
         for chat in [c for c, t in self._chat_next.items() if t <= now]:
             del self._chat_next[chat]
+        for chat in [c for c, lock in self._chat_locks.items() if not lock.locked()]:
+            del self._chat_locks[chat]

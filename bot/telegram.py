@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import mimetypes
 import os
 import warnings
 from datetime import timedelta
@@ -38,8 +39,10 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.channels import SendError, split_text
+from bot.channels import SendError, send_reply, split_text
 from bot.config import TelegramConfig
+from bot.media import MediaError, MediaRelay, source_of
+from bot.pacing import Pacer
 from handlers.conversation import Conversation
 from handlers.i18n import Messages
 from handlers.router import ROUTES
@@ -143,6 +146,8 @@ class TelegramChannel:
         db: Database,
         *,
         read_timeout: float | None = None,
+        media: MediaRelay | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         assert config.token is not None
         # Opt in to PTB's timedelta periods (RetryAfter.retry_after): the int form is deprecated
@@ -152,6 +157,8 @@ class TelegramChannel:
         self.conversation = conversation
         self.messages = messages
         self.db = db
+        self.media = media  # photos from other platforms are fetched through it
+        self.pacer = pacer  # the bot's budget, shared with the dispatcher's pushes
         builder = (
             ApplicationBuilder()
             .token(config.token.get_secret_value())
@@ -277,7 +284,7 @@ class TelegramChannel:
         if not self._for_us(incoming.text):
             return
         for reply in await self.conversation.handle(incoming):
-            await self.send(str(message.chat.id), reply)
+            await send_reply(self, self.pacer, str(message.chat.id), reply)
 
     async def _on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -294,7 +301,7 @@ class TelegramChannel:
             group=chat.type != "private",
         )
         for reply in await self.conversation.handle(incoming):
-            await self.send(str(chat.id), reply)
+            await send_reply(self, self.pacer, str(chat.id), reply)
 
     def _for_us(self, text: str) -> bool:
         """False for `/cmd@other_bot`: in a group, another bot's command is not ours."""
@@ -340,14 +347,15 @@ class TelegramChannel:
                 if len(c.command.encode()) <= CALLBACK_LIMIT
             ]
             markup = InlineKeyboardMarkup(buttons) if buttons else None
+        photo = await self._photo(reply.photo) if reply.photo else None
         try:
-            if reply.photo and len(reply.text) <= CAPTION_LIMIT:
+            if photo is not None and len(reply.text) <= CAPTION_LIMIT:
                 sent = await self.app.bot.send_photo(
-                    chat_id, reply.photo, caption=reply.text or None, reply_markup=markup
+                    chat_id, photo, caption=reply.text or None, reply_markup=markup
                 )
                 return str(sent.message_id)
-            if reply.photo:
-                await self.app.bot.send_photo(chat_id, reply.photo)
+            if photo is not None:
+                await self.app.bot.send_photo(chat_id, photo)
             parts = list(split_text(reply.text, TEXT_LIMIT)) or [" "]
             message_id = ""
             for number, part in enumerate(parts):
@@ -368,6 +376,29 @@ class TelegramChannel:
             raise SendError(f"telegram: {exc.message}", permanent=True) from exc
         except (NetworkError, TelegramError) as exc:
             raise SendError(f"telegram: {exc.message}") from exc
+
+    async def _photo(self, ref: str) -> str | bytes | None:
+        """A photo as Telegram takes it: its own file id, or the bytes of another platform's."""
+        if source_of(ref) is Channel.TELEGRAM:
+            return ref
+        if self.media is None:
+            log.warning("a photo from %s cannot be sent without WhatsApp set up", source_of(ref))
+            return None
+        try:
+            data, _ = await self.media.fetch(ref)
+        except Exception as exc:  # its platform is down: the send is tried again later
+            raise SendError(f"telegram: photo could not be fetched ({exc})") from exc
+        return data
+
+    async def fetch_media(self, ref: str) -> tuple[bytes, str]:
+        """The bytes of a file Telegram gave kabar the id of, and its content type."""
+        try:
+            found = await self.app.bot.get_file(ref)
+            data = await found.download_as_bytearray()
+        except TelegramError as exc:
+            raise MediaError(f"telegram: {exc.message}") from exc
+        kind = mimetypes.guess_type(found.file_path or "")[0] or "application/octet-stream"
+        return bytes(data), kind
 
     async def _migrate(self, old: int, new: int) -> None:
         """A group became a supergroup: follow it to its new id."""

@@ -24,6 +24,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Message
 
+from bot.media import MediaRelay
 from bot.telegram import TelegramChannel
 from bot.whatsapp import WhatsAppChannel
 from models.base import utcnow
@@ -108,6 +109,7 @@ def create_web_app(
     telegram: TelegramChannel | None = None,
     telegram_secret: str = "",
     whatsapp: WhatsAppChannel | None = None,
+    media: MediaRelay | None = None,
     clock: Callable[[], datetime] = utcnow,
     limits: BodyLimits | None = None,
 ) -> Starlette:
@@ -185,9 +187,22 @@ def create_web_app(
         await whatsapp.record_status(params, clock())
         return Response(status_code=204)
 
+    async def media_file(request: Request) -> Response:
+        # WhatsApp fetches the photos kabar sends from here: a signed link names one file.
+        ref = media.read(request.path_params["token"]) if media is not None else None
+        if media is None or ref is None:
+            return PlainTextResponse("not found", status_code=404)
+        try:
+            data, content_type = await media.fetch(ref)
+        except Exception as exc:  # the platform it lives on is down or lost it
+            log.warning("media link could not be served: %s", exc)
+            return PlainTextResponse("media unavailable", status_code=502)
+        return Response(data, media_type=content_type)
+
     return Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/media/{token}", media_file, methods=["GET"]),
             Route("/telegram/webhook", telegram_webhook, methods=["POST"]),
             Route("/whatsapp/webhook", whatsapp_webhook, methods=["POST"]),
             Route("/whatsapp/status", whatsapp_status, methods=["POST"]),

@@ -9,13 +9,16 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from bot.channels import SendError, split_text
+from bot.channels import SendError, send_reply, split_text
 from bot.config import WhatsAppConfig
+from bot.media import MAX_BYTES, MediaError, MediaRelay
+from bot.pacing import Pacer
 from handlers.conversation import Conversation
 from handlers.i18n import Messages
 from handlers.types import Attachment, Incoming, Reply
@@ -71,6 +74,9 @@ class WhatsAppChannel:
         conversation: Conversation,
         messages: Messages,
         db: Database,
+        *,
+        media: MediaRelay | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         assert config.auth_token is not None
         token = config.auth_token.get_secret_value()
@@ -85,20 +91,41 @@ class WhatsAppChannel:
         self.conversation = conversation
         self.messages = messages
         self.db = db
+        self.media = media  # WhatsApp fetches every photo kabar sends from kabar's own link
+        self.pacer = pacer  # the sender's throughput, shared with the dispatcher's pushes
+        self._auth = (config.account_sid, token)
+        # Twilio's media URLs redirect to storage elsewhere; the password goes to Twilio only.
+        self._files = httpx.AsyncClient(follow_redirects=True, timeout=30)
         self.running = True
 
     async def answer(self, incoming: Incoming) -> None:
         """Let the conversation answer an inbound message and send its replies."""
         for reply in await self.conversation.handle(incoming):
-            try:
-                await self.send(incoming.chat, reply)
-            except SendError as exc:
-                log.warning("reply to %s not sent: %s", mask_phone(incoming.chat), exc)
+            await send_reply(self, self.pacer, incoming.chat, reply)
 
     async def close(self) -> None:
-        """Close the HTTP session the async client holds."""
+        """Close the HTTP sessions: the async client's, and the one media is fetched with."""
         self.running = False
         await self.client.http_client.close()
+        await self._files.aclose()
+
+    async def fetch_media(self, ref: str) -> tuple[bytes, str]:
+        """The bytes of a file a customer sent (a Twilio media URL), and its content type."""
+        try:
+            async with self._files.stream("GET", ref, auth=self._auth) as response:
+                if response.status_code != 200:
+                    raise MediaError(f"whatsapp: media answered {response.status_code}")
+                chunks = []
+                size = 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > MAX_BYTES:
+                        raise MediaError(f"whatsapp: media over {MAX_BYTES} bytes")
+                    chunks.append(chunk)
+                kind = response.headers.get("content-type", "application/octet-stream")
+        except httpx.HTTPError as exc:
+            raise MediaError(f"whatsapp: media could not be fetched ({exc})") from exc
+        return b"".join(chunks), kind
 
     def verify(self, path: str, params: Mapping[str, str], signature: str) -> bool:
         """Check Twilio's signature over the public URL it called and every posted field."""
@@ -150,7 +177,11 @@ class WhatsAppChannel:
     async def send(self, address: str, reply: Reply, *, track: bool = False) -> str:
         """Send free-form text (and a photo given by URL) inside the session window."""
         parts = list(split_text(self.text_of(reply), BODY_LIMIT)) or [" "]
-        media = [reply.photo] if reply.photo and reply.photo.startswith("https://") else None
+        media = None
+        if reply.photo and self.media is not None:
+            media = [self.media.link(reply.photo)]
+        elif reply.photo and reply.photo.startswith("https://"):
+            media = [reply.photo]
         sid = ""
         for number, part in enumerate(parts):
             sid = await self._create(

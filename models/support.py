@@ -16,6 +16,7 @@ still work. Everything sent goes through the outbox, so it is paced, retried and
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -330,7 +331,7 @@ async def reply(
         "staff": staff.name,
         "staff_id": staff.id,
     }
-    key = f"reply:{thread.id}:{now.isoformat()}:{staff.id}"
+    key = f"reply:{thread.id}:{uuid.uuid4().hex}"  # each answer its own; redeliveries stop earlier
     await enqueue(session, [Outgoing.staff_reply(thread.chat_id, payload, key=key, due_at=now)])
     return thread
 

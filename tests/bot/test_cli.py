@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -11,7 +12,13 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from handlers.context import Settings
+from handlers.conversation import Conversation
+from handlers.i18n import Messages
+from handlers.types import Incoming
+from models.enums import Channel
 from models.schema import head_revision
+from models.storage import Database
 
 PRODUCTS = """sku,name,variant,price,reseller_price,stock,fulfillment,stages
 KAOS-HTM-XL,Kaos Polos,Hitam XL,85000,70000,10,ready_stock,
@@ -179,3 +186,45 @@ def test_python_dash_m_bot_is_the_same_cli(shop: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "database ready" in done.stdout
+
+
+async def _write_in(url: str, *texts: str) -> None:
+    """A WhatsApp customer writes to the shop, through the real conversation."""
+    db = Database(url)
+    try:
+        conversation = Conversation(db, Settings(), Messages.load())
+        for number, text in enumerate(texts):
+            phone = "+6281234567890"
+            incoming = Incoming(
+                channel=Channel.WHATSAPP,
+                chat=phone,
+                sender=phone,
+                text=text,
+                phone_verified=True,
+                message_id=f"SM{number:032d}",
+            )
+            await conversation.handle(incoming)
+    finally:
+        await db.dispose()
+
+
+def test_chat_export_prints_one_chat_for_a_dispute(
+    shop: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert kabar(capsys, "init-db")[0] == 0
+    assert kabar(capsys, "import", "products", "products.csv")[0] == 0
+    assert (
+        kabar(capsys, "reseller", "add", "MAWAR", "--name", "Mawar", "--phone", "081100002222")[0]
+        == 0
+    )
+    assert kabar(capsys, "import", "orders", "orders.csv")[0] == 0
+    asyncio.run(_write_in("sqlite+aiosqlite:///shop.db", "halo", "status INV-1001"))
+    code, out, _ = kabar(capsys, "chat", "export", "0812-3456-7890")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("chat whatsapp:+6281234567890 · 4 messages kept")
+    assert lines[1].endswith("◂ in: halo") and "▸ kabar: Halo" in lines[2]
+    assert lines[3].endswith("◂ in: status INV-1001") and "Pesanan INV-1001" in lines[4]
+    assert kabar(capsys, "chat", "export", "whatsapp:+6281234567890")[1] == out
+    code, _, err = kabar(capsys, "chat", "export", "telegram:42")
+    assert code == 1 and err.strip() == "kabar: no chat telegram:42"

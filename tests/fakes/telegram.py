@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import random
 import time
@@ -132,12 +133,18 @@ def _number(value: str) -> int | float | str:
         return value
 
 
+# The bytes of every file uploaded to any fake, by the `upload:<sha256>` a sent message records.
+UPLOADS: dict[str, bytes] = {}
+
+
 def _normalise(raw: dict[str, Any]) -> JSONDict:
     """Turn form strings back into the JSON values PTB encoded; leave JSON bodies as they are."""
     params: JSONDict = {}
     for key, value in raw.items():
         if isinstance(value, web.FileField):
-            params[key] = f"upload:{value.filename}"
+            data = value.file.read()
+            params[key] = f"upload:{hashlib.sha256(data).hexdigest()}"
+            UPLOADS[params[key]] = data
             continue
         if isinstance(value, bytes | bytearray):
             value = bytes(value).decode()
@@ -207,8 +214,11 @@ class FakeTelegram:
         self._sent_waiters: set[asyncio.Event] = set()
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
+        # Files people sent, by file id: getFile names a path, /file/bot<token>/<path> serves it.
+        self.files: dict[str, bytes] = {}
         self._methods: dict[str, Callable[[str, JSONDict], Awaitable[Any]]] = {
             "getMe": self._get_me,
+            "getFile": self._get_file,
             "getUpdates": self._get_updates,
             "sendMessage": self._send,
             "sendPhoto": self._send,
@@ -297,8 +307,14 @@ class FakeTelegram:
         contact: JSONDict | None = None,
         photo_file_id: str | None = None,
         caption: str | None = None,
+        reply_to: int | None = None,
+        extra: JSONDict | None = None,
     ) -> JSONDict:
-        """Build (not queue) an Update carrying a user's message, as Telegram would send it."""
+        """Build (not queue) an Update carrying a user's message, as Telegram would send it.
+
+        `reply_to` quotes the bot's message of that id in the chat; `extra` adds fields such as
+        `document`, `voice` or `location`.
+        """
         message: JSONDict = {
             "message_id": self._next_message_id(),
             "from": self._user(user_id, first_name),
@@ -332,6 +348,10 @@ class FakeTelegram:
             message["caption"] = caption
             if entities := self._command_entities(caption):
                 message["caption_entities"] = entities
+        if reply_to is not None:
+            quoted = next(m for m in self.sent if m.message_id == reply_to and m.chat_id == chat_id)
+            message["reply_to_message"] = self._message_json(quoted)
+        message.update(extra or {})
         return {"message": message}
 
     def callback_update(self, *, chat_id: int, user_id: int, data: str) -> JSONDict:
@@ -435,7 +455,21 @@ class FakeTelegram:
     async def _handle_file(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
             return web.json_response(_error_body(401, "Unauthorized"), status=401)
-        return web.json_response(_error_body(404, "Not Found"), status=404)
+        file_id = request.match_info["path"].removeprefix("photos/").removesuffix(".jpg")
+        if file_id not in self.files:
+            return web.json_response(_error_body(404, "Not Found"), status=404)
+        return web.Response(body=self.files[file_id], content_type="image/jpeg")
+
+    async def _get_file(self, method: str, params: JSONDict) -> JSONDict:
+        file_id = str(params.get("file_id", ""))
+        if file_id not in self.files:
+            raise _ApiError(400, "Bad Request: invalid file_id")
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_size": len(self.files[file_id]),
+            "file_path": f"photos/{file_id}.jpg",
+        }
 
     @staticmethod
     async def _read_params(request: web.Request) -> dict[str, Any]:

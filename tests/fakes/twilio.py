@@ -121,6 +121,7 @@ class FakeTwilio:
         self._waiters: set[asyncio.Event] = set()
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
+        self._media: dict[str, tuple[bytes, str]] = {}  # what customers sent, by media sid
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -130,6 +131,10 @@ class FakeTwilio:
             raise RuntimeError("FakeTwilio is already running")
         app = web.Application()
         app.router.add_post(f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json", self._create)
+        app.router.add_get(
+            f"/{API_VERSION}/Accounts/{{account_sid}}/Messages/{{message}}/Media/{{media}}",
+            self._serve_media,
+        )
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -198,7 +203,25 @@ class FakeTwilio:
                 self._waiters.discard(event)
         return list(self.messages)
 
+    def add_media(self, data: bytes, content_type: str = "image/jpeg") -> str:
+        """Keep a file a customer sends; return its MediaUrl (reading it needs the account's
+        basic auth, as Twilio's does when media authentication is on)."""
+        media = new_sid("ME")
+        self._media[media] = (data, content_type)
+        account = f"{self.base_url}/{API_VERSION}/Accounts/{self.account_sid}"
+        return f"{account}/Messages/{new_sid('MM')}/Media/{media}"
+
     # -- HTTP -----------------------------------------------------------------------------------
+
+    async def _serve_media(self, request: web.Request) -> web.Response:
+        try:
+            self._authenticate(request)
+        except _TwilioError as error:
+            return error.response()
+        found = self._media.get(request.match_info["media"])
+        if found is None:
+            return _TwilioError(404, NOT_FOUND, "The requested resource was not found").response()
+        return web.Response(body=found[0], content_type=found[1])
 
     async def _create(self, request: web.Request) -> web.Response:
         self.requests += 1
