@@ -84,6 +84,13 @@ SCRIPT: tuple[tuple[str, str], ...] = (
     # Out of stock: the waiting order is served first, then the subscriber is told.
     ("sari", "/kabari KAOS-PTH-L"),
     ("dewi", "/stokset KAOS-PTH-L +3"),
+    # The front desk: a person takes over what the bot cannot answer, from the staff's chat.
+    ("rina", "I want to talk to a human, the strap of my bag is torn"),
+    ("dewi", "/inbox"),
+    ("dewi", "/ambil 1"),
+    ("dewi", "/balas 1 So sorry, Rina! We are sending you a new strap today."),
+    ("rina", "thank you so much"),
+    ("dewi", "/selesai 1"),
     ("sari", "terima kasih"),
 )
 

@@ -22,6 +22,7 @@ from models.outbox import (
 )
 
 ETA_PHASES = ("placed", "paid", "in_production")
+BOT_LINE = 90  # characters of the bot's own earlier messages shown in a handover forward
 Say = Callable[..., str]  # a message key and its values, in the chat's language
 
 
@@ -84,7 +85,10 @@ def _forward(t: Say, settings: Settings, lang: Language, forward: HandoverForwar
         at = datetime.fromisoformat(message["at"]).astimezone(settings.timezone)
         author, kind = message["author"], message["media_kind"]
         speaker = who if author == "person" else t(f"support.author.{author}")
-        said = message["text"]
+        # One line a message; kabar's own, which staff can read in the order, short.
+        said = " / ".join(line.strip() for line in message["text"].splitlines() if line.strip())
+        if author == "kabar" and len(said) > BOT_LINE:
+            said = said[: BOT_LINE - 1] + "…"
         if kind:
             said = f"[{t('support.media.' + kind)}] {said}".strip()
             if kind == "photo" and photo is None:

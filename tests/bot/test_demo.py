@@ -52,5 +52,10 @@ async def test_demo_script_pushes_every_phase_of_each_flow() -> None:
     assert "XXL tidak ada; yang ada: L, XL" in transcript
     assert "Transfer ke BCA 123 456 7890" in transcript
     assert 'maksud Anda "jahit"?' in transcript
+    # The front desk: Rina asks for a person, Dewi gets the chat, answers, closes it.
+    assert pushed("dewi", "🙋 #1 · Rina", "the strap of my bag is torn") == 1
+    assert pushed("dewi", "💬 #1 · Rina", "thank you so much") == 1
+    assert pushed("rina", "So sorry, Rina! We are sending you a new strap today.") == 1
+    assert pushed("rina", "Our team has finished this conversation") == 1
     # The undone change was never told.
     assert "↩️ INV-1002" in transcript

@@ -308,3 +308,24 @@ async def test_a_flood_from_whatsapp_is_a_few_forwards_and_no_flood_control(desk
     assert desk.telegram.too_many == 0
     told = "\n".join(m.text for m in forwards)
     assert all(f"halo admin {n}" in told for n in range(50))
+
+
+async def test_a_staff_group_hears_handovers_and_no_other_group_does(desk: Desk) -> None:
+    staff_group, other_group = -100200300, -100900900
+    desk.telegram.push_update(
+        desk.telegram.message_update(
+            chat_id=staff_group, user_id=DEWI_TG, text="/antrian", chat_type="group"
+        )
+    )
+    await desk.telegram.wait_for_sent(1)
+    desk.telegram.push_update(  # a customer chats in a group the bot is in
+        desk.telegram.message_update(
+            chat_id=other_group, user_id=SARI_TG, text="/status", chat_type="group"
+        )
+    )
+    await desk.telegram.wait_for_sent(2)
+    await desk.wa(SARI_WA, "mau bicara sama admin")
+    await desk.deliver()
+    number = await desk.thread_number()
+    assert [m for m in _to(desk, staff_group) if m.text.startswith(f"🙋 #{number}")]
+    assert all("Sari" not in m.text for m in _to(desk, other_group))

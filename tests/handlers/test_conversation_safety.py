@@ -92,8 +92,9 @@ async def test_customers_text_is_cleaned_before_it_is_read(any_shop: Shop) -> No
 async def test_a_failure_repeated_many_times_logs_one_traceback_a_minute(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # A database that cannot be opened: every message fails at the same place.
-    broken = Database(f"sqlite+aiosqlite:///{tmp_path / 'no-such-folder' / 'kabar.db'}")
+    # A database without kabar's tables: every message fails at the same place. (Not one that
+    # cannot be opened: aiosqlite's thread of a failed open reports into a closed loop later.)
+    broken = Database(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
     clock = Clock()
     messages = Messages.load()
     conversation = Conversation(broken, Settings(shop_name="Toko"), messages, clock=clock)
