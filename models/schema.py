@@ -31,9 +31,28 @@ def _upgrade(connection: Connection) -> None:
 
 
 async def upgrade(db: Database) -> None:
-    """Bring the database to the newest schema; safe to run again."""
-    async with db.engine.begin() as connection:
-        await connection.run_sync(_upgrade)
+    """Bring the database to the newest schema; safe to run again.
+
+    On SQLite a migration may rebuild a table (copy, drop, rename); with foreign keys on, the
+    drop would delete every row that refers to it (ON DELETE CASCADE). So they are off while
+    migrating, and checked once it is done.
+    """
+    if db.url.get_backend_name() != "sqlite":
+        async with db.engine.begin() as connection:
+            await connection.run_sync(_upgrade)
+        return
+    async with db.engine.connect() as connection:
+        raw = (await connection.get_raw_connection()).driver_connection
+        assert raw is not None
+        await raw.execute("PRAGMA foreign_keys=OFF")  # outside any transaction, or it is ignored
+        try:
+            async with connection.begin():
+                await connection.run_sync(_upgrade)
+            broken = await (await raw.execute("PRAGMA foreign_key_check")).fetchall()
+            if broken:
+                raise RuntimeError(f"migrating left {len(broken)} rows pointing at nothing")
+        finally:
+            await raw.execute("PRAGMA foreign_keys=ON")
 
 
 def head_revision() -> str | None:
