@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 from typing import cast
 
 from handlers.context import Settings
-from handlers.i18n import Messages, day
+from handlers.i18n import Messages, day, money
 from handlers.types import Reply
 from handlers.views import progress_bar
 from models.enums import Language, NotificationKind
@@ -16,6 +17,7 @@ from models.outbox import (
     HandoverForward,
     OrderUpdate,
     Payload,
+    PaymentNews,
     StaffAlert,
     StaffReply,
     SupportNotice,
@@ -113,10 +115,14 @@ def _order_update(t: Say, settings: Settings, lang: Language, update: OrderUpdat
         lines = [t("push.reseller", code=code, customer=update["customer_name"])]
     else:
         lines = [t("push.header", brand=update["brand"] or settings.shop_name, code=code)]
-    if update.get("progress"):
+    news = update.get("payment")
+    if news is not None and (update.get("progress") or news["news"] != "paid"):
+        lines.append(_payment_news(t, settings, lang, news, update["note"]))
+        update = {**update, "note": None}  # a refusal's reason is the news itself
+    elif update.get("progress"):
         where = t(f"phase.{phase}") + (f" · {update['stage']}" if update["stage"] else "")
         lines.append(t("push.progress_news", where=where))
-    elif update["from_phase"] == "awaiting_stock" and phase == "placed":
+    elif update["from_phase"] == "awaiting_stock" and phase in ("placed", "paid"):
         lines.append(t("push.filled"))  # restocked: its "received" was told when it was placed
     elif update["from_phase"] == "on_hold" and phase != "cancelled":
         lines.append(t("push.resumed", phase=t(f"phase.{phase}")))
@@ -147,6 +153,23 @@ def _order_update(t: Say, settings: Settings, lang: Language, update: OrderUpdat
     if len(path) > 1:  # several changes told at once: say the way it came
         lines.append(t("push.path", path=" → ".join(t(f"phase.{step}") for step in path)))
     return Reply("\n".join(lines), photo=update["photo"], lang=lang)
+
+
+def _payment_news(
+    t: Say, settings: Settings, lang: Language, news: PaymentNews, reason: str | None
+) -> str:
+    """Money news in words: paid in full, a down payment, a refused proof, a reminder."""
+
+    def rupiah(value: str) -> str:
+        return money(Decimal(value), settings.currency, lang)
+
+    return t(
+        f"push.payment.{news['news']}",
+        amount=rupiah(news["amount"]),
+        due=rupiah(news["due"]),
+        total=rupiah(news["total"]),
+        reason=reason or "",
+    )
 
 
 def _alert_text(t: Say, alert: StaffAlert) -> str:

@@ -5,6 +5,7 @@ from models.catalog import Product, StockSubscription
 from models.messages import ChatMessage
 from models.orders import Order, OrderLine, PhaseEvent
 from models.outbox import Notification
+from models.payments import PaymentEvent
 from models.people import Chat, ChatLink, Customer, InboundMessage, Reseller, Staff
 from models.support import SupportThread
 
@@ -18,6 +19,7 @@ __all__ = [
     "Notification",
     "Order",
     "OrderLine",
+    "PaymentEvent",
     "PhaseEvent",
     "Product",
     "Reseller",

@@ -25,6 +25,14 @@ class Actor:
 
 SYSTEM = Actor("system")
 IMPORT = Actor("import")
+CUSTOMER = Actor("customer")  # a customer's own word: a transfer proof
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What the shop allows before the money is in: the flows that may pack and ship unpaid."""
+
+    ship_unpaid: frozenset[str] = frozenset()  # of ready_stock, made_to_order, dropship
 
 
 @dataclass(frozen=True)
@@ -33,7 +41,8 @@ class Change:
 
     `delay` holds the messages back (a staff member's undo window); the events of one staff
     `command` share its id, so undo reverts them together; with a `batch`, events and messages
-    are written when the batch is (a bulk command), otherwise at once.
+    are written when the batch is (a bulk command), otherwise at once. A staff member's change
+    carries the shop's `policy`: packing or shipping waits for payment where it says so.
     """
 
     actor: Actor
@@ -41,6 +50,7 @@ class Change:
     delay: timedelta = timedelta(0)
     command: str | None = None
     batch: Batch | None = None
+    policy: Policy | None = None  # the shop's payment rules; None checks none (the system's)
 
     @property
     def due_at(self) -> datetime:

@@ -27,6 +27,19 @@ class Phase(StrEnum):
     CANCELLED = "cancelled"
 
 
+class PaymentState(StrEnum):
+    """Where an order's payment stands, apart from its fulfilment phase."""
+
+    UNPAID = "unpaid"
+    PROOF_SENT = "proof_sent"  # the customer sent a transfer proof; staff have not checked it
+    PARTLY_PAID = "partly_paid"  # a down payment (DP) came in
+    PAID = "paid"
+    REFUNDED = "refunded"
+
+
+OPEN_BILLS = frozenset({PaymentState.UNPAID, PaymentState.PROOF_SENT, PaymentState.PARTLY_PAID})
+
+
 class Channel(StrEnum):
     """A chat platform kabar speaks on."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -19,10 +20,19 @@ from models import stock
 from models.base import utcnow
 from models.catalog import Product
 from models.change import Change, by_system
-from models.enums import Fulfillment, Phase
+from models.enums import Fulfillment, PaymentState, Phase
 from models.errors import InvalidTransition, NotFound
 from models.flows import FLOWS, Position, check_advance, check_progress, check_side_exit
 from models.orders import Order, OrderLine, PhaseEvent, clean_code, other_forms
+from models.payments import (
+    PaymentEvent,
+    bill_of,
+    check_paid_for,
+    check_payable,
+    ledger,
+    settle,
+    unsettled,
+)
 from models.stages import estimate_ready_at
 from models.updates import Batch
 
@@ -89,6 +99,10 @@ async def advance(
     `note` stays with the shop; `customer_note` is told to the people who hear of the order.
     """
     check_advance(order.code, order.fulfillment, order.position, target, len(order.plan))
+    check_paid_for(order, target.phase, change.policy)
+    if target.phase is Phase.PAID and order.payment_state is not PaymentState.PAID:
+        # "paid" as a phase is the money coming in: the same as /bayar for what is due.
+        return await pay(session, order, change, None, note=note, customer_note=customer_note)
     before, effect = _Before.of(order), None
     flow = FLOWS[order.fulfillment]
     if order.stock_reserved and flow.index(target.phase) >= flow.index(Phase.SHIPPED):
@@ -122,6 +136,101 @@ async def advance(
         photo=photo,
         effect=effect,
     )
+
+
+async def pay(
+    session: AsyncSession,
+    order: Order,
+    change: Change,
+    amount: Decimal | None,
+    *,
+    note: str | None = None,
+    customer_note: str | None = None,
+) -> PhaseEvent:
+    """Record money for an order in any phase before delivered (None: all that is due).
+
+    Paid in full while still placed, the order moves on to paid; otherwise it stays where it
+    is (a down payment, or money for an order already in production or packed).
+    """
+    check_payable(order)
+    due = bill_of(order).due
+    if amount is None:
+        amount = due
+    if amount <= 0:
+        raise InvalidTransition(
+            order.code, order.phase.value, "paid", "nothing is due", "nothing_due"
+        )
+    before, state = _Before.of(order), order.payment_state
+    settle(order, amount)
+    if order.phase is Phase.PLACED and order.payment_state is PaymentState.PAID:
+        order.phase = Phase.PAID
+        if order.fulfillment is Fulfillment.MADE_TO_ORDER:
+            order.estimated_ready_at = estimate_ready_at(
+                order.plan, stage_index=None, stage_started_at=None, now=change.now
+            )
+    moved = order.phase is not before.position.phase
+    phase_entered_at = order.phase_entered_at
+    event = await record(
+        session,
+        order,
+        change,
+        before,
+        note=note,
+        customer_note=customer_note,
+        paid=amount,
+        payment=order.payment_state.value,
+    )
+    if not moved:
+        order.phase_entered_at = phase_entered_at  # the phase did not change, its clock neither
+    session.add(ledger(order, change, "payment", state, amount=amount, note=note))
+    return event
+
+
+async def claim_payment(
+    session: AsyncSession,
+    order: Order,
+    change: Change,
+    *,
+    proof: str | None,
+    chat_id: int,
+    said: str = "",
+) -> PaymentEvent:
+    """A customer says they paid (a transfer proof, or "sudah transfer"): staff will check."""
+    check_payable(order)
+    state = order.payment_state
+    if state is PaymentState.UNPAID:
+        order.payment_state = PaymentState.PROOF_SENT
+    event = ledger(
+        order, change, "proof", state, note=said[:500] or None, proof=proof, chat_id=chat_id
+    )
+    session.add(event)
+    await session.flush()
+    return event
+
+
+async def refuse_payment(
+    session: AsyncSession, order: Order, change: Change, *, reason: str
+) -> PhaseEvent:
+    """A proof that does not hold up: the bill is open again; the customer hears why."""
+    if order.payment_state is not PaymentState.PROOF_SENT:
+        raise InvalidTransition(
+            order.code, order.payment_state.value, "rejected", "no proof waits", "no_proof"
+        )
+    before, state = _Before.of(order), order.payment_state
+    order.payment_state = unsettled(order)
+    phase_entered_at = order.phase_entered_at
+    event = await record(
+        session,
+        order,
+        change,
+        before,
+        note=reason,
+        customer_note=reason,
+        payment="rejected",
+    )
+    order.phase_entered_at = phase_entered_at
+    session.add(ledger(order, change, "rejected", state, note=reason))
+    return event
 
 
 async def tell_progress(
@@ -246,7 +355,8 @@ async def fill_awaiting(
         if await stock.reserve(session, lines):
             before = _Before.of(order)
             order.stock_reserved = True
-            order.phase, order.awaiting_since = Phase.PLACED, None
+            paid = order.payment_state is PaymentState.PAID  # paid while it waited
+            order.phase, order.awaiting_since = (Phase.PAID if paid else Phase.PLACED), None
             await record(session, order, by_system(now), before)
             filled.append(order)
             continue
@@ -290,6 +400,8 @@ async def record(
     customer_note: str | None = None,
     photo: str | None = None,
     effect: str | None = None,
+    paid: Decimal | None = None,
+    payment: str | None = None,
 ) -> PhaseEvent:
     """Append the event of a change and the messages to everyone who must hear of it.
 
@@ -309,6 +421,8 @@ async def record(
         note=note,
         customer_note=customer_note,
         photo=photo,
+        paid=paid,
+        payment=payment,
         command_id=change.command,
         before=before.snapshot,
         stock_effect=effect,
@@ -331,6 +445,10 @@ SNAPSHOT_FIELDS = (
     "awaiting_since",
     "phase_entered_at",
     "estimated_ready_at",
+    "paid_amount",
+    "payment_state",
+    "shipping_fee",
+    "discount",
 )
 
 
@@ -339,7 +457,11 @@ def snapshot_of(order: Order) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in SNAPSHOT_FIELDS:
         value = getattr(order, name)
-        out[name] = value.isoformat() if isinstance(value, datetime) else value
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif isinstance(value, Decimal):
+            value = str(value)
+        out[name] = value
     return out
 
 
@@ -349,6 +471,10 @@ def restore_snapshot(order: Order, snapshot: dict[str, Any]) -> None:
         value = snapshot[name]
         if name in ("phase", "held_phase") and value is not None:
             value = Phase(value)
+        elif name == "payment_state":
+            value = PaymentState(value)
+        elif name in ("paid_amount", "shipping_fee", "discount"):
+            value = Decimal(value)
         elif name in ("awaiting_since", "phase_entered_at", "estimated_ready_at") and value:
             value = datetime.fromisoformat(value)
         setattr(order, name, value)

@@ -17,12 +17,13 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, UTCDateTime, str_enum, utcnow
 from models.catalog import MONEY, Product
-from models.enums import Fulfillment, Phase
+from models.enums import Fulfillment, PaymentState, Phase
 from models.flows import Position
 from models.people import Customer, Reseller
 from models.stages import Stage, stages_from_json
@@ -59,6 +60,16 @@ class Order(Base):
     __table_args__ = (
         Index("ix_orders_phase_stage", "phase", "stage_index"),
         Index("ix_orders_awaiting", "awaiting_since", "id"),
+        # The reminder jobs look for unpaid orders by age.
+        Index("ix_orders_payment_placed", "payment_state", "placed_at"),
+        # A unique code names one open bill: no two orders waiting for money share one.
+        Index(
+            "uq_orders_open_unique_code",
+            "unique_code",
+            unique=True,
+            sqlite_where=text("payment_state IN ('unpaid', 'proof_sent', 'partly_paid')"),
+            postgresql_where=text("payment_state IN ('unpaid', 'proof_sent', 'partly_paid')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -83,6 +94,17 @@ class Order(Base):
     awaiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     estimated_ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Money (models/payments.py): the lines at their agreed prices, what staff add or take off,
+    # what came in; the payment's own state, apart from the phase.
+    subtotal: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    shipping_fee: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    discount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    paid_amount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    # A few rupiah added to the amount due so a transfer names its order ([payment] unique_code).
+    unique_code: Mapped[int | None] = mapped_column(Integer)
+    payment_state: Mapped[PaymentState] = mapped_column(
+        str_enum(PaymentState), default=PaymentState.UNPAID
+    )
 
     customer: Mapped[Customer] = relationship(lazy="raise")
     reseller: Mapped[Reseller | None] = relationship(lazy="raise")
@@ -146,6 +168,10 @@ class PhaseEvent(Base):
     to_phase: Mapped[Phase] = mapped_column(str_enum(Phase))
     to_stage: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(Text)  # for the shop's eyes only
+    # Money this change recorded (a payment, a down payment); None for other changes. With
+    # `payment`, the news about money it is told as: paid, partly_paid, rejected.
+    paid: Mapped[Decimal | None] = mapped_column(MONEY)
+    payment: Mapped[str | None] = mapped_column(String(16))
     # What the staff member wrote for the customer (after `--ke-pelanggan`): pushed and shown.
     customer_note: Mapped[str | None] = mapped_column(Text)
     photo: Mapped[str | None] = mapped_column(String(255))  # a channel's file reference

@@ -118,7 +118,17 @@ class OrderUpdate(TypedDict):
     at: str  # ISO time
     late: NotRequired[bool]  # production runs late: a new estimate, not a new phase
     progress: NotRequired[bool]  # news from inside the phase or stage: a photo or a note
+    payment: NotRequired[PaymentNews]  # money came in, a proof was refused, a reminder
     path: NotRequired[list[str]]  # set when several updates are told as one: the phases passed
+
+
+class PaymentNews(TypedDict):
+    """What an order update says about money: paid, partly_paid, rejected or reminder."""
+
+    news: str
+    amount: str  # Decimal as text: this payment (0 when none)
+    due: str  # what is left to pay
+    total: str
 
 
 class BackInStock(TypedDict):

@@ -77,6 +77,9 @@ class Chat(Base):
     last_choices: Mapped[list[str] | None] = mapped_column(JSON)
     # Messages in a row the bot could not understand: at two, a person takes over.
     misses: Mapped[int] = mapped_column(Integer, default=0)
+    # The order whose payment instructions this chat was shown last: a photo that follows is
+    # its transfer proof. No foreign key: orders live in models/orders.py, which imports this.
+    proof_for_order_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property

@@ -47,6 +47,7 @@ _ORDER_COLUMNS = (
     "awaiting_since",
     "estimated_ready_at",
     "updated_at",
+    "subtotal",
 )
 _LINE_COLUMNS = ("order_id", "product_id", "qty", "unit_price", "from_stock")
 _EVENT_COLUMNS = ("order_id", "at", "actor", "staff_id", "from_phase", "to_phase")
@@ -102,6 +103,18 @@ class PlacedOrder:
     def fulfillment(self) -> Fulfillment:
         """Made to order if any line is, else from stock."""
         return Fulfillment.MADE_TO_ORDER if self.made_to_order else Fulfillment.READY_STOCK
+
+    @property
+    def subtotal(self) -> Decimal:
+        """The lines at the prices agreed: the reseller's on a dropship order."""
+        dropship = self.request.reseller_id is not None
+        return sum(
+            (
+                (item.dropship_price if dropship else item.price) * qty
+                for item, qty in self.request.items
+            ),
+            Decimal(0),
+        )
 
 
 def _minutes(stages: tuple[Stage, ...]) -> int:
@@ -256,6 +269,7 @@ async def _write(
             None if p.phase is Phase.PLACED else now,
             p.estimated_ready_at,
             now,
+            p.subtotal,
         )
         for p in placed
     ]

@@ -10,10 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from models import stock
-from models.change import Actor
+from models.change import Actor, Change
 from models.lifecycle import restore_snapshot, snapshot_of, stock_lines
 from models.orders import Order, PhaseEvent
 from models.outbox import withdraw
+from models.payments import ledger
 
 
 @dataclass
@@ -93,7 +94,11 @@ async def _revert(
     elif event.stock_effect == "consumed":
         await stock.unconsume(session, lines)
     current, undone = order.position, snapshot_of(order)
+    state = order.payment_state
     restore_snapshot(order, event.before)
+    if event.paid:  # the ledger keeps the payment, and the row that takes it back
+        change = Change(Actor.staff(staff_id), now, command=event.command_id)
+        session.add(ledger(order, change, "undo", state, amount=-event.paid, note="undo"))
     session.add(
         PhaseEvent(
             order_id=order.id,

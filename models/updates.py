@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import Table, select
@@ -18,7 +19,8 @@ from models.audience import Audience, Owned, Recipient, audiences_of
 from models.bulk import among, insert_rows
 from models.enums import Fulfillment, Phase
 from models.orders import Order, PhaseEvent
-from models.outbox import OrderUpdate, Outgoing, enqueue, order_update_key
+from models.outbox import OrderUpdate, Outgoing, PaymentNews, enqueue, order_update_key
+from models.payments import bill_of
 from models.people import Customer, Reseller
 from models.stages import Stage
 
@@ -84,7 +86,20 @@ def update_of(order: Order, event: PhaseEvent) -> OrderUpdate:
     )
     if (event.from_phase, event.from_stage) == (event.to_phase, event.to_stage):
         update["progress"] = True
+    if event.payment is not None:
+        update["payment"] = payment_news(order, event.payment, event.paid)
     return update
+
+
+def payment_news(order: Order, news: str, amount: Decimal | None = None) -> PaymentNews:
+    """What an update says of the order's money, worded later in each chat's language."""
+    bill = bill_of(order)
+    return {
+        "news": news,
+        "amount": str(amount or 0),
+        "due": str(bill.due),
+        "total": str(bill.total),
+    }
 
 
 def for_recipient(

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, select, text
 
-from models import Base, Customer
-from models.enums import Language
+from models import Base, Customer, Order
+from models.enums import Language, PaymentState
 from models.schema import alembic_config, current_revision, upgrade
 from models.storage import Database
 
@@ -118,3 +120,113 @@ async def test_sqlite_connections_use_wal_foreign_keys_and_wait_for_locks(
     # Every new connection is tuned, not only the first one.
     await sqlite_db.dispose()
     assert await sqlite_pragmas(sqlite_db) == expected
+
+
+def _to(connection: Connection, revision: str) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
+
+
+async def test_existing_orders_get_their_money_and_those_past_paid_are_paid(
+    sqlite_db: Database,
+) -> None:
+    fresh = Database(sqlite_db.url.set(database=f"{sqlite_db.url.database}.old"))
+    try:
+        async with fresh.engine.begin() as conn:
+            await conn.run_sync(_to, "0006")
+            await conn.execute(
+                text(
+                    "INSERT INTO customers (id, phone, name, created_at)"
+                    " VALUES (1, '+6281234567890', 'Sari', '2026-03-01')"
+                )
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO products (id, sku, name, variant, price, on_hand, reserved,"
+                    " fulfillment, stages, created_at, updated_at) VALUES (1, 'KAOS', 'Kaos', '',"
+                    " 85000, 10, 0, 'ready_stock', '[]', '2026-03-01', '2026-03-01')"
+                )
+            )
+            for order_id, phase in ((1, "placed"), (2, "packed"), (3, "in_production")):
+                await conn.execute(
+                    text(
+                        "INSERT INTO orders (id, code, customer_id, fulfillment, phase,"
+                        " stage_plan, stock_reserved, link_code, placed_at, phase_entered_at,"
+                        " updated_at) VALUES (:id, :code, 1, 'ready_stock', :phase, '[]', 0,"
+                        " :link, '2026-03-01', '2026-03-01', '2026-03-01')"
+                    ),
+                    {"id": order_id, "code": f"INV-{order_id}", "phase": phase, "link": order_id},
+                )
+                await conn.execute(
+                    text(
+                        "INSERT INTO order_lines (order_id, product_id, qty, unit_price,"
+                        " from_stock) VALUES (:id, 1, 2, 85000, 1)"
+                    ),
+                    {"id": order_id},
+                )
+        await upgrade(fresh)
+        async with fresh.sessions() as s:
+            rows = (
+                await s.execute(
+                    select(
+                        Order.code, Order.subtotal, Order.paid_amount, Order.payment_state
+                    ).order_by(Order.id)
+                )
+            ).all()
+        assert rows == [
+            ("INV-1", Decimal(170000), Decimal(0), PaymentState.UNPAID),
+            ("INV-2", Decimal(170000), Decimal(170000), PaymentState.PAID),
+            ("INV-3", Decimal(170000), Decimal(170000), PaymentState.PAID),
+        ]
+    finally:
+        await fresh.dispose()
+
+
+ROWS_AT_0004 = (
+    "INSERT INTO customers (id, phone, name, created_at)"
+    " VALUES (1, '+6281234567890', 'Sari', '2026-03-01')",
+    "INSERT INTO products (id, sku, name, variant, price, on_hand, reserved, fulfillment, stages,"
+    " created_at, updated_at) VALUES (1, 'KAOS', 'Kaos', '', 85000, 10, 0, 'ready_stock', '[]',"
+    " '2026-03-01', '2026-03-01')",
+    "INSERT INTO orders (id, code, customer_id, fulfillment, phase, stage_plan, stock_reserved,"
+    " link_code, placed_at, phase_entered_at, updated_at) VALUES (1, 'INV-1', 1, 'ready_stock',"
+    " 'placed', '[]', 0, 'x', '2026-03-01', '2026-03-01', '2026-03-01')",
+    "INSERT INTO order_lines (order_id, product_id, qty, unit_price, from_stock)"
+    " VALUES (1, 1, 2, 85000, 1)",
+    "INSERT INTO phase_events (id, order_id, at, actor, to_phase, note)"
+    " VALUES (1, 1, '2026-03-01', 'staff', 'placed', 'rapi')",
+    "INSERT INTO chats (id, channel, address, active, opted_out, created_at)"
+    " VALUES (1, 'console', 'sari', 1, 0, '2026-03-01')",
+    "INSERT INTO chat_links (chat_id, customer_id, via, linked_at)"
+    " VALUES (1, 1, 'code', '2026-03-01')",
+    "INSERT INTO notifications (chat_id, order_id, event_id, kind, payload, idempotency_key,"
+    " status, attempts, due_at, via_template, created_at) VALUES (1, 1, 1, 'order_update', '{}',"
+    " 'k', 'sent', 1, '2026-03-01', 0, '2026-03-01')",
+    "INSERT INTO stock_subscriptions (chat_id, product_id, created_at) VALUES (1, 1, '2026-03-01')",
+)
+TABLES_AT_0004 = (
+    "customers", "products", "orders", "order_lines", "phase_events", "chats", "chat_links",
+    "notifications", "stock_subscriptions",
+)  # fmt: skip
+
+
+async def test_upgrading_a_shop_keeps_every_row_of_every_table(sqlite_db: Database) -> None:
+    # A rebuilt SQLite table must not take the rows that point at it along (ON DELETE CASCADE).
+    shop = Database(sqlite_db.url.set(database=f"{sqlite_db.url.database}.shop"))
+    try:
+        async with shop.engine.begin() as conn:
+            await conn.run_sync(_to, "0004")
+            for statement in ROWS_AT_0004:
+                await conn.execute(text(statement))
+        await upgrade(shop)
+        async with shop.engine.connect() as conn:
+            counts = {
+                table: (await conn.execute(text(f"SELECT count(*) FROM {table}"))).scalar()
+                for table in TABLES_AT_0004
+            }
+            note = (await conn.execute(text("SELECT customer_note FROM phase_events"))).scalar()
+        assert counts == dict.fromkeys(TABLES_AT_0004, 1)
+        assert note == "rapi"  # notes written before were told to customers: they stay told
+    finally:
+        await shop.dispose()
