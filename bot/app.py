@@ -25,12 +25,14 @@ from bot.pacing import Limits, Pacer
 from bot.telegram import TelegramChannel
 from bot.web import BodyLimits, create_web_app
 from bot.whatsapp import WhatsAppChannel
-from handlers.context import Settings
+from handlers.context import PaymentSettings, Settings
 from handlers.conversation import Conversation
 from handlers.faq import topic
 from handlers.i18n import Messages, MessagesError
 from handlers.intents import normalise
 from models.base import utcnow
+from models.change import Policy
+from models.dunning import Dunning
 from models.enums import Channel, Language
 from models.storage import Database
 
@@ -56,6 +58,14 @@ def settings_from(config: Config) -> Settings:
             )
             for key, entry in config.shop.faq.items()
         ),
+        payment=PaymentSettings(
+            accounts=tuple((a.bank, a.number, a.holder) for a in config.payment.accounts),
+            qris_image=config.payment.qris_image,
+            note=config.payment.note,
+            unique_code=config.payment.unique_code,
+            policy=Policy(config.payment.ship_unpaid),
+        ),
+        whatsapp_number=config.whatsapp.from_number,
         support_hours=config.support.hours_range,
         support_words=tuple(
             phrase for word in config.support.words if (phrase := " ".join(normalise(word)))
@@ -173,6 +183,11 @@ def build(
         clock,
         idle_close=timedelta(minutes=config.support.idle_close_minutes),
         keep_messages=timedelta(days=config.privacy.keep_messages_days),
+        dunning=Dunning(
+            remind_after=timedelta(hours=config.payment.remind_after_hours),
+            overdue_after=timedelta(hours=config.payment.overdue_hours),
+            auto_cancel=config.payment.auto_cancel,
+        ),
     )
     _schedule(scheduler, config, dispatcher, jobs)
     web = None
@@ -229,6 +244,14 @@ def _schedule(
     )
     scheduler.add_job(
         jobs.late_orders,
+        "interval",
+        minutes=config.scheduler.late_check_minutes,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=600,
+    )
+    scheduler.add_job(
+        jobs.chase_unpaid,
         "interval",
         minutes=config.scheduler.late_check_minutes,
         coalesce=True,

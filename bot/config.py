@@ -38,6 +38,7 @@ __all__ = [
     "ConfigError",
     "DatabaseConfig",
     "NotificationsConfig",
+    "PaymentConfig",
     "PrivacyConfig",
     "SchedulerConfig",
     "ServerConfig",
@@ -423,6 +424,59 @@ class SupportConfig(_Section):
         return _parse_range(self.hours)
 
 
+class BankAccount(_Section):
+    """One account customers may transfer to."""
+
+    bank: Text
+    number: Text
+    holder: Text
+
+
+FLOWS = ("ready_stock", "made_to_order", "dropship")
+
+
+def _check_flows(value: bool | dict[str, bool]) -> bool | dict[str, bool]:
+    """Accept true/false for every flow, or a table naming flows."""
+    if isinstance(value, dict):
+        for flow in value:
+            if flow not in FLOWS:
+                raise PydanticCustomError(
+                    "kabar", "expected one of " + ", ".join(FLOWS), {"key": flow}
+                )
+    return value
+
+
+class PaymentConfig(_Section):
+    """How customers pay, and what waits for their money."""
+
+    accounts: list[BankAccount] = Field(default_factory=list)
+    qris_image: str = ""
+    note: str = ""
+    unique_code: Flag = False
+    ship_before_paid: Annotated[
+        bool | dict[str, Flag], AfterValidator(_check_flows), _expected("true, false or a table")
+    ] = False
+    remind_after_hours: Annotated[int, Ge(1), _expected("an integer >= 1", numeric=True)] = 24
+    overdue_hours: Annotated[int, Ge(1), _expected("an integer >= 1", numeric=True)] = 72
+    auto_cancel: Flag = False
+
+    @property
+    def ship_unpaid(self) -> frozenset[str]:
+        """The flows that may be packed and shipped before they are paid."""
+        if isinstance(self.ship_before_paid, bool):
+            return frozenset(FLOWS) if self.ship_before_paid else frozenset()
+        return frozenset(flow for flow, allowed in self.ship_before_paid.items() if allowed)
+
+    @model_validator(mode="after")
+    def _check_image(self) -> PaymentConfig:
+        """A QRIS image must be a file kabar can read."""
+        if self.qris_image and not Path(self.qris_image).is_file():
+            raise PydanticCustomError(
+                "kabar", "no such file {path}", {"key": "qris_image", "path": self.qris_image}
+            )
+        return self
+
+
 class PrivacyConfig(_Section):
     """What kabar keeps about people, and for how long."""
 
@@ -440,6 +494,7 @@ class Config(_Section):
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     support: SupportConfig = Field(default_factory=SupportConfig)
+    payment: PaymentConfig = Field(default_factory=PaymentConfig)
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
 
 

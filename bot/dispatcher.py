@@ -292,6 +292,8 @@ class Dispatcher:
             return self._failed(row, chat, SendError(repr(exc)), now)
         now = self.clock()
         self.outcomes.sent(row, now, message_id, _said(row, chat, reply, message_id, now))
+        if reply.choices:
+            self.outcomes.offered(chat.id, [choice.command for choice in reply.choices])
         return 1
 
     def _templating(self, channel: ChatChannel) -> TemplateChannel | None:

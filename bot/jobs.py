@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from handlers.context import Settings
 from models.base import utcnow
 from models.chats import forget_delivery_ids
+from models.dunning import Dunned, Dunning, chase_unpaid
 from models.messages import forget_before
 from models.queue import flag_late_orders, queue_digest
 from models.storage import Database
@@ -26,12 +27,14 @@ class Jobs:
         *,
         idle_close: timedelta = timedelta(minutes=120),
         keep_messages: timedelta = timedelta(days=90),
+        dunning: Dunning | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
         self.clock = clock
         self.idle_close = idle_close
         self.keep_messages = keep_messages
+        self.dunning = dunning or Dunning()
 
     async def late_orders(self) -> int:
         """Flag orders past their phase's or stage's expected time."""
@@ -56,3 +59,8 @@ class Jobs:
         async with self.db.transaction() as session:
             await forget_delivery_ids(session, before)
             return await forget_before(session, before)
+
+    async def chase_unpaid(self) -> Dunned:
+        """Remind unpaid customers once, tell staff of overdue orders, cancel if the shop says."""
+        async with self.db.transaction() as session:
+            return await chase_unpaid(session, self.clock(), self.dunning)

@@ -9,12 +9,15 @@ cannot be made up.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import json
+import mimetypes
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from models.enums import Channel
@@ -36,9 +39,27 @@ class MediaSource(Protocol):
         ...
 
 
-def source_of(ref: str) -> Channel:
-    """The platform a media reference comes from: WhatsApp gives URLs, Telegram file ids."""
+LOCAL = "file:"  # the shop's own files (a QRIS image from the configuration)
+
+
+def source_of(ref: str) -> Channel | None:
+    """The platform a media reference comes from: WhatsApp gives URLs, Telegram file ids; None
+    for the shop's own files."""
+    if ref.startswith(LOCAL):
+        return None
     return Channel.WHATSAPP if ref.startswith(("https://", "http://")) else Channel.TELEGRAM
+
+
+async def read_local(ref: str) -> tuple[bytes, str]:
+    """The bytes and content type of one of the shop's own files."""
+    path = Path(ref.removeprefix(LOCAL))
+    try:
+        data = await asyncio.to_thread(path.read_bytes)
+    except OSError as exc:
+        raise MediaError(f"{path.name}: {exc.strerror}") from exc
+    if len(data) > MAX_BYTES:
+        raise MediaError(f"{path.name} is over {MAX_BYTES} bytes")
+    return data, mimetypes.guess_type(path.name)[0] or "application/octet-stream"
 
 
 class MediaRelay:
@@ -78,9 +99,12 @@ class MediaRelay:
 
     async def fetch(self, ref: str) -> tuple[bytes, str]:
         """The file's bytes and content type, from the platform it came from."""
-        source = self._sources.get(source_of(ref))
+        origin = source_of(ref)
+        if origin is None:
+            return await read_local(ref)
+        source = self._sources.get(origin)
         if not isinstance(source, MediaSource):
-            raise MediaError(f"no {source_of(ref).value} channel here to fetch media from")
+            raise MediaError(f"no {origin.value} channel here to fetch media from")
         data, content_type = await source.fetch_media(ref)
         if len(data) > MAX_BYTES:
             raise MediaError(f"media of {len(data)} bytes is over {MAX_BYTES}")

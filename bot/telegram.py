@@ -41,7 +41,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.channels import SendError, send_reply, split_text
 from bot.config import TelegramConfig
-from bot.media import MediaError, MediaRelay, source_of
+from bot.media import MediaError, MediaRelay, read_local, source_of
 from bot.pacing import Pacer
 from handlers.conversation import Conversation
 from handlers.i18n import Messages
@@ -381,6 +381,12 @@ class TelegramChannel:
         """A photo as Telegram takes it: its own file id, or the bytes of another platform's."""
         if source_of(ref) is Channel.TELEGRAM:
             return ref
+        if source_of(ref) is None:  # the shop's own file: upload it
+            try:
+                return (await read_local(ref))[0]
+            except MediaError as exc:
+                log.warning("the shop's file could not be sent: %s", exc)
+                return None
         if self.media is None:
             log.warning("a photo from %s cannot be sent without WhatsApp set up", source_of(ref))
             return None

@@ -12,9 +12,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.faq import FaqTopic
 from handlers.i18n import Messages, money
 from handlers.types import Choice, Incoming, Reply, Role
+from models.change import Policy
 from models.enums import Language
 from models.people import Chat, Reseller, Staff
 from models.search import IndexCache
+
+
+@dataclass(frozen=True)
+class PaymentSettings:
+    """How the shop takes money ([payment])."""
+
+    accounts: tuple[tuple[str, str, str], ...] = ()  # (bank, number, holder)
+    qris_image: str = ""  # a local file, sent as a photo with the instructions
+    note: str = ""
+    unique_code: bool = False
+    policy: Policy = field(default_factory=Policy)  # what may ship before it is paid
 
 
 @dataclass(frozen=True)
@@ -33,6 +45,8 @@ class Settings:
     # words that ask for a person (canonical words, space-joined).
     support_hours: tuple[time, time] | None = (time(8, 0), time(21, 0))
     support_words: tuple[str, ...] = ()
+    payment: PaymentSettings = field(default_factory=PaymentSettings)
+    whatsapp_number: str = ""  # the shop's WhatsApp sender, for invoice links
 
     def quiet_until(self, moment: datetime) -> datetime | None:
         """If `moment` falls in quiet hours, when they end (aware, UTC); else None."""

@@ -33,6 +33,7 @@ class IntentKind(StrEnum):
     STOP = "stop"
     RESUME = "resume"  # pushes again, after a STOP
     PERSON = "person"  # a person, not the bot: "mau bicara sama admin", "komplain"
+    PAID = "paid"  # the customer says they paid: "sudah transfer", "udah tf"
     UNKNOWN = "unknown"
 
 
@@ -92,6 +93,7 @@ _SPELLING_GROUPS: dict[str, str] = {
     "saya": "sy sya aku aq ak gw gue gua ane",
     "kamu": "km kmu lu lo anda",
     "paket": "pkt",
+    "transfer": "tf trf trnsfr transfr ditransfer",
     "tolong": "tlg tolongin",
     "makasih": "makasi mksh mkasih maksih maacih makaci trims trimakasih terimakasih trmksh",
     "thanks": "thx thanx tks tq ty tqs thank thankyou tengkyu",
@@ -221,6 +223,13 @@ _PERSON_PHRASES = (
     "ngobrol sama", "telepon admin", "telpon admin", "customer service", "real person",
     "talk to", "speak to", "speak with", "talk with", "a person", "help me", "not a bot",
     "barangnya rusak", "barang rusak", "salah kirim", "kurang barang",
+)  # fmt: skip
+# The customer says the money went: a transfer proof without a photo, or announcing one.
+_PAID_PHRASES = (
+    "sudah transfer", "sudah bayar", "sudah dibayar", "sudah saya transfer", "sudah saya bayar",
+    "transfer sudah", "sudah lunas", "sudah kirim bukti", "ini bukti transfer", "bukti transfer",
+    "bukti tf", "already paid", "i have paid", "i paid", "payment done", "have transferred",
+    "just transferred", "i transferred", "paid already",
 )  # fmt: skip
 # Pushes again after a STOP: "oke lanjut kabari lagi", "start again".
 _RESUME = _words("lanjut lanjutkan aktifkan nyalakan resume subscribe")
@@ -476,6 +485,8 @@ def classify(text: str) -> Intent:
         return Intent(IntentKind.STOP, words=kept)
     if t.has(_PERSON) or t.says(_PERSON_PHRASES):
         return Intent(IntentKind.PERSON, code.upper() if code else None, words=kept)
+    if t.says(_PAID_PHRASES):
+        return Intent(IntentKind.PAID, code.upper() if code else None, words=kept)
     resume = t.has(_RESUME) or t.says(_RESUME_PHRASES)
     if code is None and resume and not t.has(_PRODUCTS | _STOCK_STRONG | {"ready"}):
         return Intent(IntentKind.RESUME, words=kept)

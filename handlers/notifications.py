@@ -9,7 +9,7 @@ from typing import cast
 
 from handlers.context import Settings
 from handlers.i18n import Messages, day, money
-from handlers.types import Reply
+from handlers.types import Choice, Reply
 from handlers.views import progress_bar
 from models.enums import Language, NotificationKind
 from models.outbox import (
@@ -18,6 +18,7 @@ from models.outbox import (
     OrderUpdate,
     Payload,
     PaymentNews,
+    ProofAlert,
     StaffAlert,
     StaffReply,
     SupportNotice,
@@ -45,9 +46,10 @@ def render_notification(
         product = f"{news['name']} {news['variant'] or ''}".strip()
         return Reply(t("push.back_in_stock", product=product, sku=news["sku"]), lang=lang)
     if kind is NotificationKind.STAFF_ALERT:
-        return Reply(
-            t("push.staff_alert", text=_alert_text(t, cast(StaffAlert, payload))), lang=lang
-        )
+        alert = cast(StaffAlert, payload)
+        if alert["alert"] == "proof":
+            return _proof(t, settings, lang, alert)
+        return Reply(t("push.staff_alert", text=_alert_text(t, alert)), lang=lang)
     if kind is NotificationKind.HANDOVER:
         return _forward(t, settings, lang, cast(HandoverForward, payload))
     if kind is NotificationKind.STAFF_REPLY:
@@ -172,6 +174,29 @@ def _payment_news(
     )
 
 
+def _proof(t: Say, settings: Settings, lang: Language, alert: ProofAlert) -> Reply:
+    """A transfer proof for staff: the order, the money, the photo, and one tap to confirm."""
+
+    def rupiah(value: str) -> str:
+        return money(Decimal(value), settings.currency, lang)
+
+    code = alert["code"]
+    lines = [
+        t("alert.proof", code=code, customer=alert["customer"] or t("greeting.friend")),
+        t("alert.proof_money", total=rupiah(alert["total"]), due=rupiah(alert["due"])),
+    ]
+    if alert["said"]:
+        lines.append(f"“{alert['said']}”")
+    if not alert["proof"]:
+        lines.append(t("alert.proof_without_photo"))
+    choices = (
+        Choice(t("alert.proof_paid"), f"/bayar {code}"),
+        Choice(t("alert.proof_other_amount"), f"/bayar {code} ?"),
+        Choice(t("alert.proof_refuse"), f"/tolak {code}"),
+    )
+    return Reply("\n".join(lines), choices=choices, photo=alert["proof"], lang=lang)
+
+
 def _alert_text(t: Say, alert: StaffAlert) -> str:
     """A staff alert in words."""
     if alert["alert"] == "digest":
@@ -188,6 +213,10 @@ def _alert_text(t: Say, alert: StaffAlert) -> str:
         return t("alert.needs_template", kind=alert["kind"], chat=alert["chat"])
     if alert["alert"] == "claimed":
         return t("alert.claimed", number=alert["thread"], staff=alert["staff"])
+    if alert["alert"] == "overdue":
+        return t("alert.overdue", code=alert["code"])
+    if alert["alert"] == "proof":
+        return t("alert.proof", code=alert["code"], customer=alert["customer"])
     return t("alert.dead_letter", code=alert["code"], chat=alert["chat"], error=alert["error"])
 
 

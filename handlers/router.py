@@ -6,12 +6,13 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from handlers import common, customer, staff, support
+from handlers import common, customer, payment, staff, support
 from handlers.context import Context
-from handlers.faq import FaqTopic, match
+from handlers.faq import FaqTopic, match, topic
 from handlers.intents import Intent, IntentKind, classify
 from handlers.types import Reply, Role
 from handlers.views import menu
+from models.enums import Language
 from models.linking import is_link_code
 from models.support import Reason
 
@@ -54,11 +55,18 @@ ROUTES: tuple[Route, ...] = (
     Route(("stok", "stock"), customer.stock, ALL, "help.stock"),
     Route(("kabari", "notify"), customer.notify, CUSTOMERS | RESELLERS, "help.notify"),
     Route(("berhenti", "stop"), common.stop, CUSTOMERS | RESELLERS, "help.stop"),
+    # Paying: how and what is due, the invoice; a customer's /bayar asks, a staff /bayar records.
+    Route(("bayar", "pay", "paid"), payment.how_to_pay, CUSTOMERS | RESELLERS, "help.pay"),
+    Route(("tagihan", "invoice"), payment.invoice, ALL, "help.invoice"),
+    Route(("bukti", "proof"), payment.proof, CUSTOMERS | RESELLERS),
     # Resellers.
     Route(("pesananku", "myorders"), customer.reseller_orders, RESELLERS, "help.myorders"),
     # Staff.
     Route(("tahap", "stage"), staff.stage, STAFF, "help.stage"),
-    Route(("bayar", "paid"), staff.paid, STAFF, "help.paid"),
+    Route(("bayar", "paid"), payment.paid, STAFF, "help.paid"),
+    Route(("ongkir", "shipping"), payment.shipping, STAFF, "help.shipping"),
+    Route(("diskon", "discount"), payment.discount, STAFF, "help.discount"),
+    Route(("tolak", "reject"), payment.refuse, STAFF, "help.refuse_proof"),
     Route(("kirim", "ship"), staff.ship, STAFF, "help.ship"),
     Route(("terima", "delivered"), staff.delivered, STAFF, "help.delivered"),
     Route(("batal", "cancel"), staff.cancel_orders, STAFF, "help.cancel"),
@@ -71,6 +79,11 @@ ROUTES: tuple[Route, ...] = (
     Route(("balas", "reply"), support.answer, STAFF, "help.reply"),
     Route(("ambil", "claim"), support.take, STAFF, "help.claim"),
     Route(("selesai", "done"), support.done, STAFF, "help.done"),
+)
+
+# Commands whose one argument is an order code: without a slash, another word makes a sentence.
+TAKE_A_CODE: frozenset[Handler] = frozenset(
+    {customer.status, payment.how_to_pay, payment.invoice, payment.proof}
 )
 
 COMMAND = re.compile(r"^/?(?P<word>[A-Za-z]+)(?:@(?P<bot>\w+))?(?:\s+(?P<args>.*))?$", re.S)
@@ -127,8 +140,18 @@ async def dispatch(ctx: Context, *, slash_optional: bool) -> list[Reply]:
         if ctx.thread is not None:
             return await support.held(ctx)  # a person answers this chat now
         if ctx.incoming.media is not None:
-            return [await support.hand_over(ctx, Reason.MEDIA)]  # nothing here reads it
+            return [await media(ctx, text)]
     return _as_list(await free_text(ctx, text))
+
+
+async def media(ctx: Context, caption: str) -> Reply:
+    """A photo or file from a customer: a transfer proof, or for a person to look at."""
+    kind, _ = ctx.incoming.media or ("", "")
+    if kind in ("photo", "document") and classify(caption).kind is not IntentKind.PERSON:
+        proof = await payment.payment_proof(ctx, claim=False)
+        if proof is not None:
+            return proof
+    return await support.hand_over(ctx, Reason.MEDIA)  # nothing here reads it
 
 
 def reads_as_command(text: str, args: str, route: Route | None) -> bool:
@@ -145,8 +168,8 @@ def reads_as_command(text: str, args: str, route: Route | None) -> bool:
         return False
     if route is not None and route.roles == STAFF:
         return True
-    if route is not None and route.handler is customer.status and args:
-        # `cek INV-1001` is the command; `cek resi` and `cek pesanan inv-1001` are sentences.
+    if route is not None and route.handler in TAKE_A_CODE and args:
+        # `cek INV-1001` is the command; `cek resi`, `bayar dimana?` are sentences.
         return len(args.split()) == 1 and bool(re.search(r"\d", args))
     return len(args.split()) <= 1
 
@@ -196,6 +219,10 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
     if ctx.role is not Role.STAFF:
         if kind is IntentKind.PERSON or support.asks_for_person(ctx, intent.words):
             return await support.hand_over(ctx, Reason.ASKED)
+        if kind is IntentKind.PAID:
+            return await payment.payment_proof(ctx, claim=True) or ctx.reply("pay.nothing_waits")
+        if asks_how_to_pay(ctx, understood):
+            return await payment.how_to_pay(ctx, intent.order_code or "")
         if kind is IntentKind.UNKNOWN and understood.kind != "faq":
             ctx.chat.misses += 1  # twice in a row, and a person takes over
             if ctx.chat.misses >= MISSES_BEFORE_HANDOVER:
@@ -233,6 +260,22 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
 
 
 MISSES_BEFORE_HANDOVER = 2  # messages in a row the bot cannot understand
+PAYING = topic("payment", {Language.ID: ""})  # the ways people ask how to pay
+
+
+def asks_how_to_pay(ctx: Context, understood: Understood) -> bool:
+    """A question about paying, answered with the amount due and the shop's accounts (when the
+    shop lists accounts; else its own payment answer, if it wrote one, answers)."""
+    if understood.intent.kind not in (*SMALL_TALK, IntentKind.ORDER_STATUS, IntentKind.STOCK):
+        return False
+    if match([PAYING], understood.intent.words) is None:
+        return False
+    if understood.faq is not None and understood.faq.key != "payment":
+        return False  # "bisa bayar di tempat?" asks about COD, a topic of its own
+    return bool(ctx.settings.payment.accounts) or not (
+        understood.faq is not None and understood.faq.key == "payment"
+    )
+
 
 # A shop question wins over these: "halo, bisa COD?", "cara bayar?" (which reads as help).
 SMALL_TALK = frozenset(

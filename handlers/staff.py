@@ -109,7 +109,7 @@ def split_codes(args: str) -> tuple[list[str], str]:
     return codes, match[2].strip()
 
 
-async def _each(
+async def each_order(
     ctx: Context,
     codes: list[str],
     move: Move,
@@ -135,6 +135,7 @@ async def _each(
         delay=ctx.settings.undo_window,
         command=uuid.uuid4().hex,
         batch=batch,
+        policy=ctx.settings.payment.policy,  # packing and shipping wait for payment
     )
     found = await load_many_for_change(ctx.session, codes)
     lines: list[str] = []
@@ -162,11 +163,14 @@ async def _each(
 
 def refusal(ctx: Context, exc: InvalidTransition) -> str:
     """Word a refused move in the staff member's language."""
+    known = ctx.messages.keys(ctx.lang)
+
+    def word(name: str) -> str:
+        name = name.split(" ")[0]
+        return ctx.phase(name) if f"phase.{name}" in known else name
+
     return ctx.t(
-        f"refuse.{exc.rule}",
-        code=exc.order_code,
-        phase=ctx.phase(exc.phase.split(" ")[0]),
-        target=ctx.phase(exc.target.split(" ")[0]) if exc.target != "resume" else exc.target,
+        f"refuse.{exc.rule}", code=exc.order_code, phase=word(exc.phase), target=word(exc.target)
     )
 
 
@@ -201,7 +205,7 @@ async def stage(ctx: Context, args: str) -> Reply:
             ctx.session, order, target, change, note=note, customer_note=told, photo=photo
         )
 
-    reply = await _each(ctx, codes, move, "stage.done")
+    reply = await each_order(ctx, codes, move, "stage.done")
     tail = f" {rest_note.strip()}" if rest_note.strip() else ""
     choices = tuple(
         Choice(guess, f"/tahap {','.join(found)} {guess}{tail}") for guess, found in guesses.items()
@@ -240,7 +244,7 @@ async def progress(ctx: Context, args: str) -> Reply:
             ctx.session, order, change, note=note, customer_note=told, photo=photo
         )
 
-    return await _each(ctx, codes, move, "progress.done")
+    return await each_order(ctx, codes, move, "progress.done")
 
 
 async def _move_to(ctx: Context, args: str, phase: Phase, done_key: str) -> Reply:
@@ -252,7 +256,7 @@ async def _move_to(ctx: Context, args: str, phase: Phase, done_key: str) -> Repl
             ctx.session, order, Position(phase), change, note=note, customer_note=told
         )
 
-    return await _each(ctx, codes, move, done_key)
+    return await each_order(ctx, codes, move, done_key)
 
 
 async def paid(ctx: Context, args: str) -> Reply:
@@ -282,7 +286,7 @@ async def ship(ctx: Context, args: str) -> Reply:
             ctx.session, order, shipped, change, courier=courier, tracking_number=resi.upper()
         )
 
-    return await _each(ctx, [code], move, "ship.done")
+    return await each_order(ctx, [code], move, "ship.done")
 
 
 async def cancel_orders(ctx: Context, args: str) -> Reply:
@@ -298,7 +302,7 @@ async def cancel_orders(ctx: Context, args: str) -> Reply:
     async def move(order: Order, change: Change) -> object:
         return await cancel(ctx.session, order, change, reason=reason or told, customer_note=told)
 
-    return await _each(ctx, codes, move, "cancel.done")
+    return await each_order(ctx, codes, move, "cancel.done")
 
 
 async def undo(ctx: Context, args: str) -> Reply:

@@ -13,9 +13,10 @@ from handlers.context import Context
 from handlers.i18n import day, when
 from handlers.types import Choice, Reply, Role
 from models.catalog import Product
-from models.enums import Channel, Fulfillment, Phase
+from models.enums import Channel, Fulfillment, PaymentState, Phase
 from models.linking import Item, OrderHistory
 from models.orders import Order, PhaseEvent
+from models.payments import bill_of
 
 LOW_STOCK = 5  # at or below this, customers are told "only N left"
 
@@ -111,6 +112,8 @@ def order_status(ctx: Context, order: Order, events: Sequence[PhaseEvent], brand
         ctx.t("status.header", brand=brand, code=order.code),
         ctx.t("status.phase", phase=phase_label(ctx, order)),
     ]
+    if order.phase is not Phase.CANCELLED and (order.subtotal or order.paid_amount):
+        lines.append(payment_line(ctx, order))
     plan = order.plan
     if order.fulfillment is Fulfillment.MADE_TO_ORDER and plan:
         done = _stages_done(order)
@@ -132,6 +135,19 @@ def order_status(ctx: Context, order: Order, events: Sequence[PhaseEvent], brand
         note = _note(ctx, event)
         lines.append(f"• {when(event.at, tz, lang)} {ctx.phase(event.to_phase)}{stage}{note}")
     return "\n".join(lines)
+
+
+def payment_line(ctx: Context, order: Order) -> str:
+    """Where the order's money stands: paid, a down payment and what is left, or unpaid."""
+    bill = bill_of(order)
+    state = order.payment_state
+    if state is PaymentState.PARTLY_PAID:
+        said = ctx.t("payment.partly", paid=ctx.money(bill.paid), due=ctx.money(bill.due))
+    elif state in (PaymentState.UNPAID, PaymentState.PROOF_SENT):
+        said = ctx.t(f"payment.{state.value}", due=ctx.money(bill.due))
+    else:
+        said = ctx.t(f"payment.{state.value}")
+    return ctx.t("status.payment", payment=said)
 
 
 def _note(ctx: Context, event: PhaseEvent) -> str:

@@ -186,6 +186,31 @@ async def pay(
     return event
 
 
+async def charge(
+    session: AsyncSession,
+    order: Order,
+    change: Change,
+    *,
+    shipping: Decimal | None = None,
+    discount: Decimal | None = None,
+) -> PhaseEvent:
+    """Set the shipping fee or the discount of an order not yet paid in full."""
+    check_payable(order)
+    if order.payment_state is PaymentState.PAID:
+        raise InvalidTransition(
+            order.code, order.phase.value, "bill", "it is paid in full", "already_paid"
+        )
+    before = _Before.of(order)
+    if shipping is not None:
+        order.shipping_fee = shipping
+    if discount is not None:
+        order.discount = min(discount, order.subtotal + order.shipping_fee)
+    phase_entered_at = order.phase_entered_at
+    event = await record(session, order, change, before, payment="bill")
+    order.phase_entered_at = phase_entered_at
+    return event
+
+
 async def claim_payment(
     session: AsyncSession,
     order: Order,
@@ -214,7 +239,7 @@ async def refuse_payment(
     """A proof that does not hold up: the bill is open again; the customer hears why."""
     if order.payment_state is not PaymentState.PROOF_SENT:
         raise InvalidTransition(
-            order.code, order.payment_state.value, "rejected", "no proof waits", "no_proof"
+            order.code, order.phase.value, "rejected", "no proof waits", "no_proof"
         )
     before, state = _Before.of(order), order.payment_state
     order.payment_state = unsettled(order)
@@ -305,6 +330,7 @@ async def cancel(
     *,
     reason: str | None = None,
     customer_note: str | None = None,
+    payment: str | None = None,
 ) -> PhaseEvent:
     """Cancel an order from any non-final phase; its reserved stock goes to waiting orders.
 
@@ -327,6 +353,7 @@ async def cancel(
         note=reason,
         customer_note=customer_note,
         effect="released" if freed else None,
+        payment=payment,
     )
     for product_id, _ in freed:
         await fill_awaiting(session, product_id, now=change.now)

@@ -7,6 +7,7 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache
 from urllib.parse import quote
 
@@ -94,6 +95,7 @@ class Item:
     name: str
     variant: str
     qty: int
+    unit_price: Decimal = Decimal(0)
 
     @property
     def label(self) -> str:
@@ -107,14 +109,21 @@ async def items_of(session: AsyncSession, order_ids: Sequence[int]) -> dict[int,
     if not order_ids:
         return {}
     rows = await session.execute(
-        select(OrderLine.order_id, Product.sku, Product.name, Product.variant, OrderLine.qty)
+        select(
+            OrderLine.order_id,
+            Product.sku,
+            Product.name,
+            Product.variant,
+            OrderLine.qty,
+            OrderLine.unit_price,
+        )
         .join(Product, Product.id == OrderLine.product_id)
         .where(OrderLine.order_id.in_(sorted(set(order_ids))))
         .order_by(OrderLine.order_id, OrderLine.id)
     )
     items: dict[int, list[Item]] = {}
-    for order_id, sku, name, variant, qty in rows:
-        items.setdefault(order_id, []).append(Item(sku, name, variant, qty))
+    for order_id, sku, name, variant, qty, price in rows:
+        items.setdefault(order_id, []).append(Item(sku, name, variant, qty, price))
     return items
 
 

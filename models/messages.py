@@ -114,6 +114,20 @@ async def messages_after(
     return list(await session.scalars(query.order_by(ChatMessage.id)))
 
 
+async def last_media(session: AsyncSession, chat_id: int) -> str | None:
+    """The reference of the last photo or file someone sent in this chat."""
+    return await session.scalar(
+        select(ChatMessage.media)
+        .where(
+            ChatMessage.chat_id == chat_id,
+            ChatMessage.direction == "in",
+            ChatMessage.media_kind.in_(("photo", "document")),
+        )
+        .order_by(ChatMessage.id.desc())
+        .limit(1)
+    )
+
+
 async def forget_before(session: AsyncSession, before: datetime) -> int:
     """Delete the messages written before `before`; return how many."""
     result = await session.execute(

@@ -183,6 +183,26 @@ class ClaimedAlert(TypedDict):
     staff: str
 
 
+class OverdueAlert(TypedDict):
+    """Staff: an order is still unpaid past `[payment] overdue_hours`."""
+
+    alert: Literal["overdue"]
+    code: str
+
+
+class ProofAlert(TypedDict):
+    """Staff: a customer sent a transfer proof (or said they paid); one tap confirms it."""
+
+    alert: Literal["proof"]
+    code: str
+    customer: str
+    total: str  # Decimal as text
+    due: str
+    paid: str
+    proof: str | None  # the photo
+    said: str  # what they wrote with it
+
+
 class ForwardedMessage(TypedDict):
     """One message of a handover thread, as staff are shown it."""
 
@@ -225,7 +245,15 @@ class SupportNotice(TypedDict):
     thread: int
 
 
-StaffAlert = LateAlert | DigestAlert | NeedsTemplateAlert | DeadLetterAlert | ClaimedAlert
+StaffAlert = (
+    LateAlert
+    | DigestAlert
+    | NeedsTemplateAlert
+    | DeadLetterAlert
+    | ClaimedAlert
+    | OverdueAlert
+    | ProofAlert
+)
 Payload = OrderUpdate | BackInStock | StaffAlert | HandoverForward | StaffReply | SupportNotice
 
 # ------------------------------------------------------------------------------- writing
@@ -476,6 +504,7 @@ class Outcomes:
     _blocked: dict[int, str] = field(default_factory=dict)  # chat id -> why
     _alerts: list[Alert] = field(default_factory=list)
     _said: list[Logged] = field(default_factory=list)  # for the chat log
+    _menus: dict[int, list[str]] = field(default_factory=dict)  # chat id -> commands offered
 
     def __len__(self) -> int:
         return len(self._endings)
@@ -489,6 +518,10 @@ class Outcomes:
         )
         if said is not None:
             self._said.append(said)
+
+    def offered(self, chat_id: int, commands: list[str]) -> None:
+        """A push with choices went to a chat: a bare "2" there picks the second (WhatsApp)."""
+        self._menus[chat_id] = commands
 
     def told_with(self, row: Claimed, other: Claimed, now: datetime) -> None:
         """Folded into another row's message: told by it."""
@@ -547,8 +580,8 @@ class Outcomes:
 
     def take(self) -> Outcomes:
         """Hand over what was noted so far and start afresh (see `put_back`)."""
-        taken = Outcomes(self._endings, self._blocked, self._alerts, self._said)
-        self._endings, self._blocked, self._alerts, self._said = [], {}, [], []
+        taken = Outcomes(self._endings, self._blocked, self._alerts, self._said, self._menus)
+        self._endings, self._blocked, self._alerts, self._said, self._menus = [], {}, [], [], {}
         return taken
 
     def put_back(self, taken: Outcomes) -> None:
@@ -557,6 +590,7 @@ class Outcomes:
         self._blocked = taken._blocked | self._blocked
         self._alerts[:0] = taken._alerts
         self._said[:0] = taken._said
+        self._menus = taken._menus | self._menus
 
     async def write(self, session: AsyncSession, now: datetime) -> None:
         """Record every outcome noted, in the caller's transaction."""
@@ -566,6 +600,13 @@ class Outcomes:
             await close_chat(session, chat_id, why)
         await alert_staff(session, self._alerts, now=now)
         await log_messages(session, self._said)
+        for chat_id, commands in sorted(self._menus.items()):
+            await session.execute(
+                update(Chat)
+                .where(Chat.id == chat_id)
+                .values(last_choices=commands)
+                .execution_options(synchronize_session=False)
+            )
 
 
 async def _write_endings(session: AsyncSession, endings: Sequence[_Ending]) -> None:

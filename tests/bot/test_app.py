@@ -54,6 +54,7 @@ async def test_build_wires_both_channels_the_web_app_and_the_jobs_unstarted(
         names = sorted(job.name for job in app.scheduler.get_jobs())
         assert names == [
             "Dispatcher.tick",
+            "Jobs.chase_unpaid",
             "Jobs.close_idle_threads",
             "Jobs.forget_old_messages",
             "Jobs.late_orders",

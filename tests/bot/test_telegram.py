@@ -436,7 +436,7 @@ async def test_menus_show_each_person_their_commands(shop: Shop, fake: FakeTeleg
             key = (scope.get("type"), scope.get("chat_id"), params.get("language_code"))
             menus[key] = [c["command"] for c in params["commands"]]
     customer = menus[("default", None, None)]
-    assert "pesanan" in customer and "bayar" not in customer
+    assert "pesanan" in customer and "bayar" in customer and "tahap" not in customer
     assert {"orders", "help", "stock"} <= set(menus[("default", None, "en")])
     staff = menus[("chat", DEWI, None)]
     assert {"bayar", "tahap", "kirim", "undo", "antrian"} <= set(staff)

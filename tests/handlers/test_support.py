@@ -99,7 +99,8 @@ async def test_an_understood_message_between_misses_starts_the_count_again(shop:
 async def test_media_nothing_reads_opens_a_thread(
     shop: Shop, photo: str | None, attachment: Attachment | None
 ) -> None:
-    [ack] = await shop.say("sari", "", photo=photo, attachment=attachment)
+    # A stranger: a photo from a customer with an unpaid order is read as the transfer proof.
+    [ack] = await shop.say("tamu", "", photo=photo, attachment=attachment)
     [thread] = await threads(shop)
     assert thread.reason == "media" and "#" in ack.text
     [(_, forward)] = [(w, r) for w, r in await shop.deliver(after=0) if w == "dewi"]

@@ -9,13 +9,15 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.channels import ConsoleChannel
+from bot.config import FLOWS
 from bot.demo import PERSONAS, seed
 from bot.dispatcher import Dispatcher
-from handlers.context import Settings
+from handlers.context import PaymentSettings, Settings
 from handlers.conversation import Conversation
 from handlers.i18n import Messages
 from handlers.types import Incoming, Reply
 from models import Notification, Order, PhaseEvent, Product, StockSubscription
+from models.change import Policy
 from models.enums import Channel, Language
 from models.storage import Database
 
@@ -97,7 +99,12 @@ def attach(
 ) -> Shop:
     """Talk to a shop already in `db`."""
     settings = Settings(
-        shop_name="Toko Batik Kabar", undo_seconds=undo_seconds, bot_username=bot_username
+        shop_name="Toko Batik Kabar",
+        undo_seconds=undo_seconds,
+        bot_username=bot_username,
+        # Orders may ship before they are paid here, so tests of shipping need not pay first;
+        # tests of the payment rules set the shop's default (nothing ships unpaid) themselves.
+        payment=PaymentSettings(policy=Policy(frozenset(FLOWS))),
     )
     return Shop(db, Messages.load(), settings, Clock(), links or {})
 

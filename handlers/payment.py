@@ -1,0 +1,308 @@
+"""Payment in chat: how to pay, the invoice, transfer proofs, and staff's one-tap confirmation.
+
+Customers ask how to pay ("bayar kemana", `/bayar`), get the amount due for the order in
+question with the shop's accounts, and send a proof (a photo, or "sudah transfer"). Staff get
+the proof with the order and three choices: ✅ paid in full (`/bayar KODE`), ✏️ another amount,
+❌ refuse (`/tolak KODE alasan`, the reason goes to the customer).
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from handlers.context import Context
+from handlers.intents import classify
+from handlers.staff import each_order, split_codes
+from handlers.types import Choice, Reply, Role
+from handlers.views import payment_line
+from models.change import CUSTOMER, Change
+from models.errors import DomainError, InvalidTransition
+from models.lifecycle import (
+    charge,
+    claim_payment,
+    load_for_change,
+    pay,
+    refuse_payment,
+)
+from models.linking import chat_orders, invoice_links, items_of, order_visible_to_chat
+from models.messages import last_media
+from models.orders import Order
+from models.outbox import Alert, ProofAlert, alert_staff
+from models.payments import assign_unique_code, bill_of, unpaid_orders
+
+_AMOUNT = re.compile(
+    r"^(?:rp\.?\s*)?(?P<number>\d{1,3}(?:[.,]\d{3})+|\d+(?:[.,]\d{1,2})?)\s*"
+    r"(?P<unit>rb|ribu|k|jt|juta)?$",
+    re.I,
+)
+_UNITS = {"rb": 1000, "ribu": 1000, "k": 1000, "jt": 1_000_000, "juta": 1_000_000}
+
+
+def parse_amount(text: str) -> Decimal | None:
+    """Money as people type it: 150000, 150.000, Rp150.000, 150rb, 150k, 1,5jt; None if not."""
+    found = _AMOUNT.match(text.strip())
+    if found is None:
+        return None
+    number, unit = found["number"], (found["unit"] or "").lower()
+    if re.fullmatch(r"\d{1,3}(?:[.,]\d{3})+", number) and not unit:
+        number = re.sub(r"[.,]", "", number)  # thousands separators
+    else:
+        number = number.replace(",", ".")
+    try:
+        amount = Decimal(number) * _UNITS.get(unit, 1)
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() and amount < Decimal(10) ** 12 else None
+
+
+# ------------------------------------------------------------------------------- customers
+
+
+async def _customer_orders(ctx: Context) -> list[Order]:
+    """The orders of this chat that still wait for money, newest first."""
+    mine = await chat_orders(ctx.session, ctx.chat, 20)
+    return await unpaid_orders(ctx.session, [o.id for o in mine])
+
+
+async def how_to_pay(ctx: Context, args: str) -> Reply | list[Reply]:
+    """The amount due for the order in question, the shop's accounts, and how to send proof."""
+    code = args.strip().split()[0] if args.strip() else ""
+    if code:
+        order = await order_visible_to_chat(ctx.session, ctx.chat, code)
+        if order is None:
+            return ctx.reply("status.not_found", code=code[:64])
+        waiting = await unpaid_orders(ctx.session, [order.id])
+        if not waiting:
+            return ctx.reply("pay.nothing_due", code=order.code)
+        return await _instructions(ctx, order)
+    waiting = await _customer_orders(ctx)
+    if len(waiting) == 1:
+        return await _instructions(ctx, waiting[0])
+    if waiting:
+        return Reply(ctx.t("pay.which"), choices=_bills(ctx, waiting, "/bayar"))
+    return _accounts_only(ctx)
+
+
+def _bills(ctx: Context, orders: list[Order], command: str) -> tuple[Choice, ...]:
+    return tuple(
+        Choice(f"{o.code} · {ctx.money(bill_of(o).due)}", f"{command} {o.code}") for o in orders[:5]
+    )
+
+
+async def _instructions(ctx: Context, order: Order) -> list[Reply]:
+    """How to pay one order: what is due, where to send it, how to prove it."""
+    if ctx.settings.payment.unique_code:
+        await assign_unique_code(ctx.session, order)
+    bill = bill_of(order)
+    lines = [ctx.t("pay.due", code=order.code, due=ctx.money(bill.due))]
+    if bill.unique_code:
+        lines.append(ctx.t("pay.unique_code", unique=bill.unique_code))
+    lines += _account_lines(ctx)
+    if ctx.settings.payment.note:
+        lines.append(ctx.settings.payment.note)
+    lines.append(ctx.t("pay.send_proof"))
+    ctx.chat.proof_for_order_id = order.id  # a photo that follows is this order's proof
+    replies = [Reply("\n".join(lines))]
+    if ctx.settings.payment.qris_image:
+        replies.append(Reply(ctx.t("pay.qris"), photo=f"file:{ctx.settings.payment.qris_image}"))
+    return replies
+
+
+def _account_lines(ctx: Context) -> list[str]:
+    accounts = ctx.settings.payment.accounts
+    if not accounts:
+        return [ctx.t("pay.no_accounts")]
+    lines = [ctx.t("pay.accounts")]
+    lines += [f"• {bank} {number} a.n. {holder}" for bank, number, holder in accounts]
+    return lines
+
+
+def _accounts_only(ctx: Context) -> Reply:
+    lines = [ctx.t("pay.none_due"), *_account_lines(ctx)]
+    if ctx.settings.payment.note:
+        lines.append(ctx.settings.payment.note)
+    return Reply("\n".join(lines))
+
+
+async def invoice(ctx: Context, args: str) -> Reply:
+    """The invoice: lines, shipping, discount, total, paid, due, how to pay, the links."""
+    code = args.strip().split()[0] if args.strip() else ""
+    if not code:
+        mine = await chat_orders(ctx.session, ctx.chat, 5)
+        if not mine:
+            return (
+                ctx.reply("orders.none")
+                if ctx.role is not Role.STAFF
+                else ctx.reply("staff.need_code")
+            )
+        if len(mine) > 1:
+            return Reply(
+                ctx.t("status.pick"),
+                choices=tuple(Choice(o.code, f"/tagihan {o.code}") for o in mine),
+            )
+        code = mine[0].code
+    if ctx.role is Role.STAFF:
+        try:
+            order: Order | None = await load_for_change(ctx.session, code)
+        except DomainError:
+            order = None
+    else:
+        order = await order_visible_to_chat(ctx.session, ctx.chat, code)
+    if order is None:
+        return ctx.reply("status.not_found", code=code[:64])
+    if ctx.settings.payment.unique_code:
+        await assign_unique_code(ctx.session, order)
+    bill = bill_of(order)
+    items = (await items_of(ctx.session, [order.id])).get(order.id, [])
+    lines = [ctx.t("invoice.header", code=order.code)]
+    lines += [f"• {i.label} — {ctx.money(i.unit_price * i.qty)}" for i in items]
+    lines.append(ctx.t("invoice.subtotal", amount=ctx.money(bill.subtotal)))
+    if bill.shipping:
+        lines.append(ctx.t("invoice.shipping", amount=ctx.money(bill.shipping)))
+    if bill.discount:
+        lines.append(ctx.t("invoice.discount", amount=ctx.money(bill.discount)))
+    if bill.unique_code:
+        lines.append(ctx.t("invoice.unique_code", amount=ctx.money(bill.unique_code)))
+    lines.append(ctx.t("invoice.total", amount=ctx.money(bill.total)))
+    if bill.paid:
+        lines.append(ctx.t("invoice.paid", amount=ctx.money(bill.paid)))
+    lines.append(payment_line(ctx, order))
+    if bill.due:
+        lines += _account_lines(ctx)
+    links = invoice_links(order.link_code, ctx.settings.bot_username, ctx.settings.whatsapp_number)
+    if ctx.role is Role.STAFF:  # the links a seller puts on the invoice they send
+        lines += [f"{name}: {link}" for name in ("telegram", "whatsapp") if (link := links[name])]
+    return Reply("\n".join(lines))
+
+
+async def proof(ctx: Context, args: str) -> Reply:
+    """`/bukti KODE`: the photo just sent is the transfer proof of that order."""
+    code = args.strip().split()[0] if args.strip() else ""
+    order = await order_visible_to_chat(ctx.session, ctx.chat, code) if code else None
+    if order is None or not await unpaid_orders(ctx.session, [order.id]):
+        return ctx.reply("status.not_found", code=code[:64])
+    photo = ctx.incoming.photo or await _last_photo(ctx)
+    return await _received(ctx, order, photo)
+
+
+async def _last_photo(ctx: Context) -> str | None:
+    return await last_media(ctx.session, ctx.chat.id)
+
+
+async def payment_proof(ctx: Context, *, claim: bool) -> Reply | None:
+    """A photo (or "sudah transfer") from a customer: the proof of the order it belongs to.
+
+    The order named in the caption, else the one whose instructions were just shown, else the
+    only unpaid one; with several, the customer picks. None when it is no payment at all
+    (nothing unpaid here): then it is for a person to look at.
+    """
+    waiting = await _customer_orders(ctx)
+    code = ctx.incoming.text.strip()
+    named = _code_in(code)
+    if named:
+        order = await order_visible_to_chat(ctx.session, ctx.chat, named)
+        if order is None or order.id not in {o.id for o in waiting}:
+            return ctx.reply("status.not_found", code=named[:64])  # attaches to nothing
+        return await _received(ctx, order, ctx.incoming.photo)
+    if not waiting:
+        return ctx.reply("pay.nothing_waits") if claim else None
+    pointed = [o for o in waiting if o.id == ctx.chat.proof_for_order_id]
+    if pointed or len(waiting) == 1:
+        return await _received(ctx, (pointed or waiting)[0], ctx.incoming.photo)
+    command = "/bukti"
+    return Reply(ctx.t("pay.proof_which"), choices=_bills(ctx, waiting, command))
+
+
+def _code_in(text: str) -> str | None:
+    return classify(text).order_code if text else None
+
+
+async def _received(ctx: Context, order: Order, photo: str | None) -> Reply:
+    """Note the proof on the order, tell staff with one-tap choices, thank the customer."""
+    change = Change(CUSTOMER, ctx.now)
+    try:
+        event = await claim_payment(
+            ctx.session,
+            order,
+            change,
+            proof=photo,
+            chat_id=ctx.chat.id,
+            said=ctx.incoming.text,
+        )
+    except InvalidTransition:
+        return ctx.reply("pay.nothing_due", code=order.code)
+    ctx.chat.proof_for_order_id = None
+    bill = bill_of(order)
+    alert: ProofAlert = {
+        "alert": "proof",
+        "code": order.code,
+        "customer": ctx.incoming.name,
+        "total": str(bill.total),
+        "due": str(bill.due),
+        "paid": str(bill.paid),
+        "proof": photo,
+        "said": ctx.incoming.text[:300],
+    }
+    await alert_staff(ctx.session, [Alert(alert, f"proof:{event.id}", order.id)], now=ctx.now)
+    return ctx.reply("pay.proof_received", code=order.code)
+
+
+# ------------------------------------------------------------------------------- staff
+
+
+async def paid(ctx: Context, args: str) -> Reply:
+    """Record a payment: `/bayar INV-1[,INV-2…]` (all that is due) or `/bayar INV-1 150000`."""
+    codes, rest = split_codes(args)
+    amount: Decimal | None = None
+    if rest:
+        if rest.strip() == "?":
+            return ctx.reply("pay.amount_usage", code=",".join(codes))
+        amount = parse_amount(rest.split()[0])
+        if amount is None or amount <= 0:
+            return ctx.reply("pay.amount_usage", code=",".join(codes))
+        if len(codes) > 1:
+            return ctx.reply("pay.one_amount")
+
+    async def move(order: Order, change: Change) -> object:
+        return await pay(ctx.session, order, change, amount)
+
+    return await each_order(ctx, codes, move, "paid.done")
+
+
+async def _money_move(ctx: Context, args: str, what: str) -> Reply:
+    codes, rest = split_codes(args)
+    amount = parse_amount(rest.split()[0]) if rest else None
+    if not codes or amount is None or amount < 0:
+        return ctx.reply(f"{what}.usage")
+
+    async def move(order: Order, change: Change) -> object:
+        if what == "shipping":
+            return await charge(ctx.session, order, change, shipping=amount)
+        return await charge(ctx.session, order, change, discount=amount)
+
+    return await each_order(ctx, codes, move, f"{what}.done")
+
+
+async def shipping(ctx: Context, args: str) -> Reply:
+    """Set the shipping fee before payment: `/ongkir INV-1 15000`."""
+    return await _money_move(ctx, args, "shipping")
+
+
+async def discount(ctx: Context, args: str) -> Reply:
+    """Take something off the bill: `/diskon INV-1 10000`."""
+    return await _money_move(ctx, args, "discount")
+
+
+async def refuse(ctx: Context, args: str) -> Reply:
+    """Refuse a transfer proof: `/tolak INV-1 alasan`; the customer reads the reason."""
+    codes, reason = split_codes(args)
+    if not codes:
+        return ctx.reply("refuse_proof.usage")
+    if not reason:
+        return ctx.reply("refuse_proof.ask_reason", code=",".join(codes))
+
+    async def move(order: Order, change: Change) -> object:
+        return await refuse_payment(ctx.session, order, change, reason=reason)
+
+    return await each_order(ctx, codes, move, "refuse_proof.done")
