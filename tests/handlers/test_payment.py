@@ -1,0 +1,299 @@
+"""Payment: the amount due and how to pay, transfer proofs, one-tap confirmation, reminders."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from bot.jobs import Jobs
+from handlers.context import PaymentSettings
+from handlers.payment import parse_amount
+from models import Order, PaymentEvent, Product
+from models.change import Policy
+from models.dunning import Dunning
+from models.enums import PaymentState, Phase
+from models.payments import assign_unique_code
+from models.storage import Database
+from tests.support.shop import UNDO, Shop, open_shop
+
+ACCOUNTS = (("BCA", "1234567890", "Toko Batik Kabar"), ("Mandiri", "0987654321", "Toko Batik"))
+
+
+@pytest.fixture
+async def shop(db: Database) -> AsyncIterator[Shop]:
+    """The demo shop with the default rule (nothing ships unpaid) and two bank accounts."""
+    shop = await open_shop(db)
+    payment = PaymentSettings(accounts=ACCOUNTS, policy=Policy())
+    shop.settings = replace(shop.settings, payment=payment)
+    shop.conversation.settings = shop.settings
+    yield shop
+
+
+async def order(shop: Shop, code: str) -> Order:
+    async with shop.db.sessions() as s:
+        found = await s.scalar(select(Order).where(Order.code == code))
+    assert found is not None
+    return found
+
+
+async def ledger(shop: Shop, code: str) -> list[tuple[str, Decimal | None, PaymentState]]:
+    async with shop.db.sessions() as s:
+        rows = await s.execute(
+            select(PaymentEvent.kind, PaymentEvent.amount, PaymentEvent.to_state)
+            .join(Order, Order.id == PaymentEvent.order_id)
+            .where(Order.code == code)
+            .order_by(PaymentEvent.id)
+        )
+    return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("typed", "amount"),
+    [
+        ("150000", 150000), ("150.000", 150000), ("150,000", 150000), ("Rp150.000", 150000),
+        ("rp 150.000", 150000), ("150rb", 150000), ("150k", 150000), ("1,5jt", 1500000),
+        ("1.5jt", 1500000), ("2jt", 2000000), ("99.50", Decimal("99.50")), ("1.250.000", 1250000),
+    ],
+)  # fmt: skip
+def test_amounts_are_read_the_way_people_type_them(typed: str, amount: int | Decimal) -> None:
+    assert parse_amount(typed) == Decimal(amount)
+
+
+@pytest.mark.parametrize("typed", ["", "abc", "-5", "1e309", "NaN", "12.3.4", "1,5"])
+def test_what_is_no_amount_is_refused(typed: str) -> None:
+    assert parse_amount(typed) in (None, Decimal("1.5"))
+    assert parse_amount(typed) != Decimal("1e309")
+
+
+# --- money on the order -----------------------------------------------------------------------
+
+
+async def test_the_invoice_adds_shipping_takes_off_the_discount(shop: Shop) -> None:
+    assert "✅" in await shop.text("dewi", "/ongkir INV-1001 15000")
+    assert "✅" in await shop.text("dewi", "/diskon INV-1001 5rb")
+    invoice = await shop.text("sari", "/tagihan INV-1001")
+    assert invoice.splitlines()[:6] == [
+        "Tagihan · Pesanan INV-1001",
+        "• Kaos Polos Hitam XL ×2 — Rp170.000",
+        "Subtotal: Rp170.000",
+        "Ongkir: Rp15.000",
+        "Potongan: −Rp5.000",
+        "Total: Rp180.000",
+    ]
+    assert "Pembayaran: belum dibayar (Rp180.000)" in invoice
+    assert "BCA 1234567890 a.n. Toko Batik Kabar" in invoice
+
+
+async def test_a_down_payment_then_the_rest(shop: Shop) -> None:
+    assert "✅" in await shop.text("dewi", "/bayar INV-1002 100rb")
+    [(who, told)] = await shop.deliver()
+    assert who == "sari"
+    assert shop.t("id", "push.payment.partly_paid", amount="Rp100.000", due="Rp250.000") in (
+        told.text
+    )
+    assert (await order(shop, "INV-1002")).phase is Phase.PLACED  # a DP keeps it placed
+    status = await shop.text("sari", "/status INV-1002")
+    assert "Pembayaran: DP Rp100.000, sisa Rp250.000" in status
+    await shop.text("dewi", "/bayar INV-1002")  # the rest
+    paid = await order(shop, "INV-1002")
+    assert (paid.phase, paid.payment_state, paid.paid_amount) == (
+        Phase.PAID,
+        PaymentState.PAID,
+        Decimal(350000),
+    )
+    assert await ledger(shop, "INV-1002") == [
+        ("payment", Decimal(100000), PaymentState.PARTLY_PAID),
+        ("payment", Decimal(250000), PaymentState.PAID),
+    ]
+
+
+async def test_payment_is_recorded_during_production(shop: Shop) -> None:
+    assert "✅" in await shop.text("dewi", "/tahap INV-1002 potong")  # started on trust
+    await shop.deliver()
+    reply = await shop.text("dewi", "/bayar INV-1002")
+    assert reply.startswith("✅ INV-1002: diproduksi · potong")
+    [(_, told)] = await shop.deliver()
+    assert shop.t("id", "push.payment.paid", amount="Rp350.000") in told.text
+    done = await order(shop, "INV-1002")
+    assert (done.phase, done.stage_index, done.payment_state) == (
+        Phase.IN_PRODUCTION,
+        0,
+        PaymentState.PAID,
+    )
+
+
+async def test_packing_and_shipping_wait_for_payment_unless_the_flow_may_go_first(
+    shop: Shop,
+) -> None:
+    refused = await shop.text("dewi", "/tahap INV-1001 dikemas")
+    assert refused == "❌ " + shop.t("id", "refuse.unpaid", code="INV-1001")
+    assert "❌" in await shop.text("dewi", "/kirim INV-1001 jne JN12345678")
+    await shop.say("dewi", "/bayar INV-1001")
+    assert "✅ INV-1001: dikemas" in await shop.text("dewi", "/tahap INV-1001 dikemas")
+    # Made-to-order orders may ship before they are paid in this shop; ready stock may not.
+    policy = Policy(frozenset({"made_to_order"}))
+    shop.conversation.settings = replace(
+        shop.settings, payment=PaymentSettings(accounts=ACCOUNTS, policy=policy)
+    )
+    await shop.say("dewi", "/tahap INV-1002 potong")
+    assert "✅" in await shop.text("dewi", "/tahap INV-1002 siap")
+    assert "✅" in await shop.text("dewi", "/kirim INV-1002 jne JN22334455")
+    assert "❌" in await shop.text("dewi", "/tahap DS-2001 dikemas")
+
+
+async def test_undo_takes_the_payment_back_and_the_ledger_keeps_both(shop: Shop) -> None:
+    await shop.say("dewi", "/bayar INV-1002 100000")
+    await shop.say("dewi", "/undo")
+    undone = await order(shop, "INV-1002")
+    assert (undone.payment_state, undone.paid_amount) == (PaymentState.UNPAID, Decimal(0))
+    assert await ledger(shop, "INV-1002") == [
+        ("payment", Decimal(100000), PaymentState.PARTLY_PAID),
+        ("undo", Decimal(-100000), PaymentState.UNPAID),
+    ]
+    assert await shop.deliver() == []  # nobody heard of it
+
+
+async def test_unique_codes_never_repeat_among_open_bills(shop: Shop) -> None:
+    rng = random.Random(7)
+    async with shop.db.transaction() as s:
+        orders = list(await s.scalars(select(Order).order_by(Order.id)))
+        codes = [await assign_unique_code(s, o, rng) for o in orders]
+    assert len(set(codes)) == len(codes) and all(1 <= c <= 999 for c in codes)
+    await shop.say("dewi", f"/bayar INV-1001 {170000 + codes[0]}")
+    async with shop.db.sessions() as s:
+        paid = await s.scalar(select(Order).where(Order.code == "INV-1001"))
+    assert paid is not None and paid.payment_state is PaymentState.PAID  # the code is part of it
+
+
+# --- how to pay --------------------------------------------------------------------------------
+
+
+async def test_how_to_pay_asks_which_order_then_gives_the_amount_and_accounts(shop: Shop) -> None:
+    [which] = await shop.say("sari", "min mau bayar, transfer kemana?")
+    assert which.text == shop.t("id", "pay.which")
+    assert [c.command for c in which.choices] == [
+        "/bayar INV-1003",
+        "/bayar INV-1002",
+        "/bayar INV-1001",
+    ]
+    assert which.choices[1].label == "INV-1002 · Rp350.000"
+    [how] = await shop.say("sari", "/bayar INV-1002")
+    assert how.text.splitlines() == [
+        shop.t("id", "pay.due", code="INV-1002", due="Rp350.000"),
+        shop.t("id", "pay.accounts"),
+        "• BCA 1234567890 a.n. Toko Batik Kabar",
+        "• Mandiri 0987654321 a.n. Toko Batik",
+        shop.t("id", "pay.send_proof"),
+    ]
+    await shop.say("rina", "/language en")
+    assert (await shop.text("rina", "how do I pay?")).startswith(
+        shop.t("en", "pay.due", code="DS-2001", due="IDR48,000")
+    )
+
+
+async def test_a_proof_after_the_instructions_reaches_staff_with_one_tap_choices(
+    shop: Shop,
+) -> None:
+    await shop.say("sari", "/bayar INV-1002")
+    [thanks] = await shop.say("sari", "", photo="photo-of-transfer")
+    assert thanks.text == shop.t("id", "pay.proof_received", code="INV-1002")
+    assert (await order(shop, "INV-1002")).payment_state is PaymentState.PROOF_SENT
+    [alert] = [r for who, r in await shop.deliver(after=0) if who == "dewi"]
+    assert alert.photo == "photo-of-transfer"
+    assert alert.text.startswith(shop.t("id", "alert.proof", code="INV-1002", customer="Sari"))
+    assert [c.command for c in alert.choices] == [
+        "/bayar INV-1002",
+        "/bayar INV-1002 ?",
+        "/tolak INV-1002",
+    ]
+    # ✅: the same /bayar, through the undo window.
+    assert "✅" in await shop.text("dewi", alert.choices[0].command)
+    assert await shop.deliver(after=1) == []
+    [(who, told)] = await shop.deliver(after=UNDO)
+    assert who == "sari" and shop.t("id", "push.phase.paid") in told.text
+
+
+async def test_a_captioned_proof_and_a_spoken_one_and_several_unpaid(shop: Shop) -> None:
+    [named] = await shop.say("sari", "INV-1001 ya kak", photo="tf-1001")
+    assert named.text == shop.t("id", "pay.proof_received", code="INV-1001")
+    [which] = await shop.say("sari", "udah tf kak, mohon dicek")
+    assert which.text == shop.t("id", "pay.proof_which")
+    assert [c.command for c in which.choices] == [
+        "/bukti INV-1003",
+        "/bukti INV-1002",
+        "/bukti INV-1001",
+    ]
+    await shop.say("sari", "", photo="tf-1003")  # several unpaid: she picks
+    [picked] = await shop.say("sari", "/bukti INV-1003")
+    assert picked.text == shop.t("id", "pay.proof_received", code="INV-1003")
+    async with shop.db.sessions() as s:
+        proofs = list(
+            await s.execute(
+                select(Order.code, PaymentEvent.proof)
+                .join(Order, Order.id == PaymentEvent.order_id)
+                .where(PaymentEvent.kind == "proof")
+                .order_by(PaymentEvent.id)
+            )
+        )
+    assert [tuple(p) for p in proofs] == [("INV-1001", "tf-1001"), ("INV-1003", "tf-1003")]
+
+
+async def test_a_refused_proof_tells_the_customer_why_in_their_language(shop: Shop) -> None:
+    await shop.say("rina", "/language en")
+    await shop.say("rina", "", photo="blurry")
+    await shop.deliver(after=0)
+    asked = await shop.text("dewi", "/tolak DS-2001")
+    assert asked == shop.t("id", "refuse_proof.ask_reason", code="DS-2001")
+    assert "✅" in await shop.text("dewi", "/tolak DS-2001 fotonya buram")
+    told = [r.text for who, r in await shop.deliver() if who == "rina"]
+    assert told and told[0].splitlines()[1] == shop.t(
+        "en", "push.payment.rejected", reason="fotonya buram"
+    )
+    assert (await order(shop, "DS-2001")).payment_state is PaymentState.UNPAID
+
+
+async def test_a_strangers_photo_or_one_for_someone_elses_order_attaches_to_nothing(
+    shop: Shop,
+) -> None:
+    [stranger] = await shop.say("tamu", "", photo="random")
+    assert "#" in stranger.text  # a person looks at it
+    [other] = await shop.say("sari", "DS-2001", photo="not-hers")
+    assert other.text == shop.t("id", "status.not_found", code="DS-2001")
+    async with shop.db.sessions() as s:
+        assert list(await s.scalars(select(PaymentEvent.id))) == []
+
+
+# --- reminders, overdue, auto-cancel -----------------------------------------------------------
+
+
+async def test_reminder_overdue_and_auto_cancel_happen_once_and_release_stock(shop: Shop) -> None:
+    rules = Dunning(timedelta(hours=24), timedelta(hours=72), auto_cancel=True)
+    shop.clock.advance(25 * 3600)
+    jobs = Jobs(shop.db, shop.settings, shop.clock, dunning=rules)
+    first = await jobs.chase_unpaid()
+    assert sorted(first.reminded) == ["DS-2001", "INV-1001", "INV-1002", "INV-1003"]
+    pushed = [(w, r.text) for w, r in await shop.deliver(after=0)]
+    assert ("sari", "") not in pushed
+    reminder = shop.t("id", "push.payment.reminder", due="Rp170.000")
+    assert any(w == "sari" and reminder in text for w, text in pushed)
+    await Jobs(shop.db, shop.settings, shop.clock, dunning=rules).chase_unpaid()  # a restart
+    assert [w for w, _ in await shop.deliver(after=0)] == []  # told once
+    shop.clock.advance(48 * 3600)
+    late = await jobs.chase_unpaid()
+    assert sorted(late.overdue) == ["DS-2001", "INV-1001", "INV-1002", "INV-1003"]
+    assert sorted(late.cancelled) == ["DS-2001", "INV-1001", "INV-1003"]  # ready stock only
+    async with shop.db.sessions() as s:
+        reserved = await s.scalar(select(Product.reserved).where(Product.sku == "KAOS-HTM-XL"))
+    assert reserved == 0  # INV-1001's two shirts are free again
+    told = [(w, r.text) for w, r in await shop.deliver(after=0)]
+    assert any(w == "dewi" and shop.t("id", "alert.overdue", code="INV-1001") in t for w, t in told)
+    assert any(w == "sari" and shop.t("id", "push.payment.cancelled") in t for w, t in told)
+    assert (await order(shop, "INV-1002")).phase is Phase.PLACED  # made to order: kept
+    again = await jobs.chase_unpaid()
+    assert again.cancelled == [] and [w for w, _ in await shop.deliver(after=0)] == []
