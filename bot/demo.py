@@ -50,11 +50,15 @@ SCRIPT: tuple[tuple[str, str], ...] = (
     ("sari", "pesanan saya sudah sampai mana?"),
     ("sari", "ada stok kaos hitam XL?"),
     ("sari", "kaos hitam ukuran XXL ada?"),
+    ("sari", "bisa COD kak?"),
+    # Paying: the amount due with the shop's account, a transfer proof, one tap by staff.
     ("sari", "bayar kemana kak?"),
+    ("sari", "/bayar INV-1001"),
+    ("sari", "[foto]"),
     ("mawar", "/stok kaos hitam"),
     ("dewi", "/antrian"),
-    # Ready stock: paid, packed, shipped, delivered.
-    ("dewi", "/bayar INV-1001"),
+    # Ready stock: paid (Dewi taps ✅ under the proof: "1"), packed, shipped, delivered.
+    ("dewi", "1"),
     ("dewi", "/tahap INV-1001 dikemas"),
     ("dewi", "/kirim INV-1001 jne JN0012345678"),
     ("sari", "resi nya mana?"),
@@ -97,10 +101,6 @@ SCRIPT: tuple[tuple[str, str], ...] = (
 
 # A few of the shop's own answers ([shop.faq]), as a seller would write them.
 DEMO_FAQ = {
-    "payment": {
-        "id": "Transfer ke BCA 123 456 7890 a.n. Toko Batik Kabar, lalu kirim foto buktinya.",
-        "en": "Transfer to BCA 123 456 7890 (Toko Batik Kabar), then send a photo of the receipt.",
-    },
     "cod": {"id": "Bisa COD untuk Jabodetabek.", "en": "Cash on delivery in Greater Jakarta."},
     "hours": {"id": "Admin aktif 08.00–21.00 WIB.", "en": "We answer 08:00–21:00 Jakarta time."},
 }
@@ -111,6 +111,9 @@ def demo_config(db_path: Path) -> Config:
     return config_from_mapping(
         {
             "shop": {"name": "Toko Batik Kabar", "quiet_hours": "", "faq": DEMO_FAQ},
+            "payment": {
+                "accounts": [{"bank": "BCA", "number": "1234567890", "holder": "Toko Batik"}]
+            },
             "database": {"url": f"sqlite+aiosqlite:///{db_path}"},
             "notifications": {"undo_seconds": UNDO_SECONDS},
             "scheduler": {"dispatch_interval_seconds": 1},
@@ -203,11 +206,24 @@ def _show(out: Console, who: str, reply: Reply, *, push: bool) -> None:
         out.print(f"{' ' * len(arrow)} [{number}] {choice.label}", markup=False)
 
 
+PHOTO = "[foto] "  # in the demo, a message starting so comes with a photo
+
+
 async def say(app: App, persona: str, text: str) -> list[Reply]:
-    """Send one message as a persona."""
+    """Send one message as a persona (`[foto] caption` sends a photo with it)."""
     person = PERSONAS[persona]
+    photo = None
+    if text.startswith(PHOTO.strip()):
+        photo, text = "demo-photo.jpg", text.removeprefix(PHOTO.strip()).strip()
     return await app.conversation.handle(
-        Incoming(channel=Channel.CONSOLE, chat=persona, sender=persona, name=person.name, text=text)
+        Incoming(
+            channel=Channel.CONSOLE,
+            chat=persona,
+            sender=persona,
+            name=person.name,
+            text=text,
+            photo=photo,
+        )
     )
 
 

@@ -50,12 +50,16 @@ async def test_demo_script_pushes_every_phase_of_each_flow() -> None:
     assert not any("benang" in body for who, body in told if who == "sari")
     # Questions answered from what she ordered and what the shop wrote.
     assert "XXL tidak ada; yang ada: L, XL" in transcript
-    assert "Transfer ke BCA 123 456 7890" in transcript
+    assert "Bisa COD untuk Jabodetabek." in transcript
+    assert "Tagihan pesanan INV-1001: Rp170.000" in transcript
     assert 'maksud Anda "jahit"?' in transcript
     # The front desk: Rina asks for a person, Dewi gets the chat, answers, closes it.
     assert pushed("dewi", "🙋 #1 · Rina", "the strap of my bag is torn") == 1
     assert pushed("dewi", "💬 #1 · Rina", "thank you so much") == 1
     assert pushed("rina", "So sorry, Rina! We are sending you a new strap today.") == 1
     assert pushed("rina", "Our team has finished this conversation") == 1
+    # Paying: the proof reaches staff with one-tap choices, and the tap records the payment.
+    assert pushed("dewi", "💸 Bukti transfer INV-1001 dari Sari", "[1] ✅ Lunas") == 1
+    assert "dewi ▸ 1\n   kabar ▸ ✅ INV-1001: dibayar" in transcript
     # The undone change was never told.
     assert "↩️ INV-1002" in transcript
