@@ -19,6 +19,7 @@ from models.change import Policy
 from models.dunning import Dunning
 from models.enums import PaymentState, Phase
 from models.payments import assign_unique_code
+from models.placing import CatalogItem, NewOrder, place_orders
 from models.storage import Database
 from tests.support.shop import UNDO, Shop, open_shop
 
@@ -297,3 +298,26 @@ async def test_reminder_overdue_and_auto_cancel_happen_once_and_release_stock(sh
     assert (await order(shop, "INV-1002")).phase is Phase.PLACED  # made to order: kept
     again = await jobs.chase_unpaid()
     assert again.cancelled == [] and [w for w, _ in await shop.deliver(after=0)] == []
+
+
+async def test_unique_codes_stay_unique_across_hundreds_of_open_bills(shop: Shop) -> None:
+    rng = random.Random(11)
+    async with shop.db.transaction() as s:
+        product = await s.scalar(select(Product).where(Product.sku == "BATIK-PRM-M"))
+        customer_id = await s.scalar(select(Order.customer_id).where(Order.code == "INV-1001"))
+        assert product is not None and customer_id is not None
+        item = CatalogItem.of(product)
+        requests = [NewOrder(f"BIG-{n}", customer_id, [(item, 1)]) for n in range(400)]
+        await place_orders(s, requests, now=shop.clock.now)
+        orders = list(await s.scalars(select(Order).where(Order.code.like("BIG-%"))))
+        codes = [await assign_unique_code(s, o, rng) for o in orders]
+    assert len(set(codes)) == 400 and 0 not in codes
+    # A paid bill frees its code for the next order; the open ones keep theirs.
+    async with shop.db.transaction() as s:
+        first = await s.scalar(select(Order).where(Order.code == "BIG-0"))
+        assert first is not None
+        first.payment_state = PaymentState.PAID
+        fresh = await s.scalar(select(Order).where(Order.code == "INV-1002"))
+        assert fresh is not None
+        code = await assign_unique_code(s, fresh, rng)
+    assert code not in set(codes) - {first.unique_code}
