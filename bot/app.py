@@ -25,7 +25,7 @@ from bot.pacing import Limits, Pacer
 from bot.telegram import TelegramChannel
 from bot.web import BodyLimits, create_web_app
 from bot.whatsapp import WhatsAppChannel
-from handlers.context import PaymentSettings, Settings
+from handlers.context import OrderSettings, PaymentSettings, Settings
 from handlers.conversation import Conversation
 from handlers.faq import topic
 from handlers.i18n import Messages, MessagesError
@@ -66,6 +66,11 @@ def settings_from(config: Config) -> Settings:
             policy=Policy(config.payment.ship_unpaid),
         ),
         whatsapp_number=config.whatsapp.from_number,
+        orders=OrderSettings(
+            prefix=config.shop.order_prefix,
+            customers_can_order=config.orders.customers_can_order,
+            draft_lifetime=timedelta(minutes=config.orders.draft_minutes),
+        ),
         support_hours=config.support.hours_range,
         support_words=tuple(
             phrase for word in config.support.words if (phrase := " ".join(normalise(word)))
@@ -257,6 +262,14 @@ def _schedule(
         coalesce=True,
         max_instances=1,
         misfire_grace_time=600,
+    )
+    scheduler.add_job(
+        jobs.tend_drafts,
+        "interval",
+        minutes=1,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=300,
     )
     scheduler.add_job(
         jobs.close_idle_threads,

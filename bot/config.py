@@ -38,6 +38,7 @@ __all__ = [
     "ConfigError",
     "DatabaseConfig",
     "NotificationsConfig",
+    "OrdersConfig",
     "PaymentConfig",
     "PrivacyConfig",
     "SchedulerConfig",
@@ -267,6 +268,17 @@ def _check_faq(value: dict[str, FaqEntry]) -> dict[str, FaqEntry]:
     return value
 
 
+_PREFIX_RE = re.compile(r"[A-Z0-9][A-Z0-9._/-]{0,15}")
+
+
+def _check_prefix(value: str) -> str:
+    """Accept the start of an order code: letters, digits and . _ / - (up to 16)."""
+    prefix = value.strip().upper()
+    if not _PREFIX_RE.fullmatch(prefix):
+        raise _invalid("1-16 letters, digits or . _ / - like 'INV-'", value)
+    return prefix
+
+
 class ShopConfig(_Section):
     """Shop identity and local conventions."""
 
@@ -279,6 +291,7 @@ class ShopConfig(_Section):
     quiet_hours: Annotated[str, AfterValidator(_check_quiet_hours)] = "21:00-07:00"
     messages_file: str = ""
     faq: Annotated[dict[str, FaqEntry], AfterValidator(_check_faq)] = Field(default_factory=dict)
+    order_prefix: Annotated[str, AfterValidator(_check_prefix)] = "INV-"
 
     @property
     def tz(self) -> ZoneInfo:
@@ -477,6 +490,13 @@ class PaymentConfig(_Section):
         return self
 
 
+class OrdersConfig(_Section):
+    """Orders placed in chat."""
+
+    customers_can_order: Flag = True
+    draft_minutes: Annotated[int, Ge(5), _expected("an integer >= 5", numeric=True)] = 60
+
+
 class PrivacyConfig(_Section):
     """What kabar keeps about people, and for how long."""
 
@@ -495,6 +515,7 @@ class Config(_Section):
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     support: SupportConfig = Field(default_factory=SupportConfig)
     payment: PaymentConfig = Field(default_factory=PaymentConfig)
+    orders: OrdersConfig = Field(default_factory=OrdersConfig)
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
 
 

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from handlers.context import Settings
 from models.base import utcnow
+from models.chat_orders import DraftNews, tend_drafts
 from models.chats import forget_delivery_ids
 from models.dunning import Dunned, Dunning, chase_unpaid
 from models.messages import forget_before
@@ -64,3 +65,8 @@ class Jobs:
         """Remind unpaid customers once, tell staff of overdue orders, cancel if the shop says."""
         async with self.db.transaction() as session:
             return await chase_unpaid(session, self.clock(), self.dunning)
+
+    async def tend_drafts(self) -> DraftNews:
+        """Remind an order draft once half way, and drop the ones that ran out."""
+        async with self.db.transaction() as session:
+            return await tend_drafts(session, self.clock())

@@ -30,6 +30,15 @@ class PaymentSettings:
 
 
 @dataclass(frozen=True)
+class OrderSettings:
+    """How orders are placed in chat ([shop] order_prefix, [orders])."""
+
+    prefix: str = "INV-"
+    customers_can_order: bool = True
+    draft_lifetime: timedelta = timedelta(minutes=60)
+
+
+@dataclass(frozen=True)
 class Settings:
     """The shop settings the conversation needs (built by bot/ from the configuration)."""
 
@@ -46,6 +55,7 @@ class Settings:
     support_hours: tuple[time, time] | None = (time(8, 0), time(21, 0))
     support_words: tuple[str, ...] = ()
     payment: PaymentSettings = field(default_factory=PaymentSettings)
+    orders: OrderSettings = field(default_factory=OrderSettings)
     whatsapp_number: str = ""  # the shop's WhatsApp sender, for invoice links
 
     def quiet_until(self, moment: datetime) -> datetime | None:
@@ -93,6 +103,7 @@ class Context:
     # The chat had said STOP and this message turned pushes back on: the person is told so.
     resumed: bool = False
     thread: int | None = None  # the chat's open handover thread: a person answers it
+    drafting: bool = False  # the chat is putting an order together
 
     def t(self, key: str, **values: object) -> str:
         """Render a message in this chat's language."""

@@ -175,6 +175,7 @@ class Conversation:
             now=now,
             catalog=self.catalog,
             thread=sender.thread,
+            drafting=sender.drafting,
         )
 
 

@@ -34,6 +34,7 @@ class IntentKind(StrEnum):
     RESUME = "resume"  # pushes again, after a STOP
     PERSON = "person"  # a person, not the bot: "mau bicara sama admin", "komplain"
     PAID = "paid"  # the customer says they paid: "sudah transfer", "udah tf"
+    BUY = "buy"  # an order to place: "mau order kaos hitam XL 2", "pesan 2 kaos", "I'd like to buy"
     UNKNOWN = "unknown"
 
 
@@ -487,6 +488,8 @@ def classify(text: str) -> Intent:
         return Intent(IntentKind.PERSON, code.upper() if code else None, words=kept)
     if t.says(_PAID_PHRASES):
         return Intent(IntentKind.PAID, code.upper() if code else None, words=kept)
+    if code is None and "beli" in t.vocab and not order_noun:
+        return Intent(IntentKind.BUY, query=query, words=kept)
     resume = t.has(_RESUME) or t.says(_RESUME_PHRASES)
     if code is None and resume and not t.has(_PRODUCTS | _STOCK_STRONG | {"ready"}):
         return Intent(IntentKind.RESUME, words=kept)

@@ -98,7 +98,7 @@ async def _instructions(ctx: Context, order: Order) -> list[Reply]:
     lines = [ctx.t("pay.due", code=order.code, due=ctx.money(bill.due))]
     if bill.unique_code:
         lines.append(ctx.t("pay.unique_code", unique=bill.unique_code))
-    lines += _account_lines(ctx)
+    lines += account_lines(ctx)
     if ctx.settings.payment.note:
         lines.append(ctx.settings.payment.note)
     lines.append(ctx.t("pay.send_proof"))
@@ -109,7 +109,8 @@ async def _instructions(ctx: Context, order: Order) -> list[Reply]:
     return replies
 
 
-def _account_lines(ctx: Context) -> list[str]:
+def account_lines(ctx: Context) -> list[str]:
+    """Where to transfer to, a line per account (or that staff will say)."""
     accounts = ctx.settings.payment.accounts
     if not accounts:
         return [ctx.t("pay.no_accounts")]
@@ -119,7 +120,7 @@ def _account_lines(ctx: Context) -> list[str]:
 
 
 def _accounts_only(ctx: Context) -> Reply:
-    lines = [ctx.t("pay.none_due"), *_account_lines(ctx)]
+    lines = [ctx.t("pay.none_due"), *account_lines(ctx)]
     if ctx.settings.payment.note:
         lines.append(ctx.settings.payment.note)
     return Reply("\n".join(lines))
@@ -169,7 +170,7 @@ async def invoice(ctx: Context, args: str) -> Reply:
         lines.append(ctx.t("invoice.paid", amount=ctx.money(bill.paid)))
     lines.append(payment_line(ctx, order))
     if bill.due:
-        lines += _account_lines(ctx)
+        lines += account_lines(ctx)
     links = invoice_links(order.link_code, ctx.settings.bot_username, ctx.settings.whatsapp_number)
     if ctx.role is Role.STAFF:  # the links a seller puts on the invoice they send
         lines += [f"{name}: {link}" for name in ("telegram", "whatsapp") if (link := links[name])]

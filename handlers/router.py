@@ -6,7 +6,7 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from handlers import common, customer, payment, staff, support
+from handlers import common, customer, ordering, payment, staff, support
 from handlers.context import Context
 from handlers.faq import FaqTopic, match, topic
 from handlers.intents import Intent, IntentKind, classify
@@ -59,9 +59,13 @@ ROUTES: tuple[Route, ...] = (
     Route(("bayar", "pay", "paid"), payment.how_to_pay, CUSTOMERS | RESELLERS, "help.pay"),
     Route(("tagihan", "invoice"), payment.invoice, ALL, "help.invoice"),
     Route(("bukti", "proof"), payment.proof, CUSTOMERS | RESELLERS),
+    # Ordering in chat: a customer's draft, a reseller's dropship order, staff for a customer.
+    Route(("pesan", "order"), ordering.start, CUSTOMERS, "help.order"),
+    Route(("pesan", "order"), ordering.reseller_order, RESELLERS, "help.resellerorder"),
     # Resellers.
     Route(("pesananku", "myorders"), customer.reseller_orders, RESELLERS, "help.myorders"),
     # Staff.
+    Route(("pesananbaru", "neworder"), ordering.new_order, STAFF, "help.neworder"),
     Route(("tahap", "stage"), staff.stage, STAFF, "help.stage"),
     Route(("bayar", "paid"), payment.paid, STAFF, "help.paid"),
     Route(("ongkir", "shipping"), payment.shipping, STAFF, "help.shipping"),
@@ -139,6 +143,10 @@ async def dispatch(ctx: Context, *, slash_optional: bool) -> list[Reply]:
     if ctx.role is not Role.STAFF:
         if ctx.thread is not None:
             return await support.held(ctx)  # a person answers this chat now
+        if ctx.drafting and ctx.incoming.media is None:
+            step = await ordering.answer(ctx, text)  # the next answer of an order in the making
+            if step is not None:
+                return [step]
         if ctx.incoming.media is not None:
             return [await media(ctx, text)]
     return _as_list(await free_text(ctx, text))
@@ -219,6 +227,8 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
     if ctx.role is not Role.STAFF:
         if kind is IntentKind.PERSON or support.asks_for_person(ctx, intent.words):
             return await support.hand_over(ctx, Reason.ASKED)
+        if kind is IntentKind.BUY:
+            return await ordering.start(ctx, text)
         if kind is IntentKind.PAID:
             return await payment.payment_proof(ctx, claim=True) or ctx.reply("pay.nothing_waits")
         if asks_how_to_pay(ctx, understood):

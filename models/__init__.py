@@ -2,6 +2,7 @@
 
 from models.base import Base
 from models.catalog import Product, StockSubscription
+from models.chat_orders import CodeCounter, OrderDraft
 from models.messages import ChatMessage
 from models.orders import Order, OrderLine, PhaseEvent
 from models.outbox import Notification
@@ -14,10 +15,12 @@ __all__ = [
     "Chat",
     "ChatLink",
     "ChatMessage",
+    "CodeCounter",
     "Customer",
     "InboundMessage",
     "Notification",
     "Order",
+    "OrderDraft",
     "OrderLine",
     "PaymentEvent",
     "PhaseEvent",

@@ -26,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.base import utcnow
+from models.chat_orders import OrderDraft
 from models.enums import Channel, Language
 from models.people import Chat, ChatLink, Customer, InboundMessage, Reseller, Staff
 from models.support import SupportThread, ThreadStatus
@@ -73,6 +74,7 @@ class Sender:
     linked: bool  # the chat may see some customer's orders
     language: Language | None  # the chat's own, else the one a linked customer chose
     thread: int | None = None  # the chat's open handover thread: a person answers it
+    drafting: bool = False  # the chat is putting an order together (models.chat_orders)
 
 
 def _sender_key(
@@ -93,7 +95,9 @@ def _sender_key(
 
 
 @cache
-def _sender_query(by: str) -> Select[Chat, Staff, Reseller, bool, Language | None, int | None]:
+def _sender_query(
+    by: str,
+) -> Select[Chat, Staff, Reseller, bool, Language | None, int | None, bool]:
     """The chat with its staff member, reseller, link and language, in one statement.
 
     Built once per way of recognising: building it costs as much as running it.
@@ -114,8 +118,9 @@ def _sender_query(by: str) -> Select[Chat, Staff, Reseller, bool, Language | Non
         .where(SupportThread.chat_id == Chat.id, SupportThread.status == ThreadStatus.OPEN)
         .scalar_subquery()
     )
+    drafting = exists().where(OrderDraft.chat_id == Chat.id)
     return (
-        select(Chat, Staff, Reseller, linked, _language(), thread)
+        select(Chat, Staff, Reseller, linked, _language(), thread, drafting)
         .select_from(Chat)
         .outerjoin(Staff, and_(is_staff, Staff.active.is_(True)))
         .outerjoin(Reseller, is_reseller)
@@ -138,8 +143,8 @@ async def identify(
     row = (await session.execute(_sender_query(by), params)).first()
     if row is None:
         return None
-    chat, staff, reseller, linked, language, thread = row
-    return Sender(chat, staff, reseller, bool(linked), language, thread)
+    chat, staff, reseller, linked, language, thread, drafting = row
+    return Sender(chat, staff, reseller, bool(linked), language, thread, bool(drafting))
 
 
 # ------------------------------------------------------------------------------ inbound

@@ -105,6 +105,10 @@ class Order(Base):
     payment_state: Mapped[PaymentState] = mapped_column(
         str_enum(PaymentState), default=PaymentState.UNPAID
     )
+    # Where it goes: the customer, or on a dropship order the reseller's customer.
+    recipient_name: Mapped[str | None] = mapped_column(String(200))
+    recipient_phone: Mapped[str | None] = mapped_column(String(20))
+    address: Mapped[str | None] = mapped_column(Text)
 
     customer: Mapped[Customer] = relationship(lazy="raise")
     reseller: Mapped[Reseller | None] = relationship(lazy="raise")

@@ -241,8 +241,8 @@ class StaffReply(TypedDict):
 class SupportNotice(TypedDict):
     """A customer: their handover thread closed (by staff, or idle); the bot answers again."""
 
-    notice: Literal["closed", "closed_idle"]
-    thread: int
+    notice: Literal["closed", "closed_idle", "draft_reminder", "draft_expired"]
+    thread: int  # 0 for the notices about an order draft
 
 
 StaffAlert = (

@@ -48,6 +48,9 @@ _ORDER_COLUMNS = (
     "estimated_ready_at",
     "updated_at",
     "subtotal",
+    "recipient_name",
+    "recipient_phone",
+    "address",
 )
 _LINE_COLUMNS = ("order_id", "product_id", "qty", "unit_price", "from_stock")
 _EVENT_COLUMNS = ("order_id", "at", "actor", "staff_id", "from_phase", "to_phase")
@@ -82,6 +85,9 @@ class NewOrder:
     customer_id: int
     items: Sequence[tuple[CatalogItem, int]]  # (product, qty), one line per product
     reseller_id: int | None = None
+    recipient_name: str | None = None  # where it goes (a dropship order: the end customer)
+    recipient_phone: str | None = None
+    address: str | None = None
 
 
 @dataclass(slots=True)
@@ -270,6 +276,9 @@ async def _write(
             p.estimated_ready_at,
             now,
             p.subtotal,
+            p.request.recipient_name,
+            p.request.recipient_phone,
+            p.request.address,
         )
         for p in placed
     ]

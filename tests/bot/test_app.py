@@ -59,6 +59,7 @@ async def test_build_wires_both_channels_the_web_app_and_the_jobs_unstarted(
             "Jobs.forget_old_messages",
             "Jobs.late_orders",
             "Jobs.morning_digest",
+            "Jobs.tend_drafts",
         ]
     finally:
         await app.close()

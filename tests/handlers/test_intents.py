@@ -22,6 +22,10 @@ def stock(query: str | None = None) -> Intent:
     return Intent(K.STOCK, query=query)
 
 
+def buy(query: str | None = None) -> Intent:
+    return Intent(K.BUY, query=query)
+
+
 MY_ORDERS = Intent(K.MY_ORDERS)
 GREETING = Intent(K.GREETING)
 MENU = Intent(K.MENU)
@@ -133,9 +137,9 @@ OWN: list[tuple[str, Intent]] = [
     ("do u sell tote bags?", stock("tote bags")),
     ("jual batik tulis ga kak?", stock("batik tulis")),
     ("cari kemeja batik lengan panjang", stock("kemeja batik lengan panjang")),
-    ("mau order kaos hitam 2pcs", stock("kaos hitam")),  # buying, not an existing order
-    ("kak mau pesan kaos hitam 3 pcs", stock("kaos hitam")),
-    ("can i order a black tee?", stock("black tee")),
+    ("mau order kaos hitam 2pcs", buy("kaos hitam")),  # buying, not an existing order
+    ("kak mau pesan kaos hitam 3 pcs", buy("kaos hitam")),
+    ("can i order a black tee?", buy("black tee")),
     ("kapan restock kaos hitam?", stock("kaos hitam")),
     ("kaos hitam sold out ya?", stock("kaos hitam")),
     ("berapa harga kemeja batik?", stock("kemeja batik")),
@@ -150,8 +154,8 @@ OWN: list[tuple[str, Intent]] = [
     ("kaosnya bagus, makasih kak", THANKS),
     ("ok sip", THANKS),
     ("sampai jumpa", THANKS),
-    ("gimana cara order?", HELP),
-    ("how to order?", HELP),
+    ("gimana cara order?", buy()),  # answered by starting an order
+    ("how to order?", buy()),
     ("bingung nih", HELP),
     ("ada yang bisa bantu?", HELP),
     ("what can you do", MENU),

@@ -1,0 +1,423 @@
+"""Orders placed in chat: staff for a customer, resellers for theirs (dropship), customers.
+
+Staff: `/pesananbaru nama; hp; SKU qty, …; alamat` in one message, the way shops type it.
+Resellers: `/pesan SKU qty, …; penerima; hp; alamat`, at their prices, under their brand.
+Customers: "mau order kaos hitam XL 2" or `/pesan` start a short draft (product and exact
+variant, quantity, name and address, a summary to confirm), kept in the database.
+All of them place the order through the one call every order goes through.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from handlers.context import Context
+from handlers.customer import stock_answer
+from handlers.i18n import day
+from handlers.intents import IntentKind, classify
+from handlers.payment import account_lines
+from handlers.support import hand_over
+from handlers.types import Choice, Reply
+from handlers.views import share_button, stock_line
+from models.audience import audiences_of
+from models.catalog import Product
+from models.change import CUSTOMER, Actor
+from models.chat_orders import (
+    OrderDraft,
+    Recipient,
+    customer_by_phone,
+    customer_with_phone,
+    draft_of,
+    last_recipient,
+    lines_of,
+    new_draft,
+    place_chat_order,
+    products_by_sku,
+    touch,
+)
+from models.enums import Channel, Phase
+from models.errors import InvalidPhone
+from models.linking import invoice_links, link_by_phone, linked_customer_ids
+from models.orders import Order, clean_code
+from models.payments import bill_of
+from models.people import Customer, Reseller
+from models.phones import normalize_phone
+from models.search import find_products
+from models.support import Reason
+
+MAX_QTY = 999
+_QTY = re.compile(r"^(?:x\s*)?(\d{1,4})(?:\s*(?:x|pcs?|biji|buah|lembar))?$", re.I)
+_QTY_IN_TEXT = re.compile(r"\b(\d{1,3})\s*(?:x|pcs?|biji|buah|lembar)\b|\bx\s*(\d{1,3})\b", re.I)
+YES = {"ya", "iya", "y", "ok", "oke", "yes", "betul", "benar", "sip", "lanjut", "kirim"}
+CHANGE = {"ubah", "ganti", "change", "tidak", "no", "bukan"}
+
+
+@dataclass
+class Problems:
+    """What is wrong with an order written in one message, line by line."""
+
+    found: list[str]
+
+    def __bool__(self) -> bool:
+        return bool(self.found)
+
+
+# ------------------------------------------------------------------------------- parsing
+
+
+async def parse_lines(ctx: Context, text: str, problems: Problems) -> list[tuple[Product, int]]:
+    """`KAOS-HTM-L 2, TOTE-CANVAS 1` (or `2 KAOS-HTM-L`, `KAOS-HTM-L x2`) into products."""
+    wanted: list[tuple[str, int | None]] = []
+    for piece in (p.strip() for p in text.split(",")):
+        if not piece:
+            continue
+        words = piece.split()
+        sku, qty = words[0], None
+        if len(words) == 2 and _QTY.fullmatch(words[0]) and not _QTY.fullmatch(words[1]):
+            sku, words = words[1], [words[1], words[0]]
+        if len(words) > 2:
+            problems.found.append(ctx.t("neworder.bad_line", line=piece[:60]))
+            continue
+        if len(words) == 2:
+            found = _QTY.fullmatch(words[1])
+            qty = int(found[1]) if found else None
+            if qty is None:
+                problems.found.append(ctx.t("neworder.bad_qty", sku=sku[:40], qty=words[1][:20]))
+                continue
+        wanted.append((sku, 1 if qty is None else qty))
+    products = await products_by_sku(ctx.session, [sku for sku, _ in wanted])
+    lines: list[tuple[Product, int]] = []
+    for sku, qty in wanted:
+        product = products.get(clean_code(sku) or "")
+        if product is None:
+            problems.found.append(ctx.t("neworder.unknown_sku", sku=sku[:40]))
+        elif not 1 <= (qty or 0) <= MAX_QTY:
+            problems.found.append(ctx.t("neworder.bad_qty", sku=product.sku, qty=str(qty)))
+        elif any(p.id == product.id for p, _ in lines):
+            problems.found.append(ctx.t("neworder.twice", sku=product.sku))
+        else:
+            lines.append((product, qty or 1))
+    if not wanted and not problems:
+        problems.found.append(ctx.t("neworder.no_lines"))
+    return lines
+
+
+def parse_phone(ctx: Context, typed: str, problems: Problems) -> str:
+    """A phone staff or a reseller typed: the Indonesian local forms are fine (0812…)."""
+    try:
+        return normalize_phone(typed.strip())
+    except InvalidPhone:
+        problems.found.append(ctx.t("neworder.bad_phone", phone=typed.strip()[:30]))
+        return ""
+
+
+def _text(value: str, what: str, ctx: Context, problems: Problems, *, longest: int) -> str:
+    cleaned = " ".join(value.split())
+    if not cleaned:
+        problems.found.append(ctx.t(f"neworder.no_{what}"))
+    elif len(cleaned) > longest:
+        problems.found.append(ctx.t(f"neworder.long_{what}", longest=longest))
+    return cleaned
+
+
+# ------------------------------------------------------------------------------- staff
+
+
+async def new_order(ctx: Context, args: str) -> Reply | list[Reply]:
+    """`/pesananbaru nama; hp; SKU qty, …; alamat`: an order for a customer, placed now."""
+    if not args.strip():
+        return ctx.reply("neworder.usage")
+    parts = [p.strip() for p in args.split(";")]
+    if len(parts) < 4:
+        return ctx.reply("neworder.usage")
+    problems = Problems([])
+    name = _text(parts[0], "name", ctx, problems, longest=200)
+    phone = parse_phone(ctx, parts[1], problems)
+    lines = await parse_lines(ctx, parts[2], problems)
+    address = _text("; ".join(parts[3:]), "address", ctx, problems, longest=500)
+    if problems:
+        return Reply("\n".join([ctx.t("neworder.problems"), *problems.found]))
+    customer = await customer_by_phone(ctx.session, phone, name)
+    order = await _place(ctx, customer.id, lines, Recipient(name, phone, address), None)
+    return await _placed_for_customer(ctx, order, phone, name)
+
+
+async def _place(
+    ctx: Context,
+    customer_id: int,
+    lines: list[tuple[Product, int]],
+    recipient: Recipient,
+    reseller_id: int | None,
+) -> Order:
+    customer = await ctx.session.get(Customer, customer_id)
+    reseller = await ctx.session.get(Reseller, reseller_id) if reseller_id else None
+    assert customer is not None
+    actor = Actor.staff(ctx.staff.id) if ctx.staff is not None else Actor(ctx.role.value)
+    return await place_chat_order(
+        ctx.session,
+        prefix=ctx.settings.orders.prefix,
+        customer=customer,
+        lines=lines,
+        recipient=recipient,
+        reseller=reseller,
+        actor=actor,
+        now=ctx.now,
+    )
+
+
+def _outcome(ctx: Context, order: Order) -> str:
+    """What became of the order's stock: reserved, waiting, or when it will be made."""
+    if order.phase is Phase.AWAITING_STOCK:
+        return ctx.t("neworder.awaiting")
+    if order.estimated_ready_at is not None:
+        when = day(order.estimated_ready_at, ctx.settings.timezone, ctx.lang)
+        return ctx.t("neworder.made_to_order", date=when)
+    return ctx.t("neworder.reserved")
+
+
+async def _summary(ctx: Context, order: Order) -> list[str]:
+    """The placed order for the one who placed it: lines at their prices, total, stock."""
+    out = [ctx.t("neworder.placed", code=order.code, name=order.recipient_name or "")]
+    out += [
+        f"• {product.label} ×{qty} — {ctx.money(price * qty)}"
+        for product, qty, price in await lines_of(ctx.session, order.id)
+    ]
+    out.append(ctx.t("invoice.total", amount=ctx.money(bill_of(order).total)))
+    out.append(_outcome(ctx, order))
+    return out
+
+
+async def _placed_for_customer(ctx: Context, order: Order, phone: str, name: str) -> list[Reply]:
+    """Tell staff what was placed, and what to forward to a customer who is not in chat yet."""
+    summary = await _summary(ctx, order)
+    heard = await audiences_of(ctx.session, [order])
+    if any(audience == "customer" for _, audience in heard.get(order.id, [])):
+        summary.append(ctx.t("neworder.customer_told"))
+        return [Reply("\n".join(summary))]
+    links = invoice_links(order.link_code, ctx.settings.bot_username, ctx.settings.whatsapp_number)
+    forward = [ctx.t("neworder.forward", name=name, code=order.code, shop=ctx.settings.shop_name)]
+    forward += [link for link in (links["telegram"], links["whatsapp"]) if link]
+    summary.append(ctx.t("neworder.forward_hint"))
+    return [Reply("\n".join(summary)), Reply("\n".join(forward))]
+
+
+# ------------------------------------------------------------------------------- resellers
+
+
+async def reseller_order(ctx: Context, args: str) -> Reply | list[Reply]:
+    """`/pesan SKU qty, …; penerima; hp; alamat`: a dropship order at the reseller's prices."""
+    assert ctx.reseller is not None
+    parts = [p.strip() for p in args.split(";")]
+    if len(parts) < 4 or not parts[0]:
+        return ctx.reply("resellerorder.usage")
+    problems = Problems([])
+    lines = await parse_lines(ctx, parts[0], problems)
+    name = _text(parts[1], "name", ctx, problems, longest=200)
+    phone = parse_phone(ctx, parts[2], problems)
+    address = _text("; ".join(parts[3:]), "address", ctx, problems, longest=500)
+    if problems:
+        return Reply("\n".join([ctx.t("neworder.problems"), *problems.found]))
+    customer = await customer_by_phone(ctx.session, phone, name)
+    order = await _place(ctx, customer.id, lines, Recipient(name, phone, address), ctx.reseller.id)
+    summary = await _summary(ctx, order)
+    summary += account_lines(ctx)
+    return Reply("\n".join(summary))
+
+
+# ------------------------------------------------------------------------------- customers
+
+
+async def start(ctx: Context, args: str) -> Reply:
+    """`/pesan [produk]`, "mau order kaos hitam XL 2": start (or go on with) a draft order."""
+    if not ctx.settings.orders.customers_can_order:
+        return await hand_over(ctx, Reason.ASKED)  # the shop takes orders itself
+    words = args.strip()
+    draft = await draft_of(ctx.session, ctx.chat.id, ctx.now)
+    going_on = words.lower() in ("batal", "cancel", "ok", "ya", "ubah")
+    if draft is not None and (going_on or (words and draft.step == "product")):
+        return await answer(ctx, words) or ctx.reply("draft.ask_product")  # a button pressed
+    if ctx.incoming.channel is Channel.TELEGRAM and not await _phone_of(ctx):
+        # A chat that is not linked has no number yet; a typed one is not proof it is theirs.
+        return Reply(ctx.t("draft.share_phone"), contact_button=share_button(ctx))
+    draft = await new_draft(ctx.session, ctx.chat.id, "customer", ctx.now, _lifetime(ctx))
+    qty = _qty_in(words)
+    if qty:
+        draft.data = {**draft.data, "qty": qty}
+    if not words:
+        return ctx.reply("draft.ask_product")
+    return await _choose_product(ctx, draft, words)
+
+
+def _lifetime(ctx: Context) -> timedelta:
+    return ctx.settings.orders.draft_lifetime
+
+
+def _qty_in(text: str) -> int | None:
+    """How many a request names: "2 pcs", "x2", or a number at the end ("kaos hitam XL 2")."""
+    found = _QTY_IN_TEXT.search(text)
+    if found is not None:
+        qty = int(found[1] or found[2])
+    elif trailing := re.search(r"\s(\d{1,3})$", text.strip()):
+        qty = int(trailing[1])
+    else:
+        return None
+    return qty if 1 <= qty <= MAX_QTY else None
+
+
+async def _phone_of(ctx: Context) -> str | None:
+    """The customer's verified number: WhatsApp's sender, or a linked customer's."""
+    if ctx.incoming.phone_verified:
+        return normalize_phone(ctx.incoming.sender)
+    ids = await linked_customer_ids(ctx.session, ctx.chat)
+    if not ids:
+        return None
+    customer = await ctx.session.get(Customer, ids[0])
+    return customer.phone if customer else None
+
+
+async def _choose_product(ctx: Context, draft: OrderDraft, words: str) -> Reply:
+    query = classify(words).query or words
+    found = await find_products(ctx.session, query, limit=5, cache=ctx.catalog)
+    if found.missing or not found.products:
+        said = await stock_answer(ctx, query)
+        draft.step = "product"
+        told = said.text if said else ctx.t("stock.none", query=query[:100])
+        return Reply(told + "\n" + ctx.t("draft.ask_product"))
+    if len(found.products) > 1:
+        draft.step = "product"
+        return Reply(
+            ctx.t("draft.which_product"),
+            choices=tuple(Choice(p.label, f"/pesan {p.sku}") for p in found.products),
+        )
+    product = found.products[0]
+    draft.data = {**draft.data, "sku": product.sku}
+    if not product.orderable_now:
+        draft.data = {**draft.data, "waits": True}
+    if draft.data.get("qty"):
+        return await _ask_recipient(ctx, draft, stock_line(ctx, product))
+    draft.step = "qty"
+    return Reply(stock_line(ctx, product) + "\n" + ctx.t("draft.ask_qty"))
+
+
+async def _ask_recipient(ctx: Context, draft: OrderDraft, said: str = "") -> Reply:
+    """Where it goes: the address of the last order, to confirm, or a name and address."""
+    phone = await _phone_of(ctx)
+    customer = await customer_with_phone(ctx.session, phone) if phone else None
+    before = await last_recipient(ctx.session, customer.id) if customer else None
+    prefix = said + "\n" if said else ""
+    if before is not None:
+        draft.data = {**draft.data, "name": before.name, "address": before.address}
+        draft.step = "recipient"
+        return Reply(
+            prefix + ctx.t("draft.same_address", name=before.name, address=before.address),
+            choices=(
+                Choice(ctx.t("draft.yes"), "/pesan ya"),
+                Choice(ctx.t("draft.change"), "/pesan ubah"),
+            ),
+        )
+    draft.step = "name"
+    return Reply(prefix + ctx.t("draft.ask_name", name=ctx.incoming.name or ""))
+
+
+async def answer(ctx: Context, text: str) -> Reply | None:
+    """The customer's next message while a draft is open; None when it is about something else."""
+    draft = await draft_of(ctx.session, ctx.chat.id, ctx.now)
+    if draft is None:
+        return None
+    said = " ".join(text.split())
+    lowered = said.lower()
+    if lowered in ("batal", "cancel", "batalkan", "gak jadi", "tidak jadi", "ga jadi"):
+        await ctx.session.delete(draft)
+        return ctx.reply("draft.dropped")
+    touch(draft, ctx.now, _lifetime(ctx))
+    step = draft.step
+    if step == "product":
+        return await _choose_product(ctx, draft, said)
+    if step == "qty":
+        found = _QTY.fullmatch(said)
+        if found is None or not 1 <= int(found[1]) <= MAX_QTY:
+            if classify(said).kind is not IntentKind.UNKNOWN:
+                return None  # a question in between: answered as usual, the draft waits
+            return ctx.reply("draft.ask_qty")
+        draft.data = {**draft.data, "qty": int(found[1])}
+        return await _ask_recipient(ctx, draft)
+    if step == "recipient":
+        if lowered in YES:
+            return await _confirm(ctx, draft)
+        if lowered in CHANGE:
+            draft.step = "name"
+            return ctx.reply("draft.ask_name", name="")
+        return None
+    if step == "name":
+        if classify(said).kind not in (IntentKind.UNKNOWN, IntentKind.GREETING) or len(said) > 200:
+            return None
+        draft.data = {**draft.data, "name": said}
+        draft.step = "address"
+        return ctx.reply("draft.ask_address")
+    if step == "address":
+        if len(said) < 10 or classify(said).kind not in (IntentKind.UNKNOWN, IntentKind.STOCK):
+            return ctx.reply("draft.ask_address") if len(said) < 10 else None
+        draft.data = {**draft.data, "address": said[:500]}
+        return await _confirm(ctx, draft)
+    if step == "confirm":
+        if lowered in YES:
+            return await _place_draft(ctx, draft)
+        if lowered in CHANGE:
+            draft.step = "name"
+            return ctx.reply("draft.ask_name", name="")
+        return None
+    return None
+
+
+async def _confirm(ctx: Context, draft: OrderDraft) -> Reply:
+    """The summary with the total, to confirm or cancel."""
+    products = await products_by_sku(ctx.session, [draft.data["sku"]])
+    product = products[draft.data["sku"]]
+    qty = int(draft.data["qty"])
+    price = product.price
+    draft.step = "confirm"
+    lines = [
+        ctx.t("draft.summary"),
+        f"• {product.label} ({product.sku}) ×{qty} — {ctx.money(price * qty)}",
+        ctx.t("invoice.total", amount=ctx.money(price * qty)),
+        ctx.t("draft.to", name=draft.data["name"], address=draft.data["address"]),
+    ]
+    if draft.data.get("waits"):
+        lines.append(ctx.t("draft.waits"))
+    return Reply(
+        "\n".join(lines),
+        choices=(
+            Choice(ctx.t("draft.place"), "/pesan ok"),
+            Choice(ctx.t("draft.cancel"), "/pesan batal"),
+        ),
+    )
+
+
+async def _place_draft(ctx: Context, draft: OrderDraft) -> Reply:
+    """Place the confirmed draft, through the one way orders are placed."""
+    phone = await _phone_of(ctx)
+    if phone is None:
+        return Reply(ctx.t("draft.share_phone"), contact_button=share_button(ctx))
+    products = await products_by_sku(ctx.session, [draft.data["sku"]])
+    product = products[draft.data["sku"]]
+    customer = await customer_by_phone(ctx.session, phone, draft.data["name"], ctx.lang.value)
+    if ctx.incoming.phone_verified:
+        await link_by_phone(ctx.session, ctx.chat, phone)
+    recipient = Recipient(draft.data["name"], phone, draft.data["address"])
+    await ctx.session.delete(draft)
+    order = await place_chat_order(
+        ctx.session,
+        prefix=ctx.settings.orders.prefix,
+        customer=customer,
+        lines=[(product, int(draft.data["qty"]))],
+        recipient=recipient,
+        actor=CUSTOMER,
+        now=ctx.now,
+    )
+    lines = [ctx.t("draft.placed", code=order.code, due=ctx.money(bill_of(order).due))]
+    if order.phase is Phase.AWAITING_STOCK:
+        lines.append(ctx.t("neworder.awaiting"))
+    lines += account_lines(ctx)
+    return Reply("\n".join(lines))
