@@ -126,9 +126,14 @@ def _text(value: str, what: str, ctx: Context, problems: Problems, *, longest: i
 
 
 async def new_order(ctx: Context, args: str) -> Reply | list[Reply]:
-    """`/pesananbaru nama; hp; SKU qty, …; alamat`: an order for a customer, placed now."""
+    """`/pesananbaru nama; hp; SKU qty, …; alamat`: an order for a customer, placed now.
+
+    Sent bare, it asks for each part in turn (the same parts, one message each).
+    """
     if not args.strip():
-        return ctx.reply("neworder.usage")
+        draft = await new_draft(ctx.session, ctx.chat.id, "staff", ctx.now, _lifetime(ctx))
+        draft.step = "name"
+        return ctx.reply("neworder.ask_name")
     parts = [p.strip() for p in args.split(";")]
     if len(parts) < 4:
         return ctx.reply("neworder.usage")
@@ -229,7 +234,7 @@ async def reseller_order(ctx: Context, args: str) -> Reply | list[Reply]:
 # ------------------------------------------------------------------------------- customers
 
 
-async def start(ctx: Context, args: str) -> Reply:
+async def start(ctx: Context, args: str) -> Reply | list[Reply]:
     """`/pesan [produk]`, "mau order kaos hitam XL 2": start (or go on with) a draft order."""
     if not ctx.settings.orders.customers_can_order:
         return await hand_over(ctx, Reason.ASKED)  # the shop takes orders itself
@@ -321,7 +326,7 @@ async def _ask_recipient(ctx: Context, draft: OrderDraft, said: str = "") -> Rep
     return Reply(prefix + ctx.t("draft.ask_name", name=ctx.incoming.name or ""))
 
 
-async def answer(ctx: Context, text: str) -> Reply | None:
+async def answer(ctx: Context, text: str) -> Reply | list[Reply] | None:
     """The customer's next message while a draft is open; None when it is about something else."""
     draft = await draft_of(ctx.session, ctx.chat.id, ctx.now)
     if draft is None:
@@ -332,6 +337,8 @@ async def answer(ctx: Context, text: str) -> Reply | None:
         await ctx.session.delete(draft)
         return ctx.reply("draft.dropped")
     touch(draft, ctx.now, _lifetime(ctx))
+    if draft.data.get("kind") == "staff":
+        return await _staff_step(ctx, draft, said)
     step = draft.step
     if step == "product":
         return await _choose_product(ctx, draft, said)
@@ -369,6 +376,30 @@ async def answer(ctx: Context, text: str) -> Reply | None:
             return ctx.reply("draft.ask_name", name="")
         return None
     return None
+
+
+STAFF_STEPS = ("name", "phone", "lines", "address")
+
+
+async def _staff_step(ctx: Context, draft: OrderDraft, said: str) -> Reply | list[Reply]:
+    """The guided /pesananbaru: name, phone, products, address, each checked as it comes."""
+    if said.startswith("/"):
+        return ctx.reply(f"neworder.ask_{draft.step}")  # a command: the step is asked again
+    problems = Problems([])
+    if draft.step == "phone":
+        parse_phone(ctx, said, problems)
+    elif draft.step == "lines":
+        await parse_lines(ctx, said, problems)
+    if problems:
+        return Reply("\n".join([*problems.found, ctx.t(f"neworder.ask_{draft.step}")]))
+    draft.data = {**draft.data, draft.step: said}
+    following = STAFF_STEPS.index(draft.step) + 1
+    if following < len(STAFF_STEPS):
+        draft.step = STAFF_STEPS[following]
+        return ctx.reply(f"neworder.ask_{draft.step}")
+    await ctx.session.delete(draft)
+    parts = [draft.data[step] for step in ("name", "phone", "lines", "address")]
+    return await new_order(ctx, "; ".join(parts))
 
 
 async def _confirm(ctx: Context, draft: OrderDraft) -> Reply:

@@ -137,18 +137,17 @@ async def dispatch(ctx: Context, *, slash_optional: bool) -> list[Reply]:
                 return [Reply(ctx.t("error.not_allowed"))]
             if known:
                 # A staff word from a customer is a question: "bayar dimana?", "/batal".
-                return _as_list(await free_text(ctx, text.removeprefix("/")))
+                text, slashed = text.removeprefix("/"), False
     if slashed:
         return [await common.unknown_command(ctx, "")]
-    if ctx.role is not Role.STAFF:
-        if ctx.thread is not None:
-            return await support.held(ctx)  # a person answers this chat now
-        if ctx.drafting and ctx.incoming.media is None:
-            step = await ordering.answer(ctx, text)  # the next answer of an order in the making
-            if step is not None:
-                return [step]
-        if ctx.incoming.media is not None:
-            return [await media(ctx, text)]
+    if ctx.thread is not None and ctx.role is not Role.STAFF:
+        return await support.held(ctx)  # a person answers this chat now
+    if ctx.drafting and ctx.incoming.media is None:
+        step = await ordering.answer(ctx, text)  # the next answer of an order in the making
+        if step is not None:
+            return _as_list(step)
+    if ctx.role is not Role.STAFF and ctx.incoming.media is not None:
+        return [await media(ctx, text)]
     return _as_list(await free_text(ctx, text))
 
 

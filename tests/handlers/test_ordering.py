@@ -1,0 +1,301 @@
+"""Orders placed in chat: staff for a customer, resellers (dropship), customers' own drafts."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.jobs import Jobs
+from handlers.context import OrderSettings
+from handlers.types import Incoming, Reply
+from models import Chat, Notification, Order, OrderDraft, OrderLine, PhaseEvent, Product
+from models.enums import Channel, NotificationKind, Phase
+from models.imports import ORDER_COLUMNS, import_orders, read_csv
+from models.storage import Database
+from tests.support.shop import Shop, attach, open_shop
+
+PHONE = "+6281234567890"  # Sari's, who chats on the console and (here) on WhatsApp
+
+
+@pytest.fixture
+async def shop(db: Database) -> AsyncIterator[Shop]:
+    yield await open_shop(db)
+
+
+async def wa(shop: Shop, phone: str, text: str, name: str = "Pembeli") -> list[Reply]:
+    """Someone writes on WhatsApp (the number vouched for), straight into the conversation."""
+    incoming = Incoming(
+        channel=Channel.WHATSAPP,
+        chat=phone,
+        sender=phone,
+        name=name,
+        text=text,
+        phone_verified=True,
+    )
+    return await shop.conversation.handle(incoming)
+
+
+async def text(shop: Shop, phone: str, said: str) -> str:
+    return "\n".join(r.text for r in await wa(shop, phone, said))
+
+
+async def orders_named(shop: Shop, code: str) -> Order:
+    async with shop.db.sessions() as s:
+        order = await s.scalar(select(Order).where(Order.code == code))
+    assert order is not None
+    return order
+
+
+# --- staff -------------------------------------------------------------------------------------
+
+
+async def test_staff_place_an_order_in_one_message(shop: Shop) -> None:
+    replies = await shop.say(
+        "dewi",
+        "/pesananbaru Budi Santoso; 0812-3456-7001; KAOS-HTM-L 2, TOTE-KNV 1; Jl. Melati 5 Bandung",
+    )
+    assert replies[0].text.splitlines() == [
+        shop.t("id", "neworder.placed", code="INV-1004", name="Budi Santoso"),
+        "• Kaos Polos Hitam L ×2 — Rp170.000",
+        "• Tote Bag Kanvas ×1 — Rp60.000",
+        "Total: Rp230.000",
+        shop.t("id", "neworder.reserved"),
+        shop.t("id", "neworder.forward_hint"),
+    ]
+    assert replies[1].text.startswith(
+        shop.t(
+            "id", "neworder.forward", name="Budi Santoso", code="INV-1004", shop="Toko Batik Kabar"
+        )
+    )
+    order = await orders_named(shop, "INV-1004")
+    assert (order.recipient_name, order.recipient_phone, order.address) == (
+        "Budi Santoso",
+        "+6281234567001",
+        "Jl. Melati 5 Bandung",
+    )
+    assert (order.phase, order.subtotal) == (Phase.PLACED, Decimal(230000))
+
+
+async def test_a_customer_already_in_chat_is_simply_told(shop: Shop) -> None:
+    reply = await shop.text("dewi", f"/pesananbaru Sari; {PHONE}; BATIK-PRM-M 1; Jl. Mawar 1")
+    assert shop.t("id", "neworder.customer_told") in reply
+    assert shop.t("id", "neworder.made_to_order", date="Jumat, 6 Maret 2026") in reply
+    pushed = [(w, r.text) for w, r in await shop.deliver(after=0)]
+    assert ("sari", pushed[0][1]) == pushed[0] and "Pesanan INV-1004" in pushed[0][1]
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("Budi; 0812-3456-7001; NOPE-1 2; Jl. Melati 5", "• SKU NOPE-1 tidak ada di katalog"),
+        ("Budi; 0812-3456-7001; KAOS-HTM-L 0; Jl. Melati 5",
+         "• KAOS-HTM-L: jumlah \"0\" tidak valid (1–999)"),
+        ("Budi; 12; KAOS-HTM-L 1; Jl. Melati 5", "• nomor HP \"12\" tidak valid"),
+        ("; 0812-3456-7001; KAOS-HTM-L 1; Jl. Melati 5", "• nama penerima belum ditulis"),
+        ("Budi; 0812-3456-7001; KAOS-HTM-L 1, KAOS-HTM-L 2; Jl. Melati 5",
+         "• KAOS-HTM-L ditulis dua kali"),
+    ],
+)  # fmt: skip
+async def test_a_bad_line_is_named_and_nothing_is_written(
+    shop: Shop, line: str, problem: str
+) -> None:
+    before = await shop.snapshot()
+    reply = await shop.text("dewi", f"/pesananbaru {line}")
+    assert reply.splitlines() == [shop.t("id", "neworder.problems"), problem]
+    assert await shop.snapshot() == before
+
+
+async def test_staff_place_an_order_step_by_step(shop: Shop) -> None:
+    assert await shop.text("dewi", "/pesananbaru") == shop.t("id", "neworder.ask_name")
+    assert await shop.text("dewi", "Budi Santoso") == shop.t("id", "neworder.ask_phone")
+    bad = await shop.text("dewi", "12")
+    assert bad.splitlines()[0] == '• nomor HP "12" tidak valid'
+    assert await shop.text("dewi", "0812-3456-7001") == shop.t("id", "neworder.ask_lines")
+    assert await shop.text("dewi", "TOTE-KNV 1") == shop.t("id", "neworder.ask_address")
+    done = await shop.text("dewi", "Jl. Melati 5 Bandung")
+    assert done.startswith(shop.t("id", "neworder.placed", code="INV-1004", name="Budi Santoso"))
+
+
+# --- resellers ---------------------------------------------------------------------------------
+
+
+async def test_a_reseller_orders_dropship_at_their_price_under_their_brand(shop: Shop) -> None:
+    rina = "+6281399990000"  # Rina, Mawar's customer, already chats (in English)
+    reply = await shop.text("mawar", f"/pesan TOTE-KNV 2; Rina; {rina}; Jl. Kenanga 9 Jakarta")
+    assert reply.splitlines()[:3] == [
+        shop.t("id", "neworder.placed", code="INV-1004", name="Rina"),
+        "• Tote Bag Kanvas ×2 — Rp96.000",  # the reseller's price
+        "Total: Rp96.000",
+    ]
+    order = await orders_named(shop, "INV-1004")
+    assert order.reseller_id is not None and order.address == "Jl. Kenanga 9 Jakarta"
+    pushed = {who: r.text for who, r in await shop.deliver(after=0)}
+    assert pushed["mawar"].startswith("Pesanan dropship INV-1004 untuk Rina:")
+    assert pushed["rina"].startswith("Mawar Batik Store · Order INV-1004")  # never the shop's
+
+
+# --- customers ---------------------------------------------------------------------------------
+
+
+async def test_a_customer_orders_in_chat_from_product_to_confirmation(shop: Shop) -> None:
+    first = await text(shop, PHONE, "mau order kaos hitam XXL 2 pcs")
+    assert first.startswith(shop.t("id", "stock.no_variant", wanted="XXL", alternatives="L, XL"))
+    picked = await text(shop, PHONE, "kaos hitam XL")
+    assert "Kaos Polos Hitam XL (KAOS-HTM-XL)" in picked
+    assert picked.endswith(shop.t("id", "draft.ask_name", name="Pembeli"))
+    assert await text(shop, PHONE, "Sari Wulandari") == shop.t("id", "draft.ask_address")
+    [summary] = await wa(shop, PHONE, "Jl. Mawar 12, Bandung")
+    assert summary.text.splitlines() == [
+        shop.t("id", "draft.summary"),
+        "• Kaos Polos Hitam XL (KAOS-HTM-XL) ×2 — Rp170.000",
+        "Total: Rp170.000",
+        shop.t("id", "draft.to", name="Sari Wulandari", address="Jl. Mawar 12, Bandung"),
+    ]
+    assert [c.command for c in summary.choices] == ["/pesan ok", "/pesan batal"]
+    placed = await text(shop, PHONE, "/pesan ok")
+    assert placed.startswith(shop.t("id", "draft.placed", code="INV-1004", due="Rp170.000"))
+    order = await orders_named(shop, "INV-1004")
+    assert (order.recipient_name, order.address) == ("Sari Wulandari", "Jl. Mawar 12, Bandung")
+    # The next order starts from that address.
+    again = await text(shop, PHONE, "mau beli tote bag 1")
+    assert (
+        shop.t("id", "draft.same_address", name="Sari Wulandari", address="Jl. Mawar 12, Bandung")
+        in again
+    )
+
+
+async def test_a_draft_is_cancelled_reminded_expires_and_survives_a_restart(shop: Shop) -> None:
+    await text(shop, PHONE, "mau order tote bag")
+    assert await text(shop, PHONE, "batal") == shop.t("id", "draft.dropped")
+    await text(shop, PHONE, "mau order tote bag")
+    restarted = attach(shop.db)
+    restarted.clock.now = shop.clock.now
+    # After a restart the draft goes on where it was: the quantity, then the name.
+    [asked] = await wa(restarted, PHONE, "3")
+    assert asked.text == restarted.t("id", "draft.ask_name", name="Pembeli")
+    jobs = Jobs(shop.db, shop.settings, shop.clock)
+    shop.clock.advance(31 * 60)
+    assert (await jobs.tend_drafts()).reminded
+    assert await notices(shop) == ["draft_reminder"]
+    assert (await jobs.tend_drafts()).reminded == []  # once
+    shop.clock.advance(30 * 60)
+    assert (await jobs.tend_drafts()).expired
+    assert await notices(shop) == ["draft_reminder", "draft_expired"]
+    async with shop.db.sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(OrderDraft)) == 0
+
+
+async def notices(shop: Shop) -> list[str]:
+    """The notices queued for Sari's WhatsApp chat, oldest first."""
+    async with shop.db.sessions() as s:
+        rows = await s.scalars(
+            select(Notification.payload)
+            .join(Chat, Chat.id == Notification.chat_id)
+            .where(Chat.address == PHONE, Notification.kind == NotificationKind.SUPPORT_NOTICE)
+            .order_by(Notification.id)
+        )
+    return [payload["notice"] for payload in rows]
+
+
+async def _ready_to_confirm(shop: Shop, phone: str) -> None:
+    await text(shop, phone, "mau order tote bag 1")
+    await text(shop, phone, "Pembeli")
+    await text(shop, phone, "Jl. Melati 5 Bandung")
+
+
+async def test_fifty_confirm_at_once_on_ten_units(shop: Shop) -> None:
+    await shop.say("dewi", "/stokset TOTE-KNV 11")  # DS-2001 holds one: ten are left
+    phones = [f"+62812990{n:05d}" for n in range(50)]
+    for phone in phones:
+        await _ready_to_confirm(shop, phone)
+    await asyncio.gather(*(wa(shop, phone, "/pesan ok") for phone in phones))
+    async with shop.db.sessions() as s:
+        phases = list(
+            await s.scalars(
+                select(Order.phase)
+                .join(OrderLine, OrderLine.order_id == Order.id)
+                .join(Product, Product.id == OrderLine.product_id)
+                .where(Product.sku == "TOTE-KNV", Order.code != "DS-2001")
+            )
+        )
+        product = await s.scalar(select(Product).where(Product.sku == "TOTE-KNV"))
+    assert len(phases) == 50
+    assert phases.count(Phase.PLACED) == 10 and phases.count(Phase.AWAITING_STOCK) == 40
+    assert product is not None and product.reserved == product.on_hand == 11
+
+
+async def test_a_double_tap_on_confirm_places_one_order(shop: Shop) -> None:
+    await _ready_to_confirm(shop, PHONE)
+    await asyncio.gather(wa(shop, PHONE, "/pesan ok"), wa(shop, PHONE, "/pesan ok"))
+    async with shop.db.sessions() as s:
+        count = await s.scalar(
+            select(func.count()).select_from(Order).where(Order.code.like("INV-10%"))
+        )
+    assert count == 4  # INV-1001..1003, and the one just placed
+
+
+# --- one rule ------------------------------------------------------------------------------------
+
+
+async def test_the_import_and_a_chat_order_write_the_same_rows(shop: Shop, tmp_path: Path) -> None:
+    csv = tmp_path / "orders.csv"
+    csv.write_text(
+        "code,customer_name,customer_phone,sku,qty,reseller,language\n"
+        "IMP-1,Budi,0812-3456-7001,KAOS-HTM-L,2,,\n",
+        encoding="utf-8",
+    )
+    lines = read_csv(csv, ORDER_COLUMNS)
+    async with shop.db.transaction() as s:
+        await import_orders(s, lines, now=shop.clock.now)
+    await shop.say("dewi", "/pesananbaru Budi; 0812-3456-7001; KAOS-HTM-L 2; Jl. Melati 5")
+
+    async def rows(code: str) -> tuple[object, ...]:
+        async with shop.db.sessions() as s:
+            order = await s.scalar(select(Order).where(Order.code == code))
+            assert order is not None
+            lines = (
+                await s.execute(
+                    select(
+                        OrderLine.product_id,
+                        OrderLine.qty,
+                        OrderLine.unit_price,
+                        OrderLine.from_stock,
+                    ).where(OrderLine.order_id == order.id)
+                )
+            ).all()
+            events = (
+                await s.execute(
+                    select(PhaseEvent.from_phase, PhaseEvent.to_phase).where(
+                        PhaseEvent.order_id == order.id
+                    )
+                )
+            ).all()
+        kept = (
+            order.customer_id, order.reseller_id, order.fulfillment, order.phase, order.stage_plan,
+            order.stock_reserved, order.subtotal, order.payment_state, order.estimated_ready_at,
+        )  # fmt: skip
+        return kept, tuple(lines), tuple(events)
+
+    assert await rows("IMP-1") == await rows("INV-1004")
+
+
+async def test_a_shop_that_takes_orders_itself_hands_them_to_a_person(shop: Shop) -> None:
+    shop.conversation.settings = replace(
+        shop.settings, orders=OrderSettings(customers_can_order=False)
+    )
+    ack = await text(shop, PHONE, "mau order kaos hitam XL 2")
+    assert "#" in ack and shop.t("id", "support.soon") in ack
+
+
+async def test_draft_expiry_after_an_hour_uses_the_configured_lifetime(shop: Shop) -> None:
+    await text(shop, PHONE, "mau order tote bag")
+    async with shop.db.sessions() as s:
+        draft = await s.scalar(select(OrderDraft))
+    assert draft is not None and draft.expires_at - draft.created_at == timedelta(minutes=60)
