@@ -7,6 +7,7 @@ from models.orders import Order, OrderLine, PhaseEvent
 from models.outbox import Notification
 from models.people import Chat, ChatLink, Customer, InboundMessage, Reseller, Staff
 from models.support import SupportThread
+from models.tracking import ShipmentTrack, TrackerUsage
 
 __all__ = [
     "Base",
@@ -21,7 +22,9 @@ __all__ = [
     "PhaseEvent",
     "Product",
     "Reseller",
+    "ShipmentTrack",
     "Staff",
     "StockSubscription",
     "SupportThread",
+    "TrackerUsage",
 ]

@@ -18,7 +18,7 @@ from models.audience import Audience, Owned, Recipient, audiences_of
 from models.bulk import among, insert_rows
 from models.enums import Fulfillment, Phase
 from models.orders import Order, PhaseEvent
-from models.outbox import OrderUpdate, Outgoing, enqueue, order_update_key
+from models.outbox import OrderUpdate, Outgoing, TrackingNews, enqueue, order_update_key
 from models.people import Customer, Reseller
 from models.stages import Stage
 
@@ -84,6 +84,8 @@ def update_of(order: Order, event: PhaseEvent) -> OrderUpdate:
     )
     if (event.from_phase, event.from_stage) == (event.to_phase, event.to_stage):
         update["progress"] = True
+    if event.tracking:
+        update["tracking"] = cast(TrackingNews, event.tracking)
     return update
 
 
