@@ -19,6 +19,8 @@ from models.outbox import (
     StaffAlert,
     StaffReply,
     SupportNotice,
+    TrackingAlert,
+    TrackingNews,
 )
 
 ETA_PHASES = ("placed", "paid", "in_production")
@@ -113,7 +115,10 @@ def _order_update(t: Say, settings: Settings, lang: Language, update: OrderUpdat
         lines = [t("push.reseller", code=code, customer=update["customer_name"])]
     else:
         lines = [t("push.header", brand=update["brand"] or settings.shop_name, code=code)]
-    if update.get("progress"):
+    news = update.get("tracking")
+    if news is not None:
+        lines.append(tracking_news(t, settings, news, update["courier"] or ""))
+    elif update.get("progress"):
         where = t(f"phase.{phase}") + (f" · {update['stage']}" if update["stage"] else "")
         lines.append(t("push.progress_news", where=where))
     elif update["from_phase"] == "awaiting_stock" and phase == "placed":
@@ -133,7 +138,9 @@ def _order_update(t: Say, settings: Settings, lang: Language, update: OrderUpdat
     if update["eta"] and phase in ETA_PHASES and update["fulfillment"] == "made_to_order":
         eta = datetime.fromisoformat(update["eta"])
         lines.append(t("push.eta", date=day(eta, settings.timezone, lang)))
-    if phase == "shipped" and (update["courier"] or update["tracking_number"]):
+    # A milestone of the parcel needs no reminder of the resi; told with "shipped", it does.
+    told_shipped = news is None or "path" in update
+    if phase == "shipped" and told_shipped and (update["courier"] or update["tracking_number"]):
         lines.append(
             t(
                 "push.courier",
@@ -143,10 +150,38 @@ def _order_update(t: Say, settings: Settings, lang: Language, update: OrderUpdat
         )
     if update["note"]:
         lines.append(t("push.note", note=update["note"]))
-    path = [step for step in update.get("path", []) if step]
+    path: list[str] = []
+    for step in update.get("path", []):
+        if step and (not path or path[-1] != step):  # milestones inside "shipped" are one step
+            path.append(step)
     if len(path) > 1:  # several changes told at once: say the way it came
         lines.append(t("push.path", path=" → ".join(t(f"phase.{step}") for step in path)))
     return Reply("\n".join(lines), photo=update["photo"], lang=lang)
+
+
+def tracking_news(t: Say, settings: Settings, news: TrackingNews, courier: str) -> str:
+    """A courier milestone in words: `📦 Paketmu sudah di kota tujuan (Bandung)`."""
+    milestone = news["milestone"]
+    at = datetime.fromisoformat(news["at"]).astimezone(settings.timezone)
+    if milestone == "at_destination" and news["place"]:
+        return t("push.tracking.at_destination_in", place=news["place"])
+    if milestone == "delivered":
+        if news["receiver"]:
+            return t("push.tracking.delivered_to", receiver=news["receiver"], time=f"{at:%H:%M}")
+        return t("push.tracking.delivered", time=f"{at:%H:%M}")
+    return t(f"push.tracking.{milestone}", courier=courier or "-")
+
+
+def _tracking_alert(t: Say, alert: TrackingAlert) -> str:
+    """A shipment that needs a person, in words."""
+    return t(
+        f"alert.tracking.{alert['fact']}",
+        code=alert["code"],
+        courier=alert["courier"],
+        resi=alert["resi"],
+        text=alert["text"] or "-",
+        days=alert["days"],
+    )
 
 
 def _alert_text(t: Say, alert: StaffAlert) -> str:
@@ -165,6 +200,8 @@ def _alert_text(t: Say, alert: StaffAlert) -> str:
         return t("alert.needs_template", kind=alert["kind"], chat=alert["chat"])
     if alert["alert"] == "claimed":
         return t("alert.claimed", number=alert["thread"], staff=alert["staff"])
+    if alert["alert"] == "tracking":
+        return _tracking_alert(t, alert)
     return t("alert.dead_letter", code=alert["code"], chat=alert["chat"], error=alert["error"])
 
 
