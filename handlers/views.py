@@ -177,7 +177,7 @@ def order_status(
     lines.append(ctx.t("status.timeline"))
     for event in _effective(events):
         stage = f" · {plan[event.to_stage].name}" if event.to_stage is not None else ""
-        if event.tracking:  # a courier milestone inside "shipped"
+        if event.tracking and event.from_phase == event.to_phase:  # a milestone inside "shipped"
             stage = f" · {ctx.t('milestone.' + str(event.tracking['milestone']))}"
         note = _note(ctx, event)
         lines.append(f"• {when(event.at, tz, lang)} {ctx.phase(event.to_phase)}{stage}{note}")
