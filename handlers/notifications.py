@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import cast
 
 from handlers.context import Settings
-from handlers.i18n import Messages, day
+from handlers.i18n import Messages, day, when
 from handlers.types import Reply
 from handlers.views import progress_bar
 from models.enums import Language, NotificationKind
@@ -117,7 +117,7 @@ def _order_update(t: Say, settings: Settings, lang: Language, update: OrderUpdat
         lines = [t("push.header", brand=update["brand"] or settings.shop_name, code=code)]
     news = update.get("tracking")
     if news is not None:
-        lines.append(tracking_news(t, settings, news, update["courier"] or ""))
+        lines.append(tracking_news(t, settings, lang, news, update))
     elif update.get("progress"):
         where = t(f"phase.{phase}") + (f" · {update['stage']}" if update["stage"] else "")
         lines.append(t("push.progress_news", where=where))
@@ -159,17 +159,23 @@ def _order_update(t: Say, settings: Settings, lang: Language, update: OrderUpdat
     return Reply("\n".join(lines), photo=update["photo"], lang=lang)
 
 
-def tracking_news(t: Say, settings: Settings, news: TrackingNews, courier: str) -> str:
+def tracking_news(
+    t: Say, settings: Settings, lang: Language, news: TrackingNews, update: OrderUpdate
+) -> str:
     """A courier milestone in words: `📦 Paketmu sudah di kota tujuan (Bandung)`."""
     milestone = news["milestone"]
-    at = datetime.fromisoformat(news["at"]).astimezone(settings.timezone)
     if milestone == "at_destination" and news["place"]:
         return t("push.tracking.at_destination_in", place=news["place"])
     if milestone == "delivered":
+        tz = settings.timezone
+        at = datetime.fromisoformat(news["at"]).astimezone(tz)
+        told = datetime.fromisoformat(update["at"]).astimezone(tz)
+        # The hour alone when it is news of the day; a parcel found delivered late says when.
+        time = f"{at:%H:%M}" if at.date() == told.date() else when(at, tz, lang)
         if news["receiver"]:
-            return t("push.tracking.delivered_to", receiver=news["receiver"], time=f"{at:%H:%M}")
-        return t("push.tracking.delivered", time=f"{at:%H:%M}")
-    return t(f"push.tracking.{milestone}", courier=courier or "-")
+            return t("push.tracking.delivered_to", receiver=news["receiver"], time=time)
+        return t("push.tracking.delivered", time=time)
+    return t(f"push.tracking.{milestone}", courier=update["courier"] or "-")
 
 
 def _tracking_alert(t: Say, alert: TrackingAlert) -> str:

@@ -382,15 +382,18 @@ async def record_check(
             track.receiver = news["receiver"][:80]
         await _tell(session, order, told, news, now)
         track.milestone = told
-    elif track.milestone is None or track.milestone is Milestone.NOT_FOUND:
+    elif track.milestone is Milestone.NOT_FOUND:
         track.milestone = None  # known now, with nothing to tell yet
     done = track.milestone in FINAL
     for milestone, checkpoint in found:
-        if milestone is Milestone.FAILED_ATTEMPT and not done:
-            when = checkpoint.at.isoformat()
-            alerts.append(_alert(order, track, "failed_attempt", checkpoint.text, key=when))
-        elif milestone in (Milestone.RETURNING, Milestone.RETURNED):
+        if milestone in (Milestone.RETURNING, Milestone.RETURNED):
             alerts.append(_alert(order, track, milestone.value, checkpoint.text))
+    if not done:
+        # Every failed attempt is worth a call to the courier, not only the first one told.
+        for checkpoint in new:
+            if milestone_of(checkpoint.text) is Milestone.FAILED_ATTEMPT:
+                when = checkpoint.at.isoformat()
+                alerts.append(_alert(order, track, "failed_attempt", checkpoint.text, key=when))
     if not done:
         _stuck(track, order, policy, now, alerts)
     track.next_check_at = None if done else now + policy.poll

@@ -183,6 +183,36 @@ async def test_a_failed_attempt_is_told_to_staff_once_and_the_parcel_still_arriv
     assert await phase_of(courier.shop.db, "INV-1001") is Phase.DELIVERED
 
 
+async def test_each_failed_attempt_reaches_staff_and_the_customer_hears_of_the_first(
+    courier: Courier,
+) -> None:
+    def scan(hours: float, text: str) -> Scan:
+        return Scan(timedelta(hours=hours), text, "BANDUNG")
+
+    twice = Journey(
+        "jne",
+        "JN0000000505",
+        courier.shop.clock(),
+        [
+            scan(1, "SHIPMENT RECEIVED BY JNE COUNTER OFFICE AT [JAKARTA]"),
+            scan(20, "RECEIVED AT INBOUND STATION [BANDUNG , HUB CIBIRU]"),
+            scan(23, "WITH DELIVERY COURIER [BANDUNG]"),
+            scan(25, "CONSIGNEE NOT AT HOME [BANDUNG]"),
+            scan(46, "WITH DELIVERY COURIER [BANDUNG]"),
+            scan(48, "BAD ADDRESS / INCOMPLETE ADDRESS [BANDUNG]"),
+        ],
+        final_status="ON PROCESS",
+    )
+    await courier.ship("INV-1001", "jne", twice)
+    pushed = await courier.follow(hours=52, every=1)
+    assert [text.split(" (JNE")[0] for text in alerts(pushed)] == [
+        "⚠️ 🚚 INV-1001: kurir gagal mengantar",
+        "⚠️ 🚚 INV-1001: kurir gagal mengantar",
+    ]
+    failed = [text for text in news(pushed, "sari", "INV-1001") if text.startswith("⚠️")]
+    assert len(failed) == 1
+
+
 async def test_a_returned_parcel_is_told_to_staff_and_tracking_stops(courier: Courier) -> None:
     await courier.ship("INV-1001", "jne", jne_returned("JN0000000042", courier.shop.clock()))
     pushed = await courier.follow(hours=84)

@@ -4,14 +4,21 @@ may see it."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from handlers.context import Settings
+from handlers.i18n import Messages
+from handlers.notifications import render_notification
+from models.enums import Fulfillment, Language, NotificationKind, Phase
+from models.outbox import OrderUpdate, TrackingNews
 from models.storage import Database
 from models.tracker import Checkpoint, Shipment
 from models.tracking import TrackingPolicy, open_tracks, record_check, take_due
+from models.updates import order_update
 from tests.support.shop import Shop, open_shop
 
 POLICY = TrackingPolicy(timezone=ZoneInfo("Asia/Jakarta"))
@@ -134,3 +141,37 @@ async def test_without_tracking_the_answers_are_as_before(shop: Shop) -> None:
     assert await shop.text("sari", "/lacak INV-1001") == status
     assert await shop.text("sari", "cek resi") == status
     assert "📍" not in status
+
+
+def test_a_parcel_found_delivered_days_later_says_the_day_not_only_the_hour() -> None:
+    messages, settings = Messages.load(), Settings()
+    at = datetime(2026, 3, 2, 7, 2, tzinfo=UTC)  # Monday 14:02 in Jakarta
+    update = order_update(
+        code="INV-1001",
+        fulfillment=Fulfillment.READY_STOCK,
+        plan=(),
+        from_phase=Phase.SHIPPED,
+        phase=Phase.DELIVERED,
+        stage=None,
+        eta=None,
+        at=at + timedelta(hours=1),
+        courier="JNE",
+        tracking_number="JN0012345678",
+    )
+    news: TrackingNews = {
+        "milestone": "delivered",
+        "place": None,
+        "receiver": "BUDI",
+        "at": at.isoformat(),
+    }
+    update["tracking"] = news
+
+    def said(lang: Language, told_at: datetime) -> str:
+        payload = {**update, "at": told_at.isoformat()}
+        kind = NotificationKind.ORDER_UPDATE
+        reply = render_notification(messages, settings, lang, kind, cast(OrderUpdate, payload))
+        return reply.text.splitlines()[1]
+
+    assert said(Language.ID, at + timedelta(hours=1)) == "✅ Diterima oleh BUDI, 14:02"
+    assert said(Language.EN, at + timedelta(hours=1)) == "✅ Received by BUDI, 14:02"
+    assert said(Language.ID, at + timedelta(days=3)) == "✅ Diterima oleh BUDI, Sen 2 Mar 14:02"
