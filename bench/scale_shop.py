@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bench.scale_catalog import Item, items, product_row
 from models.base import utcnow
 from models.catalog import Product
-from models.enums import Channel, Fulfillment, Language, Phase
+from models.enums import Channel, Fulfillment, Language, PaymentState, Phase
 from models.linking import new_link_code
 from models.orders import Order, OrderLine, PhaseEvent
 from models.people import Chat, ChatLink, Customer, Reseller, Staff
@@ -290,6 +290,8 @@ async def _write_orders(
             if holds and not item.made_to_order:
                 reserved[pid] = reserved.get(pid, 0) + qty
         shipped = any(p is Phase.SHIPPED for p, _ in path)
+        paid = any(p is Phase.PAID for p, _ in path)
+        subtotal = sum(line["unit_price"] * line["qty"] for line in lines[first:])
         total = timedelta(minutes=sum(s["minutes"] for s in plan))
         order = {
             "id": order_id,
@@ -301,6 +303,9 @@ async def _write_orders(
             "stage_index": stage,
             "stage_plan": plan,
             "stock_reserved": holds and any(line["from_stock"] for line in lines[first:]),
+            "subtotal": subtotal,
+            "paid_amount": subtotal if paid else 0,
+            "payment_state": PaymentState.PAID if paid else PaymentState.UNPAID,
             "courier": rng.choice(COURIERS) if shipped else None,
             "tracking_number": f"JP{rng.randrange(10**10):010d}" if shipped else None,
             "link_code": new_link_code(),

@@ -23,6 +23,7 @@ from bot.leader import Leadership
 from bot.media import MediaRelay
 from bot.pacing import Limits, Pacer
 from bot.telegram import TelegramChannel
+from bot.tracking import BinderByte
 from bot.web import BodyLimits, create_web_app
 from bot.whatsapp import WhatsAppChannel
 from handlers.context import OrderSettings, PaymentSettings, Settings
@@ -35,8 +36,11 @@ from models.change import Policy
 from models.dunning import Dunning
 from models.enums import Channel, Language
 from models.storage import Database
+from models.tracker import Tracker
+from models.tracking import TrackingPolicy
 
 DISPATCH_JOB = "dispatch"
+TRACK_EVERY_MINUTES = 5  # how often the tracking round runs; each shipment waits poll_minutes
 
 
 def settings_from(config: Config) -> Settings:
@@ -102,6 +106,8 @@ class App:
     telegram: TelegramChannel | None
     whatsapp: WhatsAppChannel | None
     web: Starlette | None  # the webhooks and /healthz, when a channel takes webhooks
+    jobs: Jobs
+    tracker: Tracker | None  # the courier tracking provider, when [tracking] names one
 
     def stop_jobs(self) -> None:
         """Stop the scheduler, if it runs: no more dispatching or jobs from this process."""
@@ -115,6 +121,8 @@ class App:
             await self.telegram.stop()
         if self.whatsapp is not None:
             await self.whatsapp.close()
+        if self.tracker is not None:
+            await self.tracker.aclose()
         await self.db.dispose()
 
 
@@ -123,8 +131,12 @@ def build(
     *,
     clock: Callable[[], datetime] = utcnow,
     console: ChatChannel | None = None,
+    tracker: Tracker | None = None,
 ) -> App:
-    """Make every part of a kabar process from the configuration, wired and unstarted."""
+    """Make every part of a kabar process from the configuration, wired and unstarted.
+
+    `console` and `tracker` stand in for a chat channel and a tracking provider (the demo's).
+    """
     db = Database(config.database.url)
     messages = load_messages(config)
     settings = settings_from(config)
@@ -193,6 +205,13 @@ def build(
             overdue_after=timedelta(hours=config.payment.overdue_hours),
             auto_cancel=config.payment.auto_cancel,
         ),
+        tracker=tracker if tracker is not None else _tracker(config),
+        tracking=TrackingPolicy(
+            poll=timedelta(minutes=config.tracking.poll_minutes),
+            daily_quota=config.tracking.daily_quota,
+            stuck=timedelta(days=config.tracking.stuck_days),
+            timezone=config.shop.tz,
+        ),
     )
     _schedule(scheduler, config, dispatcher, jobs)
     web = None
@@ -220,6 +239,8 @@ def build(
         telegram=telegram,
         whatsapp=whatsapp,
         web=web,
+        jobs=jobs,
+        tracker=jobs.tracker,
     )
 
 
@@ -232,6 +253,19 @@ def _media_relay(config: Config, channels: Mapping[Channel, ChatChannel]) -> Med
     if not config.whatsapp.enabled or token is None:
         return None
     return MediaRelay(token.get_secret_value().encode(), config.whatsapp.public_url, channels)
+
+
+def _tracker(config: Config) -> Tracker | None:
+    """The courier tracking provider `[tracking] provider` names; None for "none"."""
+    tracking = config.tracking
+    if tracking.provider == "none" or tracking.api_key is None:
+        return None
+    return BinderByte(
+        tracking.api_key.get_secret_value(),
+        base_url=tracking.api_base_url,
+        couriers=tracking.couriers,
+        timezone=config.shop.tz,
+    )
 
 
 def _schedule(
@@ -298,3 +332,12 @@ def _schedule(
         coalesce=True,
         misfire_grace_time=3600,
     )
+    if jobs.tracker is not None:
+        scheduler.add_job(
+            jobs.track_shipments,
+            "interval",
+            minutes=TRACK_EVERY_MINUTES,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=600,
+        )

@@ -46,6 +46,7 @@ __all__ = [
     "ShopConfig",
     "SupportConfig",
     "TelegramConfig",
+    "TrackingConfig",
     "WhatsAppConfig",
     "config_from_mapping",
     "load_config",
@@ -503,6 +504,62 @@ class PrivacyConfig(_Section):
     keep_messages_days: Annotated[int, Ge(1), _expected("an integer >= 1", numeric=True)] = 90
 
 
+# kabar's couriers (as `/kirim` names them) to BinderByte's courier codes.
+DEFAULT_COURIERS = {
+    "JNE": "jne",
+    "J&T": "jnt",
+    "JNT Cargo": "jnt_cargo",
+    "SiCepat": "sicepat",
+    "AnterAja": "anteraja",
+    "POS Indonesia": "pos",
+    "Ninja Xpress": "ninja",
+    "ID Express": "ide",
+    "Lion Parcel": "lion",
+    "SAP Express": "sap",
+    "Wahana": "wahana",
+    "TIKI": "tiki",
+}
+_COURIER_CODE_RE = re.compile(r"[a-z0-9_]{0,32}")
+
+
+def _check_couriers(value: dict[str, str]) -> dict[str, str]:
+    """Accept provider codes of a-z, 0-9 and _ ("" stops tracking that courier), over the
+    defaults."""
+    for name, code in value.items():
+        if not name.strip():
+            raise PydanticCustomError("kabar", "a courier needs a name", {"key": name})
+        if not _COURIER_CODE_RE.fullmatch(code):
+            raise PydanticCustomError(
+                "kabar",
+                "expected the provider's courier code (a-z, 0-9, _) or '' for none, got {got}",
+                {"key": name, "got": _show(code)},
+            )
+    return {**DEFAULT_COURIERS, **value}
+
+
+class TrackingConfig(_Section):
+    """Courier tracking: who to ask, how often, and how much a day."""
+
+    provider: Annotated[
+        Literal["none", "binderbyte"], BeforeValidator(_lower), _expected("one of none, binderbyte")
+    ] = "none"
+    api_key: Secret = None
+    api_base_url: Url = "https://api.binderbyte.com"
+    poll_minutes: Annotated[int, Ge(5), _expected("an integer >= 5", numeric=True)] = 120
+    daily_quota: Annotated[int, Ge(1), _expected("an integer >= 1", numeric=True)] = 500
+    stuck_days: Annotated[int, Ge(1), _expected("an integer >= 1", numeric=True)] = 4
+    couriers: Annotated[dict[str, str], AfterValidator(_check_couriers)] = Field(
+        default_factory=lambda: dict(DEFAULT_COURIERS)
+    )
+
+    @model_validator(mode="after")
+    def _check_required(self) -> TrackingConfig:
+        """Require the key a provider needs."""
+        if self.provider != "none" and self.api_key is None:
+            raise _required("api_key", f"tracking.provider is {self.provider}")
+        return self
+
+
 class Config(_Section):
     """The whole kabar configuration."""
 
@@ -517,6 +574,7 @@ class Config(_Section):
     payment: PaymentConfig = Field(default_factory=PaymentConfig)
     orders: OrdersConfig = Field(default_factory=OrdersConfig)
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
 
 
 _FALLBACK_MESSAGES = {

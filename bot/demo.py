@@ -14,6 +14,7 @@ from rich.console import Console
 from bot.app import App, build
 from bot.channels import ConsoleChannel
 from bot.config import Config, config_from_mapping
+from bot.replay import Replay
 from handlers.types import Incoming, Reply
 from models.catalog import Product
 from models.chats import get_or_create_chat
@@ -26,6 +27,7 @@ from models.stages import parse_stages, stages_to_json
 from models.storage import Database
 
 UNDO_SECONDS = 3  # short, so a demo shows both undo and the push that follows
+WAIT = "⏳"  # a script step that lets hours pass: the courier is asked, pushes go out
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,14 @@ SCRIPT: tuple[tuple[str, str], ...] = (
     ("dewi", "/tahap INV-1001 dikemas"),
     ("dewi", "/kirim INV-1001 jne JN0012345678"),
     ("sari", "resi nya mana?"),
-    ("dewi", "/terima INV-1001"),
+    # The courier takes it from there: each milestone is pushed, delivered needs no /terima.
+    (WAIT, "1"),
+    (WAIT, "2"),
+    (WAIT, "4"),
+    (WAIT, "15"),
+    (WAIT, "3"),
+    (WAIT, "3"),
+    ("sari", "/lacak INV-1001"),
     # Made to order: every production stage with progress and estimate, and an undo.
     ("dewi", "/bayar INV-1002"),
     ("dewi", "/tahap INV-1002 potong"),
@@ -233,6 +242,13 @@ async def play_script(app: App, clock: DemoClock, out: Console, links: dict[str,
         text = template
         for code, link in links.items():
             text = text.replace(f"{{link:{code}}}", link)
+        if persona == WAIT:
+            out.print(f"{WAIT} {text} jam kemudian", markup=False, highlight=False)
+            clock.advance(float(text) * 3600)
+            await app.jobs.track_shipments()
+            await app.dispatcher.tick()
+            out.print("", markup=False)
+            continue
         out.print(f"{persona} ▸ {text}", markup=False, highlight=False)
         for reply in await say(app, persona, text):
             _show(out, persona, reply, push=False)
@@ -285,7 +301,9 @@ async def run_demo(*, script: bool, out: Console, folder: Path | None = None) ->
         db_path = (folder or Path(tmp)) / "kabar-demo.db"
         clock = DemoClock(datetime(2026, 3, 2, 2, 0, tzinfo=UTC) if script else None)
         channel = ConsoleChannel(lambda who, reply: _show(out, who, reply, push=True))
-        app = build(demo_config(db_path), clock=clock, console=channel)
+        # The scripted walk-through follows a parcel with a courier of its own (no network).
+        tracker = Replay(clock) if script else None
+        app = build(demo_config(db_path), clock=clock, console=channel, tracker=tracker)
         try:
             await upgrade(app.db)
             if script:

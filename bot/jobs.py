@@ -1,8 +1,9 @@
 """Scheduled jobs besides the dispatcher: late orders, the staff's morning digest, idle
-handover threads, and forgetting old chat messages."""
+handover threads, forgetting old chat messages, and asking couriers about shipped orders."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -15,6 +16,10 @@ from models.messages import forget_before
 from models.queue import flag_late_orders, queue_digest
 from models.storage import Database
 from models.support import close_idle
+from models.tracker import Tracker, TrackerError
+from models.tracking import TrackingPolicy, end_round, open_tracks, record_check, take_due
+
+log = logging.getLogger(__name__)
 
 
 class Jobs:
@@ -29,6 +34,8 @@ class Jobs:
         idle_close: timedelta = timedelta(minutes=120),
         keep_messages: timedelta = timedelta(days=90),
         dunning: Dunning | None = None,
+        tracker: Tracker | None = None,
+        tracking: TrackingPolicy | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
@@ -36,6 +43,8 @@ class Jobs:
         self.idle_close = idle_close
         self.keep_messages = keep_messages
         self.dunning = dunning or Dunning()
+        self.tracker = tracker  # None: no provider configured, shipped orders wait for /terima
+        self.tracking = tracking or TrackingPolicy(timezone=settings.timezone)
 
     async def late_orders(self) -> int:
         """Flag orders past their phase's or stage's expected time."""
@@ -70,3 +79,44 @@ class Jobs:
         """Remind an order draft once half way, and drop the ones that ran out."""
         async with self.db.transaction() as session:
             return await tend_drafts(session, self.clock())
+
+    async def track_shipments(self) -> int:
+        """Ask the courier about shipped orders, longest unchecked first, as many as the day's
+        quota allows by now; return how many calls were made.
+
+        Each answer is taken in by its own transaction, so a round cut short keeps what it
+        learnt; the first failure ends the round and the provider rests (`end_round`).
+        """
+        tracker = self.tracker
+        if tracker is None:
+            return 0
+        async with self.db.transaction() as session:
+            await open_tracks(session, tracker.couriers, self.clock())
+        async with self.db.transaction() as session:
+            due = await take_due(session, tracker.name, self.tracking, self.clock())
+        if not due:
+            return 0
+        asked, failure = 0, None
+        for shipment_due in due:
+            try:
+                shipment = await tracker.track(shipment_due.courier, shipment_due.resi)
+            except TrackerError as exc:
+                failure = exc
+                break
+            asked += 1
+            async with self.db.transaction() as session:
+                await record_check(session, shipment_due, shipment, self.tracking, self.clock())
+        failed = due[asked] if failure is not None else None
+        async with self.db.transaction() as session:
+            await end_round(
+                session,
+                tracker.name,
+                self.tracking,
+                self.clock(),
+                unused=due[asked + (failed is not None) :],
+                failed=failed,
+                error=failure,
+            )
+        if failure is not None:
+            log.warning("tracking: %s did not answer (%s); it rests a while", tracker.name, failure)
+        return asked + (failed is not None)

@@ -15,6 +15,7 @@ from models.inventory import subscribe
 from models.linking import Item, chat_orders, items_of, order_history
 from models.orders import Order, clean_code
 from models.search import ProductIndex, find_products
+from models.tracking import track_of
 
 LIST_LIMIT = 10
 
@@ -37,6 +38,15 @@ async def status(ctx: Context, args: str) -> Reply:
     return await _status_of(ctx, code)
 
 
+async def track(ctx: Context, args: str) -> Reply:
+    """Show an order with the courier's latest checkpoints: `/lacak [KODE]`."""
+    code = args.strip().split()[0] if args.strip() else None
+    if code is None and ctx.role is Role.STAFF:
+        return ctx.reply("track.usage")
+    asks = Intent(IntentKind.ORDER_STATUS, code, hints=frozenset({Hint.TRACKING}))
+    return await asked_about(ctx, asks)
+
+
 async def asked_about(ctx: Context, intent: Intent) -> Reply:
     """Answer an order question: the order it names, or the one it points to.
 
@@ -45,7 +55,7 @@ async def asked_about(ctx: Context, intent: Intent) -> Reply:
     question leaves several, the choice shows what is in each and where it stands.
     """
     if intent.order_code:
-        return await _status_of(ctx, intent.order_code)
+        return await _status_of(ctx, intent.order_code, intent)
     mine = await chat_orders(ctx.session, ctx.chat, LIST_LIMIT)
     if not mine:
         return no_orders(ctx)
@@ -53,7 +63,7 @@ async def asked_about(ctx: Context, intent: Intent) -> Reply:
     pool = [o for o in mine if o.phase not in FINAL] or mine
     picked = _pointed_to(pool, items, intent) if len(pool) > 1 else pool
     if len(picked) == 1:
-        return await _status_of(ctx, picked[0].code)
+        return await _status_of(ctx, picked[0].code, intent)
     return Reply(ctx.t("status.pick"), choices=order_choices(ctx, picked, items))
 
 
@@ -90,14 +100,18 @@ def _with_products(
     return [order for number, order in enumerate(orders) if number in hit]
 
 
-async def _status_of(ctx: Context, code: str) -> Reply:
-    """The status of the order with this code, if the asker may see it."""
+async def _status_of(ctx: Context, code: str, intent: Intent | None = None) -> Reply:
+    """The status of the order with this code, if the asker may see it; a question about
+    the parcel (`Hint.TRACKING`) gets the courier's checkpoints too."""
     seen_by = None if ctx.role is Role.STAFF else ctx.chat  # staff see every order
     history = await order_history(ctx.session, code, seen_by=seen_by)
     if history is None:
         # The same words whether the order does not exist or is someone else's.
         return ctx.reply("status.not_found", code=code[:64])
-    return status_reply(ctx, history)
+    order = history.order
+    track = await track_of(ctx.session, order.id) if order.tracking_number else None
+    tracking = intent is not None and Hint.TRACKING in intent.hints
+    return status_reply(ctx, history, track, tracking=tracking)
 
 
 async def stock(ctx: Context, args: str) -> Reply:

@@ -211,6 +211,8 @@ _PROGRESS = _words("""
 """)
 _ASKS_IF_DONE = _words("sudah belum kapan bagaimana yet already when how")
 _TRACKING = _words("resi awb tracking lacak track kurir courier ekspedisi")
+# Asking after the parcel itself ("paket saya sampai mana") is asking what the courier says.
+_PARCEL = _words("paket kiriman pengiriman package packages parcel shipment")
 # Asking for a person. "admin" and "min" alone are how people address the shop ("min, ada stok
 # kaos?"), so they count only with a word that asks to talk to them.
 _PERSON = _words("""
@@ -470,7 +472,7 @@ def classify(text: str) -> Intent:
     kept = tuple(words)
 
     def status(order_code: str | None = None) -> Intent:
-        hints = {Hint.TRACKING} if t.has(_TRACKING) else set()
+        hints = {Hint.TRACKING} if t.has(_TRACKING | _PARCEL) else set()
         if progress:
             hints.add(Hint.PRODUCTION)
         about = " ".join(w for w in (query or "").split() if w not in _NOT_ABOUT) or None

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import cast
 
 from handlers.context import Settings
-from handlers.i18n import Messages, day, money
+from handlers.i18n import Messages, day, money, when
 from handlers.types import Choice, Reply
 from handlers.views import progress_bar
 from models.enums import Language, NotificationKind
@@ -22,6 +22,8 @@ from models.outbox import (
     StaffAlert,
     StaffReply,
     SupportNotice,
+    TrackingAlert,
+    TrackingNews,
 )
 
 ETA_PHASES = ("placed", "paid", "in_production")
@@ -117,8 +119,11 @@ def _order_update(t: Say, settings: Settings, lang: Language, update: OrderUpdat
         lines = [t("push.reseller", code=code, customer=update["customer_name"])]
     else:
         lines = [t("push.header", brand=update["brand"] or settings.shop_name, code=code)]
+    tracked = update.get("tracking")
     news = update.get("payment")
-    if news is not None and (update.get("progress") or news["news"] != "paid"):
+    if tracked is not None:
+        lines.append(tracking_news(t, settings, lang, tracked, update))
+    elif news is not None and (update.get("progress") or news["news"] != "paid"):
         lines.append(_payment_news(t, settings, lang, news, update["note"]))
         update = {**update, "note": None}  # a refusal's reason is the news itself
     elif update.get("progress"):
@@ -141,7 +146,9 @@ def _order_update(t: Say, settings: Settings, lang: Language, update: OrderUpdat
     if update["eta"] and phase in ETA_PHASES and update["fulfillment"] == "made_to_order":
         eta = datetime.fromisoformat(update["eta"])
         lines.append(t("push.eta", date=day(eta, settings.timezone, lang)))
-    if phase == "shipped" and (update["courier"] or update["tracking_number"]):
+    # A milestone of the parcel needs no reminder of the resi; told with "shipped", it does.
+    told_shipped = tracked is None or "path" in update
+    if phase == "shipped" and told_shipped and (update["courier"] or update["tracking_number"]):
         lines.append(
             t(
                 "push.courier",
@@ -151,7 +158,10 @@ def _order_update(t: Say, settings: Settings, lang: Language, update: OrderUpdat
         )
     if update["note"]:
         lines.append(t("push.note", note=update["note"]))
-    path = [step for step in update.get("path", []) if step]
+    path: list[str] = []
+    for step in update.get("path", []):
+        if step and (not path or path[-1] != step):  # milestones inside "shipped" are one step
+            path.append(step)
     if len(path) > 1:  # several changes told at once: say the way it came
         lines.append(t("push.path", path=" → ".join(t(f"phase.{step}") for step in path)))
     return Reply("\n".join(lines), photo=update["photo"], lang=lang)
@@ -197,6 +207,37 @@ def _proof(t: Say, settings: Settings, lang: Language, alert: ProofAlert) -> Rep
     return Reply("\n".join(lines), choices=choices, photo=alert["proof"], lang=lang)
 
 
+def tracking_news(
+    t: Say, settings: Settings, lang: Language, news: TrackingNews, update: OrderUpdate
+) -> str:
+    """A courier milestone in words: `📦 Paketmu sudah di kota tujuan (Bandung)`."""
+    milestone = news["milestone"]
+    if milestone == "at_destination" and news["place"]:
+        return t("push.tracking.at_destination_in", place=news["place"])
+    if milestone == "delivered":
+        tz = settings.timezone
+        at = datetime.fromisoformat(news["at"]).astimezone(tz)
+        told = datetime.fromisoformat(update["at"]).astimezone(tz)
+        # The hour alone when it is news of the day; a parcel found delivered late says when.
+        time = f"{at:%H:%M}" if at.date() == told.date() else when(at, tz, lang)
+        if news["receiver"]:
+            return t("push.tracking.delivered_to", receiver=news["receiver"], time=time)
+        return t("push.tracking.delivered", time=time)
+    return t(f"push.tracking.{milestone}", courier=update["courier"] or "-")
+
+
+def _tracking_alert(t: Say, alert: TrackingAlert) -> str:
+    """A shipment that needs a person, in words."""
+    return t(
+        f"alert.tracking.{alert['fact']}",
+        code=alert["code"],
+        courier=alert["courier"],
+        resi=alert["resi"],
+        text=alert["text"] or "-",
+        days=alert["days"],
+    )
+
+
 def _alert_text(t: Say, alert: StaffAlert) -> str:
     """A staff alert in words."""
     if alert["alert"] == "digest":
@@ -217,6 +258,8 @@ def _alert_text(t: Say, alert: StaffAlert) -> str:
         return t("alert.overdue", code=alert["code"])
     if alert["alert"] == "proof":
         return t("alert.proof", code=alert["code"], customer=alert["customer"])
+    if alert["alert"] == "tracking":
+        return _tracking_alert(t, alert)
     return t("alert.dead_letter", code=alert["code"], chat=alert["chat"], error=alert["error"])
 
 

@@ -52,6 +52,7 @@ ROUTES: tuple[Route, ...] = (
     # Customers: their own orders; staff see any order with /status.
     Route(("pesanan", "orders"), customer.orders, CUSTOMERS, "help.orders"),
     Route(("status", "status", "cek"), customer.status, ALL, "help.status"),
+    Route(("lacak", "track"), customer.track, ALL, "help.track"),
     Route(("stok", "stock"), customer.stock, ALL, "help.stock"),
     Route(("kabari", "notify"), customer.notify, CUSTOMERS | RESELLERS, "help.notify"),
     Route(("berhenti", "stop"), common.stop, CUSTOMERS | RESELLERS, "help.stop"),

@@ -73,6 +73,12 @@ COURIERS = {
     "grab": "GrabExpress",
     "grabexpress": "GrabExpress",
     "grab express": "GrabExpress",
+    "jnt cargo": "JNT Cargo",
+    "j&t cargo": "JNT Cargo",
+    "sap": "SAP Express",
+    "sap express": "SAP Express",
+    "wahana": "Wahana",
+    "tiki": "TIKI",
 }
 RESI = re.compile(r"[A-Za-z0-9-]{4,40}")
 # Staff notes are the shop's own; what follows this marker is told to the customer.

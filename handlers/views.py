@@ -17,8 +17,11 @@ from models.enums import Channel, Fulfillment, PaymentState, Phase
 from models.linking import Item, OrderHistory
 from models.orders import Order, PhaseEvent
 from models.payments import bill_of
+from models.tracker import Checkpoint
+from models.tracking import TrackView
 
 LOW_STOCK = 5  # at or below this, customers are told "only N left"
+CUSTOMER_CHECKPOINTS = 5  # the courier's latest checkpoints a customer is shown; staff see all
 
 
 def menu(ctx: Context) -> tuple[Choice, ...]:
@@ -99,14 +102,57 @@ def brand_for(ctx: Context, order: Order, reseller_name: str | None) -> str:
     return reseller_name if order.reseller_id and reseller_name else ctx.settings.shop_name
 
 
-def status_reply(ctx: Context, history: OrderHistory) -> Reply:
-    """The status of an order the asker may see, under the brand its customer knows."""
+def status_reply(
+    ctx: Context, history: OrderHistory, track: TrackView | None = None, *, tracking: bool = False
+) -> Reply:
+    """The status of an order the asker may see, under the brand its customer knows.
+
+    With `tracking` (the question was about the parcel) the courier's checkpoints follow.
+    """
     brand = brand_for(ctx, history.order, history.brand)
-    return Reply(order_status(ctx, history.order, history.events, brand))
+    latest = track.latest if track is not None and not tracking else None
+    text = order_status(ctx, history.order, history.events, brand, latest=latest)
+    if tracking and track is not None:
+        text += "\n" + "\n".join(tracking_lines(ctx, track))
+    return Reply(text)
 
 
-def order_status(ctx: Context, order: Order, events: Sequence[PhaseEvent], brand: str) -> str:
-    """The full status of one order: phase, progress, estimate, courier, timeline."""
+def tracking_lines(ctx: Context, track: TrackView) -> list[str]:
+    """The courier's news of a parcel: where it is, the latest checkpoints (staff: all)."""
+    tz, lang = ctx.settings.timezone, ctx.lang
+    milestone = ctx.t(f"milestone.{track.milestone}") if track.milestone else "-"
+    lines = [ctx.t("track.title", courier=track.courier, resi=track.resi, milestone=milestone)]
+    if not track.checkpoints:
+        lines.append(ctx.t("track.none_yet"))
+    shown = (
+        track.checkpoints if ctx.role is Role.STAFF else track.checkpoints[:CUSTOMER_CHECKPOINTS]
+    )
+    for checkpoint in shown:
+        place = f" · {checkpoint.place}" if checkpoint.place else ""
+        lines.append(f"• {when(checkpoint.at, tz, lang)}{place} — {checkpoint.text}")
+    if len(shown) < len(track.checkpoints):
+        lines.append(ctx.t("track.earlier", count=len(track.checkpoints) - len(shown)))
+    if ctx.role is Role.STAFF and track.checked_at is not None:
+        at = when(track.checked_at, tz, lang)
+        if track.next_check_at is None:
+            lines.append(ctx.t("track.checked_done", at=at))
+        else:
+            lines.append(ctx.t("track.checked", at=at, next=when(track.next_check_at, tz, lang)))
+    return lines
+
+
+def order_status(
+    ctx: Context,
+    order: Order,
+    events: Sequence[PhaseEvent],
+    brand: str,
+    *,
+    latest: Checkpoint | None = None,
+) -> str:
+    """The full status of one order: phase, progress, estimate, courier, timeline.
+
+    `latest` is the courier's newest checkpoint, shown under the resi.
+    """
     tz, lang = ctx.settings.timezone, ctx.lang
     lines = [
         ctx.t("status.header", brand=brand, code=order.code),
@@ -129,9 +175,13 @@ def order_status(ctx: Context, order: Order, events: Sequence[PhaseEvent], brand
         lines.append(
             ctx.t("status.courier", courier=order.courier or "-", resi=order.tracking_number or "-")
         )
+    if latest is not None:
+        lines.append(ctx.t("status.checkpoint", at=when(latest.at, tz, lang), text=latest.text))
     lines.append(ctx.t("status.timeline"))
     for event in _effective(events):
         stage = f" · {plan[event.to_stage].name}" if event.to_stage is not None else ""
+        if event.tracking and event.from_phase == event.to_phase:  # a milestone inside "shipped"
+            stage = f" · {ctx.t('milestone.' + str(event.tracking['milestone']))}"
         note = _note(ctx, event)
         lines.append(f"• {when(event.at, tz, lang)} {ctx.phase(event.to_phase)}{stage}{note}")
     return "\n".join(lines)

@@ -9,6 +9,7 @@ from models.outbox import Notification
 from models.payments import PaymentEvent
 from models.people import Chat, ChatLink, Customer, InboundMessage, Reseller, Staff
 from models.support import SupportThread
+from models.tracking import ShipmentTrack, TrackerUsage
 
 __all__ = [
     "Base",
@@ -26,7 +27,9 @@ __all__ = [
     "PhaseEvent",
     "Product",
     "Reseller",
+    "ShipmentTrack",
     "Staff",
     "StockSubscription",
     "SupportThread",
+    "TrackerUsage",
 ]

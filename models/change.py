@@ -12,7 +12,8 @@ if TYPE_CHECKING:  # the batch writes events, which know orders; a change is onl
 
 @dataclass(frozen=True)
 class Actor:
-    """Who made a change: a staff member, the system (scheduler, restock) or an import."""
+    """Who made a change: a staff member, the system (scheduler, restock), an import, or the
+    courier tracker."""
 
     kind: str
     staff_id: int | None = None
@@ -26,6 +27,7 @@ class Actor:
 SYSTEM = Actor("system")
 IMPORT = Actor("import")
 CUSTOMER = Actor("customer")  # a customer's own word: a transfer proof
+TRACKER = Actor("tracker")  # the courier's checkpoints said so
 
 
 @dataclass(frozen=True)

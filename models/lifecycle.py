@@ -24,6 +24,7 @@ from models.enums import Fulfillment, PaymentState, Phase
 from models.errors import InvalidTransition, NotFound
 from models.flows import FLOWS, Position, check_advance, check_progress, check_side_exit
 from models.orders import Order, OrderLine, PhaseEvent, clean_code, other_forms
+from models.outbox import TrackingNews
 from models.payments import (
     PaymentEvent,
     bill_of,
@@ -93,10 +94,12 @@ async def advance(
     photo: str | None = None,
     courier: str | None = None,
     tracking_number: str | None = None,
+    tracking: TrackingNews | None = None,
 ) -> PhaseEvent:
     """Move an order forward to `target` (a phase, or a production stage).
 
-    `note` stays with the shop; `customer_note` is told to the people who hear of the order.
+    `note` stays with the shop; `customer_note` is told to the people who hear of the order;
+    `tracking` is the courier's news that moved it.
     """
     check_advance(order.code, order.fulfillment, order.position, target, len(order.plan))
     check_paid_for(order, target.phase, change.policy)
@@ -135,6 +138,7 @@ async def advance(
         customer_note=customer_note,
         photo=photo,
         effect=effect,
+        tracking=tracking,
     )
 
 
@@ -266,8 +270,10 @@ async def tell_progress(
     note: str | None = None,
     customer_note: str | None = None,
     photo: str | None = None,
+    tracking: TrackingNews | None = None,
 ) -> PhaseEvent:
-    """Tell of progress inside the current phase or stage (a photo, a note); nothing moves."""
+    """Tell of progress inside the current phase or stage (a photo, a note, a courier
+    milestone); nothing moves."""
     check_progress(order.code, order.position)
     before = _Before.of(order)
     phase_entered_at = order.phase_entered_at  # still in the same phase or stage
@@ -279,6 +285,7 @@ async def tell_progress(
         note=note,
         customer_note=customer_note,
         photo=photo,
+        tracking=tracking,
     )
     order.phase_entered_at = phase_entered_at
     return event
@@ -429,6 +436,7 @@ async def record(
     effect: str | None = None,
     paid: Decimal | None = None,
     payment: str | None = None,
+    tracking: TrackingNews | None = None,
 ) -> PhaseEvent:
     """Append the event of a change and the messages to everyone who must hear of it.
 
@@ -453,6 +461,7 @@ async def record(
         command_id=change.command,
         before=before.snapshot,
         stock_effect=effect,
+        tracking=dict(tracking) if tracking else None,
     )
     batch = change.batch or Batch(session)
     batch.add(order, event, change.due_at)

@@ -165,7 +165,7 @@ class PhaseEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    actor: Mapped[str] = mapped_column(String(16))  # staff, system, import
+    actor: Mapped[str] = mapped_column(String(16))  # staff, system, import, tracker
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     from_phase: Mapped[Phase | None] = mapped_column(str_enum(Phase))
     from_stage: Mapped[int | None] = mapped_column(Integer)
@@ -184,6 +184,8 @@ class PhaseEvent(Base):
     # The order's fields before the change, and what it did to stock: enough to undo it.
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     stock_effect: Mapped[str | None] = mapped_column(String(16))  # consumed, released
+    # A courier milestone the tracker recorded (models.outbox.TrackingNews): told as such.
+    tracking: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     undoes_event_id: Mapped[int | None] = mapped_column(
         ForeignKey("phase_events.id", ondelete="SET NULL"), index=True
     )

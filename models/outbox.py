@@ -93,6 +93,15 @@ _TABLE = cast(Table, Notification.__table__)  # Core statements: no ORM bookkeep
 # ------------------------------------------------------------------------------- payloads
 
 
+class TrackingNews(TypedDict):
+    """A courier milestone an order update tells: which, where, who received it, when."""
+
+    milestone: str  # models.milestones.Milestone
+    place: str | None
+    receiver: str | None
+    at: str  # ISO time of the courier's checkpoint
+
+
 class OrderUpdate(TypedDict):
     """An order moved (or runs late): everything needed to word it later, in any language.
 
@@ -120,6 +129,7 @@ class OrderUpdate(TypedDict):
     progress: NotRequired[bool]  # news from inside the phase or stage: a photo or a note
     payment: NotRequired[PaymentNews]  # money came in, a proof was refused, a reminder
     path: NotRequired[list[str]]  # set when several updates are told as one: the phases passed
+    tracking: NotRequired[TrackingNews]  # the courier's news: a milestone of the parcel
 
 
 class PaymentNews(TypedDict):
@@ -213,6 +223,19 @@ class ForwardedMessage(TypedDict):
     media: str | None  # the platform's reference
 
 
+class TrackingAlert(TypedDict):
+    """Staff: a shipment needs a person (a failed attempt, a return, an unknown or stuck resi),
+    or the tracking provider refused kabar's key."""
+
+    alert: Literal["tracking"]
+    fact: str  # failed_attempt, returning, returned, not_found, stuck, refused
+    code: str  # the order's ("" for refused)
+    courier: str
+    resi: str
+    text: str  # the courier's words, or the provider's answer
+    days: int  # since shipping (not_found) or since the last checkpoint (stuck)
+
+
 class HandoverForward(TypedDict):
     """Staff: a customer's messages in a handover thread; the first one says who and why."""
 
@@ -253,6 +276,7 @@ StaffAlert = (
     | ClaimedAlert
     | OverdueAlert
     | ProofAlert
+    | TrackingAlert
 )
 Payload = OrderUpdate | BackInStock | StaffAlert | HandoverForward | StaffReply | SupportNotice
 

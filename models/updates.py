@@ -19,7 +19,14 @@ from models.audience import Audience, Owned, Recipient, audiences_of
 from models.bulk import among, insert_rows
 from models.enums import Fulfillment, Phase
 from models.orders import Order, PhaseEvent
-from models.outbox import OrderUpdate, Outgoing, PaymentNews, enqueue, order_update_key
+from models.outbox import (
+    OrderUpdate,
+    Outgoing,
+    PaymentNews,
+    TrackingNews,
+    enqueue,
+    order_update_key,
+)
 from models.payments import bill_of
 from models.people import Customer, Reseller
 from models.stages import Stage
@@ -88,6 +95,8 @@ def update_of(order: Order, event: PhaseEvent) -> OrderUpdate:
         update["progress"] = True
     if event.payment is not None:
         update["payment"] = payment_news(order, event.payment, event.paid)
+    if event.tracking:
+        update["tracking"] = cast(TrackingNews, event.tracking)
     return update
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from bot.app import DISPATCH_JOB, build
 from bot.config import config_from_mapping
 from bot.demo import seed
+from bot.tracking import BinderByte
 from handlers.types import Incoming
 from models.enums import Channel
 from models.schema import upgrade
@@ -129,5 +130,27 @@ async def test_the_shops_faq_reaches_the_conversation_in_both_languages(tmp_path
         await ask("guest", "/language en")
         assert await ask("guest", "cash on delivery?") == "COD is fine"
         assert await ask("guest", "ada diskon?") == "Diskon 10% minggu ini"  # no English written
+    finally:
+        await app.close()
+
+
+async def test_a_tracking_provider_adds_the_tracking_round(tmp_path: Path) -> None:
+    database = {"url": f"sqlite+aiosqlite:///{tmp_path / 'kabar.db'}"}
+    config = config_from_mapping(
+        {"database": database, "tracking": {"provider": "binderbyte", "api_key": "k3y"}}
+    )
+    app = build(config)
+    try:
+        assert isinstance(app.tracker, BinderByte) and app.jobs.tracker is app.tracker
+        assert "J&T" in app.tracker.couriers
+        names = [job.name for job in app.scheduler.get_jobs()]
+        assert "Jobs.track_shipments" in names
+    finally:
+        await app.close()
+    app = build(config_from_mapping({"database": database}))  # provider "none"
+    try:
+        assert app.tracker is None
+        assert "Jobs.track_shipments" not in [job.name for job in app.scheduler.get_jobs()]
+        assert await app.jobs.track_shipments() == 0
     finally:
         await app.close()

@@ -274,3 +274,55 @@ def test_shop_faq_topics_are_checked_with_one_line_naming_the_key() -> None:
     )
     config = config_from_mapping({"shop": {"faq": {"promo": {"id": "x", "words": ["diskon"]}}}})
     assert config.shop.faq["promo"].words == ["diskon"]
+
+
+def test_tracking_is_off_until_a_provider_and_its_key_are_set(tmp_path: Path) -> None:
+    assert Config().tracking.provider == "none"
+    assert error_from({"tracking": {"provider": "binderbyte"}}) == (
+        "tracking.api_key: required when tracking.provider is binderbyte"
+    )
+    path = write(tmp_path, '[tracking]\nprovider = "BinderByte"\napi_key = ""\n')
+    config = load_config(path, environ={"KABAR_TRACKING__API_KEY": SECRET})
+    tracking = config.tracking
+    assert tracking.provider == "binderbyte"
+    assert tracking.api_key is not None and tracking.api_key.get_secret_value() == SECRET
+    assert (tracking.poll_minutes, tracking.daily_quota, tracking.stuck_days) == (120, 500, 4)
+    assert tracking.api_base_url == "https://api.binderbyte.com"
+    assert SECRET not in repr(config)
+
+
+@pytest.mark.parametrize(
+    ("tracking", "message"),
+    [
+        (
+            {"provider": "aftership"},
+            "tracking.provider: expected one of none, binderbyte, got 'aftership'",
+        ),
+        ({"poll_minutes": 1}, "tracking.poll_minutes: expected an integer >= 5, got 1"),
+        ({"daily_quota": 0}, "tracking.daily_quota: expected an integer >= 1, got 0"),
+        ({"stuck_days": "four"}, "tracking.stuck_days: expected an integer >= 1, got 'four'"),
+        (
+            {"api_base_url": "binderbyte.com"},
+            "tracking.api_base_url: expected an http(s) URL, got 'binderbyte.com'",
+        ),
+        (
+            {"couriers": {"JNE": "JNE Express"}},
+            "tracking.couriers.JNE: expected the provider's courier code (a-z, 0-9, _)"
+            " or '' for none, got 'JNE Express'",
+        ),
+        ({"colour": "red"}, "unknown key tracking.colour"),
+    ],
+)
+def test_a_bad_tracking_key_fails_in_one_line_naming_it(
+    tracking: dict[str, Any], message: str
+) -> None:
+    assert error_from({"tracking": tracking}) == message
+
+
+def test_couriers_of_your_own_go_over_the_defaults() -> None:
+    config = config_from_mapping(
+        {"tracking": {"couriers": {"Shopee Express": "spx", "TIKI": "", "JNE": "jne"}}}
+    )
+    couriers = config.tracking.couriers
+    assert couriers["Shopee Express"] == "spx" and couriers["TIKI"] == ""
+    assert (couriers["J&T"], couriers["SiCepat"]) == ("jnt", "sicepat")

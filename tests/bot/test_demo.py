@@ -1,4 +1,5 @@
-"""`kabar demo --script`: the walk-through runs and shows a push for every phase of each flow."""
+"""`kabar demo --script`: the walk-through runs and shows a push for every phase of each flow,
+and a parcel followed at the courier from shipped to delivered."""
 
 from __future__ import annotations
 
@@ -20,15 +21,22 @@ async def test_demo_script_pushes_every_phase_of_each_flow() -> None:
     def pushed(who: str, *words: str) -> int:
         return sum(1 for person, body in told if person == who and all(w in body for w in words))
 
-    # Ready stock, direct sale: every phase reaches Sari.
+    # Ready stock, direct sale: every phase reaches Sari; the courier's milestones follow
+    # "shipped", and delivered comes from the courier, with no /terima.
     for words in [
         "Pesanan Anda sudah kami terima",
         "Pembayaran",
         "sedang dikemas",
         "sudah dikirim",
-        "sudah diterima",
+        "📦 Paketmu sudah diambil kurir JNE.",
+        "🚚 Paketmu sedang dalam perjalanan",
+        "📦 Paketmu sudah di kota tujuan (Bandung)",
+        "🛵 Sedang diantar kurir hari ini",
+        "✅ Diterima oleh BUDI, 13:00",
     ]:
         assert pushed("sari", "Pesanan INV-1001", words) == 1, words
+    assert "/terima INV-1001" not in transcript
+    assert "📍 Lacak JNE JN0012345678: diterima" in transcript
     # Made to order: paid, each production stage with progress, ready, shipped, delivered.
     for words in ["Pembayaran", "1/4 potong", "2/4 jahit", "3/4 sablon", "4/4 qc", "siap dikirim",
                   "sudah dikirim", "sudah diterima"]:  # fmt: skip

@@ -42,6 +42,7 @@ COMMANDS = [
     ("info", "faq", "", "sari", None, "info.none"),
     ("pesanan", "orders", "", "sari", "dewi", "orders.title"),
     ("status", "status", "INV-1001", "sari", None, "status.timeline"),
+    ("lacak", "track", "INV-1001", "sari", None, "status.timeline"),
     ("stok", "stock", "kaos hitam xl", "sari", None, "stock.in_stock"),
     ("kabari", "notify", "KAOS-PTH-L", "sari", "dewi", "notify.done"),
     ("bukti", "proof", "INV-1001", "sari", "dewi", "pay.proof_received"),

@@ -63,9 +63,14 @@ async def test_ready_stock_order_walks_every_phase_and_tells_the_customer_each_t
     for i, phase in enumerate(steps, start=1):
         async with db.transaction() as s:
             order = await load_for_change(s, "INV-1")
-            extra = {"courier": "JNE", "tracking_number": "JN123"} if phase is Phase.SHIPPED else {}
+            shipped = phase is Phase.SHIPPED
             await advance(
-                s, order, Position(phase), Change(STAFF, T0 + timedelta(hours=i)), **extra
+                s,
+                order,
+                Position(phase),
+                Change(STAFF, T0 + timedelta(hours=i)),
+                courier="JNE" if shipped else None,
+                tracking_number="JN123" if shipped else None,
             )
 
     history = await events(db, "INV-1")

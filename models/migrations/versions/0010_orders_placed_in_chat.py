@@ -1,7 +1,7 @@
 """orders placed in chat
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 
 Orders placed in chat: where an order goes (recipient, phone, address), the drafts customers
 put together step by step, and the counters that number new order codes (INV-1004).
@@ -16,7 +16,7 @@ from alembic import op
 import models.base
 
 revision: str = "0010"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
