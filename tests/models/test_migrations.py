@@ -9,9 +9,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, select, text
 
-from models import Base, Customer
+from models import Base, ChatLink, Customer
 from models.enums import Language
-from models.schema import alembic_config, current_revision, upgrade
+from models.schema import alembic_config, current_revision, migrate, upgrade
 from models.storage import Database
 
 
@@ -118,3 +118,26 @@ async def test_sqlite_connections_use_wal_foreign_keys_and_wait_for_locks(
     # Every new connection is tuned, not only the first one.
     await sqlite_db.dispose()
     assert await sqlite_pragmas(sqlite_db) == expected
+
+
+async def test_migrating_keeps_the_rows_that_point_at_an_altered_table(db: Database) -> None:
+    # SQLite rebuilds a table to alter it; with foreign keys on, dropping the old `chats`
+    # deleted every chat's links (ON DELETE CASCADE) when 0006 added a column to it.
+    await migrate(db, "0005")
+    async with db.engine.begin() as conn:
+        for statement in (
+            "INSERT INTO customers (phone, name, created_at) VALUES ('+6281234567890', 'Sari', "
+            "'2026-03-02 02:00:00.000000')",
+            "INSERT INTO chats (channel, address, active, opted_out, created_at) "
+            "VALUES ('telegram', '5001', true, false, '2026-03-02 02:00:00.000000')",
+            "INSERT INTO chat_links (chat_id, customer_id, via, linked_at) SELECT chats.id, "
+            "customers.id, 'phone', '2026-03-02 02:00:00.000000' FROM chats, customers",
+        ):
+            await conn.execute(text(statement))
+    await migrate(db, "head")
+    await migrate(db, "0005")
+    await migrate(db, "head")
+    async with db.sessions() as s:
+        assert list(await s.scalars(select(ChatLink.via))) == ["phone"]
+    if db.dialect == "sqlite":
+        assert (await sqlite_pragmas(db))["foreign_keys"] == 1
