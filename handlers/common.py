@@ -9,7 +9,7 @@ from handlers.views import menu, share_button, status_reply
 from models.enums import Language
 from models.errors import InvalidPhone
 from models.linking import link_by_code, link_by_phone, order_history
-from models.phones import normalize_phone
+from models.phones import international_phone
 
 
 def _name(ctx: Context) -> str:
@@ -119,7 +119,7 @@ async def contact(ctx: Context) -> Reply:
     if shared.user_id is None or shared.user_id != ctx.incoming.sender:
         return ctx.reply("contact.not_yours")
     try:
-        phone = normalize_phone(shared.phone)
+        phone = international_phone(shared.phone)  # never read as Indonesian: see phones
     except InvalidPhone:
         return ctx.reply("contact.not_found")
     customer = await link_by_phone(ctx.session, ctx.chat, phone)

@@ -32,7 +32,7 @@ from models.errors import InvalidPhone
 from models.linking import link_by_phone
 from models.messages import Logged, log_message, log_messages
 from models.people import Chat
-from models.phones import normalize_phone
+from models.phones import international_phone
 from models.search import IndexCache
 from models.storage import Database
 from models.text import clean_text
@@ -345,7 +345,7 @@ def _menu_of(replies: Sequence[Reply]) -> list[str] | None:
 async def _link_verified_phone(session: AsyncSession, chat: Chat, sender: str) -> None:
     """A WhatsApp sender's number is vouched for: link their orders to this chat."""
     try:
-        phone = normalize_phone(sender)
+        phone = international_phone(sender)
     except InvalidPhone:
         return
     await link_by_phone(session, chat, phone)

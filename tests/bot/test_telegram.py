@@ -25,8 +25,10 @@ from bot.web import SECRET_HEADER, create_web_app
 from handlers.types import Reply
 from models import Chat, Notification, Reseller, Staff
 from models.enums import Channel, NotificationStatus
+from models.placing import place_order
 from models.storage import Database
 from tests.fakes.telegram import FakeTelegram, SentMessage
+from tests.support import factories
 from tests.support.shop import UNDO, Shop, open_shop
 
 SARI, RINA, DEWI, MAWAR = 5001, 5002, 900, 700
@@ -110,7 +112,8 @@ async def test_shared_own_contact_links_and_a_forwarded_one_is_refused(
     refused = await say(fake, 5100, contact=forwarded)
     assert refused[0].text == shop.t("id", "contact.not_yours")
     assert "INV-1001" not in (await say(fake, 5100, "/pesanan"))[0].text
-    own = {"phone_number": "081234567890", "first_name": "Sari", "user_id": 5100}
+    # Telegram sends the number international, without its plus.
+    own = {"phone_number": "6281234567890", "first_name": "Sari", "user_id": 5100}
     linked = await say(fake, 5100, contact=own)
     assert linked[0].text.startswith("Terima kasih, Sari! Pesanan dengan nomor Anda")
     assert (
@@ -228,6 +231,20 @@ async def test_commands_addressed_to_the_bot_in_a_group(shop: Shop, fake: FakeTe
     )
     await asyncio.sleep(1.0)
     assert len(fake.sent) == before
+
+
+async def test_a_hong_kong_number_shared_opens_no_indonesian_customers_orders(
+    shop: Shop, fake: FakeTelegram
+) -> None:
+    async with shop.db.transaction() as s:
+        budi = await factories.customer(s, "+6285251234567", "Budi")
+        kaos = await factories.product(s, "KAOS-HK", stock=3)
+        await place_order(s, code="INV-852", customer=budi, lines=[(kaos, 1)])
+    # A Hong Kong user's own number, as Telegram sends it: no plus.
+    own = {"phone_number": "85251234567", "first_name": "Wing", "user_id": 5200}
+    shared = await say(fake, 5200, contact=own)
+    assert shared[0].text == shop.t("id", "contact.not_found")
+    assert "INV-852" not in (await say(fake, 5200, "/pesanan"))[0].text
 
 
 def test_long_texts_are_split_at_line_breaks() -> None:
