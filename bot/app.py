@@ -56,6 +56,7 @@ def settings_from(config: Config) -> Settings:
             for key, entry in config.shop.faq.items()
         ),
         support_hours=config.support.hours_range,
+        link_code_days=config.privacy.link_code_days,
         support_words=tuple(
             phrase for word in config.support.words if (phrase := " ".join(normalise(word)))
         ),

@@ -427,6 +427,7 @@ class PrivacyConfig(_Section):
     """What kabar keeps about people, and for how long."""
 
     keep_messages_days: Annotated[int, Ge(1), _expected("an integer >= 1", numeric=True)] = 90
+    link_code_days: Annotated[int, Ge(1), _expected("an integer >= 1", numeric=True)] = 60
 
 
 class Config(_Section):

@@ -33,6 +33,7 @@ class Settings:
     # words that ask for a person (canonical words, space-joined).
     support_hours: tuple[time, time] | None = (time(8, 0), time(21, 0))
     support_words: tuple[str, ...] = ()
+    link_code_days: int = 60  # a finished order's link code works this long (`[privacy]`)
 
     def quiet_until(self, moment: datetime) -> datetime | None:
         """If `moment` falls in quiet hours, when they end (aware, UTC); else None."""
@@ -54,6 +55,11 @@ class Settings:
         start, end = hours
         clock = moment.astimezone(self.timezone).time()
         return start <= clock < end if start < end else clock >= start or clock < end
+
+    @property
+    def link_code_keep(self) -> timedelta:
+        """How long after an order ended its link code still links."""
+        return timedelta(days=self.link_code_days)
 
     @property
     def undo_window(self) -> timedelta:

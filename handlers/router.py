@@ -54,6 +54,7 @@ ROUTES: tuple[Route, ...] = (
     Route(("stok", "stock"), customer.stock, ALL, "help.stock"),
     Route(("kabari", "notify"), customer.notify, CUSTOMERS | RESELLERS, "help.notify"),
     Route(("berhenti", "stop"), common.stop, CUSTOMERS | RESELLERS, "help.stop"),
+    Route(("putus", "unlink"), common.unlink, CUSTOMERS | RESELLERS, "help.unlink"),
     # Resellers.
     Route(("pesananku", "myorders"), customer.reseller_orders, RESELLERS, "help.myorders"),
     # Staff.

@@ -5,7 +5,15 @@ from models.catalog import Product, StockSubscription
 from models.messages import ChatMessage
 from models.orders import Order, OrderLine, PhaseEvent
 from models.outbox import Notification
-from models.people import Chat, ChatLink, Customer, InboundMessage, Reseller, Staff
+from models.people import (
+    Chat,
+    ChatLink,
+    Customer,
+    InboundMessage,
+    OrderLink,
+    Reseller,
+    Staff,
+)
 from models.support import SupportThread
 
 __all__ = [
@@ -18,6 +26,7 @@ __all__ = [
     "Notification",
     "Order",
     "OrderLine",
+    "OrderLink",
     "PhaseEvent",
     "Product",
     "Reseller",

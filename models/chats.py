@@ -19,6 +19,7 @@ from sqlalchemy import (
     exists,
     false,
     func,
+    or_,
     select,
     update,
 )
@@ -27,7 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.base import utcnow
 from models.enums import Channel, Language
-from models.people import Chat, ChatLink, Customer, InboundMessage, Reseller, Staff
+from models.linking import linked_customers
+from models.people import Chat, ChatLink, Customer, InboundMessage, OrderLink, Reseller, Staff
 from models.support import SupportThread, ThreadStatus
 
 
@@ -44,11 +46,10 @@ async def get_or_create_chat(session: AsyncSession, channel: Channel, address: s
 
 
 def _customer_language(chat_id: Any) -> ColumnElement[Language | None]:
-    """The language a customer linked to the chat chose when ordering (the first such one)."""
+    """The language a customer whose orders the chat sees chose when ordering (the first)."""
     return (
         select(Customer.language)
-        .join(ChatLink, ChatLink.customer_id == Customer.id)
-        .where(ChatLink.chat_id == chat_id, Customer.language.is_not(None))
+        .where(Customer.id.in_(linked_customers(chat_id)), Customer.language.is_not(None))
         .order_by(Customer.id)
         .limit(1)
         .scalar_subquery()
@@ -70,7 +71,7 @@ class Sender:
     chat: Chat
     staff: Staff | None  # an active staff member
     reseller: Reseller | None
-    linked: bool  # the chat may see some customer's orders
+    linked: bool  # the chat may see some order as its customer
     language: Language | None  # the chat's own, else the one a linked customer chose
     thread: int | None = None  # the chat's open handover thread: a person answers it
 
@@ -108,7 +109,9 @@ def _sender_query(by: str) -> Select[Chat, Staff, Reseller, bool, Language | Non
         is_staff, is_reseller = Staff.id == Chat.staff_id, Reseller.id == Chat.reseller_id
     else:
         is_staff, is_reseller = false(), false()
-    linked = exists().where(ChatLink.chat_id == Chat.id)
+    linked = or_(
+        exists().where(ChatLink.chat_id == Chat.id), exists().where(OrderLink.chat_id == Chat.id)
+    )
     thread = (
         select(SupportThread.id)
         .where(SupportThread.chat_id == Chat.id, SupportThread.status == ThreadStatus.OPEN)

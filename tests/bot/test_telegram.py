@@ -23,7 +23,7 @@ from bot.config import config_from_mapping
 from bot.telegram import TelegramChannel
 from bot.web import SECRET_HEADER, create_web_app
 from handlers.types import Reply
-from models import Chat, Notification, Reseller, Staff
+from models import Chat, Notification, Reseller, Staff, linking
 from models.enums import Channel, NotificationStatus
 from models.placing import place_order
 from models.storage import Database
@@ -89,8 +89,10 @@ async def say(
 
 
 async def link_sari(fake: FakeTelegram, shop: Shop) -> None:
-    replies = await say(fake, SARI, f"/start {shop.links['INV-1001']}")
-    assert "terhubung dengan pesanan INV-1001" in replies[0].text
+    """Sari shares her own number: her Telegram chat sees every order placed with it."""
+    own = {"phone_number": "6281234567890", "first_name": "Sari", "user_id": SARI}
+    replies = await say(fake, SARI, contact=own)
+    assert replies[0].text.startswith("Terima kasih, Sari! Pesanan dengan nomor Anda")
 
 
 async def test_deep_link_links_the_chat_and_shows_the_order(shop: Shop, fake: FakeTelegram) -> None:
@@ -231,6 +233,24 @@ async def test_commands_addressed_to_the_bot_in_a_group(shop: Shop, fake: FakeTe
     )
     await asyncio.sleep(1.0)
     assert len(fake.sent) == before
+
+
+async def test_linking_in_a_group_links_nothing_and_says_so(shop: Shop, fake: FakeTelegram) -> None:
+    own = {"phone_number": "6281234567890", "first_name": "Sari", "user_id": SARI}
+    shared = await say(fake, SARI, contact=own, chat=GROUP, chat_type="group")
+    assert shared[0].text == shop.t("id", "link.private_only")
+    code = shop.links["INV-1001"]
+    started = await say(fake, DEWI, f"/start {code}", chat=GROUP, chat_type="group")
+    assert started[0].text == shop.t("id", "link.private_only")
+    await say(fake, DEWI, "/bayar INV-1001")
+    before = len(fake.sent)
+    shop.clock.advance(UNDO + 1)
+    await shop.dispatcher.tick()
+    assert GROUP not in [m.chat_id for m in fake.sent[before:]]
+    async with shop.db.sessions() as s:
+        group = await s.scalar(select(Chat).where(Chat.address == str(GROUP)))
+        assert group is not None
+        assert await linking.chat_orders(s, group, 10) == []
 
 
 async def test_a_hong_kong_number_shared_opens_no_indonesian_customers_orders(

@@ -45,6 +45,7 @@ COMMANDS = [
     ("stok", "stock", "kaos hitam xl", "sari", None, "stock.in_stock"),
     ("kabari", "notify", "KAOS-PTH-L", "sari", "dewi", "notify.done"),
     ("berhenti", "stop", "", "sari", "dewi", "stop.done"),
+    ("putus", "unlink", "", "sari", "dewi", "unlink.all"),
     ("tahap", "stage", "INV-1002 potong", "dewi", "sari", "staff.undo_hint"),
     ("bayar", "paid", "INV-1001", "dewi", "sari", "staff.undo_hint"),
     ("kirim", "ship", "INV-1001 jne JN12345678", "dewi", "mawar", "staff.undo_hint"),
@@ -291,7 +292,9 @@ async def test_start_with_a_link_code_links_a_new_chat(shop: Shop) -> None:
     assert stranger_view == shop.t("id", "orders.none")
     linked = await shop.text("tamu", f"/start {shop.links['INV-1002']}")
     assert "terhubung dengan pesanan INV-1002" in linked
-    assert "INV-1001" in await shop.text("tamu", "/pesanan")  # same customer's other order
+    # The invoice opens its own order, not the same customer's others.
+    assert "INV-1001" not in await shop.text("tamu", "/pesanan")
+    assert "INV-1002" in await shop.text("tamu", "/pesanan")
     assert shop.t("id", "start.bad_code") == await shop.text("tamu2", "/start not-a-real-code")
 
 
