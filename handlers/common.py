@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta
+
 from handlers.context import Context
 from handlers.faq import FaqTopic
 from handlers.types import Choice, Reply, Role
 from handlers.views import menu, share_button, status_reply
 from models import linking
 from models.enums import Language
-from models.errors import InvalidPhone
+from models.errors import InvalidPhone, TooManyLinkCodes
 from models.linking import link_by_code, link_by_phone, order_history
 from models.phones import international_phone
 
@@ -23,9 +26,13 @@ async def start(ctx: Context, args: str) -> Reply | list[Reply]:
     if code and ctx.incoming.group:
         return ctx.reply("link.private_only")  # a group is never linked: all its members would see
     if code:
-        order = await link_by_code(
-            ctx.session, ctx.chat, code, now=ctx.now, keep=ctx.settings.link_code_keep
-        )
+        try:
+            order = await link_by_code(
+                ctx.session, ctx.chat, code, now=ctx.now, keep=ctx.settings.link_code_keep
+            )
+        except TooManyLinkCodes as exc:
+            minutes = max(1, math.ceil(exc.wait / timedelta(minutes=1)))
+            return ctx.reply("start.wait", minutes=minutes)
         if order is None:
             return Reply(
                 ctx.t("start.bad_code"),

@@ -23,10 +23,12 @@ from sqlalchemy import (
     Delete,
     Select,
     bindparam,
+    case,
     delete,
     or_,
     select,
     union,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
@@ -35,6 +37,7 @@ from sqlalchemy.orm import defer
 
 from models.base import utcnow
 from models.catalog import Product
+from models.errors import TooManyLinkCodes
 from models.flows import FINAL
 from models.orders import Order, OrderLine, PhaseEvent, clean_code, other_forms
 from models.outbox import LinkNotice, Outgoing, enqueue
@@ -62,6 +65,10 @@ def is_link_code(text: str) -> bool:
 
 
 LINK_CODE_DAYS = 60  # `[privacy] link_code_days`: a finished order's code works this long
+# A chat may try this many link codes that open nothing in LINK_WINDOW; then it waits for the
+# window to pass. Codes are unguessable anyway: this keeps anyone from trying by the thousand.
+LINK_TRIES = 10
+LINK_WINDOW = timedelta(minutes=10)
 NOTICE_CODES = 5  # order codes named in one "a new chat is linked" notice
 
 
@@ -130,18 +137,48 @@ async def link_by_code(
     """Link the chat to the one order with this link code; None if no such code works.
 
     A code opens its order only: a forwarded invoice shows one order, never the customer's
-    others. The customer's verified chats are told a new chat sees it.
+    others. The customer's verified chats are told a new chat sees it. A chat that tried too
+    many codes that opened nothing gets TooManyLinkCodes, and nothing is looked up.
     """
-    if not LINK_CODE_PATTERN.fullmatch(link_code):
-        return None
     now = now or utcnow()
-    order = await session.scalar(select(Order).where(Order.link_code == link_code))
+    wait = link_wait(chat, now)
+    if wait is not None:
+        raise TooManyLinkCodes(wait)
+    order = None
+    if LINK_CODE_PATTERN.fullmatch(link_code):
+        order = await session.scalar(select(Order).where(Order.link_code == link_code))
     if order is None or code_expired(order, now, keep):
+        await _count_failure(session, chat, now)
         return None
     seen = await session.scalar(select(Order.id).where(Order.id == order.id, sees_order(chat.id)))
     if seen is None and await _link_order(session, chat, order.id, now):
         await _tell_owners(session, chat, order.customer_id, [order.code], now, via="code")
     return order
+
+
+def link_wait(chat: Chat, now: datetime) -> timedelta | None:
+    """How long the chat must wait before a link code is looked up again; None: no wait."""
+    since = chat.link_failures_since
+    if chat.link_failures < LINK_TRIES or since is None or since + LINK_WINDOW <= now:
+        return None
+    return since + LINK_WINDOW - now
+
+
+async def _count_failure(session: AsyncSession, chat: Chat, now: datetime) -> None:
+    """Count a link code that opened nothing: a new window once the last one passed.
+
+    One UPDATE, so attempts that arrive together in several processes are all counted.
+    """
+    fresh = or_(Chat.link_failures_since.is_(None), Chat.link_failures_since <= now - LINK_WINDOW)
+    await session.execute(
+        update(Chat)
+        .where(Chat.id == chat.id)
+        .values(
+            link_failures=case((fresh, 1), else_=Chat.link_failures + 1),
+            link_failures_since=case((fresh, now), else_=Chat.link_failures_since),
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def link_by_phone(

@@ -77,6 +77,10 @@ class Chat(Base):
     last_choices: Mapped[list[str] | None] = mapped_column(JSON)
     # Messages in a row the bot could not understand: at two, a person takes over.
     misses: Mapped[int] = mapped_column(Integer, default=0)
+    # Link codes tried here that opened nothing, since `link_failures_since`: past a limit
+    # the chat waits (models/linking.py), so nobody can try codes by the thousand.
+    link_failures: Mapped[int] = mapped_column(Integer, default=0)
+    link_failures_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property

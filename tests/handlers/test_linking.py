@@ -14,7 +14,7 @@ from models.enums import Channel, NotificationKind, Phase
 from models.placing import place_order
 from models.storage import Database
 from tests.support import factories
-from tests.support.shop import Shop, open_shop
+from tests.support.shop import Shop, attach, open_shop
 
 
 @pytest.fixture
@@ -186,3 +186,51 @@ async def test_a_subscriber_who_sees_no_waiting_order_hears_it_is_back_in_stock(
     assert "INV-1003" not in told["tamu"]
     assert "KAOS-PTH-L" in told["tamu"]
     assert "INV-1003" in told["sari"]
+
+
+# ------------------------------------------------------------------ guessing codes
+
+
+async def test_ten_wrong_link_codes_make_a_chat_wait_and_nothing_is_looked_up(
+    shop: Shop,
+) -> None:
+    for n in range(10):
+        answer = await shop.text("tamu", f"/start WRONG{n:02d}aaaaaaaaaaaaaaa")
+        assert answer == shop.t("id", "start.bad_code")
+    wait = shop.t("id", "start.wait", minutes=10)
+    # Even the right code is not looked up now.
+    assert await shop.text("tamu", f"/start {shop.links['INV-1002']}") == wait
+    assert await links_of(shop, "tamu") == ([], [])
+    shop.clock.advance(9 * 60 + 1)
+    assert await shop.text("tamu", "kabar WRONGxxaaaaaaaaaaaaaaa") == shop.t(
+        "id", "start.wait", minutes=1
+    )
+    # Another process, or the same one restarted, counts from the same row.
+    again = attach(shop.db, shop.links)
+    again.clock.now = shop.clock.now
+    assert await again.text("tamu", "/start WRONG99aaaaaaaaaaaaaaa") == shop.t(
+        "id", "start.wait", minutes=1
+    )
+    await shop.say("tamu", "/bahasa en")
+    assert await shop.text("tamu", "/start WRONG99aaaaaaaaaaaaaaa") == shop.t(
+        "en", "start.wait", minutes=1
+    )
+    # Other chats are not held back, and the window passes.
+    assert "INV-1001" in await shop.text("rina", f"/start {shop.links['INV-1001']}")
+    shop.clock.advance(60)
+    assert "INV-1002" in await shop.text("tamu", f"/start {shop.links['INV-1002']}")
+
+
+async def test_failed_codes_count_in_the_database_all_of_them(shop: Shop) -> None:
+    for n in range(3):
+        await shop.say("tamu", f"/start nope{n}")
+    async with shop.db.sessions() as s:
+        chat = await s.scalar(select(Chat).where(Chat.address == "tamu"))
+        assert chat is not None
+        assert (chat.link_failures, chat.link_failures_since) == (3, shop.clock.now)
+    shop.clock.advance(10 * 60)  # a new window starts with the next failure
+    await shop.say("tamu", "/start nope")
+    async with shop.db.sessions() as s:
+        chat = await s.scalar(select(Chat).where(Chat.address == "tamu"))
+        assert chat is not None
+        assert (chat.link_failures, chat.link_failures_since) == (1, shop.clock.now)

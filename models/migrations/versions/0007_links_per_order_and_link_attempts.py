@@ -1,11 +1,12 @@
-"""links per order
+"""links per order and link attempts
 
 Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-03 16:34:44.244847
 
 A link code opens its order only (chat_order_links); a customer-wide link (chat_links) is left
-for a verified phone number.
+for a verified phone number. Chats count the link codes tried there that opened nothing
+(link_failures since link_failures_since).
 
 Existing data: a chat linked to a customer by a code saw every order of that customer; it
 keeps seeing exactly those, as one link per order placed up to this migration, and no longer
@@ -53,6 +54,15 @@ def upgrade() -> None:
             batch_op.f("ix_chat_order_links_order_id"), ["order_id"], unique=False
         )
 
+    # Adding columns needs no rebuild of the table (which would copy every chat).
+    with op.batch_alter_table("chats", schema=None, recreate="never") as batch_op:
+        batch_op.add_column(
+            sa.Column("link_failures", sa.Integer(), nullable=False, server_default=sa.text("0"))
+        )
+        batch_op.add_column(
+            sa.Column("link_failures_since", models.base.UTCDateTime(), nullable=True)
+        )
+
     op.execute(
         "INSERT INTO chat_order_links (chat_id, order_id, linked_at) "
         "SELECT chat_links.chat_id, orders.id, chat_links.linked_at "
@@ -73,6 +83,10 @@ def downgrade() -> None:
         "chat_order_links.chat_id AND chat_links.customer_id = orders.customer_id) "
         "GROUP BY chat_order_links.chat_id, orders.customer_id"
     )
+
+    with op.batch_alter_table("chats", schema=None, recreate="never") as batch_op:
+        batch_op.drop_column("link_failures_since")
+        batch_op.drop_column("link_failures")
 
     with op.batch_alter_table("chat_order_links", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_chat_order_links_order_id"))
