@@ -100,6 +100,7 @@ class App:
             await self.telegram.stop()
         if self.whatsapp is not None:
             await self.whatsapp.close()
+        await self.conversation.visits.flush()  # questions answered, visits not yet stored
         await self.db.dispose()
 
 

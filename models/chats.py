@@ -174,10 +174,16 @@ def touch_inbound(chat: Chat, now: datetime | None = None) -> None:
 async def note_visits(
     session: AsyncSession, visits: Mapping[int, tuple[datetime, list[str] | None]]
 ) -> None:
-    """`touch_inbound` for many chats at once, each with the menu it was shown last (if any)."""
+    """`touch_inbound` for many chats at once, each with the menu it was shown last (if any).
+
+    A visit stored late (the database was busy) changes nothing of a chat that a later
+    message has touched since.
+    """
     chats = await session.scalars(select(Chat).where(Chat.id.in_(sorted(visits))))
     for chat in chats:
         now, menu = visits[chat.id]
+        if chat.last_inbound_at is not None and chat.last_inbound_at > now:
+            continue
         touch_inbound(chat, now)
         if menu is not None:
             chat.last_choices = menu
@@ -193,6 +199,38 @@ async def first_delivery(
         insert(InboundMessage).values(values).on_conflict_do_nothing().returning(InboundMessage.id)
     )
     return result.first() is not None
+
+
+async def handled_before(session: AsyncSession, channel: Channel, message_id: str) -> bool:
+    """Whether a platform message id is recorded: the message was answered already."""
+    found = await session.scalar(
+        select(InboundMessage.id).where(
+            InboundMessage.channel == channel, InboundMessage.message_id == message_id[:64]
+        )
+    )
+    return found is not None
+
+
+async def note_deliveries(
+    session: AsyncSession, ids: Sequence[tuple[Channel, str]], now: datetime
+) -> set[tuple[Channel, str]]:
+    """Record platform message ids answered without a write of their own; return the ones
+    recorded already (answered elsewhere first)."""
+    if not ids:
+        return set()
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    rows = [
+        {"channel": channel, "message_id": message_id[:64], "received_at": now}
+        for channel, message_id in ids
+    ]
+    result = await session.execute(
+        insert(InboundMessage)
+        .values(rows)
+        .on_conflict_do_nothing()
+        .returning(InboundMessage.channel, InboundMessage.message_id)
+    )
+    recorded = {(Channel(channel), message_id) for channel, message_id in result}
+    return {(channel, message_id[:64]) for channel, message_id in ids} - recorded
 
 
 async def forget_delivery_ids(session: AsyncSession, before: datetime) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import signal
 import socket
@@ -23,7 +24,7 @@ from bot.config import config_from_mapping
 from bot.telegram import TelegramChannel
 from bot.web import SECRET_HEADER, create_web_app
 from handlers.types import Reply
-from models import Chat, Notification, Reseller, Staff, linking
+from models import Chat, InboundMessage, Notification, Product, Reseller, Staff, linking
 from models.enums import Channel, NotificationStatus
 from models.placing import place_order
 from models.storage import Database
@@ -327,6 +328,91 @@ async def test_webhook_mode_checks_the_secret(sqlite_db: Database, fake: FakeTel
         server.should_exit = True
         await task
         await channel.stop()
+
+
+@pytest.fixture
+async def hooked(db: Database, fake: FakeTelegram) -> AsyncIterator[tuple[Shop, httpx.AsyncClient]]:
+    """The demo shop on either database, Telegram in webhook mode, and a client to post with.
+
+    Served in process, a POST returns once the app has handled the update (Starlette runs the
+    background task inside the call), so a test knows a redelivery was dealt with.
+    """
+    shop = await open_shop(db)
+    await _staff_on_telegram(db)
+    config = telegram_config(
+        fake,
+        mode="webhook",
+        webhook_url="https://shop.example/telegram/webhook",
+        webhook_secret=SECRET,
+    )
+    channel = TelegramChannel(config, shop.conversation, shop.messages, shop.db)
+    shop.dispatcher.channels[Channel.TELEGRAM] = channel
+    await channel.start()
+    app = create_web_app(shop.db, telegram=channel, telegram_secret=SECRET)
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://kabar") as client:
+            yield shop, client
+    finally:
+        await channel.stop()
+
+
+_update_ids = itertools.count(1)
+
+
+def numbered(update: dict[str, Any]) -> dict[str, Any]:
+    """The update as Telegram sends it to a webhook: with an update_id of its own."""
+    return {**update, "update_id": next(_update_ids)}
+
+
+async def post(client: httpx.AsyncClient, update: dict[str, Any]) -> None:
+    """Telegram posts an update to the webhook (and the app handles it)."""
+    answer = await client.post("/telegram/webhook", json=update, headers={SECRET_HEADER: SECRET})
+    assert answer.status_code == 200
+
+
+async def test_a_redelivered_staff_update_is_applied_once(
+    hooked: tuple[Shop, httpx.AsyncClient], fake: FakeTelegram
+) -> None:
+    shop, client = hooked
+    stock = select(Product.on_hand).where(Product.sku == "KAOS-HTM-XL")
+    async with shop.db.sessions() as s:
+        before = await s.scalar(stock)
+    assert before == 12
+    update = numbered(
+        fake.message_update(chat_id=DEWI, user_id=DEWI, text="/stokset KAOS-HTM-XL +5")
+    )
+    await post(client, update)
+    await post(client, update)  # again: Telegram did not hear back in time
+    await asyncio.gather(post(client, update), post(client, update))  # and twice at once
+    async with shop.db.sessions() as s:
+        assert await s.scalar(stock) == 17
+    answers = [m for m in fake.sent if m.chat_id == DEWI and "KAOS-HTM-XL" in m.text]
+    assert len(answers) == 1
+    # A new update saying the same is a new command.
+    text = update["message"]["text"]
+    await post(client, numbered(fake.message_update(chat_id=DEWI, user_id=DEWI, text=text)))
+    async with shop.db.sessions() as s:
+        assert await s.scalar(stock) == 22
+
+
+async def test_a_redelivered_question_is_answered_once(
+    hooked: tuple[Shop, httpx.AsyncClient], fake: FakeTelegram
+) -> None:
+    shop, client = hooked
+    own = {"phone_number": "6281234567890", "first_name": "Sari", "user_id": SARI}
+    await post(client, numbered(fake.message_update(chat_id=SARI, user_id=SARI, contact=own)))
+    update = numbered(fake.message_update(chat_id=SARI, user_id=SARI, text="/pesanan"))
+    before = len(fake.sent)
+    await post(client, update)
+    await post(client, update)
+    await asyncio.gather(post(client, update), post(client, update))
+    answers = [m for m in fake.sent[before:] if m.chat_id == SARI]
+    assert len(answers) == 1 and "INV-1001" in answers[0].text
+    await shop.conversation.visits.flush()
+    async with shop.db.sessions() as s:
+        ids = set(await s.scalars(select(InboundMessage.message_id)))
+    assert f"update:{update['update_id']}" in ids  # stored with the visit, for later copies
 
 
 def _write_config(path: Path, fake: FakeTelegram, db_file: Path, **telegram: Any) -> Path:
