@@ -14,7 +14,6 @@ from models.queue import flag_late_orders, queue_digest
 from models.storage import Database
 from models.support import close_idle
 
-
 # Platforms redeliver within hours (Telegram keeps an unanswered update for a day). Kept
 # longer, an id could come back as a new message: Telegram draws update ids afresh after a
 # quiet week.

@@ -145,7 +145,7 @@ class Conversation:
                     else await get_or_create_chat(session, incoming.channel, incoming.chat[:64])
                 )
                 if incoming.phone_verified:
-                    await _link_verified_phone(session, chat, incoming.sender)
+                    await _link_verified_phone(session, chat, incoming.sender, now)
                 sender = await _identify(session, incoming)
                 assert sender is not None
             silenced = sender.chat.opted_out
@@ -480,13 +480,15 @@ def _menu_of(replies: Sequence[Reply]) -> list[str] | None:
     return [choice.command for choice in menus[-1].choices] if menus else None
 
 
-async def _link_verified_phone(session: AsyncSession, chat: Chat, sender: str) -> None:
+async def _link_verified_phone(
+    session: AsyncSession, chat: Chat, sender: str, now: datetime
+) -> None:
     """A WhatsApp sender's number is vouched for: link their orders to this chat."""
     try:
         phone = international_phone(sender)
     except InvalidPhone:
         return
-    await link_by_phone(session, chat, phone)
+    await link_by_phone(session, chat, phone, now=now)
 
 
 def _picked(incoming: Incoming, choices: list[str] | None) -> Incoming:

@@ -77,9 +77,11 @@ def _insert(session: AsyncSession) -> Any:
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
-async def _link_customer(session: AsyncSession, chat: Chat, customer_id: int) -> bool:
+async def _link_customer(
+    session: AsyncSession, chat: Chat, customer_id: int, now: datetime
+) -> bool:
     """Let the chat see every order of the customer; False if it could already."""
-    values = {"chat_id": chat.id, "customer_id": customer_id, "via": "phone", "linked_at": utcnow()}
+    values = {"chat_id": chat.id, "customer_id": customer_id, "via": "phone", "linked_at": now}
     stmt = _insert(session)(ChatLink).values(values).on_conflict_do_nothing()
     result = await session.execute(stmt.returning(ChatLink.chat_id))
     return result.first() is not None
@@ -185,15 +187,16 @@ async def link_by_phone(
     session: AsyncSession, chat: Chat, phone: str, *, now: datetime | None = None
 ) -> Customer | None:
     """Link the chat to every order of the customer with this verified E.164 phone, if any."""
+    now = now or utcnow()
     customer = await session.scalar(select(Customer).where(Customer.phone == phone))
-    if customer is not None and await _link_customer(session, chat, customer.id):
+    if customer is not None and await _link_customer(session, chat, customer.id, now):
         codes = await session.scalars(
             select(Order.code)
             .where(Order.customer_id == customer.id)
             .order_by(Order.placed_at.desc(), Order.id.desc())
             .limit(NOTICE_CODES + 1)
         )
-        await _tell_owners(session, chat, customer.id, list(codes), now or utcnow(), via="phone")
+        await _tell_owners(session, chat, customer.id, list(codes), now, via="phone")
     return customer
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -234,3 +235,25 @@ async def test_failed_codes_count_in_the_database_all_of_them(shop: Shop) -> Non
         chat = await s.scalar(select(Chat).where(Chat.address == "tamu"))
         assert chat is not None
         assert (chat.link_failures, chat.link_failures_since) == (1, shop.clock.now)
+
+
+async def test_the_customer_hears_when_their_number_links_a_new_chat(shop: Shop) -> None:
+    # Sari writes on WhatsApp for the first time: her number links her orders there, and her
+    # chat that knew her number first is told.
+    incoming = Incoming(
+        Channel.WHATSAPP,
+        "+6281234567890",
+        "+6281234567890",
+        "Sari",
+        text="halo",
+        phone_verified=True,
+        message_id="SM0001",
+    )
+    await shop.conversation.handle(incoming)
+    [(who, notice)] = await shop.deliver(after=0)
+    assert who == "sari"
+    assert notice.text == shop.t(
+        "id", "link.notice.phone", channel="WhatsApp", orders="INV-1003, INV-1002, INV-1001"
+    )
+    await shop.conversation.handle(replace(incoming, message_id="SM0002"))
+    assert await shop.deliver(after=0) == []  # linked already: nothing new to tell
