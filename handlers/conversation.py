@@ -494,7 +494,8 @@ async def _link_verified_phone(
 def _picked(incoming: Incoming, choices: list[str] | None) -> Incoming:
     """A bare number answers the last menu: "2" is its second option."""
     text = incoming.text.strip()
-    if choices and text.isdigit() and 1 <= int(text) <= len(choices):
+    # isdecimal, not isdigit: "²" is a digit int() cannot read; "٢" (Arabic-Indic 2) it can.
+    if choices and text.isdecimal() and 1 <= int(text) <= len(choices):
         return replace(incoming, text=choices[int(text) - 1])
     return incoming
 

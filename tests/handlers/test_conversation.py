@@ -320,6 +320,13 @@ def test_link_codes_have_the_shape_the_conversation_reads() -> None:
     assert route is not None and not reads_as_command("kabar baik", "baik", route)
 
 
+async def test_a_superscript_digit_after_a_menu_is_text_not_a_choice(shop: Shop) -> None:
+    await shop.say("sari", "/pesanan")  # a menu of her orders
+    assert await shop.text("sari", "²") != shop.t("id", "error.sorry")
+    await shop.say("sari", "/pesanan")
+    assert "Riwayat:" in await shop.text("sari", "٢")  # Arabic-Indic 2 picks the second
+
+
 async def test_language_choice_is_kept_per_chat(shop: Shop) -> None:
     assert shop.t("en", "language.set") == await shop.text("sari", "/bahasa en")
     assert shop.t("en", "help.title") in await shop.text("sari", "/help")
