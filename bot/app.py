@@ -76,6 +76,7 @@ def settings_from(config: Config) -> Settings:
             draft_lifetime=timedelta(minutes=config.orders.draft_minutes),
         ),
         support_hours=config.support.hours_range,
+        link_code_days=config.privacy.link_code_days,
         support_words=tuple(
             phrase for word in config.support.words if (phrase := " ".join(normalise(word)))
         ),
@@ -123,6 +124,7 @@ class App:
             await self.whatsapp.close()
         if self.tracker is not None:
             await self.tracker.aclose()
+        await self.conversation.visits.flush()  # questions answered, visits not yet stored
         await self.db.dispose()
 
 

@@ -1,4 +1,4 @@
-"""The `kabar` command line: init-db, import, staff, reseller, order links, run, demo."""
+"""The `kabar` command line: init-db, import, staff, reseller, order, customer, run, demo."""
 
 from __future__ import annotations
 
@@ -43,7 +43,8 @@ from models.linking import invoice_links
 from models.messages import transcript
 from models.orders import Order, clean_code
 from models.people import NAME_LENGTH, Chat, Reseller, Staff
-from models.phones import normalize_phone
+from models.phones import mask_phone, normalize_phone
+from models.privacy import forget_customer
 from models.schema import current_revision, head_revision, upgrade
 from models.storage import Database
 from models.text import unsafe_character
@@ -118,6 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CHAT",
         help="whatsapp:+62812..., telegram:CHAT_ID, a phone number (WhatsApp) or a Telegram id",
     )
+    customer = command("customer", forget_customer_cmd, "customer tools")
+    customer_cmds = customer.add_subparsers(dest="action", required=True, metavar="ACTION")
+    forget = customer_cmds.add_parser(
+        "forget", parents=[common], help="erase a customer's name, number, chats and messages"
+    )
+    forget.add_argument("phone", metavar="PHONE", help="their number, e.g. 0812-3456-7890")
     return parser
 
 
@@ -401,6 +408,26 @@ async def export_chat(config: Config, args: argparse.Namespace, out: Console) ->
         out.print(f"{at} {who}: {lines[0]}", markup=False)
         for line in lines[1:]:
             out.print(f"{' ' * (len(at) + len(who) + 3)}{line}", markup=False)
+    return 0
+
+
+async def forget_customer_cmd(config: Config, args: argparse.Namespace, out: Console) -> int:
+    """Erase a customer's name, number, chats and messages; keep their orders, anonymised."""
+    phone = normalize_phone(args.phone)
+    db = await _open(config)
+    try:
+        async with db.transaction() as session:
+            forgotten = await forget_customer(session, phone)
+    finally:
+        await db.dispose()
+    if forgotten is None:
+        raise CommandError(f"no customer has the number {mask_phone(phone)}")
+    out.print(
+        f"customer {mask_phone(phone)} forgotten: {forgotten.chats} chats and "
+        f"{forgotten.messages} messages deleted, {forgotten.orders} orders kept "
+        "without a name or number",
+        markup=False,
+    )
     return 0
 
 

@@ -502,6 +502,7 @@ class PrivacyConfig(_Section):
     """What kabar keeps about people, and for how long."""
 
     keep_messages_days: Annotated[int, Ge(1), _expected("an integer >= 1", numeric=True)] = 90
+    link_code_days: Annotated[int, Ge(1), _expected("an integer >= 1", numeric=True)] = 60
 
 
 # kabar's couriers (as `/kirim` names them) to BinderByte's courier codes.

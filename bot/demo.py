@@ -105,6 +105,14 @@ SCRIPT: tuple[tuple[str, str], ...] = (
     ("rina", "thank you so much"),
     ("dewi", "/selesai 1"),
     ("sari", "terima kasih"),
+    # Orders placed in chat, one of each kind: staff for a customer who wrote elsewhere, a
+    # reseller for their own customer (dropship, at the reseller's price), a customer herself.
+    ("dewi", "/pesananbaru Budi Santoso; 0812-3456-7001; KAOS-HTM-L 2, TOTE-KNV 1; Jl. Melati 5"),
+    ("mawar", "/pesan KAOS-HTM-XL 1; Andi Wijaya; 0813-5555-1234; Jl. Kenanga 7 Surabaya"),
+    ("sari", "mau order kaos hitam L 2"),
+    ("sari", "Sari Lestari"),
+    ("sari", "Jl. Mawar 1, Bandung 40115"),
+    ("sari", "1"),
 )
 
 

@@ -28,9 +28,15 @@ from models.storage import Database
 log = logging.getLogger(__name__)
 
 
-# Sent even in quiet hours: staff hear at once, and a person's answer goes when they give it.
+# Sent even in quiet hours: staff hear at once, and a person's answer goes when they give it;
+# a customer hears at once that another chat now sees their orders (it may not be theirs).
 URGENT = frozenset(
-    {NotificationKind.STAFF_ALERT, NotificationKind.HANDOVER, NotificationKind.STAFF_REPLY}
+    {
+        NotificationKind.STAFF_ALERT,
+        NotificationKind.HANDOVER,
+        NotificationKind.STAFF_REPLY,
+        NotificationKind.LINK_NOTICE,
+    }
 )
 
 

@@ -21,6 +21,11 @@ from models.tracking import TrackingPolicy, end_round, open_tracks, record_check
 
 log = logging.getLogger(__name__)
 
+# Platforms redeliver within hours (Telegram keeps an unanswered update for a day). Kept
+# longer, an id could come back as a new message: Telegram draws update ids afresh after a
+# quiet week.
+DELIVERY_IDS_KEPT = timedelta(days=3)
+
 
 class Jobs:
     """The jobs `kabar run` schedules; each is safe to run again (its messages are keyed)."""
@@ -65,10 +70,10 @@ class Jobs:
 
     async def forget_old_messages(self) -> int:
         """Delete chat messages older than `[privacy] keep_messages_days`; return how many."""
-        before = self.clock() - self.keep_messages
+        now = self.clock()
         async with self.db.transaction() as session:
-            await forget_delivery_ids(session, before)
-            return await forget_before(session, before)
+            await forget_delivery_ids(session, now - DELIVERY_IDS_KEPT)
+            return await forget_before(session, now - self.keep_messages)
 
     async def chase_unpaid(self) -> Dunned:
         """Remind unpaid customers once, tell staff of overdue orders, cancel if the shop says."""

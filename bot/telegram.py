@@ -125,6 +125,11 @@ def _unreadable(update: Update) -> str | None:
     return None
 
 
+def _update_key(update_id: int) -> str:
+    """How an update is known again when Telegram delivers it twice (a slow webhook answer)."""
+    return f"update:{update_id}"
+
+
 def retry_seconds(exc: RetryAfter) -> float:
     """How long Telegram asked us to wait, whichever type this PTB version reports."""
     with warnings.catch_warnings():
@@ -280,7 +285,7 @@ class TelegramChannel:
         user = update.effective_user
         if message is None or user is None or message.chat is None:
             return
-        incoming = self._incoming(message, user.id, user.first_name)
+        incoming = self._incoming(message, user.id, user.first_name, update.update_id)
         if not self._for_us(incoming.text):
             return
         for reply in await self.conversation.handle(incoming):
@@ -299,6 +304,7 @@ class TelegramChannel:
             name=query.from_user.first_name,
             text=query.data,
             group=chat.type != "private",
+            message_id=_update_key(update.update_id),
         )
         for reply in await self.conversation.handle(incoming):
             await send_reply(self, self.pacer, str(chat.id), reply)
@@ -309,7 +315,9 @@ class TelegramChannel:
         _, at, name = first.partition("@")
         return not at or name.lower() == self.username.lower()
 
-    def _incoming(self, message: Message, user_id: int, first_name: str) -> Incoming:
+    def _incoming(
+        self, message: Message, user_id: int, first_name: str, update_id: int
+    ) -> Incoming:
         contact = None
         if message.contact is not None:
             owner = message.contact.user_id
@@ -328,6 +336,7 @@ class TelegramChannel:
             attachment=_attachment(message),
             reply_to=str(quoted.message_id) if quoted is not None else None,
             provider_id=str(message.message_id),
+            message_id=_update_key(update_id),
         )
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

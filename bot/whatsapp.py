@@ -25,7 +25,7 @@ from handlers.types import Attachment, Incoming, Reply
 from models.enums import Channel, Language
 from models.errors import InvalidPhone
 from models.outbox import DeliveryReport, Verdict, apply_delivery_report
-from models.phones import mask_phone, normalize_phone
+from models.phones import international_phone, mask_phone
 from models.storage import Database
 from models.text import unsafe_character
 
@@ -137,7 +137,7 @@ class WhatsAppChannel:
         """Turn an inbound webhook's fields into the conversation's message; None if unusable."""
         raw = params.get("From", "").removeprefix("whatsapp:")
         try:
-            phone = normalize_phone(raw)
+            phone = international_phone(raw)  # WhatsApp gives the country code
         except InvalidPhone:
             log.warning("whatsapp message from an unreadable number %s", mask_phone(raw))
             return None

@@ -1,15 +1,19 @@
-"""Commands for everyone: start and linking, language, stop, and what to say otherwise."""
+"""Commands for everyone: start, linking, language, stop, and what to say otherwise."""
 
 from __future__ import annotations
+
+import math
+from datetime import timedelta
 
 from handlers.context import Context
 from handlers.faq import FaqTopic
 from handlers.types import Choice, Reply, Role
 from handlers.views import menu, share_button, status_reply
+from models import linking
 from models.enums import Language
-from models.errors import InvalidPhone
+from models.errors import InvalidPhone, TooManyLinkCodes
 from models.linking import link_by_code, link_by_phone, order_history
-from models.phones import normalize_phone
+from models.phones import international_phone
 
 
 def _name(ctx: Context) -> str:
@@ -17,10 +21,18 @@ def _name(ctx: Context) -> str:
 
 
 async def start(ctx: Context, args: str) -> Reply | list[Reply]:
-    """Greet; with a link code, link this chat to that order's customer first."""
+    """Greet; with a link code, link this chat to that order first."""
     code = args.strip()
-    if code and not ctx.incoming.group:  # a group is never linked to a customer
-        order = await link_by_code(ctx.session, ctx.chat, code)
+    if code and ctx.incoming.group:
+        return ctx.reply("link.private_only")  # a group is never linked: all its members would see
+    if code:
+        try:
+            order = await link_by_code(
+                ctx.session, ctx.chat, code, now=ctx.now, keep=ctx.settings.link_code_keep
+            )
+        except TooManyLinkCodes as exc:
+            minutes = max(1, math.ceil(exc.wait / timedelta(minutes=1)))
+            return ctx.reply("start.wait", minutes=minutes)
         if order is None:
             return Reply(
                 ctx.t("start.bad_code"),
@@ -116,18 +128,40 @@ async def contact(ctx: Context) -> Reply:
     """Link every order of a shared phone number, if the number is the sender's own."""
     shared = ctx.incoming.contact
     assert shared is not None
+    if ctx.incoming.group:
+        return ctx.reply("link.private_only")  # everyone in the group would see the orders
     if shared.user_id is None or shared.user_id != ctx.incoming.sender:
         return ctx.reply("contact.not_yours")
     try:
-        phone = normalize_phone(shared.phone)
+        phone = international_phone(shared.phone)  # never read as Indonesian: see phones
     except InvalidPhone:
         return ctx.reply("contact.not_found")
-    customer = await link_by_phone(ctx.session, ctx.chat, phone)
+    customer = await link_by_phone(ctx.session, ctx.chat, phone, now=ctx.now)
     if customer is None:
         return ctx.reply("contact.not_found")
     if ctx.role is Role.UNKNOWN:
         ctx.role = Role.CUSTOMER
     return Reply(ctx.t("contact.linked", name=customer.name), choices=menu(ctx))
+
+
+async def unlink(ctx: Context, args: str) -> Reply:
+    """Undo this chat's links: to one order (`/putus KODE`), or all of them (`/putus`)."""
+    words = args.split()
+    code = words[0][:64] if words else None
+    verified = ctx.incoming.sender if ctx.incoming.phone_verified else None
+    done = await linking.unlink(ctx.session, ctx.chat, code, verified_here=verified)
+    if done is None:
+        assert code is not None
+        return ctx.reply("status.not_found", code=code)  # as for an order that does not exist
+    if code is None:
+        if done.kept_phone:
+            return ctx.reply("unlink.all_kept_phone")
+        return ctx.reply("unlink.all" if done.dropped else "unlink.none")
+    if done.kept_phone:  # the customer's own number is verified here: they own the order
+        if done.others:
+            return ctx.reply("unlink.others", code=done.order, count=done.others)
+        return ctx.reply("unlink.no_others", code=done.order)
+    return ctx.reply("unlink.done", code=done.order)
 
 
 async def not_understood(ctx: Context, args: str) -> Reply:

@@ -57,6 +57,7 @@ class Settings:
     payment: PaymentSettings = field(default_factory=PaymentSettings)
     orders: OrderSettings = field(default_factory=OrderSettings)
     whatsapp_number: str = ""  # the shop's WhatsApp sender, for invoice links
+    link_code_days: int = 60  # a finished order's link code works this long (`[privacy]`)
 
     def quiet_until(self, moment: datetime) -> datetime | None:
         """If `moment` falls in quiet hours, when they end (aware, UTC); else None."""
@@ -78,6 +79,11 @@ class Settings:
         start, end = hours
         clock = moment.astimezone(self.timezone).time()
         return start <= clock < end if start < end else clock >= start or clock < end
+
+    @property
+    def link_code_keep(self) -> timedelta:
+        """How long after an order ended its link code still links."""
+        return timedelta(days=self.link_code_days)
 
     @property
     def undo_window(self) -> timedelta:

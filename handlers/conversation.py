@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,7 +22,9 @@ from models.chats import (
     Sender,
     first_delivery,
     get_or_create_chat,
+    handled_before,
     identify,
+    note_deliveries,
     note_visits,
     remember_chat_of,
     touch_inbound,
@@ -32,9 +34,9 @@ from models.errors import InvalidPhone
 from models.linking import link_by_phone
 from models.messages import Logged, log_message, log_messages
 from models.people import Chat
-from models.phones import normalize_phone
+from models.phones import international_phone
 from models.search import IndexCache
-from models.storage import Database
+from models.storage import Database, locked
 from models.text import clean_text
 
 log = logging.getLogger(__name__)
@@ -72,14 +74,21 @@ class Conversation:
         incoming = _cleaned(incoming)
         if len(incoming.text) > MAX_TEXT:
             incoming = _with_text(incoming, incoming.text[:MAX_TEXT])
+        # A platform delivers a message again when the answer is slow (Telegram, by update id;
+        # Twilio, by MessageSid): it is answered once. A copy that comes while the first is
+        # being answered here is dropped at once; one that comes later finds its id stored.
+        delivery = _delivery(incoming)
+        if delivery is not None and not self.visits.claim(delivery):
+            return []
         try:
             answered = None
             # Most messages only ask (status, orders, stock). Answered from a read transaction
-            # they never queue behind a writer, and their visits are stored many per write. A
-            # message that would change anything is answered again, from the start, in a
-            # write transaction of its own. A redelivery check or a verified phone always writes.
-            if incoming.message_id is None and not incoming.phone_verified:
-                answered = await self._answer_reading(incoming)
+            # they never queue behind a writer, and their visits (with the message's id) are
+            # stored many per write. A message that would change anything is answered again,
+            # from the start, in a write transaction of its own that records its id with what
+            # it changes. A verified phone always writes (it may link the chat).
+            if not incoming.phone_verified:
+                answered = await self._answer_reading(incoming, delivery)
             if answered is None:
                 answered = await self._answer_writing(incoming)
                 if self.on_commit is not None:
@@ -88,11 +97,18 @@ class Conversation:
         except Exception as exc:
             self.failures.log(incoming.channel.value, exc, self.clock())
             return [Reply(self.messages.text(self.settings.default_language, "error.sorry"))]
+        finally:
+            if delivery is not None:
+                self.visits.release(delivery)
 
-    async def _answer_reading(self, incoming: Incoming) -> list[Reply] | None:
+    async def _answer_reading(
+        self, incoming: Incoming, delivery: Delivery | None
+    ) -> list[Reply] | None:
         """Answer a question that changes nothing; None if answering it would write."""
         now = self.clock()
         async with self.db.sessions(sync_session_class=_ReadingSession) as session:
+            if delivery is not None and await handled_before(session, *delivery):
+                return []  # answered when it first came
             sender = await _identify(session, incoming)
             if sender is None or sender.staff is not None:
                 return None  # a first message opens the chat; staff mostly change things
@@ -109,7 +125,8 @@ class Conversation:
             if session.new or session.dirty or session.deleted:
                 return None
         logged = [_inbound(chat.id, incoming, now), *_outbound(chat.id, replies, now)]
-        await self.visits.record(chat.id, now, _menu_of(replies), logged)
+        if not await self.visits.record(chat.id, now, _menu_of(replies), logged, delivery):
+            return []  # another process answered this very message first
         return [replace(reply, lang=ctx.lang) for reply in replies]
 
     async def _answer_writing(self, incoming: Incoming) -> list[Reply]:
@@ -128,7 +145,7 @@ class Conversation:
                     else await get_or_create_chat(session, incoming.channel, incoming.chat[:64])
                 )
                 if incoming.phone_verified:
-                    await _link_verified_phone(session, chat, incoming.sender)
+                    await _link_verified_phone(session, chat, incoming.sender, now)
                 sender = await _identify(session, incoming)
                 assert sender is not None
             silenced = sender.chat.opted_out
@@ -148,7 +165,7 @@ class Conversation:
 
     async def _dispatch(self, ctx: Context) -> list[Reply]:
         """Route the message (a bare number picks from the last menu) to its handler."""
-        ctx.incoming = _picked(ctx.incoming, ctx.chat.last_choices)
+        ctx.incoming = _picked(ctx.incoming, self.visits.last_menu(ctx.chat))
         slash_optional = ctx.incoming.channel is not Channel.TELEGRAM
         return await dispatch(ctx, slash_optional=slash_optional)
 
@@ -231,17 +248,95 @@ def _site(exc: BaseException) -> tuple[str, str, int]:
     return type(exc).__name__, tb.tb_frame.f_code.co_filename, tb.tb_lineno
 
 
+Delivery = tuple[Channel, str]  # a platform's message id, on its channel
+
+
+def _delivery(incoming: Incoming) -> Delivery | None:
+    """The platform's id of the message, by which a redelivery is known; None if it has none."""
+    return (incoming.channel, incoming.message_id[:64]) if incoming.message_id else None
+
+
+Visit = tuple[datetime, list[str] | None]  # when a chat wrote, and the menu it was shown
+
+
+@dataclass
+class _Batch:
+    """Visits, chat log rows and message ids to store in one write."""
+
+    visits: dict[int, Visit] = field(default_factory=dict)
+    logged: list[tuple[Delivery | None, Logged]] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
+    # Each resolved, once the batch is written, with the ids found recorded already (their
+    # messages were answered elsewhere first); or with None when it had to wait for the lock.
+    waiters: list[asyncio.Future[frozenset[Delivery] | None]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.visits or self.logged or self.deliveries)
+
+    def add(self, chat_id: int, visit: Visit) -> None:
+        """Note a visit; a later one without a menu keeps the menu shown before."""
+        earlier = self.visits.get(chat_id)
+        if earlier is not None and visit[1] is None:
+            visit = (visit[0], earlier[1])
+        self.visits[chat_id] = visit
+
+    def absorb(self, later: _Batch) -> None:
+        """Take in what was noted after this batch, keeping the order things happened."""
+        for chat_id, visit in later.visits.items():
+            self.add(chat_id, visit)
+        self.logged.extend(later.logged)
+        self.deliveries.extend(later.deliveries)
+        self.waiters.extend(later.waiters)
+
+    def resolve(self, outcome: frozenset[Delivery] | None) -> None:
+        """Tell everyone waiting for this batch how it went (and stop them waiting)."""
+        waiters, self.waiters = self.waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(outcome)
+
+
 # SQLite lets one transaction write at a time: a write per question would queue every question
 # behind the others, one write for all the visits that came in meanwhile does not.
+#
+# That write is the only thing a question waits for, and another writer may hold SQLite's lock
+# past busy_timeout (a big import). Then the question is answered all the same, its visit stays
+# noted here, and the writer keeps at it until the lock is free; questions asked meanwhile do
+# not wait at all (a bare "2" picking from a menu not yet stored still finds it, `last_menu`).
 class Visits:
     """Stores that people wrote (and the menu they were shown last), many chats per write."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._pending: dict[int, tuple[datetime, list[str] | None]] = {}
-        self._logged: list[Logged] = []
-        self._committed: asyncio.Future[None] | None = None
+        self._pending = _Batch()
+        self._writing = _Batch()  # the batch being written, for `last_menu`
         self._writer: asyncio.Task[None] | None = None
+        self._stalled = False  # the lock is taken for long: nobody waits for the write
+        # Message ids being answered in this process, or answered and not yet stored; True
+        # once handed to a batch (which lets go of it when written).
+        self._claimed: dict[Delivery, bool] = {}
+
+    def claim(self, delivery: Delivery) -> bool:
+        """Start answering a message; False if this process is answering it already."""
+        if delivery in self._claimed:
+            return False
+        self._claimed[delivery] = False
+        return True
+
+    def release(self, delivery: Delivery) -> None:
+        """Let go of a message answered by a write of its own (or not at all)."""
+        if self._claimed.get(delivery) is False:
+            del self._claimed[delivery]
+
+    def last_menu(self, chat: Chat) -> list[str] | None:
+        """The commands of the last menu the chat was shown, stored or not yet."""
+        for batch in (self._pending, self._writing):
+            visit = batch.visits.get(chat.id)
+            if visit is None or visit[1] is None:
+                continue
+            if chat.last_inbound_at is None or chat.last_inbound_at <= visit[0]:
+                return visit[1]
+        return chat.last_choices
 
     async def record(
         self,
@@ -249,44 +344,87 @@ class Visits:
         now: datetime,
         menu: list[str] | None = None,
         logged: Sequence[Logged] = (),
-    ) -> None:
+        delivery: Delivery | None = None,
+    ) -> bool:
         """Note that this chat wrote at `now` (was shown `menu`, and said and was told what
-        `logged` holds); wait until it is stored."""
-        earlier = self._pending.get(chat_id)
-        if earlier is not None and menu is None:
-            menu = earlier[1]
-        self._pending[chat_id] = (now, menu)
-        self._logged.extend(logged)
-        if self._committed is None:
-            self._committed = asyncio.get_running_loop().create_future()
-        committed = self._committed
+        `logged` holds, in the message `delivery`); wait until it is stored, unless the
+        database's lock is taken for long. False if `delivery` was answered elsewhere first."""
+        batch = self._pending
+        batch.add(chat_id, (now, menu))
+        batch.logged.extend((delivery, row) for row in logged)
+        if delivery is not None:
+            batch.deliveries.append(delivery)
+            self._claimed[delivery] = True
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write())
-        await asyncio.shield(committed)
+        if self._stalled:
+            return True  # stored once the lock is free
+        stored: asyncio.Future[frozenset[Delivery] | None]
+        stored = asyncio.get_running_loop().create_future()
+        batch.waiters.append(stored)
+        lost = await asyncio.shield(stored)
+        return lost is None or delivery not in lost
+
+    async def flush(self) -> None:
+        """Wait until every visit noted so far is stored (at shutdown)."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
 
     async def _write(self) -> None:
         """Store the visits that came in, batch after batch, until none are left."""
         while self._pending:
-            batch, logged, committed = self._pending, self._logged, self._committed
-            self._pending, self._logged, self._committed = {}, [], None
-            assert committed is not None
+            batch, self._pending = self._pending, _Batch()
+            self._writing = batch
             try:
-                await self._store(batch, logged)
+                lost = await self._store_when_free(batch)
             except asyncio.CancelledError:
-                committed.cancel()
+                for waiter in batch.waiters:
+                    waiter.cancel()
                 raise
             except Exception as exc:
-                committed.set_exception(exc)
+                self._let_go(batch)
+                waiters, batch.waiters = batch.waiters, []
+                for waiter in waiters:
+                    waiter.set_exception(exc)
             else:
-                committed.set_result(None)
+                self._let_go(batch)
+                batch.resolve(lost)
+            finally:
+                self._writing = _Batch()
 
-    async def _store(
-        self, batch: dict[int, tuple[datetime, list[str] | None]], logged: Sequence[Logged]
-    ) -> None:
-        """Touch every chat of the batch, and log its messages, in one write transaction."""
+    async def _store_when_free(self, batch: _Batch) -> frozenset[Delivery]:
+        """Store the batch, waiting for SQLite's lock as long as another writer holds it."""
+        try:
+            while True:
+                try:
+                    return await self._store(batch)
+                except Exception as exc:
+                    if not locked(exc):
+                        raise
+                # busy_timeout ran out behind another writer: answer whoever waits, and try
+                # again with what came in meanwhile.
+                self._stalled = True
+                batch.absorb(self._pending)
+                self._pending = _Batch()
+                self._writing = batch
+                batch.resolve(None)
+        finally:
+            self._stalled = False
+
+    def _let_go(self, batch: _Batch) -> None:
+        """The batch's message ids are stored (or never will be): a copy finds them now."""
+        for delivery in batch.deliveries:
+            self._claimed.pop(delivery, None)
+
+    async def _store(self, batch: _Batch) -> frozenset[Delivery]:
+        """Touch every chat of the batch, log its messages and record its message ids, in one
+        write transaction; return the ids found recorded already (their messages not logged)."""
+        at = max((visit[0] for visit in batch.visits.values()), default=utcnow())
         async with self.db.transaction() as session:
-            await note_visits(session, batch)
-            await log_messages(session, logged)
+            lost = await note_deliveries(session, batch.deliveries, at)
+            await note_visits(session, batch.visits)
+            await log_messages(session, [row for key, row in batch.logged if key not in lost])
+        return frozenset(lost)
 
 
 class _ReadingSession(Session):
@@ -343,19 +481,22 @@ def _menu_of(replies: Sequence[Reply]) -> list[str] | None:
     return [choice.command for choice in menus[-1].choices] if menus else None
 
 
-async def _link_verified_phone(session: AsyncSession, chat: Chat, sender: str) -> None:
+async def _link_verified_phone(
+    session: AsyncSession, chat: Chat, sender: str, now: datetime
+) -> None:
     """A WhatsApp sender's number is vouched for: link their orders to this chat."""
     try:
-        phone = normalize_phone(sender)
+        phone = international_phone(sender)
     except InvalidPhone:
         return
-    await link_by_phone(session, chat, phone)
+    await link_by_phone(session, chat, phone, now=now)
 
 
 def _picked(incoming: Incoming, choices: list[str] | None) -> Incoming:
     """A bare number answers the last menu: "2" is its second option."""
     text = incoming.text.strip()
-    if choices and text.isdigit() and 1 <= int(text) <= len(choices):
+    # isdecimal, not isdigit: "²" is a digit int() cannot read; "٢" (Arabic-Indic 2) it can.
+    if choices and text.isdecimal() and 1 <= int(text) <= len(choices):
         return replace(incoming, text=choices[int(text) - 1])
     return incoming
 

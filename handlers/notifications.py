@@ -15,6 +15,7 @@ from models.enums import Language, NotificationKind
 from models.outbox import (
     BackInStock,
     HandoverForward,
+    LinkNotice,
     OrderUpdate,
     Payload,
     PaymentNews,
@@ -60,7 +61,22 @@ def render_notification(
     if kind is NotificationKind.SUPPORT_NOTICE:
         notice = cast(SupportNotice, payload)
         return Reply(t(f"support.notice.{notice['notice']}"), lang=lang)
+    if kind is NotificationKind.LINK_NOTICE:
+        return Reply(_link_notice(t, cast(LinkNotice, payload)), lang=lang)
     return _order_update(t, settings, lang, cast(OrderUpdate, payload))
+
+
+CHANNEL_NAMES = {"telegram": "Telegram", "whatsapp": "WhatsApp", "console": "console"}
+
+
+def _link_notice(t: Say, notice: LinkNotice) -> str:
+    """Tell a customer that another chat now sees their orders, and what to do if not theirs."""
+    orders = ", ".join(notice["orders"])
+    if notice["more"]:
+        orders = t("link.notice.more", orders=orders, more=notice["more"])
+    channel = CHANNEL_NAMES.get(notice["channel"], notice["channel"])
+    code = notice["orders"][0] if notice["orders"] else ""
+    return t(f"link.notice.{notice['via']}", channel=channel, orders=orders, code=code)
 
 
 def _forward(t: Say, settings: Settings, lang: Language, forward: HandoverForward) -> Reply:
@@ -268,7 +284,7 @@ def template_variables(reply: Reply, kind: NotificationKind, payload: Payload) -
 
     order_update: 1 = brand (or shop), 2 = order code, 3 = the update as kabar words it;
     back_in_stock: 1 = product, 2 = SKU, 3 = the message; staff_alert, handover, staff_reply,
-    support_notice: 1 = the message.
+    support_notice, link_notice: 1 = the message.
     """
     lines = reply.text.splitlines()
     body = " ".join(line.strip() for line in lines[1:] if line.strip()) or reply.text
@@ -279,5 +295,5 @@ def template_variables(reply: Reply, kind: NotificationKind, payload: Payload) -
         news = cast(BackInStock, payload)
         product = f"{news['name']} {news['variant'] or ''}".strip()
         return {"1": product, "2": news["sku"], "3": reply.text}
-    # staff_alert, handover, staff_reply, support_notice: 1 = the message.
+    # staff_alert, handover, staff_reply, support_notice, link_notice: 1 = the message.
     return {"1": reply.text}

@@ -203,7 +203,9 @@ async def _placed_for_customer(ctx: Context, order: Order, phone: str, name: str
         return [Reply("\n".join(summary))]
     links = invoice_links(order.link_code, ctx.settings.bot_username, ctx.settings.whatsapp_number)
     forward = [ctx.t("neworder.forward", name=name, code=order.code, shop=ctx.settings.shop_name)]
-    forward += [link for link in (links["telegram"], links["whatsapp"]) if link]
+    forward += [link for link in (links["telegram"], links["whatsapp"]) if link] or [
+        ctx.t("neworder.forward_code", code=links["code"])  # no links set up: type it
+    ]
     summary.append(ctx.t("neworder.forward_hint"))
     return [Reply("\n".join(summary)), Reply("\n".join(forward))]
 

@@ -63,6 +63,7 @@ ROUTES: tuple[Route, ...] = (
     # Ordering in chat: a customer's draft, a reseller's dropship order, staff for a customer.
     Route(("pesan", "order"), ordering.start, CUSTOMERS, "help.order"),
     Route(("pesan", "order"), ordering.reseller_order, RESELLERS, "help.resellerorder"),
+    Route(("putus", "unlink"), common.unlink, CUSTOMERS | RESELLERS, "help.unlink"),
     # Resellers.
     Route(("pesananku", "myorders"), customer.reseller_orders, RESELLERS, "help.myorders"),
     # Staff.

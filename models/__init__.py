@@ -7,7 +7,15 @@ from models.messages import ChatMessage
 from models.orders import Order, OrderLine, PhaseEvent
 from models.outbox import Notification
 from models.payments import PaymentEvent
-from models.people import Chat, ChatLink, Customer, InboundMessage, Reseller, Staff
+from models.people import (
+    Chat,
+    ChatLink,
+    Customer,
+    InboundMessage,
+    OrderLink,
+    Reseller,
+    Staff,
+)
 from models.support import SupportThread
 from models.tracking import ShipmentTrack, TrackerUsage
 
@@ -23,6 +31,7 @@ __all__ = [
     "Order",
     "OrderDraft",
     "OrderLine",
+    "OrderLink",
     "PaymentEvent",
     "PhaseEvent",
     "Product",

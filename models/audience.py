@@ -7,13 +7,13 @@ handover, a courier checkpoint) reaches exactly the people an order update reach
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal, NamedTuple, Protocol
+from typing import Literal, NamedTuple, Protocol, cast
 
-from sqlalchemy import select
+from sqlalchemy import Integer, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.bulk import among
-from models.people import Chat, ChatLink
+from models.people import Chat, ChatLink, OrderLink
 
 Audience = Literal["customer", "reseller"]
 
@@ -49,23 +49,36 @@ async def audiences_of(
 ) -> dict[int, list[Recipient]]:
     """Every chat that must hear of each order, once each, in chat order, by order id.
 
-    The customer's linked chats hear as `customer`; on a dropship order the reseller's own
-    chats hear as `reseller`, which wins when a chat is both. An order nobody hears of is
-    left out. Two queries for any number of orders.
+    The chats that see an order as its customer hear as `customer` (every order of a phone
+    number verified there, and each order whose link code was used there: the rule of
+    `models.linking.sees_order`); on a dropship order the reseller's own chats hear as
+    `reseller`, which wins when a chat is both. An order nobody hears of is left out. Two
+    queries for any number of orders.
     """
     orders = list(orders)
     if not orders:
         return {}
     dialect = session.get_bind().dialect
     customer_ids = sorted({o.customer_id for o in orders})
+    order_ids = sorted({o.id for o in orders})
     reseller_ids = sorted({o.reseller_id for o in orders if o.reseller_id is not None})
-    by_customer: dict[int, list[int]] = {}
-    for customer_id, chat_id in await session.execute(
-        select(ChatLink.customer_id, ChatLink.chat_id).where(
+    no_id = null().cast(Integer)
+    links = union_all(
+        select(ChatLink.chat_id, ChatLink.customer_id, no_id).where(
             among(ChatLink.customer_id, customer_ids, dialect)
-        )
-    ):
-        by_customer.setdefault(customer_id, []).append(chat_id)
+        ),
+        select(OrderLink.chat_id, no_id, OrderLink.order_id).where(
+            among(OrderLink.order_id, order_ids, dialect)
+        ),
+    )
+    by_customer: dict[int, list[int]] = {}
+    by_order: dict[int, list[int]] = {}
+    rows = cast(Iterable[tuple[int, int | None, int | None]], await session.execute(links))
+    for chat_id, customer_id, order_id in rows:  # each row has one of the two ids
+        if customer_id is not None:
+            by_customer.setdefault(customer_id, []).append(chat_id)
+        elif order_id is not None:
+            by_order.setdefault(order_id, []).append(chat_id)
     by_reseller: dict[int, list[int]] = {}
     if reseller_ids:
         for reseller_id, chat_id in await session.execute(
@@ -74,10 +87,10 @@ async def audiences_of(
             if reseller_id is not None:
                 by_reseller.setdefault(reseller_id, []).append(chat_id)
     out: dict[int, list[Recipient]] = {}
-    if not by_customer and not by_reseller:
+    if not by_customer and not by_order and not by_reseller:
         return out  # an import of new customers: nobody chats yet
     for order in orders:
-        customer_chats = by_customer.get(order.customer_id, ())
+        customer_chats = [*by_customer.get(order.customer_id, ()), *by_order.get(order.id, ())]
         reseller_chats = by_reseller.get(order.reseller_id, ()) if order.reseller_id else ()
         if not customer_chats and not reseller_chats:
             continue

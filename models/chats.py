@@ -19,6 +19,7 @@ from sqlalchemy import (
     exists,
     false,
     func,
+    or_,
     select,
     update,
 )
@@ -28,7 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.base import utcnow
 from models.chat_orders import OrderDraft
 from models.enums import Channel, Language
-from models.people import Chat, ChatLink, Customer, InboundMessage, Reseller, Staff
+from models.linking import linked_customers
+from models.people import Chat, ChatLink, Customer, InboundMessage, OrderLink, Reseller, Staff
 from models.support import SupportThread, ThreadStatus
 
 
@@ -45,11 +47,10 @@ async def get_or_create_chat(session: AsyncSession, channel: Channel, address: s
 
 
 def _customer_language(chat_id: Any) -> ColumnElement[Language | None]:
-    """The language a customer linked to the chat chose when ordering (the first such one)."""
+    """The language a customer whose orders the chat sees chose when ordering (the first)."""
     return (
         select(Customer.language)
-        .join(ChatLink, ChatLink.customer_id == Customer.id)
-        .where(ChatLink.chat_id == chat_id, Customer.language.is_not(None))
+        .where(Customer.id.in_(linked_customers(chat_id)), Customer.language.is_not(None))
         .order_by(Customer.id)
         .limit(1)
         .scalar_subquery()
@@ -71,7 +72,7 @@ class Sender:
     chat: Chat
     staff: Staff | None  # an active staff member
     reseller: Reseller | None
-    linked: bool  # the chat may see some customer's orders
+    linked: bool  # the chat may see some order as its customer
     language: Language | None  # the chat's own, else the one a linked customer chose
     thread: int | None = None  # the chat's open handover thread: a person answers it
     drafting: bool = False  # the chat is putting an order together (models.chat_orders)
@@ -112,7 +113,9 @@ def _sender_query(
         is_staff, is_reseller = Staff.id == Chat.staff_id, Reseller.id == Chat.reseller_id
     else:
         is_staff, is_reseller = false(), false()
-    linked = exists().where(ChatLink.chat_id == Chat.id)
+    linked = or_(
+        exists().where(ChatLink.chat_id == Chat.id), exists().where(OrderLink.chat_id == Chat.id)
+    )
     thread = (
         select(SupportThread.id)
         .where(SupportThread.chat_id == Chat.id, SupportThread.status == ThreadStatus.OPEN)
@@ -176,10 +179,16 @@ def touch_inbound(chat: Chat, now: datetime | None = None) -> None:
 async def note_visits(
     session: AsyncSession, visits: Mapping[int, tuple[datetime, list[str] | None]]
 ) -> None:
-    """`touch_inbound` for many chats at once, each with the menu it was shown last (if any)."""
+    """`touch_inbound` for many chats at once, each with the menu it was shown last (if any).
+
+    A visit stored late (the database was busy) changes nothing of a chat that a later
+    message has touched since.
+    """
     chats = await session.scalars(select(Chat).where(Chat.id.in_(sorted(visits))))
     for chat in chats:
         now, menu = visits[chat.id]
+        if chat.last_inbound_at is not None and chat.last_inbound_at > now:
+            continue
         touch_inbound(chat, now)
         if menu is not None:
             chat.last_choices = menu
@@ -195,6 +204,38 @@ async def first_delivery(
         insert(InboundMessage).values(values).on_conflict_do_nothing().returning(InboundMessage.id)
     )
     return result.first() is not None
+
+
+async def handled_before(session: AsyncSession, channel: Channel, message_id: str) -> bool:
+    """Whether a platform message id is recorded: the message was answered already."""
+    found = await session.scalar(
+        select(InboundMessage.id).where(
+            InboundMessage.channel == channel, InboundMessage.message_id == message_id[:64]
+        )
+    )
+    return found is not None
+
+
+async def note_deliveries(
+    session: AsyncSession, ids: Sequence[tuple[Channel, str]], now: datetime
+) -> set[tuple[Channel, str]]:
+    """Record platform message ids answered without a write of their own; return the ones
+    recorded already (answered elsewhere first)."""
+    if not ids:
+        return set()
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    rows = [
+        {"channel": channel, "message_id": message_id[:64], "received_at": now}
+        for channel, message_id in ids
+    ]
+    result = await session.execute(
+        insert(InboundMessage)
+        .values(rows)
+        .on_conflict_do_nothing()
+        .returning(InboundMessage.channel, InboundMessage.message_id)
+    )
+    recorded = {(Channel(channel), message_id) for channel, message_id in result}
+    return {(channel, message_id[:64]) for channel, message_id in ids} - recorded
 
 
 async def forget_delivery_ids(session: AsyncSession, before: datetime) -> None:

@@ -76,3 +76,4 @@ class NotificationKind(StrEnum):
     HANDOVER = "handover"  # a customer's messages forwarded to a staff chat
     STAFF_REPLY = "staff_reply"  # a staff member's answer to a customer
     SUPPORT_NOTICE = "support_notice"  # the customer is told a handover closed
+    LINK_NOTICE = "link_notice"  # the customer is told another chat now sees their orders

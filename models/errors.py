@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 
 class DomainError(Exception):
     """A rule of the shop refused the request; nothing was changed."""
@@ -40,3 +42,11 @@ class InvalidPhone(DomainError):
 
 class InvalidStageSpec(DomainError):
     """A production stage list that cannot be read."""
+
+
+class TooManyLinkCodes(DomainError):
+    """A chat tried too many link codes that opened nothing; `wait` is how long it must wait."""
+
+    def __init__(self, wait: timedelta) -> None:
+        super().__init__(f"too many wrong link codes: wait {wait}")
+        self.wait = wait

@@ -14,9 +14,9 @@ from models.enums import Fulfillment
 from models.errors import NotFound, StockError
 from models.flows import FINAL
 from models.lifecycle import fill_awaiting
+from models.linking import sees_order
 from models.orders import Order, OrderLine, clean_code
 from models.outbox import BackInStock, Outgoing, enqueue
-from models.people import ChatLink
 
 
 @dataclass(frozen=True)
@@ -76,13 +76,12 @@ async def _tell_subscribers(session: AsyncSession, product: Product, now: dateti
     (just filled, or still first in line): "back in stock, order now" would mislead them.
     """
     has_it_on_order = (
-        select(ChatLink.chat_id)
-        .join(Order, Order.customer_id == ChatLink.customer_id)
+        select(Order.id)
         .join(OrderLine, OrderLine.order_id == Order.id)
         .where(
-            ChatLink.chat_id == StockSubscription.chat_id,
             OrderLine.product_id == product.id,
             Order.phase.not_in(FINAL),
+            sees_order(StockSubscription.chat_id),
         )
         .exists()
     )

@@ -268,6 +268,15 @@ class SupportNotice(TypedDict):
     thread: int  # 0 for the notices about an order draft
 
 
+class LinkNotice(TypedDict):
+    """A customer: a new chat now sees their orders (a link code used, a number verified)."""
+
+    via: Literal["code", "phone"]
+    channel: str  # where the new chat is: telegram, whatsapp, console
+    orders: list[str]  # the order codes it sees, the first few
+    more: int  # how many more it sees
+
+
 StaffAlert = (
     LateAlert
     | DigestAlert
@@ -278,7 +287,15 @@ StaffAlert = (
     | ProofAlert
     | TrackingAlert
 )
-Payload = OrderUpdate | BackInStock | StaffAlert | HandoverForward | StaffReply | SupportNotice
+Payload = (
+    OrderUpdate
+    | BackInStock
+    | StaffAlert
+    | HandoverForward
+    | StaffReply
+    | SupportNotice
+    | LinkNotice
+)
 
 # ------------------------------------------------------------------------------- writing
 
@@ -336,6 +353,13 @@ class Outgoing:
     ) -> Outgoing:
         """The customer is told their handover thread closed."""
         return cls(chat_id, NotificationKind.SUPPORT_NOTICE, key, payload, due_at)
+
+    @classmethod
+    def link_notice(
+        cls, chat_id: int, payload: LinkNotice, *, key: str, due_at: datetime
+    ) -> Outgoing:
+        """A customer's chat is told another chat now sees their orders."""
+        return cls(chat_id, NotificationKind.LINK_NOTICE, key, payload, due_at)
 
     @classmethod
     def staff_alert(

@@ -80,6 +80,10 @@ class Chat(Base):
     # The order whose payment instructions this chat was shown last: a photo that follows is
     # its transfer proof. No foreign key: orders live in models/orders.py, which imports this.
     proof_for_order_id: Mapped[int | None] = mapped_column(Integer)
+    # Link codes tried here that opened nothing, since `link_failures_since`: past a limit
+    # the chat waits (models/linking.py), so nobody can try codes by the thousand.
+    link_failures: Mapped[int] = mapped_column(Integer, default=0)
+    link_failures_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property
@@ -89,7 +93,11 @@ class Chat(Base):
 
 
 class ChatLink(Base):
-    """A chat allowed to see a customer's orders (by link code or verified phone)."""
+    """A chat allowed to see every order of a customer: their phone number is verified there.
+
+    A WhatsApp sender's number, or a Telegram contact the sender shared of themselves. A link
+    code opens one order only (`OrderLink`).
+    """
 
     __tablename__ = "chat_links"
 
@@ -99,7 +107,21 @@ class ChatLink(Base):
     customer_id: Mapped[int] = mapped_column(
         ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True, index=True
     )
-    via: Mapped[str] = mapped_column(String(16))  # "code" or "phone"
+    via: Mapped[str] = mapped_column(String(16))  # "phone"
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OrderLink(Base):
+    """A chat allowed to see one order: the order's link code (its invoice) was used there."""
+
+    __tablename__ = "chat_order_links"
+
+    chat_id: Mapped[int] = mapped_column(
+        ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True
+    )
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
     linked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

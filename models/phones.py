@@ -1,4 +1,11 @@
-"""Phone numbers: normalise to E.164 (Indonesian forms first) and mask for logs."""
+"""Phone numbers: normalise to E.164 (Indonesian forms first) and mask for logs.
+
+Two ways of reading a number, by where it comes from: what staff type or a CSV holds may use
+the Indonesian local forms (`normalize_phone`: 08…, 628…, 8…); what a platform reports (a
+Telegram contact, a WhatsApp sender) is international, country code first, with or without
+its plus (`international_phone`). Read as Indonesian, a Hong Kong number 85251234567 would
+become +6285251234567: someone else's.
+"""
 
 from __future__ import annotations
 
@@ -95,6 +102,16 @@ def normalize_phone(raw: str, region: str = "ID") -> str:
         if fast is not None:
             return fast
     return parse_phone(raw, region)
+
+
+def international_phone(raw: str) -> str:
+    """Return `raw` in E.164, reading it as international: country code first, plus or not."""
+    text = _SEPARATORS.sub("", raw.strip())
+    if text.startswith("00"):
+        text = text[2:]
+    if not text.startswith("+"):
+        text = "+" + text  # Telegram sends contacts' numbers without their plus
+    return normalize_phone(text)
 
 
 def mask_phone(phone: str) -> str:

@@ -24,35 +24,52 @@ def alembic_config(url: str = "") -> Config:
     return config
 
 
-def _upgrade(connection: Connection) -> None:
+def _pragma(connection: Connection, statement: str) -> None:
+    """Run a SQLite PRAGMA on the driver's connection, outside any transaction."""
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(f"PRAGMA {statement}")
+    finally:
+        cursor.close()
+
+
+def _migrate(connection: Connection, revision: str) -> None:
     config = alembic_config()
     config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # SQLite alters a table by rebuilding it (copy, DROP, rename), and with foreign keys on
+        # its DROP first deletes the rows of every table that points at it, ON DELETE CASCADE:
+        # adding a column to `chats` would lose every chat's links, messages and pushes. Off
+        # while migrating (a pragma a transaction ignores), checked before committing.
+        _pragma(connection, "foreign_keys=OFF")
+    try:
+        with connection.begin():
+            script = ScriptDirectory.from_config(config)
+            current = MigrationContext.configure(connection).get_current_revision()
+            older = {r.revision for r in script.iterate_revisions(current, "base")} - {current}
+            if current is not None and revision in older:
+                command.downgrade(config, revision)
+            else:
+                command.upgrade(config, revision)
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
+                if broken is not None:
+                    raise RuntimeError(f"migration left a dangling reference in {broken[0]}")
+    finally:
+        if sqlite:
+            _pragma(connection, "foreign_keys=ON")
+
+
+async def migrate(db: Database, revision: str = "head") -> None:
+    """Bring the database's schema up (or down) to `revision`, keeping every row."""
+    async with db.engine.connect() as connection:
+        await connection.run_sync(_migrate, revision)
 
 
 async def upgrade(db: Database) -> None:
-    """Bring the database to the newest schema; safe to run again.
-
-    On SQLite a migration may rebuild a table (copy, drop, rename); with foreign keys on, the
-    drop would delete every row that refers to it (ON DELETE CASCADE). So they are off while
-    migrating, and checked once it is done.
-    """
-    if db.url.get_backend_name() != "sqlite":
-        async with db.engine.begin() as connection:
-            await connection.run_sync(_upgrade)
-        return
-    async with db.engine.connect() as connection:
-        raw = (await connection.get_raw_connection()).driver_connection
-        assert raw is not None
-        await raw.execute("PRAGMA foreign_keys=OFF")  # outside any transaction, or it is ignored
-        try:
-            async with connection.begin():
-                await connection.run_sync(_upgrade)
-            broken = await (await raw.execute("PRAGMA foreign_key_check")).fetchall()
-            if broken:
-                raise RuntimeError(f"migrating left {len(broken)} rows pointing at nothing")
-        finally:
-            await raw.execute("PRAGMA foreign_keys=ON")
+    """Bring the database to the newest schema; safe to run again."""
+    await migrate(db, "head")
 
 
 def head_revision() -> str | None:

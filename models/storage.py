@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 
 READ_ONLY = "kabar_read_only"
+BUSY_TIMEOUT_MS = 5000  # how long a SQLite writer waits for another to let go of the lock
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:
@@ -31,7 +33,7 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -44,6 +46,14 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
             connection.exec_driver_sql("BEGIN")
         else:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def locked(exc: BaseException) -> bool:
+    """Whether a database error says another connection held SQLite's write lock too long."""
+    if not isinstance(exc, OperationalError):
+        return False
+    reason = str(exc.orig).lower()
+    return "database is locked" in reason or "database is busy" in reason
 
 
 def _open_sqlite(path: str) -> None:

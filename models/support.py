@@ -30,6 +30,7 @@ from models.audience import staff_chat_ids
 from models.base import Base, UTCDateTime, str_enum, utcnow
 from models.enums import NotificationKind, Phase
 from models.flows import FINAL
+from models.linking import linked_customers, sees_order
 from models.messages import ChatMessage, last_messages, messages_after
 from models.orders import Order
 from models.outbox import (
@@ -45,7 +46,7 @@ from models.outbox import (
     revise,
     sent_payload,
 )
-from models.people import Chat, ChatLink, Customer, Staff
+from models.people import Chat, Customer, Staff
 from models.phones import mask_phone
 
 FORWARD_GAP = timedelta(seconds=10)  # at most one forward per thread this often
@@ -241,8 +242,7 @@ async def _forward_payload(
     if first:
         customer = await session.scalar(
             select(Customer)
-            .join(ChatLink, ChatLink.customer_id == Customer.id)
-            .where(ChatLink.chat_id == chat.id)
+            .where(Customer.id.in_(linked_customers(chat.id)))
             .order_by(Customer.id)
             .limit(1)
         )
@@ -260,10 +260,9 @@ async def _forward_payload(
 
 async def _orders_of(session: AsyncSession, chat_id: int) -> list[tuple[str, str, str]]:
     """The chat's newest orders, open ones first: (code, phase, production stage or "")."""
-    linked = select(ChatLink.customer_id).where(ChatLink.chat_id == chat_id)
     orders = await session.scalars(
         select(Order)
-        .where(Order.customer_id.in_(linked))
+        .where(sees_order(chat_id))
         .order_by(Order.placed_at.desc(), Order.id.desc())
         .limit(10)
     )

@@ -89,6 +89,28 @@ def test_a_new_shop_is_set_up_from_the_command_line(
     assert code == 1 and err == "kabar: order INV-404 not found\n"
 
 
+def test_forgetting_a_customer_is_one_line_and_an_unknown_number_fails(
+    shop: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kabar(capsys, "init-db")
+    kabar(capsys, "import", "products", "products.csv")
+    kabar(capsys, "reseller", "add", "mawar", "--name", "Mawar", "--telegram-id", "7007")
+    assert kabar(capsys, "import", "orders", "orders.csv")[0] == 0
+    code, out, err = kabar(capsys, "customer", "forget", "0812-3456-7890")
+    assert code == 0, err
+    assert out == (
+        "customer +6281******890 forgotten: 0 chats and 0 messages deleted, "
+        "1 orders kept without a name or number\n"
+    )
+    code, out, err = kabar(capsys, "customer", "forget", "0812-3456-7890")
+    assert (code, out) == (1, "")
+    assert err == "kabar: no customer has the number +6281******890\n"
+    code, _, err = kabar(capsys, "customer", "forget", "not a number")
+    assert code == 1 and err.count("\n") == 1
+    code, out, _ = kabar(capsys, "order", "links", "INV-1001")
+    assert code == 0  # the order stays
+
+
 def test_bad_rows_are_listed_with_line_numbers_and_exit_1(
     shop: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

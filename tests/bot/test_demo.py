@@ -71,3 +71,12 @@ async def test_demo_script_pushes_every_phase_of_each_flow() -> None:
     assert "dewi ▸ 1\n   kabar ▸ ✅ INV-1001: dibayar" in transcript
     # The undone change was never told.
     assert "↩️ INV-1002" in transcript
+    # Orders placed in chat, one of each kind, each told to whom it concerns.
+    assert "✅ Pesanan INV-1004 untuk Budi Santoso:" in transcript
+    assert re.search(r"Cukup kirim pesan ini ke chat kami: kabar \w+", transcript)
+    assert "✅ Pesanan INV-1005 untuk Andi Wijaya:\n" in transcript
+    assert "• Kaos Polos Hitam XL ×1 — Rp70.000" in transcript  # at Mawar's price
+    assert pushed("mawar", "Pesanan dropship INV-1005 untuk Andi Wijaya") == 1
+    assert "Dikirim ke: Sari Lestari, Jl. Mawar 1, Bandung 40115" in transcript
+    assert "✅ Terima kasih! Pesanan INV-1006 sudah kami buat." in transcript
+    assert pushed("sari", "Pesanan INV-1006", "Pesanan Anda sudah kami terima") == 1

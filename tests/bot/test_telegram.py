@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import signal
 import socket
@@ -23,10 +24,12 @@ from bot.config import config_from_mapping
 from bot.telegram import TelegramChannel
 from bot.web import SECRET_HEADER, create_web_app
 from handlers.types import Reply
-from models import Chat, Notification, Reseller, Staff
+from models import Chat, InboundMessage, Notification, Product, Reseller, Staff, linking
 from models.enums import Channel, NotificationStatus
+from models.placing import place_order
 from models.storage import Database
 from tests.fakes.telegram import FakeTelegram, SentMessage
+from tests.support import factories
 from tests.support.shop import UNDO, Shop, open_shop
 
 SARI, RINA, DEWI, MAWAR = 5001, 5002, 900, 700
@@ -87,8 +90,10 @@ async def say(
 
 
 async def link_sari(fake: FakeTelegram, shop: Shop) -> None:
-    replies = await say(fake, SARI, f"/start {shop.links['INV-1001']}")
-    assert "terhubung dengan pesanan INV-1001" in replies[0].text
+    """Sari shares her own number: her Telegram chat sees every order placed with it."""
+    own = {"phone_number": "6281234567890", "first_name": "Sari", "user_id": SARI}
+    replies = await say(fake, SARI, contact=own)
+    assert replies[0].text.startswith("Terima kasih, Sari! Pesanan dengan nomor Anda")
 
 
 async def test_deep_link_links_the_chat_and_shows_the_order(shop: Shop, fake: FakeTelegram) -> None:
@@ -110,7 +115,8 @@ async def test_shared_own_contact_links_and_a_forwarded_one_is_refused(
     refused = await say(fake, 5100, contact=forwarded)
     assert refused[0].text == shop.t("id", "contact.not_yours")
     assert "INV-1001" not in (await say(fake, 5100, "/pesanan"))[0].text
-    own = {"phone_number": "081234567890", "first_name": "Sari", "user_id": 5100}
+    # Telegram sends the number international, without its plus.
+    own = {"phone_number": "6281234567890", "first_name": "Sari", "user_id": 5100}
     linked = await say(fake, 5100, contact=own)
     assert linked[0].text.startswith("Terima kasih, Sari! Pesanan dengan nomor Anda")
     assert (
@@ -230,6 +236,38 @@ async def test_commands_addressed_to_the_bot_in_a_group(shop: Shop, fake: FakeTe
     assert len(fake.sent) == before
 
 
+async def test_linking_in_a_group_links_nothing_and_says_so(shop: Shop, fake: FakeTelegram) -> None:
+    own = {"phone_number": "6281234567890", "first_name": "Sari", "user_id": SARI}
+    shared = await say(fake, SARI, contact=own, chat=GROUP, chat_type="group")
+    assert shared[0].text == shop.t("id", "link.private_only")
+    code = shop.links["INV-1001"]
+    started = await say(fake, DEWI, f"/start {code}", chat=GROUP, chat_type="group")
+    assert started[0].text == shop.t("id", "link.private_only")
+    await say(fake, DEWI, "/bayar INV-1001")
+    before = len(fake.sent)
+    shop.clock.advance(UNDO + 1)
+    await shop.dispatcher.tick()
+    assert GROUP not in [m.chat_id for m in fake.sent[before:]]
+    async with shop.db.sessions() as s:
+        group = await s.scalar(select(Chat).where(Chat.address == str(GROUP)))
+        assert group is not None
+        assert await linking.chat_orders(s, group, 10) == []
+
+
+async def test_a_hong_kong_number_shared_opens_no_indonesian_customers_orders(
+    shop: Shop, fake: FakeTelegram
+) -> None:
+    async with shop.db.transaction() as s:
+        budi = await factories.customer(s, "+6285251234567", "Budi")
+        kaos = await factories.product(s, "KAOS-HK", stock=3)
+        await place_order(s, code="INV-852", customer=budi, lines=[(kaos, 1)])
+    # A Hong Kong user's own number, as Telegram sends it: no plus.
+    own = {"phone_number": "85251234567", "first_name": "Wing", "user_id": 5200}
+    shared = await say(fake, 5200, contact=own)
+    assert shared[0].text == shop.t("id", "contact.not_found")
+    assert "INV-852" not in (await say(fake, 5200, "/pesanan"))[0].text
+
+
 def test_long_texts_are_split_at_line_breaks() -> None:
     text = "\n".join(f"baris {i:04d}" for i in range(1000))
     parts = list(split_text(text, 4096))
@@ -290,6 +328,91 @@ async def test_webhook_mode_checks_the_secret(sqlite_db: Database, fake: FakeTel
         server.should_exit = True
         await task
         await channel.stop()
+
+
+@pytest.fixture
+async def hooked(db: Database, fake: FakeTelegram) -> AsyncIterator[tuple[Shop, httpx.AsyncClient]]:
+    """The demo shop on either database, Telegram in webhook mode, and a client to post with.
+
+    Served in process, a POST returns once the app has handled the update (Starlette runs the
+    background task inside the call), so a test knows a redelivery was dealt with.
+    """
+    shop = await open_shop(db)
+    await _staff_on_telegram(db)
+    config = telegram_config(
+        fake,
+        mode="webhook",
+        webhook_url="https://shop.example/telegram/webhook",
+        webhook_secret=SECRET,
+    )
+    channel = TelegramChannel(config, shop.conversation, shop.messages, shop.db)
+    shop.dispatcher.channels[Channel.TELEGRAM] = channel
+    await channel.start()
+    app = create_web_app(shop.db, telegram=channel, telegram_secret=SECRET)
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://kabar") as client:
+            yield shop, client
+    finally:
+        await channel.stop()
+
+
+_update_ids = itertools.count(1)
+
+
+def numbered(update: dict[str, Any]) -> dict[str, Any]:
+    """The update as Telegram sends it to a webhook: with an update_id of its own."""
+    return {**update, "update_id": next(_update_ids)}
+
+
+async def post(client: httpx.AsyncClient, update: dict[str, Any]) -> None:
+    """Telegram posts an update to the webhook (and the app handles it)."""
+    answer = await client.post("/telegram/webhook", json=update, headers={SECRET_HEADER: SECRET})
+    assert answer.status_code == 200
+
+
+async def test_a_redelivered_staff_update_is_applied_once(
+    hooked: tuple[Shop, httpx.AsyncClient], fake: FakeTelegram
+) -> None:
+    shop, client = hooked
+    stock = select(Product.on_hand).where(Product.sku == "KAOS-HTM-XL")
+    async with shop.db.sessions() as s:
+        before = await s.scalar(stock)
+    assert before == 12
+    update = numbered(
+        fake.message_update(chat_id=DEWI, user_id=DEWI, text="/stokset KAOS-HTM-XL +5")
+    )
+    await post(client, update)
+    await post(client, update)  # again: Telegram did not hear back in time
+    await asyncio.gather(post(client, update), post(client, update))  # and twice at once
+    async with shop.db.sessions() as s:
+        assert await s.scalar(stock) == 17
+    answers = [m for m in fake.sent if m.chat_id == DEWI and "KAOS-HTM-XL" in m.text]
+    assert len(answers) == 1
+    # A new update saying the same is a new command.
+    text = update["message"]["text"]
+    await post(client, numbered(fake.message_update(chat_id=DEWI, user_id=DEWI, text=text)))
+    async with shop.db.sessions() as s:
+        assert await s.scalar(stock) == 22
+
+
+async def test_a_redelivered_question_is_answered_once(
+    hooked: tuple[Shop, httpx.AsyncClient], fake: FakeTelegram
+) -> None:
+    shop, client = hooked
+    own = {"phone_number": "6281234567890", "first_name": "Sari", "user_id": SARI}
+    await post(client, numbered(fake.message_update(chat_id=SARI, user_id=SARI, contact=own)))
+    update = numbered(fake.message_update(chat_id=SARI, user_id=SARI, text="/pesanan"))
+    before = len(fake.sent)
+    await post(client, update)
+    await post(client, update)
+    await asyncio.gather(post(client, update), post(client, update))
+    answers = [m for m in fake.sent[before:] if m.chat_id == SARI]
+    assert len(answers) == 1 and "INV-1001" in answers[0].text
+    await shop.conversation.visits.flush()
+    async with shop.db.sessions() as s:
+        ids = set(await s.scalars(select(InboundMessage.message_id)))
+    assert f"update:{update['update_id']}" in ids  # stored with the visit, for later copies
 
 
 def _write_config(path: Path, fake: FakeTelegram, db_file: Path, **telegram: Any) -> Path:

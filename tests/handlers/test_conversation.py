@@ -48,6 +48,7 @@ COMMANDS = [
     ("bukti", "proof", "INV-1001", "sari", "dewi", "pay.proof_received"),
     ("tagihan", "invoice", "INV-1001", "sari", None, "invoice.header"),
     ("berhenti", "stop", "", "sari", "dewi", "stop.done"),
+    ("putus", "unlink", "", "sari", "dewi", "unlink.all"),
     ("tahap", "stage", "INV-1002 potong", "dewi", "sari", "staff.undo_hint"),
     ("bayar", "paid", "INV-1001", "dewi", "sari", "staff.undo_hint"),
     ("ongkir", "shipping", "INV-1001 15000", "dewi", "sari", "staff.undo_hint"),
@@ -308,7 +309,9 @@ async def test_start_with_a_link_code_links_a_new_chat(shop: Shop) -> None:
     assert stranger_view == shop.t("id", "orders.none")
     linked = await shop.text("tamu", f"/start {shop.links['INV-1002']}")
     assert "terhubung dengan pesanan INV-1002" in linked
-    assert "INV-1001" in await shop.text("tamu", "/pesanan")  # same customer's other order
+    # The invoice opens its own order, not the same customer's others.
+    assert "INV-1001" not in await shop.text("tamu", "/pesanan")
+    assert "INV-1002" in await shop.text("tamu", "/pesanan")
     assert shop.t("id", "start.bad_code") == await shop.text("tamu2", "/start not-a-real-code")
 
 
@@ -332,6 +335,13 @@ def test_link_codes_have_the_shape_the_conversation_reads() -> None:
     # "kabar baik" (I'm fine) stays a greeting.
     route, _ = find_route("kabar", Role.UNKNOWN)
     assert route is not None and not reads_as_command("kabar baik", "baik", route)
+
+
+async def test_a_superscript_digit_after_a_menu_is_text_not_a_choice(shop: Shop) -> None:
+    await shop.say("sari", "/pesanan")  # a menu of her orders
+    assert await shop.text("sari", "²") != shop.t("id", "error.sorry")
+    await shop.say("sari", "/pesanan")
+    assert "Riwayat:" in await shop.text("sari", "٢")  # Arabic-Indic 2 picks the second
 
 
 async def test_language_choice_is_kept_per_chat(shop: Shop) -> None:

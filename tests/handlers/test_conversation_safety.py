@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -92,9 +94,9 @@ async def test_customers_text_is_cleaned_before_it_is_read(any_shop: Shop) -> No
 async def test_a_failure_repeated_many_times_logs_one_traceback_a_minute(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # A database without kabar's tables: every message fails at the same place. (Not one that
-    # cannot be opened: aiosqlite's thread of a failed open reports into a closed loop later.)
-    broken = Database(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
+    # A database that cannot be opened: every message fails at the same place.
+    threads = set(threading.enumerate())
+    broken = Database(f"sqlite+aiosqlite:///{tmp_path / 'no-such-folder' / 'kabar.db'}")
     clock = Clock()
     messages = Messages.load()
     conversation = Conversation(broken, Settings(shop_name="Toko"), messages, clock=clock)
@@ -120,3 +122,7 @@ async def test_a_failure_repeated_many_times_logs_one_traceback_a_minute(
         assert [r.exc_info is not None for r in await fail(3)] == [True, False, False]
     finally:
         await broken.dispose()
+        # aiosqlite's thread of a failed open reports to this loop after the open failed: let
+        # those threads finish while the loop is here to hear them (else a later test hears it).
+        for thread in set(threading.enumerate()) - threads:
+            await asyncio.to_thread(thread.join, 10)

@@ -83,6 +83,25 @@ async def test_staff_place_an_order_in_one_message(shop: Shop) -> None:
     assert (order.phase, order.subtotal) == (Phase.PLACED, Decimal(230000))
 
 
+async def test_the_forwarded_message_links_the_customers_chat_without_links_set_up(
+    shop: Shop,
+) -> None:
+    # No bot username, no WhatsApp number: the message still carries what to type.
+    replies = await shop.say("dewi", "/pesananbaru Budi; 0812-3456-7001; TOTE-KNV 1; Jl. Melati 5")
+    order = await orders_named(shop, "INV-1004")
+    typed = f"kabar {order.link_code}"
+    assert replies[1].text.endswith(shop.t("id", "neworder.forward_code", code=order.link_code))
+    status = await shop.text("budi", typed)
+    assert "INV-1004" in status
+
+
+async def test_the_forwarded_message_carries_the_invoice_links(db: Database) -> None:
+    shop = attach(db, (await open_shop(db)).links, bot_username="TokoBatikBot")
+    replies = await shop.say("dewi", "/pesananbaru Budi; 0812-3456-7001; TOTE-KNV 1; Jl. Melati 5")
+    order = await orders_named(shop, "INV-1004")
+    assert replies[1].text.splitlines()[-1] == f"https://t.me/TokoBatikBot?start={order.link_code}"
+
+
 async def test_a_customer_already_in_chat_is_simply_told(shop: Shop) -> None:
     reply = await shop.text("dewi", f"/pesananbaru Sari; {PHONE}; BATIK-PRM-M 1; Jl. Mawar 1")
     assert shop.t("id", "neworder.customer_told") in reply

@@ -11,10 +11,14 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, select, text
 
-from models import Base, Customer, Order
-from models.enums import Language, PaymentState
-from models.schema import alembic_config, current_revision, upgrade
+from models import Base, Chat, ChatLink, Customer, Order, OrderLink
+from models.chats import get_or_create_chat
+from models.enums import Channel, Language, PaymentState
+from models.linking import chat_orders
+from models.placing import place_order
+from models.schema import alembic_config, current_revision, migrate, upgrade
 from models.storage import Database
+from tests.support import factories
 
 
 def head_revision() -> str:
@@ -122,6 +126,72 @@ async def test_sqlite_connections_use_wal_foreign_keys_and_wait_for_locks(
     assert await sqlite_pragmas(sqlite_db) == expected
 
 
+async def test_migrating_keeps_the_rows_that_point_at_an_altered_table(db: Database) -> None:
+    # SQLite rebuilds a table to alter it; with foreign keys on, dropping the old `chats`
+    # deleted every chat's links (ON DELETE CASCADE) when 0006 added a column to it.
+    await migrate(db, "0005")
+    async with db.engine.begin() as conn:
+        for statement in (
+            "INSERT INTO customers (phone, name, created_at) VALUES ('+6281234567890', 'Sari', "
+            "'2026-03-02 02:00:00.000000')",
+            "INSERT INTO chats (channel, address, active, opted_out, created_at) "
+            "VALUES ('telegram', '5001', true, false, '2026-03-02 02:00:00.000000')",
+            "INSERT INTO chat_links (chat_id, customer_id, via, linked_at) SELECT chats.id, "
+            "customers.id, 'phone', '2026-03-02 02:00:00.000000' FROM chats, customers",
+        ):
+            await conn.execute(text(statement))
+    await migrate(db, "head")
+    await migrate(db, "0005")
+    await migrate(db, "head")
+    async with db.sessions() as s:
+        assert list(await s.scalars(select(ChatLink.via))) == ["phone"]
+    if db.dialect == "sqlite":
+        assert (await sqlite_pragmas(db))["foreign_keys"] == 1
+
+
+async def test_a_chat_linked_by_code_keeps_the_orders_it_saw_and_no_later_ones(
+    db: Database,
+) -> None:
+    async with db.transaction() as s:
+        sari = await factories.customer(s, "0812-3456-7890", "Sari")
+        kaos = await factories.product(s, "KAOS", stock=5)
+        first = await place_order(s, code="INV-1", customer=sari, lines=[(kaos, 1)])
+        second = await place_order(s, code="INV-2", customer=sari, lines=[(kaos, 1)])
+        by_code = await get_or_create_chat(s, Channel.TELEGRAM, "5001")
+        by_phone = await get_or_create_chat(s, Channel.WHATSAPP, "+6281234567890")
+    await migrate(db, "0006")
+    async with db.engine.begin() as conn:
+        # Before 0007 a link code linked the whole customer.
+        for chat, via in ((by_code, "code"), (by_phone, "phone")):
+            await conn.execute(
+                text(
+                    "INSERT INTO chat_links (chat_id, customer_id, via, linked_at) "
+                    "VALUES (:chat, :customer, :via, '2026-03-02 02:00:00.000000')"
+                ),
+                {"chat": chat.id, "customer": sari.id, "via": via},
+            )
+    await migrate(db, "head")
+    async with db.transaction() as s:
+        later = await place_order(s, code="INV-3", customer=sari, lines=[(kaos, 1)])
+    async with db.sessions() as s:
+        code_chat = await s.get(Chat, by_code.id)
+        phone_chat = await s.get(Chat, by_phone.id)
+        assert code_chat is not None and phone_chat is not None
+        assert [o.code for o in await chat_orders(s, code_chat, 10)] == ["INV-2", "INV-1"]
+        assert [o.code for o in await chat_orders(s, phone_chat, 10)] == ["INV-3", "INV-2", "INV-1"]
+        assert list(await s.scalars(select(ChatLink.via))) == ["phone"]
+        assert sorted(await s.scalars(select(OrderLink.order_id))) == [first.id, second.id]
+    assert later.id not in (first.id, second.id)
+    # Going back, the links per order become the customer-wide link they were.
+    await migrate(db, "0006")
+    async with db.engine.begin() as conn:
+        rows = (
+            await conn.execute(text("SELECT chat_id, via FROM chat_links ORDER BY chat_id"))
+        ).all()
+    await migrate(db, "head")
+    assert [tuple(r) for r in rows] == [(by_code.id, "code"), (by_phone.id, "phone")]
+
+
 def _to(connection: Connection, revision: str) -> None:
     config = alembic_config()
     config.attributes["connection"] = connection
@@ -199,7 +269,7 @@ ROWS_AT_0004 = (
     "INSERT INTO chats (id, channel, address, active, opted_out, created_at)"
     " VALUES (1, 'console', 'sari', 1, 0, '2026-03-01')",
     "INSERT INTO chat_links (chat_id, customer_id, via, linked_at)"
-    " VALUES (1, 1, 'code', '2026-03-01')",
+    " VALUES (1, 1, 'phone', '2026-03-01')",
     "INSERT INTO notifications (chat_id, order_id, event_id, kind, payload, idempotency_key,"
     " status, attempts, due_at, via_template, created_at) VALUES (1, 1, 1, 'order_update', '{}',"
     " 'k', 'sent', 1, '2026-03-01', 0, '2026-03-01')",

@@ -6,11 +6,11 @@ from collections.abc import Callable
 
 import phonenumbers
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from models.errors import InvalidPhone
-from models.phones import mask_phone, normalize_phone, parse_phone
+from models.phones import international_phone, mask_phone, normalize_phone, parse_phone
 
 SARI = "+6281234567890"
 
@@ -202,3 +202,71 @@ def test_numbers_the_fast_path_leaves_still_reach_phonenumbers() -> None:
     # Other scripts' digits, which phonenumbers reads as well.
     assert _uncached("٠٨١٢٣٤٥٦٧٨٩٠") == SARI
     assert _uncached("0812٣٤٥٦٧٨٩٠") == SARI
+
+
+# ------------------------------------------------------------------ numbers platforms report
+
+
+def test_a_hong_kong_number_without_its_plus_stays_in_hong_kong() -> None:
+    # Telegram sends a shared contact's number without "+"; read as Indonesian it was
+    # +6285251234567, an Indonesian customer's number.
+    assert international_phone("85251234567") == "+85251234567"
+    assert normalize_phone("85251234567") == "+6285251234567"  # staff typing 8… mean Indonesia
+
+
+@pytest.mark.parametrize(
+    "raw", ["6281234567890", "+6281234567890", "+62 812-3456-7890", "006281234567890"]
+)
+def test_an_indonesian_number_reported_with_its_country_code_is_read_as_before(raw: str) -> None:
+    assert international_phone(raw) == SARI
+
+
+@pytest.mark.parametrize(
+    "raw", ["081234567890", "0812 3456 7890", "", "+", "abc", "++6281234567890"]
+)
+def test_a_reported_number_in_a_local_form_or_no_number_is_refused(raw: str) -> None:
+    with pytest.raises(InvalidPhone):
+        international_phone(raw)
+
+
+@st.composite
+def _valid_numbers(draw: st.DrawFn) -> phonenumbers.PhoneNumber:
+    """A valid number of any region phonenumbers knows: an example with its tail redrawn."""
+    region = draw(st.sampled_from(sorted(phonenumbers.SUPPORTED_REGIONS)))
+    kind = draw(
+        st.sampled_from(
+            [phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE]
+        )
+    )
+    example = phonenumbers.example_number_for_type(region, kind)
+    assume(example is not None)
+    assert example is not None
+    national = str(example.national_number)
+    keep = draw(st.integers(min_value=max(1, len(national) - 4), max_value=len(national)))
+    tail = draw(
+        st.text(alphabet="0123456789", min_size=len(national) - keep, max_size=len(national) - keep)
+    )
+    number = phonenumbers.PhoneNumber(
+        country_code=example.country_code, national_number=int(national[:keep] + tail)
+    )
+    assume(phonenumbers.is_valid_number(number))
+    return number
+
+
+@settings(max_examples=500)
+@given(number=_valid_numbers())
+def test_every_countrys_number_without_its_plus_reads_as_itself(
+    number: phonenumbers.PhoneNumber,
+) -> None:
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    assert international_phone(e164.removeprefix("+")) == e164
+    assert international_phone(e164) == e164
+
+
+@given(digits=st.text(alphabet="0123456789", min_size=1, max_size=17))
+def test_a_reported_number_is_indonesian_only_when_it_says_62(digits: str) -> None:
+    try:
+        read = international_phone(digits)
+    except InvalidPhone:
+        return
+    assert read.startswith("+62") == digits.removeprefix("00").startswith("62")

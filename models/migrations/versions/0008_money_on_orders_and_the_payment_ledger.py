@@ -1,7 +1,7 @@
 """money on orders and the payment ledger
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 
 Orders carry their money (the lines' subtotal, shipping, discount, what was paid, a unique
 code) and a payment state apart from the phase; payment_events is the ledger. Existing orders
@@ -17,7 +17,7 @@ from alembic import op
 import models.base
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
