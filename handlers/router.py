@@ -168,15 +168,16 @@ def reads_as_command(text: str, args: str, route: Route | None) -> bool:
 
     `terima kasih` is thanks, not /terima; `pesanan saya sudah sampai mana?` is a question for
     the free-text reader. Staff commands keep their arguments; other commands take at most one
-    word without a slash, and longer text is read as a sentence. `kabar <link code>`, what the
+    word without a slash, and longer text is read as a sentence, unless its parts are split
+    by ";" as a command's are. `kabar <link code>`, what the
     WhatsApp invoice link types, always starts (though "kabar" alone is a greeting).
     """
     if route is not None and route.handler is common.start and is_link_code(args):
         return True
     if classify(text).kind in (IntentKind.THANKS, IntentKind.GREETING):
         return False
-    if route is not None and route.roles == STAFF:
-        return True
+    if route is not None and (route.roles == STAFF or ";" in args):
+        return True  # staff words, and parts split by ";" (a reseller's `pesan SKU 1; …`)
     if route is not None and route.handler in TAKE_A_CODE and args:
         # `cek INV-1001` is the command; `cek resi`, `bayar dimana?` are sentences.
         return len(args.split()) == 1 and bool(re.search(r"\d", args))
