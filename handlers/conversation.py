@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -22,14 +23,13 @@ from models.chats import (
     Sender,
     first_delivery,
     get_or_create_chat,
-    handled_before,
     identify,
     note_deliveries,
     note_visits,
     remember_chat_of,
     touch_inbound,
 )
-from models.enums import Channel
+from models.enums import Channel, Language
 from models.errors import InvalidPhone
 from models.linking import link_by_phone
 from models.messages import Logged, log_message, log_messages
@@ -106,28 +106,44 @@ class Conversation:
     ) -> list[Reply] | None:
         """Answer a question that changes nothing; None if answering it would write."""
         now = self.clock()
-        async with self.db.sessions(sync_session_class=_ReadingSession) as session:
-            if delivery is not None and await handled_before(session, *delivery):
-                return []  # answered when it first came
-            sender = await _identify(session, incoming)
-            if sender is None or sender.staff is not None:
-                return None  # a first message opens the chat; staff mostly change things
-            if sender.thread is not None:
-                return None  # a person answers this chat: the message goes to them
-            chat = sender.chat
-            if not chat.reachable or chat.inactive_reason is not None:
-                return None  # writing after a block or STOP reopens the chat
-            try:
-                ctx = self._new_context(session, incoming, sender, now)
-                replies = await self._dispatch(ctx)
-            except _Writes:
-                return None
-            if session.new or session.dirty or session.deleted:
-                return None
-        logged = [_inbound(chat.id, incoming, now), *_outbound(chat.id, replies, now)]
-        if not await self.visits.record(chat.id, now, _menu_of(replies), logged, delivery):
+        try:
+            read = await self.db.read(
+                functools.partial(self._read, incoming=incoming, delivery=delivery, now=now),
+                _ReadingSession,
+            )
+        except _Writes:
+            return None
+        if read is None or isinstance(read, list):
+            return read
+        chat_id, lang, replies = read
+        logged = [_inbound(chat_id, incoming, now), *_outbound(chat_id, replies, now)]
+        if not await self.visits.record(chat_id, now, _menu_of(replies), logged, delivery):
             return []  # another process answered this very message first
-        return [replace(reply, lang=ctx.lang) for reply in replies]
+        return [replace(reply, lang=lang) for reply in replies]
+
+    async def _read(
+        self, session: AsyncSession, *, incoming: Incoming, delivery: Delivery | None, now: datetime
+    ) -> tuple[int, Language, list[Reply]] | list[Reply] | None:
+        """The answer to a question, read in `session`: the chat, its language and the replies;
+        [] if it was answered before; None if it is for a write transaction to answer.
+
+        It may run in a thread of the database's (models.storage): it awaits only the session.
+        """
+        sender = await _identify(session, incoming, delivery)
+        if sender is not None and sender.answered:
+            return []  # answered when it first came
+        if sender is None or sender.staff is not None:
+            return None  # a first message opens the chat; staff mostly change things
+        if sender.thread is not None:
+            return None  # a person answers this chat: the message goes to them
+        chat = sender.chat
+        if not chat.reachable or chat.inactive_reason is not None:
+            return None  # writing after a block or STOP reopens the chat
+        ctx = self._new_context(session, incoming, sender, now)
+        replies = await self._dispatch(ctx)
+        if session.new or session.dirty or session.deleted:
+            return None
+        return chat.id, ctx.lang, replies
 
     async def _answer_writing(self, incoming: Incoming) -> list[Reply]:
         """Answer a message in one write transaction, with everything it changes."""
@@ -196,8 +212,11 @@ class Conversation:
         )
 
 
-async def _identify(session: AsyncSession, incoming: Incoming) -> Sender | None:
-    """Recognise who writes, and in which chat (None: the chat is new)."""
+async def _identify(
+    session: AsyncSession, incoming: Incoming, delivery: Delivery | None = None
+) -> Sender | None:
+    """Recognise who writes, and in which chat (None: the chat is new); with the message's
+    `delivery`, whether it was answered before too."""
     return await identify(
         session,
         incoming.channel,
@@ -205,6 +224,7 @@ async def _identify(session: AsyncSession, incoming: Incoming) -> Sender | None:
         incoming.sender,
         phone_verified=incoming.phone_verified,
         group=incoming.group,
+        message_id=delivery[1] if delivery is not None else None,
     )
 
 
@@ -420,11 +440,14 @@ class Visits:
         """Touch every chat of the batch, log its messages and record its message ids, in one
         write transaction; return the ids found recorded already (their messages not logged)."""
         at = max((visit[0] for visit in batch.visits.values()), default=utcnow())
-        async with self.db.transaction() as session:
+
+        async def store(session: AsyncSession) -> frozenset[Delivery]:
             lost = await note_deliveries(session, batch.deliveries, at)
             await note_visits(session, batch.visits)
             await log_messages(session, [row for key, row in batch.logged if key not in lost])
-        return frozenset(lost)
+            return frozenset(lost)
+
+        return await self.db.write(store)
 
 
 class _ReadingSession(Session):

@@ -76,6 +76,7 @@ class Sender:
     language: Language | None  # the chat's own, else the one a linked customer chose
     thread: int | None = None  # the chat's open handover thread: a person answers it
     drafting: bool = False  # the chat is putting an order together (models.chat_orders)
+    answered: bool = False  # the message asked about (`identify`'s message_id) was answered
 
 
 def _sender_key(
@@ -97,9 +98,10 @@ def _sender_key(
 
 @cache
 def _sender_query(
-    by: str,
-) -> Select[Chat, Staff, Reseller, bool, Language | None, int | None, bool]:
-    """The chat with its staff member, reseller, link and language, in one statement.
+    by: str, delivered: bool
+) -> Select[Chat, Staff, Reseller, bool, Language | None, int | None, bool, bool]:
+    """The chat with its staff member, reseller, link and language, in one statement; with
+    `delivered`, whether a platform message id is recorded too.
 
     Built once per way of recognising: building it costs as much as running it.
     """
@@ -122,8 +124,16 @@ def _sender_query(
         .scalar_subquery()
     )
     drafting = exists().where(OrderDraft.chat_id == Chat.id)
+    answered = (
+        exists().where(
+            InboundMessage.channel == bindparam("channel"),
+            InboundMessage.message_id == bindparam("message_id"),
+        )
+        if delivered
+        else false()
+    )
     return (
-        select(Chat, Staff, Reseller, linked, _language(), thread, drafting)
+        select(Chat, Staff, Reseller, linked, _language(), thread, drafting, answered)
         .select_from(Chat)
         .outerjoin(Staff, and_(is_staff, Staff.active.is_(True)))
         .outerjoin(Reseller, is_reseller)
@@ -139,15 +149,23 @@ async def identify(
     *,
     phone_verified: bool = False,
     group: bool = False,
+    message_id: str | None = None,
 ) -> Sender | None:
-    """Find the chat and recognise who writes in it, in one round trip; None for a new chat."""
+    """Find the chat and recognise who writes in it, in one round trip; None for a new chat.
+
+    With a platform `message_id`, `Sender.answered` says whether it was answered already.
+    """
     by, params = _sender_key(channel, sender, phone_verified=phone_verified, group=group)
     params |= {"channel": channel, "address": address}
-    row = (await session.execute(_sender_query(by), params)).first()
+    if message_id is not None:
+        params["message_id"] = message_id[:64]
+    row = (await session.execute(_sender_query(by, message_id is not None), params)).first()
     if row is None:
         return None
-    chat, staff, reseller, linked, language, thread, drafting = row
-    return Sender(chat, staff, reseller, bool(linked), language, thread, bool(drafting))
+    chat, staff, reseller, linked, language, thread, drafting, answered = row
+    return Sender(
+        chat, staff, reseller, bool(linked), language, thread, bool(drafting), bool(answered)
+    )
 
 
 # ------------------------------------------------------------------------------ inbound
@@ -204,16 +222,6 @@ async def first_delivery(
         insert(InboundMessage).values(values).on_conflict_do_nothing().returning(InboundMessage.id)
     )
     return result.first() is not None
-
-
-async def handled_before(session: AsyncSession, channel: Channel, message_id: str) -> bool:
-    """Whether a platform message id is recorded: the message was answered already."""
-    found = await session.scalar(
-        select(InboundMessage.id).where(
-            InboundMessage.channel == channel, InboundMessage.message_id == message_id[:64]
-        )
-    )
-    return found is not None
 
 
 async def note_deliveries(

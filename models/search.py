@@ -8,7 +8,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from rapidfuzz import fuzz, process
@@ -471,10 +471,8 @@ class IndexCache:
     """
 
     def __init__(self) -> None:
-        self._index: ProductIndex | None = None
-        self._last_id: int | None = -1
-        self._newest: datetime | None = None
-        self._texts: dict[int, tuple[str, str, str]] = {}
+        # What was built and from what, swapped whole: questions may be read in two threads.
+        self._built: _Built | None = None
 
     async def get(self, session: AsyncSession) -> ProductIndex:
         """Return an index that reflects the products as they are now."""
@@ -487,31 +485,43 @@ class IndexCache:
                 )
             )
         ).one()
-        if self._index is None or last_id != self._last_id or await self._renamed(session, newest):
+        built = self._built
+        if built is None or last_id != built.last_id or await _renamed(session, built, newest):
             rows = (
                 await session.execute(
                     select(Product.id, Product.sku, Product.name, Product.variant)
                 )
             ).all()
-            self._index = ProductIndex.build(rows)
-            self._texts = {pid: (sku, name, variant) for pid, sku, name, variant in rows}
-        self._last_id, self._newest = last_id, newest
-        return self._index
+            texts = {pid: (sku, name, variant) for pid, sku, name, variant in rows}
+            built = _Built(ProductIndex.build(rows), texts, last_id, newest)
+        elif newest != built.newest:
+            built = replace(built, newest=newest)
+        self._built = built
+        return built.index
 
-    async def _renamed(self, session: AsyncSession, newest: datetime | None) -> bool:
-        """Whether a product updated since the last look now reads differently."""
-        if newest == self._newest:
-            return False
-        if self._newest is None:
-            return True
-        changed = await session.execute(
-            select(Product.id, Product.sku, Product.name, Product.variant).where(
-                Product.updated_at >= self._newest
-            )
+
+@dataclass(frozen=True)
+class _Built:
+    """An index and what it was built from: the products' words, newest id and change."""
+
+    index: ProductIndex
+    texts: dict[int, tuple[str, str, str]]
+    last_id: int | None
+    newest: datetime | None
+
+
+async def _renamed(session: AsyncSession, built: _Built, newest: datetime | None) -> bool:
+    """Whether a product updated since the index was last checked now reads differently."""
+    if newest == built.newest:
+        return False
+    if built.newest is None:
+        return True
+    changed = await session.execute(
+        select(Product.id, Product.sku, Product.name, Product.variant).where(
+            Product.updated_at >= built.newest
         )
-        return any(
-            self._texts.get(pid) != (sku, name, variant) for pid, sku, name, variant in changed
-        )
+    )
+    return any(built.texts.get(pid) != (sku, name, variant) for pid, sku, name, variant in changed)
 
 
 CLEAR_LEAD = 20  # a match this far behind the best one is not worth showing

@@ -21,10 +21,23 @@ import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, func, or_, select, update
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -548,14 +561,20 @@ class TrackView:
         return self.checkpoints[0] if self.checkpoints else None
 
 
-async def track_of(session: AsyncSession, order_id: int) -> TrackView | None:
-    """The order's parcel as the tracker follows it; None while it is not followed."""
+@cache
+def _track_query() -> Select[ShipmentTrack]:
+    """The order's track, if it follows the order's current resi (built once: see chats)."""
     t = ShipmentTrack
-    track = await session.scalar(
+    return (
         select(t)
         .join(Order, Order.id == t.order_id)
-        .where(t.order_id == order_id, Order.tracking_number == t.tracking_number)
+        .where(t.order_id == bindparam("order_id"), Order.tracking_number == t.tracking_number)
     )
+
+
+async def track_of(session: AsyncSession, order_id: int) -> TrackView | None:
+    """The order's parcel as the tracker follows it; None while it is not followed."""
+    track = await session.scalar(_track_query(), {"order_id": order_id})
     if track is None:
         return None
     return TrackView(

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import string
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+from babel.dates import format_datetime
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.app import load_messages
 from bot.config import ConfigError, config_from_mapping
-from handlers.i18n import Messages, MessagesError, money
+from handlers.i18n import WHEN_LONG, WHEN_SHORT, Messages, MessagesError, money, when
 from models.enums import Language
 
 
@@ -68,3 +73,20 @@ def test_money_reads_the_local_way() -> None:
     assert money(Decimal("350000"), "IDR", Language.ID) == "Rp350.000"
     assert money(Decimal("350000.00"), "IDR", Language.ID) == "Rp350.000"
     assert money(Decimal("12.5"), "USD", Language.EN) == "$12.50"
+
+
+@given(
+    moment=st.datetimes(
+        min_value=datetime(1970, 1, 2), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)
+    ),
+    zone=st.sampled_from(["Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura", "UTC"]),
+    lang=st.sampled_from(list(Language)),
+    long=st.booleans(),
+)
+def test_a_moment_reads_as_babel_writes_it(
+    moment: datetime, zone: str, lang: Language, long: bool
+) -> None:
+    tz = ZoneInfo(zone)
+    pattern = WHEN_LONG if long else WHEN_SHORT
+    expected = format_datetime(moment, pattern, tzinfo=tz, locale=lang.value)
+    assert when(moment, tz, lang, long=long) == expected

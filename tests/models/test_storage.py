@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import threading
 
 import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Customer
 from models.storage import Database
@@ -45,3 +48,43 @@ async def test_a_failed_statement_never_shows_its_parameters(db: Database) -> No
         async with db.transaction() as s:
             await s.execute(insert(Customer).values(phone="+6281234567890", name="Sari Wulandari"))
     assert "Wulandari" not in str(caught.value)  # a name, or a note, never reaches a log
+
+
+async def test_a_read_on_sqlite_runs_whole_off_the_event_loop(sqlite_db: Database) -> None:
+    async with sqlite_db.transaction() as s:
+        await factories.customer(s, "081234567890")
+    loop_thread = threading.current_thread()
+
+    async def count(session: AsyncSession) -> tuple[int | None, threading.Thread]:
+        found = await session.scalar(select(func.count()).select_from(Customer))
+        return found, threading.current_thread()
+
+    found, ran_in = await sqlite_db.read(count)
+    assert found == 1
+    assert ran_in is not loop_thread  # one hop for the whole read, not one per statement
+
+
+async def test_work_that_awaits_the_loop_runs_on_the_loop(db: Database) -> None:
+    async def count_after_a_pause(session: AsyncSession) -> tuple[int | None, threading.Thread]:
+        await asyncio.sleep(0)  # only an event loop can give this
+        found = await session.scalar(select(func.count()).select_from(Customer))
+        return found, threading.current_thread()
+
+    found, ran_in = await db.read(count_after_a_pause)
+    assert (found, ran_in) == (0, threading.current_thread())
+
+
+async def test_a_write_commits_when_it_returns_and_leaves_nothing_when_it_raises(
+    db: Database,
+) -> None:
+    async def add(session: AsyncSession, phone: str, fail: bool) -> None:
+        await factories.customer(session, phone)
+        if fail:
+            raise LookupError("changed my mind")
+
+    await db.write(functools.partial(add, phone="081234567890", fail=False))
+    with pytest.raises(LookupError):
+        await db.write(functools.partial(add, phone="081234567891", fail=True))
+    async with db.sessions() as reader:
+        phones = (await reader.scalars(select(Customer.phone))).all()
+    assert phones == ["+6281234567890"]
