@@ -6,13 +6,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Select,
     String,
+    Table,
+    Update,
     and_,
     bindparam,
     delete,
@@ -202,14 +204,43 @@ async def note_visits(
     A visit stored late (the database was busy) changes nothing of a chat that a later
     message has touched since.
     """
-    chats = await session.scalars(select(Chat).where(Chat.id.in_(sorted(visits))))
-    for chat in chats:
-        now, menu = visits[chat.id]
-        if chat.last_inbound_at is not None and chat.last_inbound_at > now:
-            continue
-        touch_inbound(chat, now)
-        if menu is not None:
-            chat.last_choices = menu
+    shown = [
+        {"chat_id": chat_id, "at": at, "menu": menu}
+        for chat_id, (at, menu) in visits.items()
+        if menu is not None
+    ]
+    plain = [
+        {"chat_id": chat_id, "at": at} for chat_id, (at, menu) in visits.items() if menu is None
+    ]
+    for query, rows in ((_visit_query(True), shown), (_visit_query(False), plain)):
+        if rows:
+            await session.execute(query, rows)
+
+
+@cache
+def _visit_query(with_menu: bool) -> Update:
+    """One chat's visit, for many chats in one executemany (built once: see _sender_query).
+
+    Core, not ORM: the session's Chat objects are not touched, and none is loaded.
+    """
+    chats = cast(Table, Chat.__table__)
+    at = bindparam("at", type_=chats.c.last_inbound_at.type)
+    values: dict[str, Any] = {
+        "last_inbound_at": at,
+        "active": True,
+        "opted_out": False,
+        "inactive_reason": None,
+    }
+    if with_menu:
+        values["last_choices"] = bindparam("menu", type_=chats.c.last_choices.type)
+    return (
+        update(chats)
+        .where(
+            chats.c.id == bindparam("chat_id"),
+            or_(chats.c.last_inbound_at.is_(None), chats.c.last_inbound_at <= at),
+        )
+        .values(values)
+    )
 
 
 async def first_delivery(
@@ -231,19 +262,22 @@ async def note_deliveries(
     recorded already (answered elsewhere first)."""
     if not ids:
         return set()
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     rows = [
         {"channel": channel, "message_id": message_id[:64], "received_at": now}
         for channel, message_id in ids
     ]
-    result = await session.execute(
-        insert(InboundMessage)
-        .values(rows)
-        .on_conflict_do_nothing()
-        .returning(InboundMessage.channel, InboundMessage.message_id)
-    )
+    result = await session.execute(_delivery_insert(session.get_bind().dialect.name), rows)
     recorded = {(Channel(channel), message_id) for channel, message_id in result}
     return {(channel, message_id[:64]) for channel, message_id in ids} - recorded
+
+
+@cache
+def _delivery_insert(dialect: str) -> Any:
+    """Record one message id unless it is recorded, returning it if it was not: run for many
+    ids at once, its shape (and compiled form) is the same however many come."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = cast(Table, InboundMessage.__table__)
+    return insert(table).on_conflict_do_nothing().returning(table.c.channel, table.c.message_id)
 
 
 async def forget_delivery_ids(session: AsyncSession, before: datetime) -> None:
