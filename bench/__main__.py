@@ -1,4 +1,4 @@
-"""Run the benchmarks: `python -m bench [outbound saturation inbound scale hostile] [--smoke]`."""
+"""Run the benchmarks: `python -m bench [NAME ...] [--smoke]` (every one when none is named)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 
 from bench.common import header
 
-NAMES = ["outbound", "saturation", "inbound", "scale", "hostile"]
+NAMES = ["outbound", "saturation", "inbound", "frontdesk", "scale", "hostile"]
 
 
 def main() -> None:
