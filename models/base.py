@@ -7,7 +7,9 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import DateTime, Enum, MetaData
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -61,3 +63,13 @@ class Base(DeclarativeBase):
     """Base class of every kabar table."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def insert_of(dialect: str) -> Any:
+    """The dialect's INSERT, the one that can skip rows already there (ON CONFLICT)."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def insert_for(session: AsyncSession) -> Any:
+    """`insert_of` the session's database."""
+    return insert_of(session.get_bind().dialect.name)

@@ -16,11 +16,10 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Integer, String, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, UTCDateTime, utcnow
+from models.base import Base, UTCDateTime, insert_for, utcnow
 from models.catalog import Product
 from models.change import Actor
 from models.errors import DomainError
@@ -62,8 +61,7 @@ class OrderDraft(Base):
 
 async def next_code(session: AsyncSession, prefix: str) -> str:
     """A new order code: the prefix and the next number after the highest one in use."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = insert_for(session)
     counter = await session.scalar(
         select(CodeCounter.last).where(CodeCounter.prefix == prefix).with_for_update()
     )

@@ -6,14 +6,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Select,
     String,
-    Table,
     Update,
     and_,
     bindparam,
@@ -25,12 +24,12 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.base import utcnow
+from models.base import insert_for, insert_of, utcnow
 from models.chat_orders import OrderDraft
 from models.enums import Channel, Language
+from models.import_rows import table_of
 from models.linking import linked_customers
 from models.people import Chat, ChatLink, Customer, InboundMessage, OrderLink, Reseller, Staff
 from models.support import SupportThread, ThreadStatus
@@ -223,7 +222,7 @@ def _visit_query(with_menu: bool) -> Update:
 
     Core, not ORM: the session's Chat objects are not touched, and none is loaded.
     """
-    chats = cast(Table, Chat.__table__)
+    chats = table_of(Chat)
     at = bindparam("at", type_=chats.c.last_inbound_at.type)
     values: dict[str, Any] = {
         "last_inbound_at": at,
@@ -248,9 +247,11 @@ async def first_delivery(
 ) -> bool:
     """Record a platform message id; False if it was handled before (a redelivered webhook)."""
     values = {"channel": channel, "message_id": message_id[:64], "received_at": now or utcnow()}
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     result = await session.execute(
-        insert(InboundMessage).values(values).on_conflict_do_nothing().returning(InboundMessage.id)
+        insert_for(session)(InboundMessage)
+        .values(values)
+        .on_conflict_do_nothing()
+        .returning(InboundMessage.id)
     )
     return result.first() is not None
 
@@ -275,9 +276,12 @@ async def note_deliveries(
 def _delivery_insert(dialect: str) -> Any:
     """Record one message id unless it is recorded, returning it if it was not: run for many
     ids at once, its shape (and compiled form) is the same however many come."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = cast(Table, InboundMessage.__table__)
-    return insert(table).on_conflict_do_nothing().returning(table.c.channel, table.c.message_id)
+    table = table_of(InboundMessage)
+    return (
+        insert_of(dialect)(table)
+        .on_conflict_do_nothing()
+        .returning(table.c.channel, table.c.message_id)
+    )
 
 
 async def forget_delivery_ids(session: AsyncSession, before: datetime) -> None:

@@ -31,12 +31,11 @@ from sqlalchemy import (
     union,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
-from models.base import utcnow
+from models.base import insert_for, utcnow
 from models.catalog import Product
 from models.errors import TooManyLinkCodes
 from models.flows import FINAL
@@ -73,17 +72,12 @@ LINK_WINDOW = timedelta(minutes=10)
 NOTICE_CODES = 5  # order codes named in one "a new chat is linked" notice
 
 
-def _insert(session: AsyncSession) -> Any:
-    """The dialect's INSERT that can skip rows already there."""
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
 async def _link_customer(
     session: AsyncSession, chat: Chat, customer_id: int, now: datetime
 ) -> bool:
     """Let the chat see every order of the customer; False if it could already."""
     values = {"chat_id": chat.id, "customer_id": customer_id, "via": "phone", "linked_at": now}
-    stmt = _insert(session)(ChatLink).values(values).on_conflict_do_nothing()
+    stmt = insert_for(session)(ChatLink).values(values).on_conflict_do_nothing()
     result = await session.execute(stmt.returning(ChatLink.chat_id))
     return result.first() is not None
 
@@ -91,7 +85,7 @@ async def _link_customer(
 async def _link_order(session: AsyncSession, chat: Chat, order_id: int, now: datetime) -> bool:
     """Let the chat see one order; False if it could already."""
     values = {"chat_id": chat.id, "order_id": order_id, "linked_at": now}
-    stmt = _insert(session)(OrderLink).values(values).on_conflict_do_nothing()
+    stmt = insert_for(session)(OrderLink).values(values).on_conflict_do_nothing()
     result = await session.execute(stmt.returning(OrderLink.chat_id))
     return result.first() is not None
 

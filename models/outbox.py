@@ -41,12 +41,11 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.audience import Audience, staff_chat_ids
-from models.base import Base, UTCDateTime, str_enum, utcnow
+from models.base import Base, UTCDateTime, insert_for, str_enum, utcnow
 from models.enums import NotificationKind, NotificationStatus
 from models.messages import Logged, log_messages
 from models.people import Chat
@@ -384,9 +383,7 @@ async def enqueue(session: AsyncSession, rows: Sequence[Outgoing]) -> None:
     """Insert outbox rows in the caller's transaction, skipping keys already there."""
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(_TABLE).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    stmt = insert_for(session)(_TABLE).on_conflict_do_nothing(index_elements=["idempotency_key"])
     await session.execute(
         stmt,
         [

@@ -38,11 +38,10 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, UTCDateTime, str_enum
+from models.base import Base, UTCDateTime, insert_for, str_enum
 from models.change import TRACKER, Change
 from models.enums import Phase
 from models.errors import InvalidTransition
@@ -199,8 +198,7 @@ async def open_tracks(
         else:
             await session.execute(update(t).where(t.id == track_id).values(**values))
     if fresh:
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        insert = insert_for(session)
         # A round running beside this one may have started the same order: one row it is.
         await session.execute(insert(t).on_conflict_do_nothing(index_elements=["order_id"]), fresh)
     return len(rows)
@@ -225,10 +223,8 @@ async def _usage(session: AsyncSession, provider: str, today: str) -> TrackerUsa
     )
     usage = await session.scalar(query)
     if usage is None:
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         await session.execute(
-            insert(TrackerUsage)
+            insert_for(session)(TrackerUsage)
             .values(provider=provider, day=today, calls=0, failures=0)
             .on_conflict_do_nothing(index_elements=["provider"])
         )
