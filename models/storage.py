@@ -168,6 +168,14 @@ class Database:
             self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
         )
         self._writers = async_sessionmaker(self.engine, expire_on_commit=False)
+        # `read` on PostgreSQL: no BEGIN and ROLLBACK around a question, two round trips of
+        # its five; each statement sees what is committed when it runs.
+        self._reads = self.sessions
+        if self.dialect == "postgresql":
+            self._reads = async_sessionmaker(
+                self.engine.execution_options(isolation_level="AUTOCOMMIT", **{READ_ONLY: True}),
+                expire_on_commit=False,
+            )
 
     def twin(self) -> Database:
         """Another Database on the same URL and options, with a pool of its own."""
@@ -188,14 +196,15 @@ class Database:
         """Run `work(session)` in a read session of `session_class`; return what it returns.
 
         On a SQLite file the whole of it runs in one hop to a thread (see _SqliteThreads); `work`
-        must then only await the session. Anything else it awaits makes it run again here.
+        must then only await the session. Anything else it awaits makes it run again here. On
+        PostgreSQL it runs outside a transaction: each statement reads what is committed then.
         """
         if self._threads is not None:
             try:
                 return await self._threads.run(work, session_class, write=False)
             except _Suspended:
                 pass
-        async with self.sessions(sync_session_class=session_class) as session:
+        async with self._reads(sync_session_class=session_class) as session:
             return await work(session)
 
     async def write(self, work: Work[T]) -> T:

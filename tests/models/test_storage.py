@@ -7,7 +7,7 @@ import functools
 import threading
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -88,3 +88,19 @@ async def test_a_write_commits_when_it_returns_and_leaves_nothing_when_it_raises
     async with db.sessions() as reader:
         phones = (await reader.scalars(select(Customer.phone))).all()
     assert phones == ["+6281234567890"]
+
+
+async def test_a_read_on_postgresql_holds_no_transaction_open(db: Database) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite reads in a thread of their own (the test above)")
+
+    async def two_moments(session: AsyncSession) -> tuple[object, object]:
+        first = await session.scalar(text("SELECT transaction_timestamp()"))
+        await session.execute(text("SELECT pg_sleep(0.01)"))
+        return first, await session.scalar(text("SELECT transaction_timestamp()"))
+
+    first, second = await db.read(two_moments)
+    assert first != second  # each statement its own transaction: no BEGIN, no ROLLBACK sent
+    async with db.sessions() as session:  # other read sessions keep one transaction
+        first, second = await two_moments(session)
+    assert first == second
