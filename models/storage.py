@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Executable, Result, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
@@ -20,18 +20,28 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.util import immutabledict
 
 log = logging.getLogger(__name__)
 
 READ_ONLY = "kabar_read_only"
+NO_TRANSACTION = "kabar_no_transaction"  # each statement reads what is committed when it runs
 BUSY_TIMEOUT_MS = 5000  # how long a SQLite writer waits for another to let go of the lock
-SQLITE_THREADS = 2  # threads that run whole units of work on SQLite (one may wait for the lock)
+# How long a write in SQLite's thread waits for the lock before it goes to wait on the event
+# loop's side instead (see _SqliteThread): the questions behind it must not wait that long.
+THREAD_BUSY_TIMEOUT_MS = 50
+
+# PostgreSQL connections kept open. SQLAlchemy's default keeps 5 and opens up to 10 more for
+# a moment, closing each as it comes back: with a few dozen questions at once (Telegram sends
+# up to 40 updates at a time) that was a new server connection every few questions, the
+# costliest thing a question did. These are kept, and as many again open for a burst.
+POSTGRESQL_POOL = {"pool_size": 20, "max_overflow": 20}
 
 T = TypeVar("T")
 Work = Callable[[AsyncSession], Coroutine[Any, Any, T]]
 
 
-def _tune_sqlite(engine: Engine) -> None:
+def _tune_sqlite(engine: Engine, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
     """Make SQLite safe for concurrent async writers."""
 
     @event.listens_for(engine, "connect")
@@ -41,7 +51,7 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -50,7 +60,10 @@ def _tune_sqlite(engine: Engine) -> None:
         # Writers take the write lock up front: a deferred transaction that reads, then writes,
         # fails with "database is locked" instead of waiting its turn. Readers stay deferred,
         # so in WAL mode they never wait for a writer.
-        if connection.get_execution_options().get(READ_ONLY):
+        options = connection.get_execution_options()
+        if options.get(NO_TRANSACTION):
+            return
+        if options.get(READ_ONLY):
             connection.exec_driver_sql("BEGIN")
         else:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -93,7 +106,40 @@ class _Connection(sqlite3.Connection):
         return super().cursor(factory)
 
 
-class _SqliteThreads:
+_BUFFERED = immutabledict({"prebuffer_rows": True})  # as AsyncSession reads every result
+
+
+class _DirectSession(AsyncSession):
+    """An AsyncSession over a driver that never waits: a statement runs at once, in the
+    caller's thread, without the greenlet AsyncSession starts for each one."""
+
+    async def execute(
+        self,
+        statement: Executable,
+        params: Any = None,
+        *,
+        execution_options: Mapping[str, Any] = immutabledict(),
+        **kw: Any,
+    ) -> Result[Any]:
+        """Run a statement; its rows are read before this returns, as AsyncSession does."""
+        options = _BUFFERED.union(execution_options) if execution_options else _BUFFERED
+        return self.sync_session.execute(statement, params, execution_options=options, **kw)
+
+    async def scalar(
+        self,
+        statement: Executable,
+        params: Any = None,
+        *,
+        execution_options: Mapping[str, Any] = immutabledict(),
+        **kw: Any,
+    ) -> Any:
+        """Run a statement; return the first column of its first row."""
+        return self.sync_session.scalar(
+            statement, params, execution_options=execution_options, **kw
+        )
+
+
+class _SqliteThread:
     """Runs a whole unit of work on a plain sqlite3 connection, in one hop to a thread.
 
     aiosqlite hands every statement to a thread and back, and each hop costs far more CPU than
@@ -101,25 +147,31 @@ class _SqliteThreads:
     whole answer runs in a thread of ours, through the same AsyncSession API: with a driver
     that never waits, each `await session.execute(...)` finishes at once, so the handler's
     coroutine is run to its end right there, and the event loop never blocks on SQLite.
+
+    One thread, one connection. A unit of work is mostly Python, and sqlite3 lets go of the
+    GIL around every step of a statement: two threads of ours hand it back and forth, which
+    cost a question 2.6 ms of CPU where one thread costs 1.9 (bench: `python -m bench.inbound`).
+    So that a write waiting for another process's lock holds up no question, a write here
+    waits THREAD_BUSY_TIMEOUT_MS at most, then gives up (`locked`) to be run on the loop.
+    Reads take no lock in WAL mode and run outside a transaction, as on PostgreSQL.
     """
 
     def __init__(self, database: str) -> None:
         self.engine = create_engine(
             f"sqlite:///{database}",
-            # A pooled connection serves whichever of the threads is free.
             connect_args={"factory": _Connection, "check_same_thread": False},
-            pool_size=SQLITE_THREADS,
+            pool_size=1,
             hide_parameters=True,
         )
-        _tune_sqlite(self.engine)
-        self._reading = self.engine.execution_options(**{READ_ONLY: True})
+        _tune_sqlite(self.engine, THREAD_BUSY_TIMEOUT_MS)
+        self._reading = self.engine.execution_options(**{READ_ONLY: True, NO_TRANSACTION: True})
         self._executor: ThreadPoolExecutor | None = None
         self._suspended_logged = False
 
     async def run(self, work: Work[T], session_class: type[Session], *, write: bool) -> T:
-        """Run `work` in a thread; raise _Suspended if it must run on the loop instead."""
+        """Run `work` in the thread; raise _Suspended if it must run on the loop instead."""
         if self._executor is None:
-            self._executor = ThreadPoolExecutor(SQLITE_THREADS, thread_name_prefix="kabar-sqlite")
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="kabar-sqlite")
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self._executor, self._run, work, session_class, write)
@@ -130,7 +182,7 @@ class _SqliteThreads:
             raise
 
     def _run(self, work: Work[T], session_class: type[Session], write: bool) -> T:
-        session = AsyncSession(sync_session_class=session_class, expire_on_commit=False)
+        session = _DirectSession(sync_session_class=session_class, expire_on_commit=False)
         sync = session.sync_session
         sync.bind = self.engine if write else self._reading
         try:
@@ -142,7 +194,7 @@ class _SqliteThreads:
             sync.close()
 
     def close(self) -> None:
-        """Let the threads finish and close their connections."""
+        """Let the thread finish and close its connection."""
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
@@ -157,12 +209,15 @@ class Database:
         self._options = engine_options
         # A failed statement's error would carry its parameters (names, numbers, notes) into
         # logs and tracebacks.
-        self.engine = create_async_engine(self.url, **{"hide_parameters": True, **engine_options})
-        self._threads: _SqliteThreads | None = None
+        options: dict[str, Any] = {"hide_parameters": True}
+        if self.url.get_backend_name() == "postgresql":
+            options |= POSTGRESQL_POOL
+        self.engine = create_async_engine(self.url, **(options | engine_options))
+        self._thread: _SqliteThread | None = None
         if self.url.get_backend_name() == "sqlite":
             _tune_sqlite(self.engine.sync_engine)
             if self.url.database not in (None, "", ":memory:"):
-                self._threads = _SqliteThreads(self.url.database)
+                self._thread = _SqliteThread(self.url.database)
         # Sessions for reading; writes go through transaction(). Both share one pool.
         self.sessions = async_sessionmaker(
             self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
@@ -195,25 +250,32 @@ class Database:
     async def read(self, work: Work[T], session_class: type[Session] = Session) -> T:
         """Run `work(session)` in a read session of `session_class`; return what it returns.
 
-        On a SQLite file the whole of it runs in one hop to a thread (see _SqliteThreads); `work`
+        On a SQLite file the whole of it runs in one hop to a thread (see _SqliteThread); `work`
         must then only await the session. Anything else it awaits makes it run again here. On
         PostgreSQL it runs outside a transaction: each statement reads what is committed then.
         """
-        if self._threads is not None:
+        if self._thread is not None:
             try:
-                return await self._threads.run(work, session_class, write=False)
+                return await self._thread.run(work, session_class, write=False)
             except _Suspended:
                 pass
         async with self._reads(sync_session_class=session_class) as session:
             return await work(session)
 
     async def write(self, work: Work[T]) -> T:
-        """Run `work(session)` in one write transaction, committed if it returns (as `read`)."""
-        if self._threads is not None:
+        """Run `work(session)` in one write transaction, committed if it returns (as `read`).
+
+        On SQLite, a write that finds the lock taken is run again on the loop, where it waits
+        for it as long as any writer does (BUSY_TIMEOUT_MS).
+        """
+        if self._thread is not None:
             try:
-                return await self._threads.run(work, Session, write=True)
+                return await self._thread.run(work, Session, write=True)
             except _Suspended:
                 pass
+            except OperationalError as exc:
+                if not locked(exc):
+                    raise
         async with self.transaction() as session:
             return await work(session)
 
@@ -229,5 +291,5 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
-        if self._threads is not None:
-            await asyncio.to_thread(self._threads.close)
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.close)

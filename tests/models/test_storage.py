@@ -90,6 +90,36 @@ async def test_a_write_commits_when_it_returns_and_leaves_nothing_when_it_raises
     assert phones == ["+6281234567890"]
 
 
+async def test_a_write_that_finds_the_lock_taken_waits_without_holding_up_reads(
+    sqlite_db: Database,
+) -> None:
+    async def add(session: AsyncSession) -> None:
+        await factories.customer(session, "081234567890")
+
+    async def count(session: AsyncSession) -> int | None:
+        return await session.scalar(select(func.count()).select_from(Customer))
+
+    # Another writer (an import, say) holds SQLite's write lock: the write waits for it on the
+    # loop's side, and SQLite's one thread goes on answering questions meanwhile.
+    async with sqlite_db.transaction() as other:
+        await other.execute(text("UPDATE chats SET active = active"))
+        writing = asyncio.create_task(sqlite_db.write(add))
+        for _ in range(3):
+            assert await sqlite_db.read(count) == 0
+        assert not writing.done()
+    await writing
+    assert await sqlite_db.read(count) == 1
+
+
+async def test_a_read_on_sqlite_holds_no_transaction_open(sqlite_db: Database) -> None:
+    async def in_transaction(session: AsyncSession) -> bool:
+        await session.scalar(select(func.count()).select_from(Customer))
+        raw = session.sync_session.connection().connection.driver_connection
+        return bool(raw.in_transaction)
+
+    assert await sqlite_db.read(in_transaction) is False  # no BEGIN, so no ROLLBACK either
+
+
 async def test_a_read_on_postgresql_holds_no_transaction_open(db: Database) -> None:
     if db.dialect != "postgresql":
         pytest.skip("SQLite reads in a thread of their own (the test above)")
