@@ -10,9 +10,10 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import cache
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.catalog import Product
@@ -476,15 +477,7 @@ class IndexCache:
 
     async def get(self, session: AsyncSession) -> ProductIndex:
         """Return an index that reflects the products as they are now."""
-        # Two scalar subqueries, so each is one step down an index rather than a table scan.
-        last_id, newest = (
-            await session.execute(
-                select(
-                    select(func.max(Product.id)).scalar_subquery(),
-                    select(func.max(Product.updated_at)).scalar_subquery(),
-                )
-            )
-        ).one()
+        last_id, newest = (await session.execute(_freshness_query())).one()
         built = self._built
         if built is None or last_id != built.last_id or await _renamed(session, built, newest):
             rows = (
@@ -498,6 +491,24 @@ class IndexCache:
             built = replace(built, newest=newest)
         self._built = built
         return built.index
+
+
+@cache
+def _freshness_query() -> Select[int | None, datetime | None]:
+    """The newest product id and change, built once: every stock question asks it.
+
+    Two scalar subqueries, so each is one step down an index rather than a table scan.
+    """
+    return select(
+        select(func.max(Product.id)).scalar_subquery(),
+        select(func.max(Product.updated_at)).scalar_subquery(),
+    )
+
+
+@cache
+def _products_query() -> Select[Product]:
+    """The products of some ids, built once (see _freshness_query)."""
+    return select(Product).where(Product.id.in_(bindparam("ids", expanding=True)))
 
 
 @dataclass(frozen=True)
@@ -562,7 +573,7 @@ async def find_products(
     if not matches:
         return StockFound([], found.missing, found.alternatives)
     stored = await session.scalars(
-        select(Product).where(Product.id.in_([match.product_id for match in matches]))
+        _products_query(), {"ids": [match.product_id for match in matches]}
     )
     by_id = {product.id: product for product in stored}
     return StockFound([by_id[m.product_id] for m in matches if m.product_id in by_id])
