@@ -33,7 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import defer
+from sqlalchemy.orm import aliased, defer
 
 from models.base import insert_for, utcnow
 from models.catalog import Product
@@ -298,12 +298,30 @@ async def _deleted(session: AsyncSession, statement: Delete) -> int:
     return cast(CursorResult[Any], result).rowcount
 
 
+def seen_order_ids(chat_id: Any) -> CompoundSelect[tuple[int]]:
+    """The ids of the orders `sees_order` lets the chat see, found from the chat's links.
+
+    For a list of a chat's orders: "the newest orders, each kept if the chat may see it" lets
+    PostgreSQL walk the whole shop newest first when the chat sees fewer than asked for
+    (225 ms at a million orders); found from the links, they are a few index lookups.
+    Held equal to `sees_order` by a test.
+    """
+    theirs = aliased(Order)
+    by_phone = (
+        select(theirs.id)
+        .join(ChatLink, ChatLink.customer_id == theirs.customer_id)
+        .where(ChatLink.chat_id == chat_id)
+    )
+    by_code = select(OrderLink.order_id).where(OrderLink.chat_id == chat_id)
+    return union(by_phone, by_code)
+
+
 @cache
 def _chat_orders_query() -> Select[Order]:
     """The query of chat_orders, built once: a customer's /pesanan asks it all day."""
     return (
         select(Order)
-        .where(sees_order(bindparam("chat_id")))
+        .where(Order.id.in_(seen_order_ids(bindparam("chat_id"))))
         .order_by(Order.placed_at.desc(), Order.id.desc())
         .limit(bindparam("limit"))
     )
@@ -332,11 +350,10 @@ class Item:
         return what if self.qty == 1 else f"{what} ×{self.qty}"
 
 
-async def items_of(session: AsyncSession, order_ids: Sequence[int]) -> dict[int, list[Item]]:
-    """The lines of these orders, by order id, in the order they were written."""
-    if not order_ids:
-        return {}
-    rows = await session.execute(
+@cache
+def _items_query() -> Select[int, str, str, str, int, Decimal]:
+    """The query of items_of, built once: every list of orders asks it."""
+    return (
         select(
             OrderLine.order_id,
             Product.sku,
@@ -346,9 +363,16 @@ async def items_of(session: AsyncSession, order_ids: Sequence[int]) -> dict[int,
             OrderLine.unit_price,
         )
         .join(Product, Product.id == OrderLine.product_id)
-        .where(OrderLine.order_id.in_(sorted(set(order_ids))))
+        .where(OrderLine.order_id.in_(bindparam("ids", expanding=True)))
         .order_by(OrderLine.order_id, OrderLine.id)
     )
+
+
+async def items_of(session: AsyncSession, order_ids: Sequence[int]) -> dict[int, list[Item]]:
+    """The lines of these orders, by order id, in the order they were written."""
+    if not order_ids:
+        return {}
+    rows = await session.execute(_items_query(), {"ids": sorted(set(order_ids))})
     items: dict[int, list[Item]] = {}
     for order_id, sku, name, variant, qty, price in rows:
         items.setdefault(order_id, []).append(Item(sku, name, variant, qty, price))

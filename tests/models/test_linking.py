@@ -32,6 +32,8 @@ from models.linking import (
     linked_customer_ids,
     new_link_code,
     order_visible_to_chat,
+    seen_order_ids,
+    sees_order,
     unlink,
 )
 from models.orders import Order
@@ -600,32 +602,36 @@ def link_sets(draw: st.DrawFn) -> Links:
 _runs = itertools.count()
 
 
-async def _heard_and_seen(db: Database, given: Links) -> tuple[object, object]:
+async def _shop_of(s: AsyncSession, given: Links) -> tuple[list[Chat], list[Order]]:
+    """Write the orders, chats and links `given` holds; return the chats and the orders."""
     run = f"L{next(_runs)}"
+    seller = await factories.reseller(s, f"{run}-R", "Toko Ayu")
+    people = [await factories.customer(s, f"0812{run[1:]:0>4}{n:04d}", f"P{n}") for n in range(3)]
+    chats = [await get_or_create_chat(s, Channel.TELEGRAM, f"{run}-{n}") for n in range(4)]
+    if given.reseller_chat is not None:
+        chats[given.reseller_chat].reseller_id = seller.id
+    kaos = await factories.product(s, f"{run}-KAOS", stock=10)
+    orders = [
+        await place_order(
+            s,
+            code=f"{run}-O{n}",
+            customer=people[who],
+            lines=[(kaos, 1)],
+            reseller=seller if sold else None,
+        )
+        for n, (who, sold) in enumerate(given.orders)
+    ]
+    for c, who in given.by_phone:
+        s.add(ChatLink(chat_id=chats[c].id, customer_id=people[who].id, via="phone"))
+    for c, o in given.by_code:
+        s.add(OrderLink(chat_id=chats[c].id, order_id=orders[o].id))
+    await s.flush()
+    return chats, orders
+
+
+async def _heard_and_seen(db: Database, given: Links) -> tuple[object, object]:
     async with db.transaction() as s:
-        seller = await factories.reseller(s, f"{run}-R", "Toko Ayu")
-        people = [
-            await factories.customer(s, f"0812{run[1:]:0>4}{n:04d}", f"P{n}") for n in range(3)
-        ]
-        chats = [await get_or_create_chat(s, Channel.TELEGRAM, f"{run}-{n}") for n in range(4)]
-        if given.reseller_chat is not None:
-            chats[given.reseller_chat].reseller_id = seller.id
-        kaos = await factories.product(s, f"{run}-KAOS", stock=10)
-        orders = [
-            await place_order(
-                s,
-                code=f"{run}-O{n}",
-                customer=people[who],
-                lines=[(kaos, 1)],
-                reseller=seller if sold else None,
-            )
-            for n, (who, sold) in enumerate(given.orders)
-        ]
-        for c, who in given.by_phone:
-            s.add(ChatLink(chat_id=chats[c].id, customer_id=people[who].id, via="phone"))
-        for c, o in given.by_code:
-            s.add(OrderLink(chat_id=chats[c].id, order_id=orders[o].id))
-        await s.flush()
+        chats, orders = await _shop_of(s, given)
         heard = await audiences_of(s, orders)
         seen: dict[int, list[int]] = {}
         for order in orders:
@@ -636,6 +642,17 @@ async def _heard_and_seen(db: Database, given: Links) -> tuple[object, object]:
         {order: sorted(r.chat_id for r in recipients) for order, recipients in heard.items()},
         seen,
     )
+
+
+async def _seen_both_ways(db: Database, given: Links) -> tuple[object, object]:
+    """Per chat, the orders `sees_order` lets it see, and the ids `seen_order_ids` finds."""
+    async with db.transaction() as s:
+        chats, _ = await _shop_of(s, given)
+        plain, found = {}, {}
+        for chat in chats:
+            plain[chat.id] = set(await s.scalars(select(Order.id).where(sees_order(chat.id))))
+            found[chat.id] = set(await s.scalars(seen_order_ids(chat.id)))
+    return plain, found
 
 
 @pytest.fixture
@@ -660,6 +677,27 @@ def test_who_hears_of_an_order_is_exactly_who_may_see_it(links_file: Path, given
 
     heard, seen = asyncio.run(run())
     assert heard == seen
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(given=link_sets())
+def test_the_ids_a_list_of_orders_starts_from_are_exactly_the_orders_seen(
+    links_file: Path, given: Links
+) -> None:
+    async def run() -> tuple[object, object]:
+        db = Database(f"sqlite+aiosqlite:///{links_file}")
+        try:
+            return await _seen_both_ways(db, given)
+        finally:
+            await db.dispose()
+
+    plain, found = asyncio.run(run())
+    assert plain == found
 
 
 async def test_who_hears_of_many_orders_takes_two_queries(db: Database) -> None:
