@@ -30,9 +30,8 @@ from models.audience import staff_chat_ids
 from models.base import Base, UTCDateTime, str_enum, utcnow
 from models.enums import NotificationKind, Phase
 from models.flows import FINAL
-from models.linking import linked_customers, sees_order
+from models.linking import chat_orders, linked_customers
 from models.messages import ChatMessage, last_messages, messages_after
-from models.orders import Order
 from models.outbox import (
     Alert,
     ClaimedAlert,
@@ -250,7 +249,7 @@ async def _forward_payload(
             payload["customer"] = customer.name or thread.name
         phone = customer.phone if customer is not None else chat.address
         payload["phone"] = mask_phone(phone) if phone.startswith("+") else ""
-        payload["orders"] = await _orders_of(session, chat.id)
+        payload["orders"] = await _orders_of(session, chat)
     if thread.claimed_by is not None:
         payload["claimed_by"] = await session.scalar(
             select(Staff.name).where(Staff.id == thread.claimed_by)
@@ -258,14 +257,9 @@ async def _forward_payload(
     return payload
 
 
-async def _orders_of(session: AsyncSession, chat_id: int) -> list[tuple[str, str, str]]:
+async def _orders_of(session: AsyncSession, chat: Chat) -> list[tuple[str, str, str]]:
     """The chat's newest orders, open ones first: (code, phase, production stage or "")."""
-    orders = await session.scalars(
-        select(Order)
-        .where(sees_order(chat_id))
-        .order_by(Order.placed_at.desc(), Order.id.desc())
-        .limit(10)
-    )
+    orders = await chat_orders(session, chat, 10)
     ranked = sorted(orders, key=lambda o: o.phase in FINAL)[:5]
     return [
         (o.code, o.phase.value, o.stage_name or "" if o.phase is Phase.IN_PRODUCTION else "")
