@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, String, Table, any_, bindparam, func, sele
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import QueryableAttribute
+from sqlalchemy.orm import QueryableAttribute, Session
 
 # SQLite (since 3.32) takes at most 32,766 parameters a statement, asyncpg 32,767.
 MAX_PARAMETERS = 30_000
@@ -94,7 +94,17 @@ async def insert_rows(
     """
     if not rows:
         return []
-    connection = await session.connection()
+    return await session.run_sync(_insert_rows, table, columns, rows, returning)
+
+
+def _insert_rows(
+    session: Session,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    returning: Sequence[str],
+) -> list[tuple[Any, ...]]:
+    connection = session.connection()
     dialect = connection.dialect
     width = len(columns)
     converted = [
@@ -108,7 +118,7 @@ async def insert_rows(
         count = min(batch, len(rows) - start)
         sql = insert_statement(dialect, table, tuple(columns), count, tuple(returning))
         params = tuple(flat[start * width : (start + count) * width])
-        result = await connection.exec_driver_sql(sql, params)
+        result = connection.exec_driver_sql(sql, params)
         if returning:
             found.extend(tuple(r) for r in result)
     return found

@@ -89,6 +89,11 @@ class StockSubscription(Base):
 
 def unit_price(product: Product, *, dropship: bool) -> Decimal:
     """The price a line is sold at: the reseller's price for dropship when there is one."""
-    if dropship and product.reseller_price is not None:
-        return product.reseller_price
-    return product.price
+    return line_price(product.price, product.reseller_price, dropship=dropship)
+
+
+def line_price(price: Decimal, reseller_price: Decimal | None, *, dropship: bool) -> Decimal:
+    """`unit_price` from a product's two prices."""
+    if dropship and reseller_price is not None:
+        return reseller_price
+    return price

@@ -37,7 +37,7 @@ from models.import_rows import (
 from models.orders import Order, OrderLine
 from models.people import NAME_LENGTH, Customer, Reseller
 from models.phones import mask_phone, normalize_phone
-from models.placing import CatalogItem, NewOrder, place_orders
+from models.placing import NewOrder, catalog_of, place_orders
 
 
 @dataclass(slots=True)
@@ -153,12 +153,8 @@ async def import_orders(
     errors: list[RowError] = []
     drafts = _draft_orders(rows, errors, progress)
 
-    dialect = session.get_bind().dialect
     skus = sorted({sku for d in drafts.values() for sku in d.lines})
-    products = {
-        p.sku: p
-        for p in await session.scalars(select(Product).where(among(Product.sku, skus, dialect)))
-    }
+    catalog = await catalog_of(session, skus)
     resellers = {r.code: r for r in await session.scalars(select(Reseller))}
     existing = await _existing_orders(session, list(drafts))
     known = await _known_customers(session, sorted({d.phone for d in drafts.values()}))
@@ -166,7 +162,7 @@ async def import_orders(
     fresh: list[OrderDraft] = []
     result = ImportResult(rows=len(rows))
     for draft in drafts.values():
-        missing = [sku for sku in draft.lines if sku not in products]
+        missing = [sku for sku in draft.lines if sku not in catalog]
         if missing:
             errors.append(RowError(draft.line, f"sku: no product {', '.join(missing)}"))
         if draft.reseller and draft.reseller not in resellers:
@@ -187,7 +183,6 @@ async def import_orders(
         raise ImportRejected(sorted(errors, key=lambda e: e.line))
 
     customers = await _upsert_customers(session, drafts.values(), known)
-    catalog = {sku: CatalogItem.of(product) for sku, product in products.items()}
     new_orders = [
         NewOrder(
             draft.code,

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.audience import audiences_of
 from models.base import utcnow
 from models.bulk import among, insert_rows
-from models.catalog import Product, unit_price
+from models.catalog import Product, line_price
 from models.change import SYSTEM, Actor
 from models.enums import Fulfillment, Phase
 from models.errors import DomainError
@@ -28,10 +28,10 @@ from models.import_rows import Progress, chunks, table_of
 from models.linking import new_link_code
 from models.orders import CODE_PATTERN, Order, OrderLine, PhaseEvent, clean_code
 from models.people import Customer, Reseller
-from models.stages import Stage, estimate_ready_at, stages_to_json
+from models.stages import Stage, estimate_ready_at, stages_from_json, stages_to_json
 from models.updates import Told, order_update, tell
 
-WRITE_CHUNK = 5_000  # orders written (and reported to the progress bar) per step
+WRITE_CHUNK = 1_000  # orders written (and reported to the progress bar) per step
 
 _ORDER_COLUMNS = (
     "code",
@@ -68,13 +68,48 @@ class CatalogItem(NamedTuple):
     @classmethod
     def of(cls, product: Product) -> CatalogItem:
         """Read a product."""
+        return cls.read(*(getattr(product, c.key) for c in _CATALOG_COLUMNS[1:]))
+
+    @classmethod
+    def read(
+        cls,
+        id: int,
+        fulfillment: Fulfillment,
+        stages_json: list[dict[str, Any]] | None,
+        price: Decimal,
+        reseller_price: Decimal | None,
+    ) -> CatalogItem:
+        """Read a product's columns (_CATALOG_COLUMNS after the SKU)."""
         return cls(
-            product.id,
-            product.fulfillment is Fulfillment.READY_STOCK,
-            product.stages,
-            unit_price(product, dropship=False),
-            unit_price(product, dropship=True),
+            id,
+            fulfillment is Fulfillment.READY_STOCK,
+            stages_from_json(stages_json),
+            line_price(price, reseller_price, dropship=False),
+            line_price(price, reseller_price, dropship=True),
         )
+
+
+async def catalog_of(session: AsyncSession, skus: Sequence[str]) -> dict[str, CatalogItem]:
+    """What lines of these SKUs need, by SKU (unknown ones left out).
+
+    Read as plain rows: an import names thousands of products, and loading each as a Product
+    cost more time and memory than the rest of reading the file.
+    """
+    rows = await session.execute(
+        select(*_CATALOG_COLUMNS).where(among(Product.sku, skus, session.get_bind().dialect))
+    )
+    return {sku: CatalogItem.read(*columns) for sku, *columns in rows}
+
+
+# What CatalogItem reads of a product, after its SKU.
+_CATALOG_COLUMNS = (
+    Product.sku,
+    Product.id,
+    Product.fulfillment,
+    Product.stages_json,
+    Product.price,
+    Product.reseller_price,
+)
 
 
 @dataclass(slots=True)

@@ -12,6 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Customer
+from models.base import utcnow
+from models.bulk import insert_rows
+from models.import_rows import table_of
 from models.storage import Database
 from tests.support import factories
 
@@ -111,10 +114,22 @@ async def test_a_write_that_finds_the_lock_taken_waits_without_holding_up_reads(
     assert await sqlite_db.read(count) == 1
 
 
+async def test_a_bulk_insert_runs_in_a_unit_of_work_on_either_database(db: Database) -> None:
+    async def add(session: AsyncSession) -> list[tuple[object, ...]]:
+        rows = [("+6281234567890", "Sari", utcnow()), ("+6281234567891", "Budi", utcnow())]
+        columns = ("phone", "name", "created_at")
+        return await insert_rows(session, table_of(Customer), columns, rows, returning=("name",))
+
+    assert sorted(await db.write(add)) == [("Budi",), ("Sari",)]
+    async with db.sessions() as reader:
+        assert await reader.scalar(select(func.count()).select_from(Customer)) == 2
+
+
 async def test_a_read_on_sqlite_holds_no_transaction_open(sqlite_db: Database) -> None:
     async def in_transaction(session: AsyncSession) -> bool:
         await session.scalar(select(func.count()).select_from(Customer))
         raw = session.sync_session.connection().connection.driver_connection
+        assert raw is not None
         return bool(raw.in_transaction)
 
     assert await sqlite_db.read(in_transaction) is False  # no BEGIN, so no ROLLBACK either
