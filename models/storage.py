@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, Executable, Result, create_engine, event
 from sqlalchemy.engine import URL, make_url
@@ -38,7 +38,6 @@ THREAD_BUSY_TIMEOUT_MS = 50
 POSTGRESQL_POOL = {"pool_size": 20, "max_overflow": 20}
 
 T = TypeVar("T")
-P = ParamSpec("P")
 Work = Callable[[AsyncSession], Coroutine[Any, Any, T]]
 
 
