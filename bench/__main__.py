@@ -9,7 +9,7 @@ import time
 
 from bench.common import header
 
-NAMES = ["outbound", "saturation", "inbound", "frontdesk", "scale", "hostile"]
+NAMES = ["outbound", "saturation", "inbound", "conversation", "frontdesk", "scale", "hostile"]
 
 
 def main() -> None:
