@@ -32,7 +32,7 @@ from models.enums import Channel, Language
 from models.import_rows import table_of
 from models.linking import linked_customers
 from models.people import Chat, ChatLink, Customer, InboundMessage, OrderLink, Reseller, Staff
-from models.support import SupportThread, ThreadStatus
+from models.support import SupportThread, is_open
 
 
 async def get_or_create_chat(session: AsyncSession, channel: Channel, address: str) -> Chat:
@@ -121,7 +121,7 @@ def _sender_query(
     )
     thread = (
         select(SupportThread.id)
-        .where(SupportThread.chat_id == Chat.id, SupportThread.status == ThreadStatus.OPEN)
+        .where(SupportThread.chat_id == Chat.id, is_open())
         .scalar_subquery()
     )
     drafting = exists().where(OrderDraft.chat_id == Chat.id)

@@ -22,7 +22,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, String, select, text
+from sqlalchemy import (
+    ColumnElement,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -103,15 +112,23 @@ class SupportThread(Base):
     next_forward_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+def is_open() -> ColumnElement[bool]:
+    """`SupportThread` is open, written as the open-thread index's own condition.
+
+    A literal, not a bound value: SQLite may use a partial index only for a condition it can
+    prove when it prepares a statement, and with `status = ?` it prepares the statement
+    again at every run to look (0.1 ms of each message's sender query).
+    """
+    return SupportThread.status == literal_column(f"'{ThreadStatus.OPEN.value}'")
+
+
 # ------------------------------------------------------------------------------- opening
 
 
 async def open_thread_of(session: AsyncSession, chat_id: int) -> SupportThread | None:
     """The chat's open thread, locked for this transaction; None if it has none."""
     return await session.scalar(
-        select(SupportThread)
-        .where(SupportThread.chat_id == chat_id, SupportThread.status == ThreadStatus.OPEN)
-        .with_for_update()
+        select(SupportThread).where(SupportThread.chat_id == chat_id, is_open()).with_for_update()
     )
 
 
@@ -373,10 +390,7 @@ async def close(
 async def close_idle(session: AsyncSession, now: datetime, idle: timedelta) -> list[int]:
     """Close every open thread nobody wrote in for `idle`; return their numbers."""
     stale = await session.scalars(
-        select(SupportThread.id).where(
-            SupportThread.status == ThreadStatus.OPEN,
-            SupportThread.last_activity_at < now - idle,
-        )
+        select(SupportThread.id).where(is_open(), SupportThread.last_activity_at < now - idle)
     )
     closed = []
     for number in stale.all():
@@ -401,7 +415,7 @@ async def inbox(session: AsyncSession, limit: int = 20) -> list[Waiting]:
     rows = await session.execute(
         select(SupportThread, Staff.name)
         .outerjoin(Staff, Staff.id == SupportThread.claimed_by)
-        .where(SupportThread.status == ThreadStatus.OPEN)
+        .where(is_open())
         .order_by(SupportThread.waiting_since.is_(None), SupportThread.waiting_since)
         .order_by(SupportThread.id)
         .limit(limit)
