@@ -167,7 +167,10 @@ class Dispatcher:
                 queued = sum(len(q) for q in queues.values())
                 room = self.backlog - queued
                 if room >= min(self.batch, self.backlog) // 2:
-                    claimed = await self._claim(chats, min(self.batch, room))
+                    # All the room at once (paced, the backlog is at most a batch): a claim
+                    # waits its turns of a loop busy with sends, and rows of too few chats
+                    # left senders idle until it came back (bench.outbound).
+                    claimed = await self._claim(chats, room)
                     for row in claimed:
                         queue = queues.setdefault(row.chat_id, [])
                         if len(queue) >= self.per_chat_queue:

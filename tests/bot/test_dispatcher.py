@@ -211,6 +211,36 @@ async def test_when_a_tick_returns_every_outcome_of_it_is_written(sqlite_db: Dat
     assert status is NotificationStatus.SENT
 
 
+async def test_unpaced_a_claim_takes_rows_of_enough_chats_for_every_sender(
+    sqlite_db: Database,
+) -> None:
+    # 100 chats with 5 rows each, their rows one after another: a claim of the usual batch
+    # (200 rows) reached 40 chats, fewer than the 64 senders, and the next claim came only
+    # once they had all been sent (a claim waits its turns of the busy event loop).
+    chats = [chat for chat in range(1, 101) for _ in range(5)]
+    await queue_alerts(sqlite_db, chats, [f"INV-{n}" for n in range(len(chats))])
+    claims = 0
+
+    def count_claims(*args: Any) -> None:
+        nonlocal claims
+        statement: str = args[2]
+        if statement.startswith("UPDATE notifications") and "attempts" in statement:
+            claims += "last_error" not in statement
+
+    engine = sqlite_db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count_claims)
+    try:
+        sent: list[str] = []
+        console = ConsoleChannel(lambda address, reply: sent.append(address))
+        channels: dict[Channel, ChatChannel] = {Channel.TELEGRAM: console}
+        dispatcher = Dispatcher(sqlite_db, channels, Messages.load(), Settings(), concurrency=64)
+        assert await dispatcher.tick() == len(chats)
+    finally:
+        event.remove(engine, "before_cursor_execute", count_claims)
+    assert len(sent) == len(chats)
+    assert claims == 2  # all 500 rows at once (within its backlog of 512), then none left
+
+
 async def test_a_row_no_renderer_can_word_is_dead_not_retried_forever(
     sqlite_db: Database,
 ) -> None:
