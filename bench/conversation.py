@@ -70,7 +70,7 @@ async def measure(size: Size, backend: str) -> dict[str, Any]:
                 folder / f"kabar-{backend}.toml",
                 api="http://127.0.0.1:9/bot",  # never called: nothing is sent here
                 database_url=url,
-                port=0,
+                port=1,  # never listened on: nothing is served here
                 secret="conversation-benchmark-secret",
             )
             people = await seed(config, size.customers)
