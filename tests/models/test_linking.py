@@ -7,6 +7,7 @@ import itertools
 import math
 import re
 import string
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -660,43 +661,45 @@ def links_file(tmp_path: Path) -> Path:
     return sqlite_file(tmp_path / "links.db")
 
 
-@pytest.mark.slow
-@settings(
+def _on_file(
+    links_file: Path,
+    given: Links,
+    compare: Callable[[Database, Links], Awaitable[tuple[object, object]]],
+) -> tuple[object, object]:
+    """Run `compare` on the property tests' database, in an event loop of its own."""
+
+    async def run() -> tuple[object, object]:
+        db = Database(f"sqlite+aiosqlite:///{links_file}")
+        try:
+            return await compare(db, given)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+_EXAMPLES = settings(
     max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+
+
+@pytest.mark.slow
+@_EXAMPLES
 @given(given=link_sets())
 def test_who_hears_of_an_order_is_exactly_who_may_see_it(links_file: Path, given: Links) -> None:
-    async def run() -> tuple[object, object]:
-        db = Database(f"sqlite+aiosqlite:///{links_file}")
-        try:
-            return await _heard_and_seen(db, given)
-        finally:
-            await db.dispose()
-
-    heard, seen = asyncio.run(run())
+    heard, seen = _on_file(links_file, given, _heard_and_seen)
     assert heard == seen
 
 
 @pytest.mark.slow
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@_EXAMPLES
 @given(given=link_sets())
 def test_the_ids_a_list_of_orders_starts_from_are_exactly_the_orders_seen(
     links_file: Path, given: Links
 ) -> None:
-    async def run() -> tuple[object, object]:
-        db = Database(f"sqlite+aiosqlite:///{links_file}")
-        try:
-            return await _seen_both_ways(db, given)
-        finally:
-            await db.dispose()
-
-    plain, found = asyncio.run(run())
+    plain, found = _on_file(links_file, given, _seen_both_ways)
     assert plain == found
 
 
