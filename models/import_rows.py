@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import Table
 
@@ -23,6 +23,15 @@ CENT = Decimal("0.01")
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 Row = tuple[int, dict[str, str]]  # (line number, column -> stripped value)
+
+
+class Rows(Protocol):
+    """What the imports read: rows that can be counted and gone through (a list, CsvRows)."""
+
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[Row]: ...
+
+
 T = TypeVar("T")
 
 
@@ -57,35 +66,67 @@ class ImportResult:
     notes: list[str] = field(default_factory=list)
 
 
-def read_csv(path: Path, columns: Sequence[str]) -> list[Row]:
-    """Read a UTF-8 CSV with a header row; extra columns are ignored, missing ones refused."""
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.reader(handle)
+class CsvRows:
+    """The data rows of a CSV file, made one at a time as they are read.
+
+    A big file held as one dict per row costs ten times its size in memory; the text itself
+    costs its size. The file is read, decoded and parsed once up front, so a file that is not
+    UTF-8, not CSV, or lacks a column is refused before anything is written; each pass over
+    the rows parses the text again, which is cheap next to checking them.
+    """
+
+    def __init__(self, text: str, columns: Sequence[str]) -> None:
+        reader = csv.reader(_lines(text))
+        try:
             header = [name.strip().lower() for name in next(reader, [])]
             missing = [c for c in columns if c not in header]
             if missing:
                 raise ImportRejected([RowError(1, f"missing column(s): {', '.join(missing)}")])
-            where = {c: header.index(c) for c in columns}
-            rows: list[Row] = []
+            self._text = text
+            self._where = [(c, header.index(c)) for c in columns]
+            self._count = sum(1 for record in reader if any(cell.strip() for cell in record))
+        except csv.Error as exc:
+            raise ImportRejected([RowError(reader.line_num, f"unreadable CSV: {exc}")]) from exc
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[Row]:
+        reader = csv.reader(_lines(self._text))
+        next(reader)  # the header, checked when the file was read
+        where = self._where
+        line = reader.line_num + 1
+        for record in reader:
+            if any(cell.strip() for cell in record):
+                size = len(record)
+                yield line, {c: record[i].strip() if i < size else "" for c, i in where}
             line = reader.line_num + 1
-            for record in reader:
-                if any(cell.strip() for cell in record):
-                    rows.append(
-                        (
-                            line,
-                            {
-                                c: record[i].strip() if i < len(record) else ""
-                                for c, i in where.items()
-                            },
-                        )
-                    )
-                line = reader.line_num + 1
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")  # what a file opened with newline="" ends lines at
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The text's lines with their endings, one at a time, as reading the file would give them.
+
+    Not io.StringIO: it holds a copy of the text at four bytes a character.
+    """
+    start = 0
+    for end in _LINE_END.finditer(text):
+        yield text[start : end.end()]
+        start = end.end()
+    if start < len(text):
+        yield text[start:]
+
+
+def read_csv(path: Path, columns: Sequence[str]) -> CsvRows:
+    """Read a UTF-8 CSV with a header row; extra columns are ignored, missing ones refused."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            text = handle.read()
     except UnicodeDecodeError as exc:
         raise ImportRejected([RowError(0, f"the file is not UTF-8 text ({exc.reason})")]) from exc
-    except csv.Error as exc:
-        raise ImportRejected([RowError(reader.line_num, f"unreadable CSV: {exc}")]) from exc
-    return rows
+    return CsvRows(text, columns)
 
 
 def table_of(model: type[Any]) -> Table:

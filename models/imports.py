@@ -27,6 +27,7 @@ from models.import_rows import (
     Progress,
     Row,
     RowError,
+    Rows,
     check_code,
     check_count,
     check_money,
@@ -113,7 +114,7 @@ def _check_product(line: int, row: dict[str, str]) -> _ProductRow:
 
 async def import_products(
     session: AsyncSession,
-    rows: Sequence[Row],
+    rows: Rows,
     *,
     progress: Progress | None = None,
     now: datetime | None = None,

@@ -7,8 +7,8 @@ different ones it is a bad row. Placing them is `models.placing`'s job, as for e
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import NamedTuple
@@ -27,17 +27,18 @@ from models.import_rows import (
     ImportRejected,
     ImportResult,
     Progress,
-    Row,
     RowError,
+    Rows,
     check_code,
     check_count,
     check_text,
+    chunks,
     table_of,
 )
 from models.orders import Order, OrderLine
 from models.people import NAME_LENGTH, Customer, Reseller
 from models.phones import mask_phone, normalize_phone
-from models.placing import NewOrder, catalog_of, place_orders
+from models.placing import WRITE_CHUNK, NewOrder, StockLedger, catalog_of, place_orders
 
 
 @dataclass(slots=True)
@@ -50,7 +51,17 @@ class OrderDraft:
     phone: str
     reseller: str  # empty for a direct sale
     language: Language | None
-    lines: dict[str, int] = field(default_factory=dict)  # sku -> qty
+    # (sku, qty) pairs: most orders have a line or two, and a dict each would cost more than
+    # the rest of the draft (an import holds every order of the file at once).
+    lines: tuple[tuple[str, int], ...] = ()
+
+    def add(self, sku: str, qty: int) -> None:
+        """Add a line; a SKU named again adds to its quantity."""
+        for index, (known, before) in enumerate(self.lines):
+            if known == sku:
+                self.lines = (*self.lines[:index], (sku, before + qty), *self.lines[index + 1 :])
+                return
+        self.lines = (*self.lines, (sku, qty))
 
 
 class _Customer(NamedTuple):
@@ -109,7 +120,7 @@ def _check_order_row(row: dict[str, str]) -> tuple[str, str, str, str, int, str,
 
 
 def _draft_orders(
-    rows: Sequence[Row], errors: list[RowError], progress: Progress | None
+    rows: Rows, errors: list[RowError], progress: Progress | None
 ) -> dict[str, OrderDraft]:
     """Check every row on its own and group the good ones by order code."""
     drafts: dict[str, OrderDraft] = {}
@@ -121,7 +132,7 @@ def _draft_orders(
             continue
         draft = drafts.get(code)
         if draft is None:
-            drafts[code] = OrderDraft(line, code, name, phone, reseller, language, {sku: qty})
+            drafts[code] = OrderDraft(line, code, name, phone, reseller, language, ((sku, qty),))
         elif (draft.customer_name, draft.phone, draft.reseller, draft.language) != (
             name,
             phone,
@@ -135,7 +146,7 @@ def _draft_orders(
                 )
             )
         else:
-            draft.lines[sku] = draft.lines.get(sku, 0) + qty
+            draft.add(sku, qty)
         if progress and done % CHUNK == 0:
             progress("checking", done, len(rows))
     return drafts
@@ -143,7 +154,7 @@ def _draft_orders(
 
 async def import_orders(
     session: AsyncSession,
-    rows: Sequence[Row],
+    rows: Rows,
     *,
     progress: Progress | None = None,
     now: datetime | None = None,
@@ -153,7 +164,7 @@ async def import_orders(
     errors: list[RowError] = []
     drafts = _draft_orders(rows, errors, progress)
 
-    skus = sorted({sku for d in drafts.values() for sku in d.lines})
+    skus = sorted({sku for d in drafts.values() for sku, _ in d.lines})
     catalog = await catalog_of(session, skus)
     resellers = {r.code: r for r in await session.scalars(select(Reseller))}
     existing = await _existing_orders(session, list(drafts))
@@ -162,7 +173,7 @@ async def import_orders(
     fresh: list[OrderDraft] = []
     result = ImportResult(rows=len(rows))
     for draft in drafts.values():
-        missing = [sku for sku in draft.lines if sku not in catalog]
+        missing = [sku for sku, _ in draft.lines if sku not in catalog]
         if missing:
             errors.append(RowError(draft.line, f"sku: no product {', '.join(missing)}"))
         if draft.reseller and draft.reseller not in resellers:
@@ -170,7 +181,7 @@ async def import_orders(
         before = existing.get(draft.code)
         if before is None:
             fresh.append(draft)
-        elif before != (draft.phone, draft.reseller or None, draft.lines):
+        elif before != (draft.phone, draft.reseller or None, dict(draft.lines)):
             errors.append(
                 RowError(
                     draft.line,
@@ -183,18 +194,33 @@ async def import_orders(
         raise ImportRejected(sorted(errors, key=lambda e: e.line))
 
     customers = await _upsert_customers(session, drafts.values(), known)
-    new_orders = [
-        NewOrder(
-            draft.code,
-            customers[draft.phone],
-            [(catalog[sku], qty) for sku, qty in draft.lines.items()],
-            resellers[draft.reseller].id if draft.reseller else None,
+    del drafts, existing, known  # what follows holds a chunk of orders at a time
+    # In file order, a chunk at a time: each chunk reserves from the stock the earlier left,
+    # and queues behind the orders they left waiting, as one call for all of them would.
+    ledger = StockLedger()
+    await ledger.learn(session, (catalog[sku].id for sku in skus if catalog[sku].ready))
+    done = 0
+    for part in chunks(fresh, WRITE_CHUNK):
+        placed = await place_orders(
+            session,
+            [
+                NewOrder(
+                    draft.code,
+                    customers[draft.phone],
+                    [(catalog[sku], qty) for sku, qty in draft.lines],
+                    resellers[draft.reseller].id if draft.reseller else None,
+                )
+                for draft in part
+            ],
+            now=now,
+            actor=IMPORT,
+            ledger=ledger,
         )
-        for draft in fresh
-    ]
-    placed = await place_orders(session, new_orders, now=now, actor=IMPORT, progress=progress)
-    result.created += len(placed)
-    result.awaiting_stock += sum(p.phase is Phase.AWAITING_STOCK for p in placed)
+        result.created += len(placed)
+        result.awaiting_stock += sum(p.phase is Phase.AWAITING_STOCK for p in placed)
+        done += len(part)
+        if progress:
+            progress("writing", done, len(fresh))
     return result
 
 
@@ -227,7 +253,7 @@ async def _known_customers(session: AsyncSession, phones: Sequence[str]) -> dict
 
 
 async def _upsert_customers(
-    session: AsyncSession, drafts: Iterable[OrderDraft], known: Mapping[str, _Customer]
+    session: AsyncSession, drafts: Collection[OrderDraft], known: Mapping[str, _Customer]
 ) -> dict[str, int]:
     """Create new customers; the latest name and language of known ones win. Return their ids."""
     new: dict[str, tuple[str, str, Language | None]] = {}
@@ -262,4 +288,5 @@ async def _upsert_customers(
     )
     ids = {phone: person.id for phone, person in known.items()}
     ids.update(dict(returned))
-    return ids
+    # Keyed by the file's own strings: the database's copies of 10k phone numbers go.
+    return {draft.phone: ids[draft.phone] for draft in drafts}

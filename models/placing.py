@@ -8,8 +8,8 @@ whoever already chats with the shop are written in a few big statements.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -32,6 +32,7 @@ from models.stages import Stage, estimate_ready_at, stages_from_json, stages_to_
 from models.updates import Told, order_update, tell
 
 WRITE_CHUNK = 1_000  # orders written (and reported to the progress bar) per step
+CATALOG_CHUNK = 1_000  # products read per query
 
 _ORDER_COLUMNS = (
     "code",
@@ -95,10 +96,19 @@ async def catalog_of(session: AsyncSession, skus: Sequence[str]) -> dict[str, Ca
     Read as plain rows: an import names thousands of products, and loading each as a Product
     cost more time and memory than the rest of reading the file.
     """
-    rows = await session.execute(
-        select(*_CATALOG_COLUMNS).where(among(Product.sku, skus, session.get_bind().dialect))
-    )
-    return {sku: CatalogItem.read(*columns) for sku, *columns in rows}
+    catalog: dict[str, CatalogItem] = {}
+    plans: dict[tuple[Stage, ...], tuple[Stage, ...]] = {}  # products of a kind share a plan
+    dialect = session.get_bind().dialect
+    # A chunk at a time: all of a big file's rows at once, JSON decoded, took 8 MB.
+    for part in chunks(skus, CATALOG_CHUNK):
+        rows = await session.execute(
+            select(*_CATALOG_COLUMNS).where(among(Product.sku, part, dialect))
+        )
+        for sku, *columns in rows:
+            item = CatalogItem.read(*columns)
+            shared = plans.setdefault(item.stages, item.stages)
+            catalog[sku] = item if shared is item.stages else item._replace(stages=shared)
+    return catalog
 
 
 # What CatalogItem reads of a product, after its SKU.
@@ -179,6 +189,30 @@ def _check(order: NewOrder) -> None:
         raise DomainError(f"order {order.code} names a product twice")
 
 
+@dataclass(slots=True)
+class StockLedger:
+    """What placing has learnt of the stock so far in one transaction, so that orders placed
+    in several calls (a big import, a chunk at a time) are decided as if in one."""
+
+    available: dict[int, int] = field(default_factory=dict)  # product id -> units free
+    queued: set[int] = field(default_factory=set)  # products that orders wait for
+
+    async def learn(self, session: AsyncSession, product_ids: Iterable[int]) -> None:
+        """Lock and read the ready-stock products not known yet (a few big reads are
+        cheaper than many small ones: learn all of an import's products at once)."""
+        new = sorted(set(product_ids) - self.available.keys())
+        if not new:
+            return
+        # Lock the rows: concurrent orders wait until these have taken their share.
+        locked = await session.execute(
+            select(Product.id, Product.on_hand - Product.reserved)
+            .where(among(Product.id, new, session.get_bind().dialect))
+            .with_for_update()
+        )
+        self.available.update({pid: free for pid, free in locked})
+        self.queued |= await _products_with_waiters(session, new)
+
+
 async def place_orders(
     session: AsyncSession,
     orders: Sequence[NewOrder],
@@ -186,16 +220,18 @@ async def place_orders(
     now: datetime,
     actor: Actor = SYSTEM,
     progress: Progress | None = None,
+    ledger: StockLedger | None = None,
 ) -> list[PlacedOrder]:
     """Place new orders in the caller's transaction, first come first served, in given order.
 
     A ready-stock line reserves its units, or the order waits for stock (`awaiting_stock`),
     as does every later order for a product that orders already wait for. Customers and
-    resellers who already chat with the shop are told at once.
+    resellers who already chat with the shop are told at once. Calls that follow one another
+    in one transaction share a `ledger`.
     """
     for order in orders:
         _check(order)
-    placed = await _decide(session, orders, now)
+    placed = await _decide(session, orders, now, ledger or StockLedger())
     done = 0
     for part in chunks(placed, WRITE_CHUNK):
         await _write(session, part, actor, now)
@@ -206,23 +242,13 @@ async def place_orders(
 
 
 async def _decide(
-    session: AsyncSession, orders: Sequence[NewOrder], now: datetime
+    session: AsyncSession, orders: Sequence[NewOrder], now: datetime, ledger: StockLedger
 ) -> list[PlacedOrder]:
     """Decide each new order's phase, reserving stock in order (first come, first served)."""
     if not orders:
         return []
-    stocked = sorted({item.id for o in orders for item, _ in o.items if item.ready})
-    available: dict[int, int] = {}
-    dialect = session.get_bind().dialect
-    if stocked:
-        # Lock the rows: concurrent orders wait until these have taken their share.
-        locked = await session.execute(
-            select(Product.id, Product.on_hand - Product.reserved)
-            .where(among(Product.id, stocked, dialect))
-            .with_for_update()
-        )
-        available.update({pid: free for pid, free in locked})
-    queued = await _products_with_waiters(session, stocked)
+    await ledger.learn(session, {item.id for o in orders for item, _ in o.items if item.ready})
+    available, queued = ledger.available, ledger.queued
 
     # Orders of one product share their plan and estimate: work each out once.
     plans: dict[tuple[Stage, ...], tuple[list[dict[str, Any]], datetime]] = {}

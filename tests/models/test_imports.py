@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import event, func, insert, select
 from sqlalchemy import text as sql
 from sqlalchemy.dialects import postgresql, sqlite
@@ -26,6 +30,7 @@ from models.imports import (
     import_products,
     read_csv,
 )
+from models.placing import WRITE_CHUNK
 from models.stages import parse_stages, stages_to_json
 from models.storage import Database
 from tests.support import factories
@@ -191,6 +196,64 @@ async def test_one_bad_row_in_a_thousand_writes_nothing_and_names_its_line(
         (738, "customer_phone: '**' is not a phone number")
     ]
     assert await counts(db) == before
+
+
+async def test_an_order_that_waits_at_the_end_of_one_chunk_is_not_overtaken_in_the_next(
+    db: Database, tmp_path: Path
+) -> None:
+    # The file is placed WRITE_CHUNK orders at a time; first come, first served must hold
+    # across the seam: the last order of the first chunk wants 2 of the 1 unit left, and the
+    # first order of the next chunk, wanting 1, queues behind it.
+    await load_products(db, tmp_path, PRODUCTS.replace("70000,10,", f"70000,{WRITE_CHUNK},"))
+    rows = orders_csv(WRITE_CHUNK + 1).splitlines()
+    last = WRITE_CHUNK  # the file line of the first chunk's last order
+    rows[last] = rows[last].replace(",KAOS-HTM-XL,1,", ",KAOS-HTM-XL,2,")
+    path = write(tmp_path, "seam.csv", "\n".join(rows) + "\n")
+    async with db.transaction() as s:
+        result = await import_orders(s, read_csv(path, ORDER_COLUMNS))
+    assert (result.created, result.awaiting_stock) == (WRITE_CHUNK + 1, 2)
+    async with db.sessions() as s:
+        waiting = await s.scalars(
+            select(Order.code).where(Order.phase == Phase.AWAITING_STOCK).order_by(Order.id)
+        )
+        kaos = await s.scalar(select(Product).where(Product.sku == "KAOS-HTM-XL"))
+        assert list(waiting) == [f"INV-{WRITE_CHUNK - 1}", f"INV-{WRITE_CHUNK}"]
+    assert kaos is not None and kaos.reserved == WRITE_CHUNK - 1
+
+
+_CELLS = st.text(st.sampled_from(["a", "Z", " ", ",", '"', "\n", "\r", "é", "\t"]), max_size=6)
+
+
+@settings(max_examples=200, deadline=None)
+@given(records=st.lists(st.lists(_CELLS, min_size=0, max_size=4), max_size=8))
+def test_csv_rows_are_read_as_the_csv_module_reads_them(
+    tmp_path_factory: pytest.TempPathFactory, records: list[list[str]]
+) -> None:
+    # read_csv parses its text line by line; the csv module's own reading of the same file
+    # (from a StringIO) is the reference: same values, same line numbers, same rows skipped.
+    columns = ("a", "b", "c")
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(["A", " b ", "c", "extra"])
+    writer.writerows(records)
+    text = buffer.getvalue()
+    path = tmp_path_factory.mktemp("csv") / "rows.csv"
+    path.write_bytes(text.encode("utf-8"))
+
+    reader = csv.reader(io.StringIO(text, newline=""))
+    next(reader)
+    expected = []
+    line = reader.line_num + 1
+    for record in reader:
+        if any(cell.strip() for cell in record):
+            cells = [cell.strip() for cell in record] + ["", "", ""]
+            expected.append((line, dict(zip(columns, cells[:3], strict=True))))
+        line = reader.line_num + 1
+
+    rows = read_csv(path, columns)
+    assert list(rows) == expected
+    assert len(rows) == len(expected)
+    assert list(rows) == expected  # read again: the rows are made anew on each pass
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from models.enums import Channel, Phase
 from models.errors import DomainError
 from models.orders import Order, PhaseEvent
 from models.outbox import Notification
-from models.placing import CatalogItem, NewOrder, place_order, place_orders
+from models.placing import CatalogItem, NewOrder, StockLedger, place_order, place_orders
 from models.storage import Database
 from tests.support import factories
 from tests.support.database import sqlite_file
@@ -56,8 +56,9 @@ def shops(draw: st.DrawFn) -> Shop:
 _runs = itertools.count()
 
 
-async def _place(db: Database, shop: Shop, together: bool) -> tuple[object, ...]:
-    """Place the shop's orders, all at once or one by one; return what came of it."""
+async def _place(db: Database, shop: Shop, how: str) -> tuple[object, ...]:
+    """Place the shop's orders `together`, in `parts` of two sharing a ledger (as a big import
+    does), or one by one; return what came of it."""
     run = f"R{next(_runs)}"
     async with db.transaction() as s:
         products = [
@@ -67,7 +68,7 @@ async def _place(db: Database, shop: Shop, together: bool) -> tuple[object, ...]
         people = [await factories.customer(s, f"0812{run[1:]:0>4}{n:04d}") for n in range(2)]
         await factories.customer_chat(s, people[0], Channel.TELEGRAM, f"{run}-chat")
         codes = [f"{run}-O{n}" for n in range(len(shop.orders))]
-        if together:
+        if how != "one by one":
             requests = [
                 NewOrder(
                     code,
@@ -76,7 +77,12 @@ async def _place(db: Database, shop: Shop, together: bool) -> tuple[object, ...]
                 )
                 for code, (who, lines) in zip(codes, shop.orders, strict=True)
             ]
-            await place_orders(s, requests, now=T0)
+            if how == "together":
+                await place_orders(s, requests, now=T0)
+            else:
+                ledger = StockLedger()
+                for start in range(0, len(requests), 2):
+                    await place_orders(s, requests[start : start + 2], now=T0, ledger=ledger)
         else:
             for code, (who, lines) in zip(codes, shop.orders, strict=True):
                 order_lines = [(products[p], qty) for p, qty in lines]
@@ -130,15 +136,16 @@ def shop_file(tmp_path: Path) -> Path:
 def test_orders_placed_together_end_as_if_placed_one_after_another(
     shop_file: Path, shop: Shop
 ) -> None:
-    async def both() -> tuple[tuple[object, ...], tuple[object, ...]]:
+    async def every_way() -> list[tuple[object, ...]]:
         db = Database(f"sqlite+aiosqlite:///{shop_file}")
         try:
-            return await _place(db, shop, together=True), await _place(db, shop, False)
+            return [await _place(db, shop, how) for how in ("together", "parts", "one by one")]
         finally:
             await db.dispose()
 
-    together, one_by_one = asyncio.run(both())
+    together, in_parts, one_by_one = asyncio.run(every_way())
     assert together == one_by_one
+    assert in_parts == one_by_one
 
 
 async def test_first_come_first_served_holds_inside_one_batch(sqlite_db: Database) -> None:
