@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, Executable, Result, create_engine, event
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncSession,
@@ -164,7 +164,7 @@ class _SqliteThread:
             hide_parameters=True,
         )
         _tune_sqlite(self.engine, THREAD_BUSY_TIMEOUT_MS)
-        self._reading = self.engine.execution_options(**{READ_ONLY: True, NO_TRANSACTION: True})
+        self._connection: Connection | None = None  # opened, used and closed in the thread
         self._executor: ThreadPoolExecutor | None = None
         self._suspended_logged = False
 
@@ -182,9 +182,15 @@ class _SqliteThread:
             raise
 
     def _run(self, work: Work[T], session_class: type[Session], write: bool) -> T:
+        # The thread keeps its one connection: taking it from a pool and giving it back cost
+        # each unit of work more than its statements.
+        connection = self._connection
+        if connection is None or connection.closed or connection.invalidated:
+            connection = self._connection = self.engine.connect()
+        connection.execution_options(**{READ_ONLY: not write, NO_TRANSACTION: not write})
         session = _DirectSession(sync_session_class=session_class, expire_on_commit=False)
         sync = session.sync_session
-        sync.bind = self.engine if write else self._reading
+        sync.bind = connection
         try:
             if not write:
                 return _to_the_end(work(session))
@@ -196,6 +202,9 @@ class _SqliteThread:
     def close(self) -> None:
         """Let the thread finish and close its connection."""
         if self._executor is not None:
+            if self._connection is not None:
+                self._executor.submit(self._connection.close).result()
+                self._connection = None
             self._executor.shutdown(wait=True)
             self._executor = None
         self.engine.dispose()

@@ -113,6 +113,13 @@ async def test_a_write_that_finds_the_lock_taken_waits_without_holding_up_reads(
     await writing
     assert await sqlite_db.read(count) == 1
 
+    # The thread keeps its connection through the failed BEGIN: its next write is its own.
+    async def add_another(session: AsyncSession) -> None:
+        await factories.customer(session, "081234567891")
+
+    await sqlite_db.write(add_another)
+    assert await sqlite_db.read(count) == 2
+
 
 async def test_a_bulk_insert_runs_in_a_unit_of_work_on_either_database(db: Database) -> None:
     async def add(session: AsyncSession) -> list[tuple[object, ...]]:
