@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import functools
 import json
 import logging
 import random
@@ -245,8 +246,7 @@ async def import_csv(db: Database, path: Path) -> dict[str, Any]:
     start = time.perf_counter()
     try:
         rows = await asyncio.to_thread(read_csv, path, ORDER_COLUMNS)
-        async with db.transaction() as session:
-            result = await import_orders(session, rows)
+        result = await db.write(functools.partial(import_orders, rows=rows))
     except Exception as exc:
         log.exception("the import failed")
         nan = float("nan")

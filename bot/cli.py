@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import logging
 from collections.abc import Callable, Coroutine, Iterator, Sequence
@@ -203,8 +204,8 @@ async def import_file(config: Config, args: argparse.Namespace, out: Console) ->
         except OSError as exc:
             raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from exc
         with _progress(out, len(rows)) as progress:
-            async with db.transaction() as session:
-                result = await importer(session, rows, progress=progress)
+            # One unit of work: on SQLite it runs whole in the database's own thread.
+            result = await db.write(functools.partial(importer, rows=rows, progress=progress))
     except ImportRejected as exc:
         errors = Console(stderr=True, highlight=False, soft_wrap=True)
         for error in exc.errors:

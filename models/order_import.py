@@ -194,7 +194,10 @@ async def import_orders(
         raise ImportRejected(sorted(errors, key=lambda e: e.line))
 
     customers = await _upsert_customers(session, drafts.values(), known)
-    del drafts, existing, known  # what follows holds a chunk of orders at a time
+    # What follows holds a chunk of orders at a time, and no more names.
+    del drafts, existing, known
+    for draft in fresh:
+        draft.customer_name = ""
     # In file order, a chunk at a time: each chunk reserves from the stock the earlier left,
     # and queues behind the orders they left waiting, as one call for all of them would.
     ledger = StockLedger()

@@ -97,7 +97,9 @@ async def catalog_of(session: AsyncSession, skus: Sequence[str]) -> dict[str, Ca
     cost more time and memory than the rest of reading the file.
     """
     catalog: dict[str, CatalogItem] = {}
-    plans: dict[tuple[Stage, ...], tuple[Stage, ...]] = {}  # products of a kind share a plan
+    # Products of a kind share their plan and prices: one copy of each is kept, not one per
+    # product (an import holds thousands).
+    shared: dict[Any, Any] = {}
     dialect = session.get_bind().dialect
     # A chunk at a time: all of a big file's rows at once, JSON decoded, took 8 MB.
     for part in chunks(skus, CATALOG_CHUNK):
@@ -106,8 +108,11 @@ async def catalog_of(session: AsyncSession, skus: Sequence[str]) -> dict[str, Ca
         )
         for sku, *columns in rows:
             item = CatalogItem.read(*columns)
-            shared = plans.setdefault(item.stages, item.stages)
-            catalog[sku] = item if shared is item.stages else item._replace(stages=shared)
+            catalog[sku] = item._replace(
+                stages=shared.setdefault(item.stages, item.stages),
+                price=shared.setdefault(item.price, item.price),
+                dropship_price=shared.setdefault(item.dropship_price, item.dropship_price),
+            )
     return catalog
 
 
