@@ -24,14 +24,14 @@ from models.catalog import Product, line_price
 from models.change import SYSTEM, Actor
 from models.enums import Fulfillment, Phase
 from models.errors import DomainError
-from models.import_rows import Progress, chunks, table_of
+from models.import_rows import chunks, table_of
 from models.linking import new_link_code
 from models.orders import CODE_PATTERN, Order, OrderLine, PhaseEvent, clean_code
 from models.people import Customer, Reseller
 from models.stages import Stage, estimate_ready_at, stages_from_json, stages_to_json
 from models.updates import Told, order_update, tell
 
-WRITE_CHUNK = 1_000  # orders written (and reported to the progress bar) per step
+WRITE_CHUNK = 1_000  # orders written per step (an import places this many at a time)
 CATALOG_CHUNK = 1_000  # products read per query
 
 _ORDER_COLUMNS = (
@@ -224,7 +224,6 @@ async def place_orders(
     *,
     now: datetime,
     actor: Actor = SYSTEM,
-    progress: Progress | None = None,
     ledger: StockLedger | None = None,
 ) -> list[PlacedOrder]:
     """Place new orders in the caller's transaction, first come first served, in given order.
@@ -237,12 +236,8 @@ async def place_orders(
     for order in orders:
         _check(order)
     placed = await _decide(session, orders, now, ledger or StockLedger())
-    done = 0
     for part in chunks(placed, WRITE_CHUNK):
         await _write(session, part, actor, now)
-        done += len(part)
-        if progress:
-            progress("writing", done, len(placed))
     return placed
 
 
