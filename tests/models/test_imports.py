@@ -206,7 +206,7 @@ async def test_an_order_that_waits_at_the_end_of_one_chunk_is_not_overtaken_in_t
     # first order of the next chunk, wanting 1, queues behind it.
     await load_products(db, tmp_path, PRODUCTS.replace("70000,10,", f"70000,{WRITE_CHUNK},"))
     rows = orders_csv(WRITE_CHUNK + 1).splitlines()
-    last = WRITE_CHUNK  # the file line of the first chunk's last order
+    last = WRITE_CHUNK  # the first chunk's last order (the header is line 0 of the list)
     rows[last] = rows[last].replace(",KAOS-HTM-XL,1,", ",KAOS-HTM-XL,2,")
     path = write(tmp_path, "seam.csv", "\n".join(rows) + "\n")
     async with db.transaction() as s:
