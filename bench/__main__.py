@@ -9,7 +9,16 @@ import time
 
 from bench.common import header
 
-NAMES = ["outbound", "saturation", "inbound", "conversation", "frontdesk", "scale", "hostile"]
+NAMES = [
+    "outbound",
+    "saturation",
+    "backlog",
+    "inbound",
+    "conversation",
+    "frontdesk",
+    "scale",
+    "hostile",
+]
 
 
 def main() -> None:

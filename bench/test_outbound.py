@@ -1,4 +1,5 @@
-"""The outbound and saturation benchmarks, at smoke size: they run and measure what they say."""
+"""The outbound, saturation and backlog benchmarks, at smoke size: they run and measure what
+they say."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import outbound, saturation
+from bench import backlog, outbound, saturation
 from bench.common import Table
 from models.enums import Channel
 
@@ -32,6 +33,13 @@ async def test_saturation_delivers_everything_without_one_429(tmp_path: Path) ->
     assert result["too_many"] == 0
     # Measured on the fake's clock: evenly paced sends never run above the limit.
     assert 0 < result["rate"] <= saturation.PER_SECOND
+
+
+async def test_backlog_claims_the_limit_each_time_until_the_rows_run_out(tmp_path: Path) -> None:
+    result = await backlog.measure("sqlite", 1_000, tmp_path)
+    # 1,000 due, 512 a claim: the first two claims take them all, the rest find none left.
+    assert result["taken"] == 1_000
+    assert len(result["times"]) == backlog.CLAIMS
 
 
 def test_every_benchmark_renders_a_markdown_table() -> None:

@@ -103,6 +103,30 @@ async def test_claim_takes_due_rows_under_a_lease_and_a_lapsed_lease_frees_them(
     assert (again.id, again.attempts) == (claimed.id, 2)
 
 
+async def test_a_claim_takes_the_oldest_due_rows_whether_pending_or_lapsed(db: Database) -> None:
+    (chat,), _ = await _chats(db)
+    minute = timedelta(minutes=1)
+    # Claimed first, by a dispatcher that died: its lease lapsed at T0 - 4 min.
+    for n in range(3):
+        await _queue(db, chat, f"lapsed-{n}", due=T0 - (10 - 2 * n) * minute)
+    lapsed = await _claim(db, T0 - 5 * minute)
+    for n in range(4):  # pending, due between the lapsed ones; and one not yet due
+        await _queue(db, chat, f"pending-{n}", due=T0 - (9 - 2 * n) * minute)
+    await _queue(db, chat, "future", due=T0 + 9 * minute)
+    later = T0 + 2 * minute  # the lease ran out; the future row still waits
+    async with db.transaction() as s:
+        first = await claim(s, now=later, limit=4, lease=LEASE)
+        second = await claim(s, now=later, limit=4, lease=LEASE)
+    rows = {row.id: row for row in await _rows(db)}
+    taken = [rows[row.id].idempotency_key for row in first + second]
+    # Oldest first across both kinds, each taken once, the limit kept on both claims.
+    assert taken == [
+        "lapsed-0", "pending-0", "lapsed-1", "pending-1", "lapsed-2", "pending-2", "pending-3"
+    ]  # fmt: skip
+    assert [row.attempts for row in first] == [2, 1, 2, 1]
+    assert len(lapsed) == 3
+
+
 async def test_each_outcome_leaves_the_row_in_its_state(db: Database) -> None:
     chats, _ = await _chats(db, customers=5)
     for n, chat in enumerate(chats):
