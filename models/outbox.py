@@ -494,7 +494,7 @@ async def claim(
     makes the single UPDATE … RETURNING atomic.
     """
     t = _TABLE.c
-    # Each kind of due row read apart, in the order of the (status, due_at) index, and
+    # Each kind of due row read apart, in the order of the (status, due_at, id) index, and
     # limited: asked as one "pending or lapsed" condition, both databases read and sorted
     # every due row at each claim, so a backlog of 20,000 cost 20,000 rows a claim.
     arms = [
