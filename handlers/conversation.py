@@ -24,8 +24,6 @@ from models.chats import (
     first_delivery,
     get_or_create_chat,
     identify,
-    note_deliveries,
-    note_visits,
     remember_chat_of,
     touch_inbound,
 )
@@ -38,6 +36,7 @@ from models.phones import international_phone
 from models.search import IndexCache
 from models.storage import Database, locked
 from models.text import clean_text
+from models.visits import Delivery, Visit, store_visits
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 4096  # longer messages are cut; no platform sends more
@@ -268,15 +267,9 @@ def _site(exc: BaseException) -> tuple[str, str, int]:
     return type(exc).__name__, tb.tb_frame.f_code.co_filename, tb.tb_lineno
 
 
-Delivery = tuple[Channel, str]  # a platform's message id, on its channel
-
-
 def _delivery(incoming: Incoming) -> Delivery | None:
     """The platform's id of the message, by which a redelivery is known; None if it has none."""
     return (incoming.channel, incoming.message_id[:64]) if incoming.message_id else None
-
-
-Visit = tuple[datetime, list[str] | None]  # when a chat wrote, and the menu it was shown
 
 
 @dataclass
@@ -440,14 +433,8 @@ class Visits:
         """Touch every chat of the batch, log its messages and record its message ids, in one
         write transaction; return the ids found recorded already (their messages not logged)."""
         at = max((visit[0] for visit in batch.visits.values()), default=utcnow())
-
-        async def store(session: AsyncSession) -> frozenset[Delivery]:
-            lost = await note_deliveries(session, batch.deliveries, at)
-            await note_visits(session, batch.visits)
-            await log_messages(session, [row for key, row in batch.logged if key not in lost])
-            return frozenset(lost)
-
-        return await self.db.write(store)
+        lost = await store_visits(self.db, batch.deliveries, batch.visits, batch.logged, at)
+        return frozenset(lost)
 
 
 class _ReadingSession(Session):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -13,7 +13,6 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     String,
-    Update,
     and_,
     bindparam,
     delete,
@@ -26,10 +25,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.base import insert_for, insert_of, utcnow
+from models.base import insert_for, utcnow
 from models.chat_orders import OrderDraft
 from models.enums import Channel, Language
-from models.import_rows import table_of
 from models.linking import linked_customers
 from models.people import Chat, ChatLink, Customer, InboundMessage, OrderLink, Reseller, Staff
 from models.support import SupportThread, is_open
@@ -195,53 +193,6 @@ def touch_inbound(chat: Chat, now: datetime | None = None) -> None:
     chat.inactive_reason = None
 
 
-async def note_visits(
-    session: AsyncSession, visits: Mapping[int, tuple[datetime, list[str] | None]]
-) -> None:
-    """`touch_inbound` for many chats at once, each with the menu it was shown last (if any).
-
-    A visit stored late (the database was busy) changes nothing of a chat that a later
-    message has touched since.
-    """
-    shown = [
-        {"chat_id": chat_id, "at": at, "menu": menu}
-        for chat_id, (at, menu) in visits.items()
-        if menu is not None
-    ]
-    plain = [
-        {"chat_id": chat_id, "at": at} for chat_id, (at, menu) in visits.items() if menu is None
-    ]
-    for query, rows in ((_visit_query(True), shown), (_visit_query(False), plain)):
-        if rows:
-            await session.execute(query, rows)
-
-
-@cache
-def _visit_query(with_menu: bool) -> Update:
-    """One chat's visit, for many chats in one executemany (built once: see _sender_query).
-
-    Core, not ORM: the session's Chat objects are not touched, and none is loaded.
-    """
-    chats = table_of(Chat)
-    at = bindparam("at", type_=chats.c.last_inbound_at.type)
-    values: dict[str, Any] = {
-        "last_inbound_at": at,
-        "active": True,
-        "opted_out": False,
-        "inactive_reason": None,
-    }
-    if with_menu:
-        values["last_choices"] = bindparam("menu", type_=chats.c.last_choices.type)
-    return (
-        update(chats)
-        .where(
-            chats.c.id == bindparam("chat_id"),
-            or_(chats.c.last_inbound_at.is_(None), chats.c.last_inbound_at <= at),
-        )
-        .values(values)
-    )
-
-
 async def first_delivery(
     session: AsyncSession, channel: Channel, message_id: str, now: datetime | None = None
 ) -> bool:
@@ -254,34 +205,6 @@ async def first_delivery(
         .returning(InboundMessage.id)
     )
     return result.first() is not None
-
-
-async def note_deliveries(
-    session: AsyncSession, ids: Sequence[tuple[Channel, str]], now: datetime
-) -> set[tuple[Channel, str]]:
-    """Record platform message ids answered without a write of their own; return the ones
-    recorded already (answered elsewhere first)."""
-    if not ids:
-        return set()
-    rows = [
-        {"channel": channel, "message_id": message_id[:64], "received_at": now}
-        for channel, message_id in ids
-    ]
-    result = await session.execute(_delivery_insert(session.get_bind().dialect.name), rows)
-    recorded = {(Channel(channel), message_id) for channel, message_id in result}
-    return {(channel, message_id[:64]) for channel, message_id in ids} - recorded
-
-
-@cache
-def _delivery_insert(dialect: str) -> Any:
-    """Record one message id unless it is recorded, returning it if it was not: run for many
-    ids at once, its shape (and compiled form) is the same however many come."""
-    table = table_of(InboundMessage)
-    return (
-        insert_of(dialect)(table)
-        .on_conflict_do_nothing()
-        .returning(table.c.channel, table.c.message_id)
-    )
 
 
 async def forget_delivery_ids(session: AsyncSession, before: datetime) -> None:

@@ -235,11 +235,13 @@ class Database:
         # `read` on PostgreSQL: no BEGIN and ROLLBACK around a question, two round trips of
         # its five; each statement sees what is committed when it runs.
         self._reads = self.sessions
+        self._alone = self._writers
         if self.dialect == "postgresql":
+            autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
             self._reads = async_sessionmaker(
-                self.engine.execution_options(isolation_level="AUTOCOMMIT", **{READ_ONLY: True}),
-                expire_on_commit=False,
+                autocommit.execution_options(**{READ_ONLY: True}), expire_on_commit=False
             )
+            self._alone = async_sessionmaker(autocommit, expire_on_commit=False)
 
     def twin(self) -> Database:
         """Another Database on the same URL and options, with a pool of its own."""
@@ -254,6 +256,20 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """Open a write session in one transaction: committed on success, else rolled back."""
         async with self._writers() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[AsyncSession]:
+        """Open a session whose statements each commit as they run (PostgreSQL).
+
+        For a write that is one statement: it is atomic alone, and BEGIN and COMMIT would be
+        two more round trips. Elsewhere it is `transaction()`.
+        """
+        if self.dialect != "postgresql":
+            async with self.transaction() as session:
+                yield session
+            return
+        async with self._alone() as session:
             yield session
 
     async def read(self, work: Work[T], session_class: type[Session] = Session) -> T:
