@@ -14,11 +14,10 @@ by a property test (tests/models/test_visits.py).
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from sqlalchemy import ARRAY, TextClause, Update, bindparam, or_, text, update
@@ -43,7 +42,8 @@ async def store_visits(
     at: datetime,
 ) -> set[Delivery]:
     """Record the message ids `deliveries` (at `at`), touch each chat of `visits`, and log
-    each message of `logged` unless its message id was recorded already; all or nothing.
+    each message of `logged` unless its message id (one of `deliveries`, or None) was
+    recorded already; all or nothing.
 
     Return the message ids found recorded already: another process answered those first.
     """
@@ -51,7 +51,7 @@ async def store_visits(
         async with db.autocommit() as session:
             return await _in_one_statement(session, deliveries, visits, logged, at)
     return await db.write(
-        functools.partial(_plainly, deliveries=deliveries, visits=visits, logged=logged, at=at)
+        partial(_plainly, deliveries=deliveries, visits=visits, logged=logged, at=at)
     )
 
 
