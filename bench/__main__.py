@@ -13,6 +13,7 @@ NAMES = [
     "outbound",
     "saturation",
     "backlog",
+    "visits",
     "inbound",
     "conversation",
     "frontdesk",
