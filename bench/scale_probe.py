@@ -2,7 +2,9 @@
 
 `python -m bench.scale_probe BACKEND '{"orders": 10000, ...}'` builds a fresh database of that
 size, talks to it through the real conversation, imports a CSV into it, and prints one JSON
-line of results (progress goes to stderr). Its own process makes its peak RSS its own.
+line of results (progress goes to stderr). Its own process makes its peak RSS its own. With
+`"statements": true` in the spec, `/status` is measured with each statement's time as well
+(PostgreSQL).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 import handlers.conversation
 from bench.common import fresh_database, peak_rss_mb, percentile
@@ -108,6 +110,37 @@ def rss_now_mb() -> float:
     return int(kib) / 1024 if kib.isdigit() else float("nan")
 
 
+@contextmanager
+def statement_times(db: Database, wanted: bool) -> Iterator[dict[str, list[float]]]:
+    """Time each statement the engine runs meanwhile (ms), by its first words, if `wanted`.
+
+    The timing itself costs a little, so the latencies measured with it are not the table's.
+    Statements run in SQLite's thread (most of a question's, see models/storage.py) are not
+    seen: this is for PostgreSQL.
+    """
+    times: dict[str, list[float]] = {}
+    if not wanted:
+        yield times
+        return
+    started: list[float] = []
+
+    def before(*_: Any) -> None:
+        started.append(time.perf_counter())
+
+    def after(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        words = " ".join(statement.split()[:3])
+        times.setdefault(words, []).append(1000 * (time.perf_counter() - started.pop()))
+
+    engine = db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        yield times
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "after_cursor_execute", after)
+
+
 def customer_says(customer_id: int, text: str) -> Incoming:
     """A message from a customer's own (linked) Telegram chat."""
     address = customer_address(customer_id)
@@ -176,8 +209,15 @@ async def latencies(
     nothing = {
         conversation.messages.text(lang, "stock.none", query="").split('"')[0] for lang in Language
     }
+    with statement_times(conversation.db, spec.get("statements", False)) as statements:
+        status_times = await timed(conversation, status, shows_order, warmup)
+    if statements:
+        status_times["statements"] = {
+            words: {"count": len(ms), "p50": percentile(ms, 0.5), "p99": percentile(ms, 0.99)}
+            for words, ms in statements.items()
+        }
     return {
-        "status": await timed(conversation, status, shows_order, warmup),
+        "status": status_times,
         "pesanan": await timed(
             conversation, pesanan, lambda _, replies: "INV-" in _text(replies), warmup
         ),

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from sqlalchemy import select
 
 from bench.common import Table, backends
 from bench.scale import SIZES, run
+from bench.scale_probe import statement_times
+from models.people import Chat
+from tests.support.database import open_database
 
 pytestmark = pytest.mark.slow  # each runs a benchmark, small
 
@@ -39,3 +45,29 @@ async def test_smoke_run_builds_each_shop_and_every_answer_is_the_one_asked_for(
     # Every target is judged, each as met or missed.
     assert set(column(targets, "verdict")) <= {"OK", "miss"}
     assert len(targets.rows) == 7 * len(backends())
+
+
+async def test_statement_times_are_kept_by_first_words_only_when_asked_for(
+    tmp_path: Path,
+) -> None:
+    db, _ = await open_database("sqlite", tmp_path)
+
+    async def ask() -> None:
+        async with db.sessions() as session:  # on the engine, not SQLite's thread
+            await session.execute(select(Chat.id).where(Chat.id == 1))
+
+    try:
+        with statement_times(db, True) as timed:
+            await ask()
+            await ask()
+        with statement_times(db, False) as untimed:
+            await ask()
+        await ask()  # after the block: no longer timed
+    finally:
+        await db.dispose()
+
+    # SQLite's read sessions say BEGIN themselves (models/storage.py): that is timed too.
+    assert set(timed) == {"BEGIN", "SELECT chats.id FROM"}
+    assert len(timed["SELECT chats.id FROM"]) == 2
+    assert all(ms > 0 for ms in timed["SELECT chats.id FROM"])
+    assert untimed == {}
