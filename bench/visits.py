@@ -22,7 +22,7 @@ from models.enums import Channel
 from models.messages import ChatMessage, Logged
 from models.people import Chat
 from models.storage import Database
-from models.visits import Delivery, Visit, store_visits
+from models.visits import Answered, Delivery, Visit, store_visits
 
 SIZES = {"full": ([1, 10, 40], 2_000), "smoke": ([1, 10], 20)}  # batch sizes, batches each
 
@@ -40,7 +40,7 @@ async def _batches(db: Database, chats: list[int], batches: int, tag: str) -> No
             visits[chat_id] = (now, None)
             logged.append((delivery, Logged(chat_id, "in", "person", "/status INV-1", now)))
             logged.append((delivery, Logged(chat_id, "out", "kabar", "INV-1: dikemas", now)))
-        await store_visits(db, deliveries, visits, logged, now)
+        await store_visits(db, Answered(deliveries, visits, logged, now))
 
 
 async def measure(backend: str, size: int, batches: int, folder: Path) -> dict[str, Any]:

@@ -36,7 +36,7 @@ from models.phones import international_phone
 from models.search import IndexCache
 from models.storage import Database, locked
 from models.text import clean_text
-from models.visits import Delivery, Visit, store_visits
+from models.visits import Answered, Delivery, Visit, store_visits
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 4096  # longer messages are cut; no platform sends more
@@ -433,8 +433,8 @@ class Visits:
         """Touch every chat of the batch, log its messages and record its message ids, in one
         write transaction; return the ids found recorded already (their messages not logged)."""
         at = max((visit[0] for visit in batch.visits.values()), default=utcnow())
-        lost = await store_visits(self.db, batch.deliveries, batch.visits, batch.logged, at)
-        return frozenset(lost)
+        answered = Answered(batch.deliveries, batch.visits, batch.logged, at)
+        return frozenset(await store_visits(self.db, answered))
 
 
 class _ReadingSession(Session):

@@ -7,7 +7,7 @@ it). `store_visits` writes them for a whole batch of questions.
 
 On PostgreSQL the three are one statement, run outside a transaction: atomic alone, it costs
 one round trip where BEGIN, three statements and COMMIT cost five, and asyncpg's executemany
-costs more CPU than the statement (bench.scale: `/status` asked one at a time). The plain
+costs more CPU than the statement (`python -m bench.visits`). The plain
 form (`_plainly`) is the rule; the one statement (`_in_one_statement`) is held equal to it
 by a property test (tests/models/test_visits.py).
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, partial
 from typing import Any
@@ -34,54 +35,44 @@ Delivery = tuple[Channel, str]  # a platform's message id, on its channel
 Visit = tuple[datetime, list[str] | None]  # when a chat wrote, and the menu it was shown
 
 
-async def store_visits(
-    db: Database,
-    deliveries: Sequence[Delivery],
-    visits: Mapping[int, Visit],
-    logged: Sequence[tuple[Delivery | None, Logged]],
-    at: datetime,
-) -> set[Delivery]:
-    """Record the message ids `deliveries` (at `at`), touch each chat of `visits`, and log
-    each message of `logged` unless its message id (one of `deliveries`, or None) was
-    recorded already; all or nothing.
+@dataclass(frozen=True)
+class Answered:
+    """What a batch of questions answered from reads leaves to store."""
+
+    deliveries: Sequence[Delivery]  # the platform's ids of the messages, recorded at `at`
+    visits: Mapping[int, Visit]  # chat id -> when it wrote, and the menu it was shown
+    logged: Sequence[tuple[Delivery | None, Logged]]  # each log row with its message's id
+    at: datetime
+
+
+async def store_visits(db: Database, answered: Answered) -> set[Delivery]:
+    """Record the message ids, touch each chat that wrote, and log each message unless its
+    message id (one of `deliveries`, or None) was recorded already; all or nothing.
 
     Return the message ids found recorded already: another process answered those first.
     """
     if db.dialect == "postgresql":
         async with db.autocommit() as session:
-            return await _in_one_statement(session, deliveries, visits, logged, at)
-    return await db.write(
-        partial(_plainly, deliveries=deliveries, visits=visits, logged=logged, at=at)
-    )
+            return await _in_one_statement(session, answered)
+    return await db.write(partial(_plainly, answered=answered))
 
 
-async def _plainly(
-    session: AsyncSession,
-    deliveries: Sequence[Delivery],
-    visits: Mapping[int, Visit],
-    logged: Sequence[tuple[Delivery | None, Logged]],
-    at: datetime,
-) -> set[Delivery]:
+async def _plainly(session: AsyncSession, answered: Answered) -> set[Delivery]:
     """`store_visits` as three statements, in the caller's transaction."""
-    lost = await note_deliveries(session, deliveries, at)
-    await note_visits(session, visits)
-    await log_messages(session, [row for key, row in logged if key not in lost])
+    lost = await note_deliveries(session, answered.deliveries, answered.at)
+    await note_visits(session, answered.visits)
+    await log_messages(session, [row for key, row in answered.logged if key not in lost])
     return lost
 
 
-async def _in_one_statement(
-    session: AsyncSession,
-    deliveries: Sequence[Delivery],
-    visits: Mapping[int, Visit],
-    logged: Sequence[tuple[Delivery | None, Logged]],
-    at: datetime,
-) -> set[Delivery]:
+async def _in_one_statement(session: AsyncSession, answered: Answered) -> set[Delivery]:
     """`store_visits` as one PostgreSQL statement: each kind of row goes as arrays, a column
     an array, however many rows there are."""
+    deliveries, visits, logged = answered.deliveries, answered.visits, answered.logged
     rows = [row.row() for _, row in logged]
     keys = [key for key, _ in logged]
     params: dict[str, Any] = {
-        "at": at,
+        "at": answered.at,
         "delivery_channel": [channel.value for channel, _ in deliveries],
         "delivery_id": [message_id[:64] for _, message_id in deliveries],
         "visit_chat": list(visits),

@@ -19,7 +19,7 @@ from models.enums import Channel
 from models.messages import ChatMessage, Direction, Logged
 from models.people import Chat, InboundMessage
 from models.storage import Database
-from models.visits import Delivery, Visit, _in_one_statement, _plainly, store_visits
+from models.visits import Answered, Delivery, Visit, _in_one_statement, _plainly, store_visits
 from tests.support.database import close_database, open_database
 
 T0 = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
@@ -56,7 +56,7 @@ async def test_a_batch_logs_its_messages_touches_its_chats_and_records_their_ids
     ]
     visits: dict[int, Visit] = {sari: (T0, ["/status INV-1"]), budi: (T0, None)}
 
-    lost = await store_visits(db, [first, second], visits, logged, T0)
+    lost = await store_visits(db, Answered([first, second], visits, logged, T0))
 
     assert lost == set()
     assert await _log_of(db) == [
@@ -77,9 +77,8 @@ async def test_a_message_answered_elsewhere_first_is_not_logged_again_and_is_ret
 ) -> None:
     (sari,) = await _chats(db, 1)
     again, new = (Channel.WHATSAPP, "SM1"), (Channel.WHATSAPP, "SM2")
-    await store_visits(
-        db, [again], {sari: (T0, None)}, [(again, Logged(sari, "in", "person", "a", T0))], T0
-    )
+    first = [(again, Logged(sari, "in", "person", "a", T0))]
+    await store_visits(db, Answered([again], {sari: (T0, None)}, first, T0))
     later = T0 + timedelta(seconds=5)
     logged = [
         (again, Logged(sari, "in", "person", "a", later)),
@@ -87,7 +86,7 @@ async def test_a_message_answered_elsewhere_first_is_not_logged_again_and_is_ret
         (new, Logged(sari, "in", "person", "b", later)),
     ]
 
-    lost = await store_visits(db, [again, new], {sari: (later, None)}, logged, later)
+    lost = await store_visits(db, Answered([again, new], {sari: (later, None)}, logged, later))
 
     assert lost == {again}
     assert await _log_of(db) == [(sari, "in", "a"), (sari, "in", "b")]
@@ -96,9 +95,9 @@ async def test_a_message_answered_elsewhere_first_is_not_logged_again_and_is_ret
 async def test_a_visit_stored_late_changes_nothing_of_a_chat_touched_since(db: Database) -> None:
     (sari,) = await _chats(db, 1)
     later = T0 + timedelta(minutes=1)
-    await store_visits(db, [], {sari: (later, ["/pesanan"])}, [], later)
+    await store_visits(db, Answered([], {sari: (later, ["/pesanan"])}, [], later))
 
-    await store_visits(db, [], {sari: (T0, ["/bantuan"])}, [], T0)
+    await store_visits(db, Answered([], {sari: (T0, ["/bantuan"])}, [], T0))
 
     async with db.sessions() as s:
         chat = await s.get(Chat, sari)
@@ -165,8 +164,7 @@ async def _after(db: Database, chats: list[int], scene: Scene, how: Any) -> obje
     try:
         async with db.transaction() as s:
             await _set(s, chats, scene)
-            lost = await how(
-                s,
+            answered = Answered(
                 scene.deliveries,
                 {
                     chats[c]: (T0 + timedelta(minutes=m), menu)
@@ -181,7 +179,7 @@ async def _after(db: Database, chats: list[int], scene: Scene, how: Any) -> obje
                 ],
                 at,
             )
-            raise _Undo(lost, await _tables(s))
+            raise _Undo(await how(s, answered), await _tables(s))
     except _Undo as undo:
         return undo.args
 
