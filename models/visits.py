@@ -7,9 +7,9 @@ it). `store_visits` writes them for a whole batch of questions.
 
 On PostgreSQL the three are one statement, run outside a transaction: atomic alone, it costs
 one round trip where BEGIN, three statements and COMMIT cost five, and asyncpg's executemany
-costs more CPU than the statement (`python -m bench.visits`). The plain
-form (`_plainly`) is the rule; the one statement (`_in_one_statement`) is held equal to it
-by a property test (tests/models/test_visits.py).
+costs more CPU than the statement (`python -m bench.visits`). The plain form (`_plainly`) is
+the rule; the one statement (`_in_one_statement`) is held equal to it by a property test
+(tests/models/test_visits.py).
 """
 
 from __future__ import annotations
