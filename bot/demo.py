@@ -219,6 +219,8 @@ def _show(out: Console, who: str, reply: Reply, *, push: bool) -> None:
         out.print(f"{' ' * len(arrow)} {line}", markup=False, highlight=False)
     if reply.photo:
         out.print(f"{' ' * len(arrow)} [photo {reply.photo}]", markup=False)
+    elif reply.file is not None:
+        out.print(f"{' ' * len(arrow)} [{reply.file.kind} {reply.file.ref}]", markup=False)
     for number, choice in enumerate(reply.choices, start=1):
         out.print(f"{' ' * len(arrow)} [{number}] {choice.label}", markup=False)
 

@@ -15,6 +15,7 @@ from telegram import (
     BotCommandScopeDefault,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
@@ -356,15 +357,12 @@ class TelegramChannel:
                 if len(c.command.encode()) <= CALLBACK_LIMIT
             ]
             markup = InlineKeyboardMarkup(buttons) if buttons else None
-        photo = await self._photo(reply.photo) if reply.photo else None
+        media = await self._media(reply)
         try:
-            if photo is not None and len(reply.text) <= CAPTION_LIMIT:
-                sent = await self.app.bot.send_photo(
-                    chat_id, photo, caption=reply.text or None, reply_markup=markup
-                )
-                return str(sent.message_id)
-            if photo is not None:
-                await self.app.bot.send_photo(chat_id, photo)
+            if media is not None and len(reply.text) <= CAPTION_LIMIT:
+                return await self._send_media(chat_id, *media, reply.text or None, markup)
+            if media is not None:
+                await self._send_media(chat_id, *media, None, None)
             parts = list(split_text(reply.text, TEXT_LIMIT)) or [" "]
             message_id = ""
             for number, part in enumerate(parts):
@@ -386,24 +384,55 @@ class TelegramChannel:
         except (NetworkError, TelegramError) as exc:
             raise SendError(f"telegram: {exc.message}") from exc
 
-    async def _photo(self, ref: str) -> str | bytes | None:
-        """A photo as Telegram takes it: its own file id, or the bytes of another platform's."""
+    async def _media(self, reply: Reply) -> tuple[str, str | InputFile] | None:
+        """The photo or file of a reply as Telegram takes it (kind, file), if it has one."""
+        if reply.photo:
+            kind, ref = "photo", reply.photo
+        elif reply.file is not None and reply.file.sendable:
+            kind, ref = reply.file.kind, reply.file.ref
+        else:
+            return None
         if source_of(ref) is Channel.TELEGRAM:
-            return ref
+            return kind, ref  # its own file id: nothing to upload
         if source_of(ref) is None:  # the shop's own file: upload it
             try:
-                return (await read_local(ref))[0]
+                data, content_type = await read_local(ref)
             except MediaError as exc:
                 log.warning("the shop's file could not be sent: %s", exc)
                 return None
-        if self.media is None:
-            log.warning("a photo from %s cannot be sent without WhatsApp set up", source_of(ref))
+        elif self.media is None:
+            log.warning("a %s from %s cannot be sent without WhatsApp set up", kind, source_of(ref))
             return None
-        try:
-            data, _ = await self.media.fetch(ref)
-        except Exception as exc:  # its platform is down: the send is tried again later
-            raise SendError(f"telegram: photo could not be fetched ({exc})") from exc
-        return data
+        else:
+            try:
+                data, content_type = await self.media.fetch(ref)
+            except Exception as exc:  # its platform is down: the send is tried again later
+                raise SendError(f"telegram: {kind} could not be fetched ({exc})") from exc
+        # A file keeps a name with its type's extension: staff open `document.pdf`, not a blob.
+        extension = mimetypes.guess_extension(content_type.split(";")[0].strip()) or ""
+        return kind, InputFile(data, filename=f"{kind}{extension}")
+
+    async def _send_media(
+        self,
+        chat_id: int,
+        kind: str,
+        media: str | InputFile,
+        caption: str | None,
+        markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None,
+    ) -> str:
+        """Send a photo or file with its caption and buttons; return Telegram's message id."""
+        bot = self.app.bot
+        if kind == "photo":
+            sent = await bot.send_photo(chat_id, media, caption=caption, reply_markup=markup)
+        elif kind == "voice":
+            sent = await bot.send_voice(chat_id, media, caption=caption, reply_markup=markup)
+        elif kind == "audio":
+            sent = await bot.send_audio(chat_id, media, caption=caption, reply_markup=markup)
+        elif kind == "video":
+            sent = await bot.send_video(chat_id, media, caption=caption, reply_markup=markup)
+        else:
+            sent = await bot.send_document(chat_id, media, caption=caption, reply_markup=markup)
+        return str(sent.message_id)
 
     async def fetch_media(self, ref: str) -> tuple[bytes, str]:
         """The bytes of a file Telegram gave kabar the id of, and its content type."""

@@ -175,13 +175,14 @@ class WhatsAppChannel:
         return "\n".join(lines)
 
     async def send(self, address: str, reply: Reply, *, track: bool = False) -> str:
-        """Send free-form text (and a photo given by URL) inside the session window."""
+        """Send free-form text (and a photo or file, by URL) inside the session window."""
         parts = list(split_text(self.text_of(reply), BODY_LIMIT)) or [" "]
+        ref = reply.photo or (reply.file.ref if reply.file and reply.file.sendable else None)
         media = None
-        if reply.photo and self.media is not None:
-            media = [self.media.link(reply.photo)]
-        elif reply.photo and reply.photo.startswith("https://"):
-            media = [reply.photo]
+        if ref and self.media is not None:
+            media = [self.media.link(ref)]  # WhatsApp fetches it from kabar, which fetches it
+        elif ref and ref.startswith("https://"):
+            media = [ref]
         sid = ""
         for number, part in enumerate(parts):
             sid = await self._create(

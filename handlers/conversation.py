@@ -478,8 +478,8 @@ def _outbound(chat_id: int, replies: Sequence[Reply], now: datetime) -> list[Log
             "kabar",
             reply.text,
             now,
-            media_kind="photo" if reply.photo else None,
-            media=reply.photo,
+            media_kind=reply.media[0] if reply.media else None,
+            media=reply.media[1] if reply.media else None,
         )
         for reply in replies
     ]

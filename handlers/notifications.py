@@ -9,7 +9,7 @@ from typing import cast
 
 from handlers.context import Settings
 from handlers.i18n import Messages, day, money, when
-from handlers.types import Choice, Reply
+from handlers.types import Attachment, Choice, Reply
 from handlers.views import progress_bar
 from models.enums import Language, NotificationKind
 from models.outbox import (
@@ -102,7 +102,8 @@ def _forward(t: Say, settings: Settings, lang: Language, forward: HandoverForwar
         lines.append(t("support.claimed_by", who=forward["claimed_by"]))
     if forward["more"]:
         lines.append(t("support.forward.earlier", count=forward["more"]))
-    photo = None
+    photo: str | None = None
+    file: Attachment | None = None
     for message in forward["messages"]:
         at = datetime.fromisoformat(message["at"]).astimezone(settings.timezone)
         author, kind = message["author"], message["media_kind"]
@@ -113,12 +114,22 @@ def _forward(t: Say, settings: Settings, lang: Language, forward: HandoverForwar
             said = said[: BOT_LINE - 1] + "…"
         if kind:
             said = f"[{t('support.media.' + kind)}] {said}".strip()
-            if kind == "photo" and photo is None:
-                photo = message["media"]
+            if photo is None and file is None and message["media"]:
+                # Staff open the first thing sent: a photo, or the file itself (a PDF, a voice
+                # note), not only a line saying one came.
+                photo, file = _media_of(kind, message["media"])
         lines.append(f"{at:%H:%M} {speaker}: {said}")
     if forward["first"]:
         lines.append(t("support.forward.how", number=number))
-    return Reply("\n".join(lines), photo=photo, lang=lang)
+    return Reply("\n".join(lines), photo=photo, file=file, lang=lang)
+
+
+def _media_of(kind: str, ref: str) -> tuple[str | None, Attachment | None]:
+    """A media reference as a reply carries it: a photo, a file a channel can send, or neither."""
+    if kind == "photo":
+        return ref, None
+    attachment = Attachment(kind, ref)
+    return None, attachment if attachment.sendable else None
 
 
 def _order_update(t: Say, settings: Settings, lang: Language, update: OrderUpdate) -> Reply:
@@ -201,7 +212,7 @@ def _payment_news(
 
 
 def _proof(t: Say, settings: Settings, lang: Language, alert: ProofAlert) -> Reply:
-    """A transfer proof for staff: the order, the money, the photo, and one tap to confirm."""
+    """A transfer proof for staff: the order, the money, the photo or PDF, one tap to confirm."""
 
     def rupiah(value: str) -> str:
         return money(Decimal(value), settings.currency, lang)
@@ -220,7 +231,9 @@ def _proof(t: Say, settings: Settings, lang: Language, alert: ProofAlert) -> Rep
         Choice(t("alert.proof_other_amount"), f"/bayar {code} ?"),
         Choice(t("alert.proof_refuse"), f"/tolak {code}"),
     )
-    return Reply("\n".join(lines), choices=choices, photo=alert["proof"], lang=lang)
+    proof = alert["proof"]
+    photo, file = _media_of(alert.get("proof_kind", "photo"), proof) if proof else (None, None)
+    return Reply("\n".join(lines), choices=choices, photo=photo, file=file, lang=lang)
 
 
 def tracking_news(

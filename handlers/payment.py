@@ -26,7 +26,7 @@ from models.lifecycle import (
     refuse_payment,
 )
 from models.linking import chat_orders, invoice_links, items_of, order_visible_to_chat
-from models.messages import last_media
+from models.messages import PROOF_KINDS, last_media
 from models.orders import Order
 from models.outbox import Alert, ProofAlert, alert_staff
 from models.payments import assign_unique_code, bill_of, unpaid_orders
@@ -178,17 +178,18 @@ async def invoice(ctx: Context, args: str) -> Reply:
 
 
 async def proof(ctx: Context, args: str) -> Reply:
-    """`/bukti KODE`: the photo just sent is the transfer proof of that order."""
+    """`/bukti KODE`: the photo or PDF just sent is the transfer proof of that order."""
     code = args.strip().split()[0] if args.strip() else ""
     order = await order_visible_to_chat(ctx.session, ctx.chat, code) if code else None
     if order is None or not await unpaid_orders(ctx.session, [order.id]):
         return ctx.reply("status.not_found", code=code[:64])
-    photo = ctx.incoming.photo or await _last_photo(ctx)
-    return await _received(ctx, order, photo)
+    return await _received(ctx, order, _proof_in(ctx) or await last_media(ctx.session, ctx.chat.id))
 
 
-async def _last_photo(ctx: Context) -> str | None:
-    return await last_media(ctx.session, ctx.chat.id)
+def _proof_in(ctx: Context) -> tuple[str, str] | None:
+    """The photo or document that came with this message: what a transfer proof can be."""
+    media = ctx.incoming.media
+    return media if media is not None and media[0] in PROOF_KINDS else None
 
 
 async def payment_proof(ctx: Context, *, claim: bool) -> Reply | None:
@@ -205,12 +206,12 @@ async def payment_proof(ctx: Context, *, claim: bool) -> Reply | None:
         order = await order_visible_to_chat(ctx.session, ctx.chat, named)
         if order is None or order.id not in {o.id for o in waiting}:
             return ctx.reply("status.not_found", code=named[:64])  # attaches to nothing
-        return await _received(ctx, order, ctx.incoming.photo)
+        return await _received(ctx, order, _proof_in(ctx))
     if not waiting:
         return ctx.reply("pay.nothing_waits") if claim else None
     pointed = [o for o in waiting if o.id == ctx.chat.proof_for_order_id]
     if pointed or len(waiting) == 1:
-        return await _received(ctx, (pointed or waiting)[0], ctx.incoming.photo)
+        return await _received(ctx, (pointed or waiting)[0], _proof_in(ctx))
     command = "/bukti"
     return Reply(ctx.t("pay.proof_which"), choices=_bills(ctx, waiting, command))
 
@@ -219,15 +220,17 @@ def _code_in(text: str) -> str | None:
     return classify(text).order_code if text else None
 
 
-async def _received(ctx: Context, order: Order, photo: str | None) -> Reply:
-    """Note the proof on the order, tell staff with one-tap choices, thank the customer."""
+async def _received(ctx: Context, order: Order, proof: tuple[str, str] | None) -> Reply:
+    """Note the proof (kind, reference) on the order, tell staff with one-tap choices, and
+    thank the customer."""
+    kind, ref = proof or ("photo", None)
     change = Change(CUSTOMER, ctx.now)
     try:
         event = await claim_payment(
             ctx.session,
             order,
             change,
-            proof=photo,
+            proof=ref,
             chat_id=ctx.chat.id,
             said=ctx.incoming.text,
         )
@@ -242,7 +245,8 @@ async def _received(ctx: Context, order: Order, photo: str | None) -> Reply:
         "total": str(bill.total),
         "due": str(bill.due),
         "paid": str(bill.paid),
-        "proof": photo,
+        "proof": ref,
+        "proof_kind": kind,
         "said": ctx.incoming.text[:300],
     }
     await alert_staff(ctx.session, [Alert(alert, f"proof:{event.id}", order.id)], now=ctx.now)

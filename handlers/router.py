@@ -14,6 +14,7 @@ from handlers.types import Reply, Role
 from handlers.views import menu
 from models.enums import Language
 from models.linking import is_link_code
+from models.messages import PROOF_KINDS
 from models.support import Reason
 
 Handler = Callable[[Context, str], Awaitable[Reply | list[Reply]]]
@@ -156,7 +157,7 @@ async def dispatch(ctx: Context, *, slash_optional: bool) -> list[Reply]:
 async def media(ctx: Context, caption: str) -> Reply:
     """A photo or file from a customer: a transfer proof, or for a person to look at."""
     kind, _ = ctx.incoming.media or ("", "")
-    if kind in ("photo", "document") and classify(caption).kind is not IntentKind.PERSON:
+    if kind in PROOF_KINDS and classify(caption).kind is not IntentKind.PERSON:
         proof = await payment.payment_proof(ctx, claim=False)
         if proof is not None:
             return proof

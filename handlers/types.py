@@ -32,6 +32,16 @@ class Attachment:
     kind: str  # document, voice, audio, video, location, sticker
     ref: str  # the channel's reference to it (a location: "latitude,longitude")
 
+    @property
+    def sendable(self) -> bool:
+        """Whether a channel can pass it on as a file (a place or a sticker it cannot)."""
+        return self.kind in FILE_KINDS
+
+
+# What a channel can send on as a file, beside photos: staff must be able to open what a
+# customer sent (a PDF transfer proof, a voice note), not only read that something came.
+FILE_KINDS = frozenset({"document", "voice", "audio", "video"})
+
 
 @dataclass(frozen=True)
 class Incoming:
@@ -73,10 +83,20 @@ class Choice:
 
 @dataclass(frozen=True)
 class Reply:
-    """What to send back: text, options to pick from, maybe a photo or a share-phone button."""
+    """What to send back: text, choices to pick from, a photo or a file, a share-phone button."""
 
     text: str
     choices: tuple[Choice, ...] = field(default=())
     photo: str | None = None
+    file: Attachment | None = None  # a document, voice note, audio or video; not with a photo
     contact_button: str = ""  # label of a "share my phone number" button, where the channel has one
     lang: Language | None = None  # the language it is written in (for a channel's own words)
+
+    @property
+    def media(self) -> tuple[str, str] | None:
+        """(kind, reference) of the photo or file sent with the text, if any (as Incoming's)."""
+        if self.photo:
+            return "photo", self.photo
+        if self.file is not None:
+            return self.file.kind, self.file.ref
+        return None

@@ -114,18 +114,29 @@ async def messages_after(
     return list(await session.scalars(query.order_by(ChatMessage.id)))
 
 
-async def last_media(session: AsyncSession, chat_id: int) -> str | None:
-    """The reference of the last photo or file someone sent in this chat."""
-    return await session.scalar(
-        select(ChatMessage.media)
-        .where(
-            ChatMessage.chat_id == chat_id,
-            ChatMessage.direction == "in",
-            ChatMessage.media_kind.in_(("photo", "document")),
+# What a transfer proof can be: a screenshot, or the PDF receipt a bank's app exports.
+PROOF_KINDS = ("photo", "document")
+
+
+async def last_media(session: AsyncSession, chat_id: int) -> tuple[str, str] | None:
+    """The kind and reference of the last photo or document someone sent in this chat."""
+    row = (
+        await session.execute(
+            select(ChatMessage.media_kind, ChatMessage.media)
+            .where(
+                ChatMessage.chat_id == chat_id,
+                ChatMessage.direction == "in",
+                ChatMessage.media_kind.in_(PROOF_KINDS),
+                ChatMessage.media.is_not(None),
+            )
+            .order_by(ChatMessage.id.desc())
+            .limit(1)
         )
-        .order_by(ChatMessage.id.desc())
-        .limit(1)
-    )
+    ).first()
+    if row is None:
+        return None
+    kind, ref = row
+    return str(kind), str(ref)
 
 
 async def forget_before(session: AsyncSession, before: datetime) -> int:

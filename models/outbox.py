@@ -209,7 +209,8 @@ class ProofAlert(TypedDict):
     total: str  # Decimal as text
     due: str
     paid: str
-    proof: str | None  # the photo
+    proof: str | None  # the photo or file
+    proof_kind: NotRequired[str]  # `photo` (also when missing: rows written before) or `document`
     said: str  # what they wrote with it
 
 

@@ -1,4 +1,4 @@
-"""Payment across both platforms: a proof photo from one reaches staff on the other, one tap.
+"""Payment across both platforms: a proof (photo or PDF) from one reaches staff on the other.
 
 The real PTB and twilio clients against local fakes (the desk of test_support_channels).
 """
@@ -79,3 +79,32 @@ async def test_a_telegram_proof_is_refused_by_number_on_whatsapp(desk: Desk) -> 
     refused = [m.text for m in _to(desk, SARI_TG) if "bukti pembayaran belum bisa" in m.text]
     assert refused and "fotonya buram" in refused[0]
     assert link.startswith("https://shop.example/media/")
+
+
+async def test_a_whatsapp_pdf_receipt_reaches_telegram_staff_as_the_file(desk: Desk) -> None:
+    _with_accounts(desk)
+    await desk.tg(DEWI_TG, "/inbox")
+    receipt = b"%PDF-1.4 a bank's transfer receipt"
+    media = desk.twilio.add_media(receipt, "application/pdf")
+    [thanks] = await desk.wa(
+        SARI_WA, "INV-1002", media_url=media, media_content_type="application/pdf"
+    )
+    assert thanks.body == desk.shop.t("id", "pay.proof_received", code="INV-1002")
+    await desk.deliver()
+    [alert] = [m for m in _to(desk, DEWI_TG) if m.method == "sendDocument"]
+    assert alert.file is not None and UPLOADS[alert.file] == receipt
+    assert "INV-1002" in alert.text and alert.reply_markup is not None
+
+
+async def test_a_telegram_pdf_receipt_goes_to_staff_by_its_file_id(desk: Desk) -> None:
+    _with_accounts(desk)
+    await desk.tg(DEWI_TG, "/inbox")
+    await desk.tg(SARI_TG, f"/start {desk.shop.links['INV-1001']}")
+    document = {"file_id": "BQAC-receipt", "file_unique_id": "uBQAC", "file_name": "tf.pdf"}
+    [thanks] = await desk.tg(SARI_TG, caption="INV-1001", extra={"document": document})
+    assert thanks.text == desk.shop.t("id", "pay.proof_received", code="INV-1001")
+    await desk.deliver()
+    # A document's id sent as a photo is refused by Telegram (and by the fake): it must go
+    # out as the document it is.
+    [alert] = [m for m in _to(desk, DEWI_TG) if "INV-1001" in m.text]
+    assert (alert.method, alert.file) == ("sendDocument", "BQAC-receipt")

@@ -62,7 +62,15 @@ BOOL_PARAMS = frozenset(
         "allow_paid_broadcast",
     }
 )
-SEND_METHODS = frozenset({"sendMessage", "sendPhoto"})
+# The file each sending method carries, by the parameter that names it.
+FILE_PARAMS = {
+    "sendPhoto": "photo",
+    "sendDocument": "document",
+    "sendVoice": "voice",
+    "sendAudio": "audio",
+    "sendVideo": "video",
+}
+SEND_METHODS = frozenset({"sendMessage", *FILE_PARAMS})
 LONG_POLL_CAP = 2.0  # seconds: keeps tests fast whatever timeout the client asks for
 DEFAULT_DESCRIPTIONS = {
     400: "Bad Request",
@@ -78,7 +86,7 @@ DEFAULT_DESCRIPTIONS = {
 
 @dataclass
 class SentMessage:
-    """A message the bot sent (sendMessage or sendPhoto) and the fake accepted."""
+    """A message the bot sent (sendMessage, sendPhoto, sendDocument…) and the fake accepted."""
 
     method: str
     chat_id: int
@@ -88,6 +96,7 @@ class SentMessage:
     parse_mode: str | None
     at: float
     message_id: int
+    file: str | None = None  # sendDocument, sendVoice, sendAudio, sendVideo: the file id or upload
 
 
 @dataclass
@@ -132,6 +141,14 @@ def _number(value: str) -> int | float | str:
     except ValueError:
         return value
 
+
+# What Telegram's objects for each kind of file hold besides their ids.
+_SHAPES: dict[str, JSONDict] = {
+    "document": {"file_name": "file"},
+    "voice": {"duration": 1},
+    "audio": {"duration": 1},
+    "video": {"width": 1, "height": 1, "duration": 1},
+}
 
 # The bytes of every file uploaded to any fake, by the `upload:<sha256>` a sent message records.
 UPLOADS: dict[str, bytes] = {}
@@ -216,12 +233,15 @@ class FakeTelegram:
         self._port: int | None = None
         # Files people sent, by file id: getFile names a path, /file/bot<token>/<path> serves it.
         self.files: dict[str, bytes] = {}
+        # What each file id people sent is (photo, document, voice…): Telegram refuses to send
+        # a document's id as a photo.
+        self.file_kinds: dict[str, str] = {}
         self._methods: dict[str, Callable[[str, JSONDict], Awaitable[Any]]] = {
             "getMe": self._get_me,
             "getFile": self._get_file,
             "getUpdates": self._get_updates,
             "sendMessage": self._send,
-            "sendPhoto": self._send,
+            **dict.fromkeys(FILE_PARAMS, self._send),
             "answerCallbackQuery": self._true,
             "sendChatAction": self._true,
             "deleteMessage": self._true,
@@ -328,6 +348,7 @@ class FakeTelegram:
         if contact is not None:
             message["contact"] = contact
         if photo_file_id is not None:
+            self.file_kinds[photo_file_id] = "photo"
             message["photo"] = [
                 {
                     "file_id": f"{photo_file_id}-s",
@@ -352,6 +373,9 @@ class FakeTelegram:
             quoted = next(m for m in self.sent if m.message_id == reply_to and m.chat_id == chat_id)
             message["reply_to_message"] = self._message_json(quoted)
         message.update(extra or {})
+        for kind in ("document", "voice", "audio", "video"):
+            if isinstance(sent := message.get(kind), dict) and "file_id" in sent:
+                self.file_kinds[sent["file_id"]] = kind
         return {"message": message}
 
     def callback_update(self, *, chat_id: int, user_id: int, data: str) -> JSONDict:
@@ -540,10 +564,15 @@ class FakeTelegram:
         if chat_id in self.blocked:
             raise _ApiError(403, "Forbidden: bot was blocked by the user")
         self._check_rate(chat_id)
-        photo = params.get("photo") if method == "sendPhoto" else None
-        if method == "sendPhoto" and not photo:
-            raise _ApiError(400, "Bad Request: there is no photo in the request")
-        text = params.get("caption" if method == "sendPhoto" else "text") or ""
+        param = FILE_PARAMS.get(method)
+        carried = str(params.get(param) or "") if param else ""
+        if param and not carried:
+            raise _ApiError(400, f"Bad Request: there is no {param} in the request")
+        known = self.file_kinds.get(carried, param)
+        if param and known != param:
+            raise _ApiError(400, f"Bad Request: can't use file of type {known} as {param}")
+        photo = carried if method == "sendPhoto" else None
+        text = params.get("caption" if param else "text") or ""
         if method == "sendMessage" and not text:
             raise _ApiError(400, "Bad Request: message text is empty")
         markup = params.get("reply_markup")
@@ -551,11 +580,12 @@ class FakeTelegram:
             method=method,
             chat_id=chat_id,
             text=str(text),
-            photo=str(photo) if photo else None,
+            photo=photo or None,
             reply_markup=markup if isinstance(markup, dict) else None,
             parse_mode=params.get("parse_mode"),
             at=time.monotonic(),
             message_id=self._next_message_id(),
+            file=carried if param and method != "sendPhoto" else None,
         )
         self.sent.append(message)
         _wake(self._sent_waiters)
@@ -665,6 +695,14 @@ class FakeTelegram:
             data["photo"] = [
                 {"file_id": file_id, "file_unique_id": f"u{file_id}", "width": 1, "height": 1}
             ]
+            if message.text:
+                data["caption"] = message.text
+        elif message.method in FILE_PARAMS:
+            kind = FILE_PARAMS[message.method]
+            file_id = message.file or ""
+            if file_id.startswith("upload:"):
+                file_id = f"BQAC-fake-{message.message_id}"
+            data[kind] = {"file_id": file_id, "file_unique_id": f"u{file_id}"} | _SHAPES[kind]
             if message.text:
                 data["caption"] = message.text
         else:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from bot.jobs import Jobs
 from handlers.context import PaymentSettings
 from handlers.payment import parse_amount
+from handlers.types import Attachment
 from models import Order, PaymentEvent, Product
 from models.change import Policy
 from models.dunning import Dunning
@@ -218,6 +219,28 @@ async def test_a_proof_after_the_instructions_reaches_staff_with_one_tap_choices
     assert await shop.deliver(after=1) == []
     [(who, told)] = await shop.deliver(after=UNDO)
     assert who == "sari" and shop.t("id", "push.phase.paid") in told.text
+
+
+async def test_a_pdf_receipt_is_a_proof_staff_can_open(shop: Shop) -> None:
+    # Banks' apps export a transfer receipt as a PDF: staff confirm what they can see.
+    receipt = Attachment("document", "bca-receipt.pdf")
+    await shop.say("sari", "/bayar INV-1002")
+    [thanks] = await shop.say("sari", "", attachment=receipt)
+    assert thanks.text == shop.t("id", "pay.proof_received", code="INV-1002")
+    [alert] = [r for who, r in await shop.deliver(after=0) if who == "dewi"]
+    assert alert.file == receipt and alert.photo is None
+    assert shop.t("id", "alert.proof_without_photo") not in alert.text
+    assert alert.choices[0].command == "/bayar INV-1002"
+
+
+async def test_proof_names_the_pdf_sent_before_it(shop: Shop) -> None:
+    # Several unpaid: the PDF comes first, then she says which order it pays.
+    receipt = Attachment("document", "receipt-1003.pdf")
+    await shop.say("sari", "", attachment=receipt)
+    [picked] = await shop.say("sari", "/bukti INV-1003")
+    assert picked.text == shop.t("id", "pay.proof_received", code="INV-1003")
+    [alert] = [r for who, r in await shop.deliver(after=0) if who == "dewi"]
+    assert "INV-1003" in alert.text and alert.file == receipt
 
 
 async def test_a_captioned_proof_and_a_spoken_one_and_several_unpaid(shop: Shop) -> None:

@@ -107,6 +107,9 @@ async def test_media_nothing_reads_opens_a_thread(
     kind = "photo" if photo else attachment.kind if attachment else ""
     assert f"[{shop.t('id', 'support.media.' + kind)}]" in forward.text
     assert forward.photo == photo
+    # Staff get the file itself to open, not only a line saying one came; a place is words.
+    sendable = attachment if attachment is not None and attachment.kind != "location" else None
+    assert forward.file == sendable
 
 
 async def test_while_open_free_text_goes_to_staff_and_commands_are_still_answered(
