@@ -114,6 +114,36 @@ def international_phone(raw: str) -> str:
     return normalize_phone(text)
 
 
+# Digits as people write a number in a message: a plus, then digits with spaces, dashes, dots
+# or brackets between them.
+_WRITTEN = re.compile(r"\+?\d(?:[\s().-]{0,3}\d)+")
+_MOST_PARTS = 6  # a number is written in at most this many groups (+62 812 3456 7890: 4)
+
+
+def phones_in(text: str) -> set[str]:
+    """The phone numbers written in `text`, in E.164, read as staff type them (`normalize_phone`).
+
+    A run of digits may hold more than one thing ("INV-1001 0812 3456 7890"): from each of its
+    space-separated parts in turn, the longest stretch that is a number is taken, so a number
+    beside other digits is found, and no shorter number is read inside one already found.
+    """
+    found: set[str] = set()
+    for match in _WRITTEN.finditer(text):
+        parts = match[0].split()
+        start = 0
+        while start < len(parts):
+            for end in range(min(len(parts), start + _MOST_PARTS), start, -1):
+                try:
+                    found.add(normalize_phone(" ".join(parts[start:end])))
+                except InvalidPhone:
+                    continue
+                start = end
+                break
+            else:
+                start += 1
+    return found
+
+
 def mask_phone(phone: str) -> str:
     """Hide the middle of a phone number so logs never hold a full one.
 

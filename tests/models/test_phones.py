@@ -10,7 +10,13 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from models.errors import InvalidPhone
-from models.phones import international_phone, mask_phone, normalize_phone, parse_phone
+from models.phones import (
+    international_phone,
+    mask_phone,
+    normalize_phone,
+    parse_phone,
+    phones_in,
+)
 
 SARI = "+6281234567890"
 
@@ -270,3 +276,39 @@ def test_a_reported_number_is_indonesian_only_when_it_says_62(digits: str) -> No
     except InvalidPhone:
         return
     assert read.startswith("+62") == digits.removeprefix("00").startswith("62")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "/pesananbaru Sari; 0812-3456-7890; KAOS-HTM-L 1; Jl. Melati 5",
+        "tolong kirim ke +62 812 3456 7890 ya",
+        "INV-1001 0812 3456 7890",  # beside other digits
+        "hp: (0812) 3456.7890!",
+        "nomor 6281234567890, atas nama Sari",
+    ],
+)
+def test_a_number_written_in_a_message_is_found_in_any_form(text: str) -> None:
+    assert phones_in(text) == {SARI}
+
+
+def test_every_number_in_a_message_is_found_and_no_shorter_one_inside_it() -> None:
+    assert phones_in("0812 3456 7890 atau 0813 2345 6789") == {SARI, "+6281323456789"}
+    assert phones_in("0812 3456 7890 0813 2345 6789") == {SARI, "+6281323456789"}
+    # A foreign number's tail is never read as an Indonesian one of its own.
+    assert phones_in("+852 5123 4567") == {"+85251234567"}
+
+
+@pytest.mark.parametrize(
+    "text", ["Rp85.000 x 2", "INV-1001, INV-1002", "qty 2 3 4", "1234567", "", "0" * 400]
+)
+def test_digits_that_are_no_phone_number_find_none(text: str) -> None:
+    assert phones_in(text) == set()
+
+
+@given(rest=st.text(alphabet="0123456789", min_size=8, max_size=10), sep=st.sampled_from(" -."))
+def test_any_number_normalize_phone_reads_is_found_in_a_sentence(rest: str, sep: str) -> None:
+    number = _normalized("08" + rest)
+    assume(number is not None)
+    written = "08" + rest[:2] + sep + rest[2:6] + sep + rest[6:]
+    assert number in phones_in(f"kirim ke {written}, terima kasih")

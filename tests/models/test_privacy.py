@@ -13,6 +13,7 @@ from models.enums import Channel, NotificationKind
 from models.linking import link_by_code, link_by_phone
 from models.privacy import FORGOTTEN_NAME, forget_customer, forgotten_phone
 from models.storage import Database
+from models.support import SupportThread
 from tests.support.shop import Shop, open_shop
 
 SARI = "+6281234567890"
@@ -134,3 +135,48 @@ async def test_forgotten_orders_keep_no_recipient_or_address(shop: Shop) -> None
             )
         ).all()
     assert len(where) == 4 and set(where) == {(None, None, None)}
+
+
+async def test_staff_chats_keep_nothing_of_a_forgotten_customer(shop: Shop) -> None:
+    db = shop.db
+    dewi = await chat_id(db, Channel.CONSOLE, "dewi")
+    async with db.sessions() as s:
+        thread = await s.scalar(select(SupportThread.id))
+        forward = await s.scalar(
+            select(Notification.provider_message_id).where(
+                Notification.kind == NotificationKind.HANDOVER, Notification.chat_id == dewi
+            )
+        )
+    assert thread is not None and forward is not None
+    await shop.say("dewi", f"/balas {thread} Halo kak Sari, sudah kami cek")
+    await shop.say("dewi", "Besok dikirim ya kak", reply_to=forward)  # quoting her message
+    await shop.say("dewi", f"/selesai {thread}")
+    await shop.deliver()
+    await shop.say("sari", "INV-1003 ya kak, atas nama Sari Lestari", photo="tf-sari-1003")
+    await shop.say("dewi", "/pesananbaru Sari Lestari; 0812-3456-7890; KAOS-HTM-L 1; Jl. Melati 5")
+    await shop.say("dewi", "/antrian")  # about no one: it stays
+    pushed = await shop.deliver()
+    assert any(reply.photo == "tf-sari-1003" for who, reply in pushed if who == "dewi")
+
+    async with db.transaction() as s:
+        assert await forget_customer(s, SARI) is not None
+
+    left: list[str] = []
+    async with db.sessions() as s:
+        for table in Base.metadata.sorted_tables:
+            for row in await s.execute(select(table)):
+                left += [f"{table.name}: {value}" for value in row if value is not None]
+    traces = ("Sari", "1234567890", "3456-7890", "Melati", "tf-sari-1003", "kami cek", "Besok")
+    for trace in traces:
+        assert not [where for where in left if trace in where], trace
+    async with db.sessions() as s:
+        kept = list(
+            await s.execute(
+                select(ChatMessage.direction, ChatMessage.text)
+                .where(ChatMessage.chat_id == dewi)
+                .order_by(ChatMessage.id)
+            )
+        )
+    asked = kept.index(("in", "/antrian"))
+    assert kept[asked + 1][0] == "out"  # kabar's answer to it stays too
+    assert ("in", f"/selesai {thread}") in kept
