@@ -65,9 +65,9 @@ def _coalesce(queue: list[Claimed], outcomes: Outcomes, now: datetime) -> Claime
 
 
 def _carries_news(row: Claimed) -> bool:
-    """Whether an order update says more than its phase: a photo or a note of its own."""
+    """Whether an order update says more than its phase: a photo, a note, a corrected resi."""
     update = cast(OrderUpdate, row.payload)
-    return bool(update.get("photo") or update.get("note"))
+    return bool(update.get("photo") or update.get("note") or update.get("corrected"))
 
 
 def _said(row: Claimed, chat: Destination, reply: Reply, message_id: str, now: datetime) -> Logged:

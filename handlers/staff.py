@@ -5,8 +5,9 @@ from __future__ import annotations
 import difflib
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
+from types import MappingProxyType
 
 from handlers.context import Context
 from handlers.i18n import when
@@ -17,7 +18,15 @@ from models.enums import Phase
 from models.errors import DomainError, InvalidTransition, NotFound, StockError
 from models.flows import Position
 from models.inventory import product_exists, set_stock
-from models.lifecycle import advance, cancel, hold, load_many_for_change, resume, tell_progress
+from models.lifecycle import (
+    advance,
+    cancel,
+    hold,
+    load_many_for_change,
+    resume,
+    tell_progress,
+)
+from models.lifecycle import ship as ship_order
 from models.orders import Order, clean_code
 from models.queue import due_by, work_queue
 from models.search import find_products
@@ -122,8 +131,10 @@ async def each_order(
     done_key: str,
     *,
     choices: tuple[Choice, ...] = (),
+    values: Mapping[str, object] = MappingProxyType({}),
 ) -> Reply:
-    """Apply one move to every order, as one command; a line per order.
+    """Apply one move to every order, as one command; a line per order (`done_key`, worded
+    with the order's code and phase and `values`).
 
     A refused order leaves nothing behind without a savepoint of its own: the domain checks a
     move before it writes anything. The changes are written together at the end, so a
@@ -159,7 +170,8 @@ async def each_order(
         except DomainError as exc:
             lines.append(f"❌ {code[:64]}: {exc}")
             continue
-        lines.append("✅ " + ctx.t(done_key, code=order.code, phase=phase_label(ctx, order)))
+        done = ctx.t(done_key, code=order.code, phase=phase_label(ctx, order), **values)
+        lines.append("✅ " + done)
         moved += 1
     await batch.write()
     if moved and ctx.settings.undo_seconds:
@@ -287,12 +299,13 @@ async def ship(ctx: Context, args: str) -> Reply:
         return ctx.reply("ship.bad_resi", resi=resi[:40])
 
     async def move(order: Order, change: Change) -> object:
-        shipped = Position(Phase.SHIPPED)
-        return await advance(
-            ctx.session, order, shipped, change, courier=courier, tracking_number=resi.upper()
+        return await ship_order(
+            ctx.session, order, change, courier=courier, tracking_number=resi.upper()
         )
 
-    return await each_order(ctx, [code], move, "ship.done")
+    return await each_order(
+        ctx, [code], move, "ship.done", values={"courier": courier, "resi": resi.upper()}
+    )
 
 
 async def cancel_orders(ctx: Context, args: str) -> Reply:

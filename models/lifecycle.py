@@ -291,6 +291,34 @@ async def tell_progress(
     return event
 
 
+async def ship(
+    session: AsyncSession, order: Order, change: Change, *, courier: str, tracking_number: str
+) -> PhaseEvent:
+    """Ship an order with its courier and resi; on an order already shipped, put them right.
+
+    A correction (a typo in /kirim) moves nothing: everyone who hears of the order is told
+    the new resi, the tracker follows it afresh (`models.tracking.open_tracks`), and /undo
+    puts the old one back. The same courier and resi again is refused, as shipping twice is.
+    """
+    if order.phase is not Phase.SHIPPED or (courier, tracking_number) == (
+        order.courier,
+        order.tracking_number,
+    ):
+        target = Position(Phase.SHIPPED)
+        return await advance(
+            session, order, target, change, courier=courier, tracking_number=tracking_number
+        )
+    before = _Before.of(order)
+    shipped_at = order.phase_entered_at
+    note = (
+        f"resi {order.courier or '-'} {order.tracking_number or '-'} → {courier} {tracking_number}"
+    )
+    order.courier, order.tracking_number = courier, tracking_number
+    event = await record(session, order, change, before, note=note)
+    order.phase_entered_at = shipped_at  # a correction is no new phase
+    return event
+
+
 async def hold(
     session: AsyncSession,
     order: Order,

@@ -130,6 +130,7 @@ class OrderUpdate(TypedDict):
     payment: NotRequired[PaymentNews]  # money came in, a proof was refused, a reminder
     path: NotRequired[list[str]]  # set when several updates are told as one: the phases passed
     tracking: NotRequired[TrackingNews]  # the courier's news: a milestone of the parcel
+    corrected: NotRequired[bool]  # staff put the courier or resi right (/kirim again)
 
 
 class PaymentNews(TypedDict):

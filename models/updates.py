@@ -93,6 +93,12 @@ def update_of(order: Order, event: PhaseEvent) -> OrderUpdate:
     )
     if (event.from_phase, event.from_stage) == (event.to_phase, event.to_stage):
         update["progress"] = True
+        before = event.before or {}
+        if (before.get("courier"), before.get("tracking_number")) != (
+            order.courier,
+            order.tracking_number,
+        ):
+            update["corrected"] = True  # news of its own: the parcel has another resi
     if event.payment is not None:
         update["payment"] = payment_news(order, event.payment, event.paid)
     if event.tracking:

@@ -242,12 +242,28 @@ async def test_a_resi_still_unknown_a_day_later_is_told_once_and_asked_less_ofte
     pushed = await courier.follow(hours=32)
     assert alerts(pushed) == [
         "⚠️ ❓ INV-1001: resi JN0000000404 belum dikenal JNE setelah 1 hari."
-        " Cek nama kurir dan nomor resinya."
+        " Cek nama kurir dan nomor resinya; betulkan dengan /kirim INV-1001 KURIR RESI."
     ]
     # Asked at 0.5, 2.5, 6.5, 14.5 and 30.5 hours: each miss doubles the wait.
     assert courier.fake.calls_for("JN0000000404") == 5
     assert alerts(await courier.follow(hours=48, every=2)) == []
     assert await phase_of(courier.shop.db, "INV-1001") is Phase.SHIPPED
+
+
+async def test_a_corrected_resi_is_followed_to_the_door_and_the_wrong_one_dropped(
+    courier: Courier,
+) -> None:
+    await courier.shop.say("dewi", "/kirim INV-1001 jne JN0000000404")  # a resi with a typo
+    await courier.follow(hours=26)
+    asked = courier.fake.calls_for("JN0000000404")
+    courier.fake.add(jne("JN0012345678", courier.shop.clock()))
+    await courier.shop.say("dewi", "/kirim INV-1001 jne JN0012345678")
+    pushed = await courier.follow(hours=30)
+    told = news(pushed, "sari", "INV-1001")
+    assert told[0] == "Nomor resi pesanan Anda diperbaiki: / Kurir: JNE · Resi: JN0012345678"
+    assert told[-1].startswith("✅ Diterima oleh")
+    assert await phase_of(courier.shop.db, "INV-1001") is Phase.DELIVERED
+    assert courier.fake.calls_for("JN0000000404") == asked
 
 
 async def test_a_stuck_shipment_is_told_to_staff_once(courier: Courier) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import string
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import time
+from datetime import datetime, time
 
 import pytest
 from hypothesis import given
@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from handlers.router import ROUTES, find_route, reads_as_command
 from handlers.types import Role
 from models import Notification, Order
-from models.enums import Language, NotificationStatus
+from models.enums import Language, NotificationStatus, Phase
 from models.linking import is_link_code, new_link_code
 from models.storage import Database
 from tests.support.shop import Shop, attach, open_shop
@@ -260,6 +260,51 @@ async def test_shipping_normalises_the_courier_and_tells_the_tracking_number(sho
         "dewi", "/kirim INV-1002 jne #"
     )
     assert shop.t("id", "ship.usage") == await shop.text("dewi", "/kirim INV-1002")
+
+
+async def order_row(shop: Shop, code: str) -> tuple[Phase, str | None, str | None, datetime]:
+    async with shop.db.sessions() as s:
+        order = await s.scalar(select(Order).where(Order.code == code))
+    assert order is not None
+    return order.phase, order.courier, order.tracking_number, order.phase_entered_at
+
+
+async def test_shipping_again_with_another_resi_puts_it_right_and_tells_the_customer(
+    shop: Shop,
+) -> None:
+    await shop.say("dewi", "/kirim INV-1001 jne JN1234567")
+    await shop.deliver()
+    shipped = await order_row(shop, "INV-1001")
+    shop.clock.advance(3600)  # an hour later the customer says the resi is unknown
+    fixed = await shop.text("dewi", "/kirim INV-1001 jnt JT0012345678")
+    assert fixed.splitlines()[0] == "✅ INV-1001: dikirim · J&T JT0012345678"
+    ((who, told),) = await shop.deliver()
+    assert who == "sari"
+    assert told.text.splitlines()[1:] == [
+        "Nomor resi pesanan Anda diperbaiki:",
+        "Kurir: J&T · Resi: JT0012345678",
+    ]
+    phase, courier, resi, since = await order_row(shop, "INV-1001")
+    assert (phase, courier, resi) == (Phase.SHIPPED, "J&T", "JT0012345678")
+    assert since == shipped[3]  # still shipped when it was: a correction is no new phase
+    status = await shop.text("sari", "/status INV-1001")
+    assert "Resi: JT0012345678" in status and "JN1234567" not in status
+
+
+async def test_the_same_resi_again_is_refused_and_a_correction_can_be_undone(shop: Shop) -> None:
+    await shop.say("dewi", "/kirim INV-1001 jne JN1234567")
+    await shop.deliver()
+    before = await shop.snapshot()
+    again = await shop.text("dewi", "/kirim INV-1001 JNE jn1234567")
+    assert again.startswith("❌ INV-1001")
+    assert await shop.snapshot() == before and await shop.deliver() == []
+    await shop.say("dewi", "/kirim INV-1001 jne JN7654321")
+    assert "↩️ INV-1001" in await shop.text("dewi", "/undo")
+    assert await shop.deliver() == []  # the customer hears nothing of it
+    assert (await order_row(shop, "INV-1001"))[1:3] == ("JNE", "JN1234567")
+    await shop.say("dewi", "/terima INV-1001")
+    done = await shop.text("dewi", "/kirim INV-1001 jne JN7654321")
+    assert done.startswith("❌ INV-1001") and "diterima" in done
 
 
 async def test_a_staff_photo_goes_to_the_customer_with_the_update(shop: Shop) -> None:
