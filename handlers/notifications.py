@@ -57,7 +57,9 @@ def render_notification(
         return _forward(t, settings, lang, cast(HandoverForward, payload))
     if kind is NotificationKind.STAFF_REPLY:
         answer = cast(StaffReply, payload)
-        return Reply(answer["text"], photo=answer["photo"], lang=lang)
+        file = answer.get("file")
+        sent = Attachment(answer.get("file_kind", "document"), file) if file else None
+        return Reply(answer["text"], photo=answer["photo"], file=sent, lang=lang)
     if kind is NotificationKind.SUPPORT_NOTICE:
         notice = cast(SupportNotice, payload)
         return Reply(t(f"support.notice.{notice['notice']}"), lang=lang)

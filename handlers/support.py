@@ -67,7 +67,7 @@ async def answer(ctx: Context, args: str) -> Reply:
     """Answer a thread's customer: `/balas 12 teks` (with a photo, the photo too)."""
     match = NUMBER.match(args)
     words = match[2].strip() if match else ""
-    if match is None or not (words or ctx.incoming.photo):
+    if match is None or not (words or _media_sent(ctx)):
         return ctx.reply("support.reply_usage")
     return await _answer(ctx, int(match[1]), words)
 
@@ -80,15 +80,27 @@ async def answer_quoted(ctx: Context) -> Reply | None:
     number = await thread_of_forward(ctx.session, ctx.chat.id, quoted)
     if number is None:
         return None
-    if not (ctx.incoming.text.strip() or ctx.incoming.photo):
+    if not (ctx.incoming.text.strip() or _media_sent(ctx)):
         return ctx.reply("support.reply_usage")
     return await _answer(ctx, number, ctx.incoming.text.strip())
 
 
+def _file_sent(ctx: Context) -> tuple[str, str] | None:
+    """The file (kind, reference) a staff member sent with their answer, if a channel can
+    pass it on: an invoice PDF, a voice note, a video of the product."""
+    attachment = ctx.incoming.attachment
+    return (attachment.kind, attachment.ref) if attachment and attachment.sendable else None
+
+
+def _media_sent(ctx: Context) -> bool:
+    return ctx.incoming.photo is not None or _file_sent(ctx) is not None
+
+
 async def _answer(ctx: Context, number: int, words: str) -> Reply:
     assert ctx.staff is not None
+    photo, file = ctx.incoming.photo, _file_sent(ctx)
     try:
-        await reply(ctx.session, number, ctx.staff, words, ctx.now, photo=ctx.incoming.photo)
+        await reply(ctx.session, number, ctx.staff, words, ctx.now, photo=photo, file=file)
     except ThreadError as exc:
         return _refused(ctx, exc)
     return ctx.reply("support.replied", number=number)

@@ -259,6 +259,8 @@ class StaffReply(TypedDict):
     thread: int
     text: str
     photo: str | None
+    file: NotRequired[str]  # a document, voice note, audio or video sent with it
+    file_kind: NotRequired[str]
     staff: str
     staff_id: int
 

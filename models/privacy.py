@@ -241,9 +241,10 @@ async def _their_messages_elsewhere(
             )
         )
         for payload, due in answers:
-            words, photo = payload.get("text") or "", payload.get("photo")
+            words = payload.get("text") or ""
+            media = payload.get("photo") or payload.get("file")
             since = opened.get(payload.get("thread"))
-            if since is None or not (words or photo):
+            if since is None or not (words or media):
                 continue
             # Staff wrote it (`/balas N words`, or the words quoting a forward) while the
             # thread was open, before the answer was first due.
@@ -253,7 +254,7 @@ async def _their_messages_elsewhere(
                     stays,
                     ChatMessage.direction == "in",
                     ChatMessage.at.between(since, due),
-                    said if said is not None else ChatMessage.media == photo,
+                    said if said is not None else ChatMessage.media == media,
                 )
             )
             about |= {i: (chat, at) for i, chat, at, text in rows if text.rstrip().endswith(words)}

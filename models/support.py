@@ -324,8 +324,10 @@ async def reply(
     now: datetime,
     *,
     photo: str | None = None,
+    file: tuple[str, str] | None = None,
 ) -> SupportThread:
-    """Send a staff member's answer to the thread's customer (through the outbox)."""
+    """Send a staff member's answer to the thread's customer (through the outbox), with a
+    photo or a `file` (kind, reference) if they sent one."""
     thread = await _thread(session, number)
     if thread.status is ThreadStatus.CLOSED:
         raise ThreadError(number, "closed")
@@ -341,6 +343,8 @@ async def reply(
         "staff": staff.name,
         "staff_id": staff.id,
     }
+    if file is not None:
+        payload["file_kind"], payload["file"] = file
     key = f"reply:{thread.id}:{uuid.uuid4().hex}"  # each answer its own; redeliveries stop earlier
     await enqueue(session, [Outgoing.staff_reply(thread.chat_id, payload, key=key, due_at=now)])
     return thread

@@ -269,6 +269,41 @@ async def test_a_telegram_customer_and_staff_on_whatsapp(desk: Desk) -> None:
     assert texts[-1].photo is not None and UPLOADS[texts[-1].photo] == fixed
 
 
+async def test_staff_send_a_pdf_across_platforms_and_the_customer_gets_the_file(
+    desk: Desk,
+) -> None:
+    # Dewi on Telegram answers Sari on WhatsApp with an invoice PDF.
+    await desk.tg(DEWI_TG, "/inbox")
+    await desk.wa(SARI_WA, "mau bicara sama admin")
+    number = await desk.thread_number()
+    desk.telegram.files["BQAC-invoice"] = b"%PDF-1.4 the invoice"
+    document = {"file_id": "BQAC-invoice", "file_unique_id": "uBQAC", "file_name": "inv.pdf"}
+    await desk.tg(DEWI_TG, caption=f"/balas {number} invoicenya kak", extra={"document": document})
+    before = len(desk.twilio.messages)
+    await desk.deliver()
+    [sent] = [m for m in desk.twilio.messages[before:] if m.to == f"whatsapp:{SARI_WA}"]
+    assert sent.body == "invoicenya kak"
+    [link] = sent.media_url
+    assert await _fetch(desk, link) == b"%PDF-1.4 the invoice"
+
+    # Dewi on WhatsApp answers Sari on Telegram with one: uploaded as the document it is.
+    await desk.tg(SARI_TG, f"/start {desk.shop.links['INV-1001']}")
+    await desk.tg(SARI_TG, "saya mau komplain")
+    await desk.deliver()
+    number = await desk.thread_number()
+    pdf = desk.twilio.add_media(b"%PDF-1.4 the return form", "application/pdf")
+    await desk.wa(
+        DEWI_WA,
+        f"/balas {number} formulir retur",
+        media_url=pdf,
+        media_content_type="application/pdf",
+    )
+    await desk.deliver()
+    [form] = [m for m in _to(desk, SARI_TG) if m.method == "sendDocument"]
+    assert form.text == "formulir retur"
+    assert form.file is not None and UPLOADS[form.file] == b"%PDF-1.4 the return form"
+
+
 async def test_a_whatsapp_answer_outside_the_24_hour_window_is_not_lost_silently(
     desk: Desk,
 ) -> None:

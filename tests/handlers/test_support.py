@@ -148,6 +148,22 @@ async def test_staff_answer_take_and_close_a_thread(shop: Shop) -> None:
     assert "Kaos Polos Hitam XL" in await shop.text("sari", "ada stok kaos hitam XL?")
 
 
+async def test_staff_answer_with_a_file_and_the_customer_gets_the_file(shop: Shop) -> None:
+    await shop.say("sari", "mau bicara sama admin")
+    [thread] = await threads(shop)
+    invoice = Attachment("document", "BQAC-invoice-pdf")
+    replied = await shop.text("dewi", f"/balas {thread.id} ini invoicenya kak", attachment=invoice)
+    assert replied == shop.t("id", "support.replied", number=thread.id)
+    voice = Attachment("voice", "AwAC-voice-note")
+    await shop.say("dewi", f"/balas {thread.id}", attachment=voice)  # the file alone is an answer
+    told = [r for w, r in await shop.deliver(after=0) if w == "sari"]
+    assert [(r.text, r.file) for r in told] == [("ini invoicenya kak", invoice), ("", voice)]
+    # A place cannot be passed on as a file: without words it is no answer.
+    place = Attachment("location", "-6.2,106.8")
+    usage = await shop.text("dewi", f"/balas {thread.id}", attachment=place)
+    assert usage == shop.t("id", "support.reply_usage")
+
+
 async def test_a_second_staff_member_sees_who_took_the_thread(shop: Shop) -> None:
     await _second_staff(shop, "eka")
     await shop.say("sari", "mau bicara sama admin")

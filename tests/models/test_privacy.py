@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import ColumnElement, func, select
 
+from handlers.types import Attachment
 from models import Base, Chat, ChatLink, ChatMessage, Customer, Notification, Order, OrderLink
 from models.chats import get_or_create_chat
 from models.enums import Channel, NotificationKind
@@ -150,6 +151,7 @@ async def test_staff_chats_keep_nothing_of_a_forgotten_customer(shop: Shop) -> N
     assert thread is not None and forward is not None
     await shop.say("dewi", f"/balas {thread} Halo kak Sari, sudah kami cek")
     await shop.say("dewi", "Besok dikirim ya kak", reply_to=forward)  # quoting her message
+    await shop.say("dewi", f"/balas {thread}", attachment=Attachment("document", "surat-sari.pdf"))
     await shop.say("dewi", f"/selesai {thread}")
     await shop.deliver()
     await shop.say("sari", "INV-1003 ya kak, atas nama Sari Lestari", photo="tf-sari-1003")
@@ -166,7 +168,7 @@ async def test_staff_chats_keep_nothing_of_a_forgotten_customer(shop: Shop) -> N
         for table in Base.metadata.sorted_tables:
             for row in await s.execute(select(table)):
                 left += [f"{table.name}: {value}" for value in row if value is not None]
-    traces = ("Sari", "1234567890", "3456-7890", "Melati", "tf-sari-1003", "kami cek", "Besok")
+    traces = ("Sari", "1234567890", "3456-7890", "Melati", "tf-sari", "kami cek", "Besok", "surat")
     for trace in traces:
         assert not [where for where in left if trace in where], trace
     async with db.sessions() as s:
