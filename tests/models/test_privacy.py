@@ -172,13 +172,14 @@ async def test_staff_chats_keep_nothing_of_a_forgotten_customer(shop: Shop) -> N
     for trace in traces:
         assert not [where for where in left if trace in where], trace
     async with db.sessions() as s:
-        kept = list(
-            await s.execute(
+        kept = [
+            (direction, text)
+            for direction, text in await s.execute(
                 select(ChatMessage.direction, ChatMessage.text)
                 .where(ChatMessage.chat_id == dewi)
                 .order_by(ChatMessage.id)
             )
-        )
+        ]
     asked = kept.index(("in", "/antrian"))
     assert kept[asked + 1][0] == "out"  # kabar's answer to it stays too
     assert ("in", f"/selesai {thread}") in kept
