@@ -23,6 +23,7 @@ from models.lifecycle import (
     claim_payment,
     load_for_change,
     pay,
+    refund,
     refuse_payment,
 )
 from models.linking import chat_orders, invoice_links, items_of, order_visible_to_chat
@@ -273,6 +274,22 @@ async def paid(ctx: Context, args: str) -> Reply:
         return await pay(ctx.session, order, change, amount)
 
     return await each_order(ctx, codes, move, "paid.done")
+
+
+async def give_back(ctx: Context, args: str) -> Reply:
+    """Record money given back: `/kembalikan INV-1[,INV-2…]` (all that was paid) or
+    `/kembalikan INV-1 50000`; the customer is told."""
+    codes, rest = split_codes(args)
+    amount: Decimal | None = None
+    if rest:
+        amount = parse_amount(rest.split()[0])
+        if amount is None or amount <= 0 or len(codes) > 1:
+            return ctx.reply("refund.usage")
+
+    async def move(order: Order, change: Change) -> object:
+        return await refund(ctx.session, order, change, amount)
+
+    return await each_order(ctx, codes, move, "refund.done")
 
 
 async def _money_move(ctx: Context, args: str, what: str) -> Reply:

@@ -74,6 +74,7 @@ ROUTES: tuple[Route, ...] = (
     Route(("ongkir", "shipping"), payment.shipping, STAFF, "help.shipping"),
     Route(("diskon", "discount"), payment.discount, STAFF, "help.discount"),
     Route(("tolak", "reject"), payment.refuse, STAFF, "help.refuse_proof"),
+    Route(("kembalikan", "refund"), payment.give_back, STAFF, "help.refund"),
     Route(("kirim", "ship"), staff.ship, STAFF, "help.ship"),
     Route(("terima", "delivered"), staff.delivered, STAFF, "help.delivered"),
     Route(("batal", "cancel"), staff.cancel_orders, STAFF, "help.cancel"),

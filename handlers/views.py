@@ -158,7 +158,9 @@ def order_status(
         ctx.t("status.header", brand=brand, code=order.code),
         ctx.t("status.phase", phase=phase_label(ctx, order)),
     ]
-    if order.phase is not Phase.CANCELLED and (order.subtotal or order.paid_amount):
+    # A cancelled order's money is news only when some was paid: held, or given back.
+    money_held = order.paid_amount or order.payment_state is PaymentState.REFUNDED
+    if money_held or (order.phase is not Phase.CANCELLED and order.subtotal):
         lines.append(payment_line(ctx, order))
     plan = order.plan
     if order.fulfillment is Fulfillment.MADE_TO_ORDER and plan:

@@ -190,6 +190,44 @@ async def pay(
     return event
 
 
+async def refund(
+    session: AsyncSession,
+    order: Order,
+    change: Change,
+    amount: Decimal | None,
+    *,
+    note: str | None = None,
+) -> PhaseEvent:
+    """Record money given back to the customer (None: all that was paid), in any phase: a
+    cancelled order's money, a return, or what was paid too much. Nothing moves.
+
+    All of it given back leaves the payment `refunded`; part of it, what the rest covers.
+    """
+    paid = order.paid_amount
+    if paid <= 0:
+        raise InvalidTransition(
+            order.code, order.phase.value, "refunded", "nothing was paid", "nothing_paid"
+        )
+    amount = paid if amount is None else amount
+    if not 0 < amount <= paid:
+        raise InvalidTransition(
+            order.code, order.phase.value, "refunded", "more than was paid", "over_refund"
+        )
+    before, state = _Before.of(order), order.payment_state
+    order.paid_amount = paid - amount
+    if order.paid_amount > 0:
+        settle(order, Decimal(0))
+    else:
+        order.payment_state = PaymentState.REFUNDED
+    phase_entered_at = order.phase_entered_at
+    event = await record(
+        session, order, change, before, note=note, paid=-amount, payment="refunded"
+    )
+    order.phase_entered_at = phase_entered_at
+    session.add(ledger(order, change, "refund", state, amount=-amount, note=note))
+    return event
+
+
 async def charge(
     session: AsyncSession,
     order: Order,

@@ -107,11 +107,12 @@ def update_of(order: Order, event: PhaseEvent) -> OrderUpdate:
 
 
 def payment_news(order: Order, news: str, amount: Decimal | None = None) -> PaymentNews:
-    """What an update says of the order's money, worded later in each chat's language."""
+    """What an update says of the order's money, worded later in each chat's language
+    (`amount` as it moved: a refund's is below zero, and told as what was given back)."""
     bill = bill_of(order)
     return {
         "news": news,
-        "amount": str(amount or 0),
+        "amount": str(abs(amount or 0)),
         "due": str(bill.due),
         "total": str(bill.total),
     }

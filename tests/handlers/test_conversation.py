@@ -54,6 +54,7 @@ COMMANDS = [
     ("ongkir", "shipping", "INV-1001 15000", "dewi", "sari", "staff.undo_hint"),
     ("diskon", "discount", "INV-1001 5rb", "dewi", "sari", "staff.undo_hint"),
     ("tolak", "reject", "INV-1001 salah nominal", "dewi", "sari", None),
+    ("kembalikan", "refund", "INV-1001", "dewi", "sari", None),
     ("kirim", "ship", "INV-1001 jne JN12345678", "dewi", "mawar", "staff.undo_hint"),
     ("terima", "delivered", "INV-1001", "dewi", "rina", "staff.undo_hint"),
     ("batal", "cancel", "INV-1001 salah ukuran", "dewi", "sari", "staff.undo_hint"),

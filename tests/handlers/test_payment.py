@@ -115,6 +115,49 @@ async def test_a_down_payment_then_the_rest(shop: Shop) -> None:
     ]
 
 
+async def test_a_cancelled_orders_money_given_back_is_told_and_shown(shop: Shop) -> None:
+    await shop.say("dewi", "/bayar INV-1002")
+    await shop.say("dewi", "/batal INV-1002 kain habis --ke-pelanggan Maaf kak, kainnya habis")
+    await shop.deliver()
+    assert "Pembayaran: lunas" in await shop.text("sari", "/status INV-1002")  # money held
+    reply = await shop.text("dewi", "/kembalikan INV-1002")
+    assert reply.startswith("✅ " + shop.t("id", "refund.done", code="INV-1002"))
+    [(who, told)] = await shop.deliver()
+    assert who == "sari"
+    assert shop.t("id", "push.payment.refunded", amount="Rp350.000") in told.text
+    back = await order(shop, "INV-1002")
+    assert (back.phase, back.payment_state, back.paid_amount) == (
+        Phase.CANCELLED,
+        PaymentState.REFUNDED,
+        Decimal(0),
+    )
+    assert "Pembayaran: dikembalikan" in await shop.text("sari", "/status INV-1002")
+    assert (await ledger(shop, "INV-1002"))[-1] == (
+        "refund",
+        Decimal(-350000),
+        PaymentState.REFUNDED,
+    )
+    refused = await shop.text("dewi", "/kembalikan INV-1002")
+    assert refused == "❌ " + shop.t("id", "refuse.nothing_paid", code="INV-1002")
+
+
+async def test_part_given_back_leaves_the_rest_paid_and_undo_takes_it_back(shop: Shop) -> None:
+    await shop.say("dewi", "/bayar INV-1002 400rb")  # 50,000 too much
+    await shop.deliver()
+    assert (await order(shop, "INV-1002")).payment_state is PaymentState.PAID
+    over = await shop.text("dewi", "/kembalikan INV-1002 500rb")
+    assert over == "❌ " + shop.t("id", "refuse.over_refund", code="INV-1002")
+    assert shop.t("id", "refund.usage") == await shop.text("dewi", "/kembalikan INV-1002 abc")
+    assert "✅" in await shop.text("dewi", "/kembalikan INV-1002 50rb")
+    part = await order(shop, "INV-1002")
+    assert (part.payment_state, part.paid_amount) == (PaymentState.PAID, Decimal(350000))
+    assert "↩️ INV-1002" in await shop.text("dewi", "/undo")
+    assert await shop.deliver() == []  # undone inside the window: the customer hears nothing
+    again = await order(shop, "INV-1002")
+    assert (again.payment_state, again.paid_amount) == (PaymentState.PAID, Decimal(400000))
+    assert [kind for kind, _, _ in await ledger(shop, "INV-1002")] == ["payment", "refund", "undo"]
+
+
 async def test_payment_is_recorded_during_production(shop: Shop) -> None:
     assert "✅" in await shop.text("dewi", "/tahap INV-1002 potong")  # started on trust
     await shop.deliver()
