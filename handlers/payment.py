@@ -15,7 +15,7 @@ from handlers.context import Context
 from handlers.intents import classify
 from handlers.staff import each_order, split_codes
 from handlers.types import Choice, Reply, Role
-from handlers.views import payment_line
+from handlers.views import payment_line, sees_the_bill
 from models.change import CUSTOMER, Change
 from models.errors import DomainError, InvalidTransition
 from models.lifecycle import (
@@ -26,7 +26,13 @@ from models.lifecycle import (
     refund,
     refuse_payment,
 )
-from models.linking import chat_orders, invoice_links, items_of, order_visible_to_chat
+from models.linking import (
+    brand_of,
+    chat_orders,
+    invoice_links,
+    items_of,
+    order_visible_to_chat,
+)
 from models.messages import PROOF_KINDS, last_media
 from models.orders import Order
 from models.outbox import Alert, ProofAlert, alert_staff
@@ -60,10 +66,26 @@ def parse_amount(text: str) -> Decimal | None:
 # ------------------------------------------------------------------------------- customers
 
 
-async def _customer_orders(ctx: Context) -> list[Order]:
-    """The orders of this chat that still wait for money, newest first."""
+async def _customer_orders(ctx: Context, *, theirs: bool = True) -> list[Order]:
+    """The orders this chat pays for that still wait for money, newest first (not `theirs`:
+    those its customer pays their reseller for)."""
     mine = await chat_orders(ctx.session, ctx.chat, 20)
-    return await unpaid_orders(ctx.session, [o.id for o in mine])
+    ids = [o.id for o in mine if sees_the_bill(ctx, o) is theirs]
+    return await unpaid_orders(ctx.session, ids)
+
+
+async def _nothing_of_theirs(ctx: Context) -> Reply | None:
+    """With nothing of their own to pay: that their seller takes care of the rest, if so."""
+    elsewhere = await _customer_orders(ctx, theirs=False)
+    return await _paid_elsewhere(ctx, elsewhere[0]) if elsewhere else None
+
+
+async def _paid_elsewhere(ctx: Context, order: Order) -> Reply | None:
+    """What a dropship order's customer hears of its money: their seller takes care of it."""
+    if sees_the_bill(ctx, order):
+        return None
+    seller = await brand_of(ctx.session, order) or ctx.settings.shop_name
+    return ctx.reply("pay.via_seller", code=order.code, seller=seller)
 
 
 async def how_to_pay(ctx: Context, args: str) -> Reply | list[Reply]:
@@ -73,6 +95,8 @@ async def how_to_pay(ctx: Context, args: str) -> Reply | list[Reply]:
         order = await order_visible_to_chat(ctx.session, ctx.chat, code)
         if order is None:
             return ctx.reply("status.not_found", code=code[:64])
+        if elsewhere := await _paid_elsewhere(ctx, order):
+            return elsewhere
         waiting = await unpaid_orders(ctx.session, [order.id])
         if not waiting:
             return ctx.reply("pay.nothing_due", code=order.code)
@@ -82,7 +106,7 @@ async def how_to_pay(ctx: Context, args: str) -> Reply | list[Reply]:
         return await _instructions(ctx, waiting[0])
     if waiting:
         return Reply(ctx.t("pay.which"), choices=_bills(ctx, waiting, "/bayar"))
-    return _accounts_only(ctx)
+    return await _nothing_of_theirs(ctx) or _accounts_only(ctx)
 
 
 def _bills(ctx: Context, orders: list[Order], command: str) -> tuple[Choice, ...]:
@@ -153,6 +177,8 @@ async def invoice(ctx: Context, args: str) -> Reply:
         order = await order_visible_to_chat(ctx.session, ctx.chat, code)
     if order is None:
         return ctx.reply("status.not_found", code=code[:64])
+    if elsewhere := await _paid_elsewhere(ctx, order):
+        return elsewhere
     if ctx.settings.payment.unique_code:
         await assign_unique_code(ctx.session, order)
     bill = bill_of(order)
@@ -182,6 +208,8 @@ async def proof(ctx: Context, args: str) -> Reply:
     """`/bukti KODE`: the photo or PDF just sent is the transfer proof of that order."""
     code = args.strip().split()[0] if args.strip() else ""
     order = await order_visible_to_chat(ctx.session, ctx.chat, code) if code else None
+    if order is not None and (elsewhere := await _paid_elsewhere(ctx, order)):
+        return elsewhere
     if order is None or not await unpaid_orders(ctx.session, [order.id]):
         return ctx.reply("status.not_found", code=code[:64])
     return await _received(ctx, order, _proof_in(ctx) or await last_media(ctx.session, ctx.chat.id))
@@ -205,11 +233,15 @@ async def payment_proof(ctx: Context, *, claim: bool) -> Reply | None:
     named = _code_in(code)
     if named:
         order = await order_visible_to_chat(ctx.session, ctx.chat, named)
+        if order is not None and (elsewhere := await _paid_elsewhere(ctx, order)):
+            return elsewhere
         if order is None or order.id not in {o.id for o in waiting}:
             return ctx.reply("status.not_found", code=named[:64])  # attaches to nothing
         return await _received(ctx, order, _proof_in(ctx))
     if not waiting:
-        return ctx.reply("pay.nothing_waits") if claim else None
+        if not claim:
+            return None  # a photo, and nothing of theirs to pay: a person looks at it
+        return await _nothing_of_theirs(ctx) or ctx.reply("pay.nothing_waits")
     pointed = [o for o in waiting if o.id == ctx.chat.proof_for_order_id]
     if pointed or len(waiting) == 1:
         return await _received(ctx, (pointed or waiting)[0], _proof_in(ctx))

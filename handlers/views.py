@@ -16,7 +16,7 @@ from models.catalog import Product
 from models.enums import Channel, Fulfillment, PaymentState, Phase
 from models.linking import Item, OrderHistory
 from models.orders import Order, PhaseEvent
-from models.payments import bill_of
+from models.payments import bill_is_theirs, bill_of
 from models.tracker import Checkpoint
 from models.tracking import TrackView
 
@@ -160,7 +160,8 @@ def order_status(
     ]
     # A cancelled order's money is news only when some was paid: held, or given back.
     money_held = order.paid_amount or order.payment_state is PaymentState.REFUNDED
-    if money_held or (order.phase is not Phase.CANCELLED and order.subtotal):
+    billed = sees_the_bill(ctx, order)
+    if billed and (money_held or (order.phase is not Phase.CANCELLED and order.subtotal)):
         lines.append(payment_line(ctx, order))
     plan = order.plan
     if order.fulfillment is Fulfillment.MADE_TO_ORDER and plan:
@@ -181,6 +182,8 @@ def order_status(
         lines.append(ctx.t("status.checkpoint", at=when(latest.at, tz, lang), text=latest.text))
     lines.append(ctx.t("status.timeline"))
     for event in _effective(events):
+        if not billed and _only_money(event):
+            continue
         stage = f" · {plan[event.to_stage].name}" if event.to_stage is not None else ""
         if event.tracking and event.from_phase == event.to_phase:  # a milestone inside "shipped"
             stage = f" · {ctx.t('milestone.' + str(event.tracking['milestone']))}"
@@ -220,6 +223,22 @@ def _stages_done(order: Order) -> int:
     if order.phase in (Phase.READY, Phase.SHIPPED, Phase.DELIVERED):
         return len(order.plan)
     return 0
+
+
+def sees_the_bill(ctx: Context, order: Order) -> bool:
+    """Whether the asker may see the order's money: staff, and the side that settles it with
+    the shop (`bill_is_theirs`), never a dropship order's customer."""
+    if ctx.role is Role.STAFF:
+        return True
+    return bill_is_theirs(order, "reseller" if ctx.role is Role.RESELLER else "customer")
+
+
+def _only_money(event: PhaseEvent) -> bool:
+    """An event that moved money and nothing else (a payment in production, a refused proof)."""
+    return event.payment is not None and (event.from_phase, event.from_stage) == (
+        event.to_phase,
+        event.to_stage,
+    )
 
 
 def _effective(events: Sequence[PhaseEvent]) -> list[PhaseEvent]:

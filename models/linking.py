@@ -492,6 +492,13 @@ def invoice_links(link_code: str, bot_username: str, whatsapp_number: str) -> di
     return {"code": link_code, "telegram": telegram, "whatsapp": whatsapp}
 
 
+async def brand_of(session: AsyncSession, order: Order) -> str | None:
+    """The reseller's name a dropship order's customer knows it by; None for the shop's own."""
+    if order.reseller_id is None:
+        return None
+    return await session.scalar(select(Reseller.name).where(Reseller.id == order.reseller_id))
+
+
 async def reseller_orders(
     session: AsyncSession, reseller_id: int, limit: int
 ) -> list[tuple[Order, str]]:

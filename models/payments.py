@@ -23,6 +23,7 @@ from sqlalchemy import ForeignKey, Integer, String, Text, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from models.audience import Audience, Owned
 from models.base import Base, UTCDateTime, str_enum, utcnow
 from models.catalog import MONEY
 from models.change import Change, Policy
@@ -100,6 +101,16 @@ def check_paid_for(order: Order, target: Phase, policy: Policy | None) -> None:
     raise InvalidTransition(
         order.code, order.phase.value, target.value, "it is not paid in full yet", "unpaid"
     )
+
+
+def bill_is_theirs(order: Owned, audience: Audience) -> bool:
+    """Whether the order's bill is settled with the shop by this side of it: a direct order's
+    customer, a dropship order's reseller.
+
+    A dropship order's customer pays the reseller the reseller's own price: the shop's price
+    to the reseller, what the reseller paid and what they still owe are never theirs to see.
+    """
+    return audience == ("reseller" if order.reseller_id is not None else "customer")
 
 
 def check_payable(order: Order) -> None:

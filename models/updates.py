@@ -27,7 +27,7 @@ from models.outbox import (
     enqueue,
     order_update_key,
 )
-from models.payments import bill_of
+from models.payments import bill_is_theirs, bill_of
 from models.people import Customer, Reseller
 from models.stages import Stage
 
@@ -119,10 +119,30 @@ def payment_news(order: Order, news: str, amount: Decimal | None = None) -> Paym
 
 
 def for_recipient(
-    update: OrderUpdate, audience: Audience, brand: str | None, customer_name: str
-) -> OrderUpdate:
-    """The update as one chat hears it: as the customer (under `brand`) or as the reseller."""
-    return {**update, "audience": audience, "brand": brand, "customer_name": customer_name}
+    update: OrderUpdate,
+    audience: Audience,
+    brand: str | None,
+    customer_name: str,
+    *,
+    billed: bool = True,
+) -> OrderUpdate | None:
+    """The update as one chat hears it: as the customer (under `brand`) or as the reseller.
+
+    Where the bill is not `billed` to this chat (a dropship order's customer: `bill_is_theirs`)
+    its money is left out, and news that is only about money is not told there at all.
+    """
+    heard: OrderUpdate = {
+        **update,
+        "audience": audience,
+        "brand": brand,
+        "customer_name": customer_name,
+    }
+    if billed or "payment" not in heard:
+        return heard
+    if heard.get("progress") or heard["from_phase"] == heard["phase"]:
+        return None  # a payment, a reminder, a refused proof, a new bill, a refund
+    del heard["payment"]  # a move that money made (cancelled unpaid) is told as the move
+    return heard
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,10 +197,14 @@ async def tell(
             else:
                 assert t.event_id is not None
                 key = order_update_key(order_id, t.event_id, chat_id)
+            billed = bill_is_theirs(t.order, audience)
+            update = for_recipient(t.update, audience, brand, names[customer_id], billed=billed)
+            if update is None:
+                continue
             rows.append(
                 Outgoing.order_update(
                     chat_id,
-                    for_recipient(t.update, audience, brand, names[customer_id]),
+                    update,
                     key=key,
                     due_at=t.due_at,
                     order_id=order_id,

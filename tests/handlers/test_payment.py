@@ -15,7 +15,7 @@ from bot.jobs import Jobs
 from handlers.context import PaymentSettings
 from handlers.payment import parse_amount
 from handlers.types import Attachment
-from models import Order, PaymentEvent, Product
+from models import Notification, Order, PaymentEvent, Product
 from models.change import Policy
 from models.dunning import Dunning
 from models.enums import PaymentState, Phase
@@ -236,9 +236,10 @@ async def test_how_to_pay_asks_which_order_then_gives_the_amount_and_accounts(sh
         "• Mandiri 0987654321 a.n. Toko Batik",
         shop.t("id", "pay.send_proof"),
     ]
+    # Rina bought from a reseller: she pays Mawar, at Mawar's price, never the shop's.
     await shop.say("rina", "/language en")
-    assert (await shop.text("rina", "how do I pay?")).startswith(
-        shop.t("en", "pay.due", code="DS-2001", due="IDR48,000")
+    assert await shop.text("rina", "how do I pay?") == shop.t(
+        "en", "pay.via_seller", code="DS-2001", seller="Mawar Batik Store"
     )
 
 
@@ -312,17 +313,47 @@ async def test_a_captioned_proof_and_a_spoken_one_and_several_unpaid(shop: Shop)
 
 
 async def test_a_refused_proof_tells_the_customer_why_in_their_language(shop: Shop) -> None:
-    await shop.say("rina", "/language en")
-    await shop.say("rina", "", photo="blurry")
+    await shop.say("sari", "/language en")
+    await shop.say("sari", "INV-1001", photo="blurry")
     await shop.deliver(after=0)
-    asked = await shop.text("dewi", "/tolak DS-2001")
-    assert asked == shop.t("id", "refuse_proof.ask_reason", code="DS-2001")
-    assert "✅" in await shop.text("dewi", "/tolak DS-2001 fotonya buram")
-    told = [r.text for who, r in await shop.deliver() if who == "rina"]
+    asked = await shop.text("dewi", "/tolak INV-1001")
+    assert asked == shop.t("id", "refuse_proof.ask_reason", code="INV-1001")
+    assert "✅" in await shop.text("dewi", "/tolak INV-1001 fotonya buram")
+    told = [r.text for who, r in await shop.deliver() if who == "sari"]
     assert told and told[0].splitlines()[1] == shop.t(
         "en", "push.payment.rejected", reason="fotonya buram"
     )
-    assert (await order(shop, "DS-2001")).payment_state is PaymentState.UNPAID
+    assert (await order(shop, "INV-1001")).payment_state is PaymentState.UNPAID
+
+
+async def test_a_dropship_customer_never_sees_the_resellers_price_or_bill(shop: Shop) -> None:
+    via_mawar = shop.t("id", "pay.via_seller", code="DS-2001", seller="Mawar Batik Store")
+    await shop.say("rina", "/bahasa id")
+    for asked in ("/tagihan DS-2001", "/bayar DS-2001", "/bukti DS-2001", "cara bayar?"):
+        assert await shop.text("rina", asked) == via_mawar, asked
+    assert await shop.text("rina", "DS-2001", photo="tf-rina") == via_mawar
+    assert await shop.text("rina", "sudah transfer kak") == via_mawar
+    status = await shop.text("rina", "/status DS-2001")
+    assert "48" not in status and "Pembayaran" not in status
+    # Mawar settles it with the shop: she sees the bill at her price, and hears of its money.
+    assert "Total: Rp48.000" in await shop.text("mawar", "/tagihan DS-2001")
+    await shop.say("dewi", "/ongkir DS-2001 12000")
+    await shop.say("dewi", "/bayar DS-2001 20rb")
+    told = {who: r.text for who, r in await shop.deliver()}
+    assert "Rp20.000" in told["mawar"] and "rina" not in told
+    rules = Dunning(timedelta(hours=1), timedelta(hours=72), auto_cancel=False)
+    await Jobs(shop.db, shop.settings, shop.clock, dunning=rules).chase_unpaid()
+    assert "rina" not in {who for who, _ in await shop.deliver(after=0)}
+    # Paid in full, the order moves on: that Rina hears, without an amount.
+    await shop.say("dewi", "/bayar DS-2001")
+    told = {who: r.text for who, r in await shop.deliver()}
+    assert told["rina"].splitlines()[1] == shop.t("id", "push.phase.paid")
+    assert "Rp" not in told["rina"]
+    async with shop.db.sessions() as s:
+        alerts = await s.scalars(
+            select(Notification.payload).where(Notification.order_id.is_not(None))
+        )
+        assert not [a for a in alerts if a.get("alert") == "proof"]  # her photo was no proof
 
 
 async def test_a_strangers_photo_or_one_for_someone_elses_order_attaches_to_nothing(
