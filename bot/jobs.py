@@ -13,6 +13,7 @@ from models.chat_orders import DraftNews, tend_drafts
 from models.chats import forget_delivery_ids
 from models.dunning import Dunned, Dunning, chase_unpaid
 from models.messages import forget_before
+from models.outbox import forget_old_payloads
 from models.queue import flag_late_orders, queue_digest
 from models.storage import Database
 from models.support import close_idle
@@ -69,10 +70,12 @@ class Jobs:
             return await close_idle(session, self.clock(), self.idle_close)
 
     async def forget_old_messages(self) -> int:
-        """Delete chat messages older than `[privacy] keep_messages_days`; return how many."""
+        """Delete chat messages older than `[privacy] keep_messages_days`, and empty the sent
+        notifications' copies of them; return how many messages."""
         now = self.clock()
         async with self.db.transaction() as session:
             await forget_delivery_ids(session, now - DELIVERY_IDS_KEPT)
+            await forget_old_payloads(session, now - self.keep_messages)
             return await forget_before(session, now - self.keep_messages)
 
     async def chase_unpaid(self) -> Dunned:

@@ -40,6 +40,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -454,6 +455,35 @@ async def revise(session: AsyncSession, keys: Sequence[str], payload: Payload) -
         .returning(_TABLE.c.id)
     )
     return len(result.all())
+
+
+# Where an outbox row's life ends: nothing of it is sent again.
+FINISHED = (
+    NotificationStatus.SENT,
+    NotificationStatus.SKIPPED,
+    NotificationStatus.WITHDRAWN,
+    NotificationStatus.DEAD,
+)
+
+
+async def forget_old_payloads(session: AsyncSession, before: datetime) -> int:
+    """Empty what finished rows due before `before` said (names, words, files); return how
+    many.
+
+    The chat log forgets its messages after `[privacy] keep_messages_days`, and a payload is a
+    copy of one. The rows stay: their keys keep each message told once, and their status says
+    what became of it.
+    """
+    result = await session.execute(
+        update(_TABLE)
+        .where(
+            _TABLE.c.status.in_(FINISHED),
+            _TABLE.c.due_at < before,
+            sql_cast(_TABLE.c.payload, Text) != "{}",
+        )
+        .values(payload={})
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def sent_payload(

@@ -7,13 +7,13 @@ from dataclasses import replace
 from datetime import time, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.jobs import Jobs
 from handlers.types import Attachment, Reply
 from models import ChatMessage, SupportThread
 from models.chats import get_or_create_chat
-from models.enums import Channel, NotificationKind
+from models.enums import Channel, NotificationKind, NotificationStatus
 from models.outbox import Notification
 from models.people import Staff
 from models.storage import Database
@@ -255,6 +255,34 @@ async def test_the_retention_job_deletes_only_old_messages(shop: Shop) -> None:
     async with shop.db.sessions() as s:
         kept = list(await s.scalars(select(ChatMessage.text).order_by(ChatMessage.id)))
     assert kept[0] == "halo lagi" and len(kept) == 2
+
+
+async def test_the_retention_job_empties_what_old_notifications_said(shop: Shop) -> None:
+    await shop.say("sari", "mau bicara sama admin")
+    [thread] = await threads(shop)
+    await shop.say("dewi", f"/balas {thread.id} Halo kak Sari")
+    await shop.deliver(after=0)
+    await shop.say("dewi", "/bayar INV-1002")
+    async with shop.db.transaction() as s:  # a WhatsApp push that waits for a template
+        await s.execute(
+            update(Notification)
+            .where(Notification.status == NotificationStatus.PENDING)
+            .values(status=NotificationStatus.HELD)
+        )
+    shop.clock.advance(86400 * 91)
+    await shop.say("dewi", f"/balas {thread.id} Masih ada yang bisa dibantu?")  # due later
+    await shop.say("dewi", "/bayar INV-1001")  # still in its undo window: pending
+    jobs = Jobs(shop.db, shop.settings, shop.clock, keep_messages=timedelta(days=90))
+    await jobs.forget_old_messages()
+    async with shop.db.sessions() as s:
+        rows = list(await s.execute(select(Notification.status, Notification.payload)))
+    said = [payload for _, payload in rows]
+    assert not [p for p in said if "Halo kak Sari" in str(p)]
+    assert [p for p in said if p.get("text") == "Masih ada yang bisa dibantu?"]
+    waiting = (NotificationStatus.PENDING, NotificationStatus.HELD)
+    unsent = {status: payload for status, payload in rows if status in waiting}
+    assert set(unsent) == set(waiting) and all(unsent.values())  # still to be sent: kept
+    assert {status for status, payload in rows if not payload} == {NotificationStatus.SENT}
 
 
 async def test_nothing_of_a_customer_reaches_a_group_that_is_not_a_staff_chat(
