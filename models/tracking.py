@@ -177,11 +177,14 @@ async def open_tracks(
     fresh: list[dict[str, Any]] = []
     for order_id, courier, resi, shipped_at, track in rows:
         track_id: int | None = track  # None: not followed yet (outer join)
+        # A resi put right (or shipped again after an undo) is as new as a fresh shipment's:
+        # the courier may not know it for hours, and that is counted from now.
+        since = shipped_at if track_id is None else max(shipped_at, now)
         values: dict[str, Any] = {
             "courier": courier,
             "tracking_number": resi,
-            "since": shipped_at,
-            "next_check_at": shipped_at + FIRST_CHECK,
+            "since": since,
+            "next_check_at": since + FIRST_CHECK,
             "checked_at": None,
             "lease_until": None,
             "misses": 0,

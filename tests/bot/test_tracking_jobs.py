@@ -266,6 +266,17 @@ async def test_a_corrected_resi_is_followed_to_the_door_and_the_wrong_one_droppe
     assert courier.fake.calls_for("JN0000000404") == asked
 
 
+async def test_a_corrected_resi_the_courier_does_not_know_yet_is_given_a_day_too(
+    courier: Courier,
+) -> None:
+    await courier.shop.say("dewi", "/kirim INV-1001 jne JN0000000404")
+    assert len(alerts(await courier.follow(hours=32))) == 1  # the typo, a day on
+    await courier.shop.say("dewi", "/kirim INV-1001 jne JN0000000405")  # unknown for now too
+    assert alerts(await courier.follow(hours=20)) == []  # not "unknown for a day" at once
+    later = alerts(await courier.follow(hours=14))
+    assert len(later) == 1 and "JN0000000405" in later[0] and "1 hari" in later[0]
+
+
 async def test_a_stuck_shipment_is_told_to_staff_once(courier: Courier) -> None:
     silent = Journey(
         "jne",
