@@ -103,7 +103,13 @@ async def _answer(ctx: Context, number: int, words: str) -> Reply:
         await reply(ctx.session, number, ctx.staff, words, ctx.now, photo=photo, file=file)
     except ThreadError as exc:
         return _refused(ctx, exc)
-    return ctx.reply("support.replied", number=number)
+    sent = ctx.t("support.replied", number=number)
+    attachment = ctx.incoming.attachment
+    if attachment is not None and not attachment.sendable:  # a place, a sticker: not passed on
+        key = f"support.media.{attachment.kind}"
+        kind = ctx.t(key) if key in ctx.messages.keys(ctx.lang) else attachment.kind
+        sent += "\n" + ctx.t("support.not_passed_on", kind=kind)
+    return Reply(sent)
 
 
 async def take(ctx: Context, args: str) -> Reply:

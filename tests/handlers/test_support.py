@@ -158,10 +158,18 @@ async def test_staff_answer_with_a_file_and_the_customer_gets_the_file(shop: Sho
     await shop.say("dewi", f"/balas {thread.id}", attachment=voice)  # the file alone is an answer
     told = [r for w, r in await shop.deliver(after=0) if w == "sari"]
     assert [(r.text, r.file) for r in told] == [("ini invoicenya kak", invoice), ("", voice)]
-    # A place cannot be passed on as a file: without words it is no answer.
+    # A place cannot be passed on as a file: without words it is no answer, with words the
+    # words go and staff are told the place did not.
     place = Attachment("location", "-6.2,106.8")
     usage = await shop.text("dewi", f"/balas {thread.id}", attachment=place)
     assert usage == shop.t("id", "support.reply_usage")
+    words = await shop.text("dewi", f"/balas {thread.id} toko kami di sini", attachment=place)
+    assert words.splitlines() == [
+        shop.t("id", "support.replied", number=thread.id),
+        shop.t("id", "support.not_passed_on", kind="lokasi"),
+    ]
+    [(who, told)] = await shop.deliver(after=0)
+    assert (who, told.text, told.file) == ("sari", "toko kami di sini", None)
 
 
 async def test_a_second_staff_member_sees_who_took_the_thread(shop: Shop) -> None:
