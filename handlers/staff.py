@@ -318,10 +318,18 @@ async def cancel_orders(ctx: Context, args: str) -> Reply:
     if not codes or not (reason or told):
         return ctx.reply("cancel.usage")
 
-    async def move(order: Order, change: Change) -> object:
-        return await cancel(ctx.session, order, change, reason=reason or told, customer_note=told)
+    paid: list[Order] = []
 
-    return await each_order(ctx, codes, move, "cancel.done")
+    async def move(order: Order, change: Change) -> object:
+        event = await cancel(ctx.session, order, change, reason=reason or told, customer_note=told)
+        if order.paid_amount > 0:
+            paid.append(order)
+        return event
+
+    done = await each_order(ctx, codes, move, "cancel.done")
+    # The shop holds money for an order it will not send: say how to give it back.
+    hints = [ctx.t("cancel.money_held", code=o.code, amount=ctx.money(o.paid_amount)) for o in paid]
+    return replace(done, text="\n".join([done.text, *hints])) if hints else done
 
 
 async def undo(ctx: Context, args: str) -> Reply:

@@ -117,7 +117,11 @@ async def test_a_down_payment_then_the_rest(shop: Shop) -> None:
 
 async def test_a_cancelled_orders_money_given_back_is_told_and_shown(shop: Shop) -> None:
     await shop.say("dewi", "/bayar INV-1002")
-    await shop.say("dewi", "/batal INV-1002 kain habis --ke-pelanggan Maaf kak, kainnya habis")
+    cancelled = await shop.text(
+        "dewi", "/batal INV-1002,INV-1001 kain habis --ke-pelanggan Maaf kak, kainnya habis"
+    )
+    hint = shop.t("id", "cancel.money_held", code="INV-1002", amount="Rp350.000")
+    assert hint in cancelled.splitlines() and "/kembalikan INV-1001" not in cancelled
     await shop.deliver()
     assert "Pembayaran: lunas" in await shop.text("sari", "/status INV-1002")  # money held
     reply = await shop.text("dewi", "/kembalikan INV-1002")
