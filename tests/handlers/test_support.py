@@ -168,8 +168,8 @@ async def test_staff_answer_with_a_file_and_the_customer_gets_the_file(shop: Sho
         shop.t("id", "support.replied", number=thread.id),
         shop.t("id", "support.not_passed_on", kind="lokasi"),
     ]
-    [(who, told)] = await shop.deliver(after=0)
-    assert (who, told.text, told.file) == ("sari", "toko kami di sini", None)
+    [(who, answer)] = await shop.deliver(after=0)
+    assert (who, answer.text, answer.file) == ("sari", "toko kami di sini", None)
 
 
 async def test_a_second_staff_member_sees_who_took_the_thread(shop: Shop) -> None:
