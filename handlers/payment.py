@@ -32,6 +32,7 @@ from models.linking import (
     invoice_links,
     items_of,
     order_visible_to_chat,
+    reseller_orders,
 )
 from models.messages import PROOF_KINDS, last_media
 from models.orders import Order
@@ -67,9 +68,12 @@ def parse_amount(text: str) -> Decimal | None:
 
 
 async def _customer_orders(ctx: Context, *, theirs: bool = True) -> list[Order]:
-    """The orders this chat pays for that still wait for money, newest first (not `theirs`:
-    those its customer pays their reseller for)."""
+    """The orders this chat pays for that still wait for money, newest first: a customer's
+    own, a reseller's dropship orders (not `theirs`: those a customer pays their reseller for).
+    """
     mine = await chat_orders(ctx.session, ctx.chat, 20)
+    if ctx.reseller is not None:
+        mine += [o for o, _ in await reseller_orders(ctx.session, ctx.reseller.id, 20)]
     ids = [o.id for o in mine if sees_the_bill(ctx, o) is theirs]
     return await unpaid_orders(ctx.session, ids)
 

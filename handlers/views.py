@@ -230,7 +230,8 @@ def sees_the_bill(ctx: Context, order: Order) -> bool:
     the shop (`bill_is_theirs`), never a dropship order's customer."""
     if ctx.role is Role.STAFF:
         return True
-    return bill_is_theirs(order, "reseller" if ctx.role is Role.RESELLER else "customer")
+    theirs = ctx.reseller is not None and order.reseller_id == ctx.reseller.id
+    return bill_is_theirs(order, "reseller" if theirs else "customer")
 
 
 def _only_money(event: PhaseEvent) -> bool:

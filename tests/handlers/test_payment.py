@@ -339,8 +339,15 @@ async def test_a_dropship_customer_never_sees_the_resellers_price_or_bill(shop: 
     assert await shop.text("rina", "sudah transfer kak") == via_mawar
     status = await shop.text("rina", "/status DS-2001")
     assert "48" not in status and "Pembayaran" not in status
-    # Mawar settles it with the shop: she sees the bill at her price, and hears of its money.
+    # Mawar settles it with the shop: she sees the bill at her price, pays it in her chat,
+    # and hears of its money.
     assert "Total: Rp48.000" in await shop.text("mawar", "/tagihan DS-2001")
+    how = await shop.text("mawar", "/bayar")
+    assert how.startswith(shop.t("id", "pay.due", code="DS-2001", due="Rp48.000"))
+    thanks = await shop.text("mawar", "", photo="tf-mawar")
+    assert thanks == shop.t("id", "pay.proof_received", code="DS-2001")
+    [(staff, card)] = await shop.deliver(after=0)
+    assert staff == "dewi" and card.photo == "tf-mawar" and "DS-2001" in card.text
     await shop.say("dewi", "/ongkir DS-2001 12000")
     await shop.say("dewi", "/bayar DS-2001 20rb")
     told = {who: r.text for who, r in await shop.deliver()}
@@ -357,7 +364,8 @@ async def test_a_dropship_customer_never_sees_the_resellers_price_or_bill(shop: 
         alerts = await s.scalars(
             select(Notification.payload).where(Notification.order_id.is_not(None))
         )
-        assert not [a for a in alerts if a.get("alert") == "proof"]  # her photo was no proof
+        proofs = [a["customer"] for a in alerts if a.get("alert") == "proof"]
+        assert proofs == ["Mawar Batik Store"]  # Rina's photo was no proof
 
 
 async def test_a_strangers_photo_or_one_for_someone_elses_order_attaches_to_nothing(
