@@ -12,7 +12,7 @@ from models import linking
 from models.enums import Fulfillment, Phase
 from models.flows import FINAL
 from models.inventory import subscribe
-from models.linking import Item, chat_orders, items_of, order_history
+from models.linking import Item, items_of, order_history, visible_orders
 from models.orders import Order, clean_code
 from models.search import ProductIndex, find_products
 from models.tracking import track_of
@@ -22,7 +22,7 @@ LIST_LIMIT = 10
 
 async def orders(ctx: Context, args: str) -> Reply:
     """List the orders linked to this chat, newest first, each with its items and phase."""
-    mine = await chat_orders(ctx.session, ctx.chat, LIST_LIMIT)
+    mine = await visible_orders(ctx.session, ctx.chat, LIST_LIMIT)
     if not mine:
         return no_orders(ctx)
     items = await items_of(ctx.session, [o.id for o in mine])
@@ -56,7 +56,7 @@ async def asked_about(ctx: Context, intent: Intent) -> Reply:
     """
     if intent.order_code:
         return await _status_of(ctx, intent.order_code, intent)
-    mine = await chat_orders(ctx.session, ctx.chat, LIST_LIMIT)
+    mine = await visible_orders(ctx.session, ctx.chat, LIST_LIMIT)
     if not mine:
         return no_orders(ctx)
     items = await items_of(ctx.session, [o.id for o in mine])

@@ -28,11 +28,10 @@ from models.lifecycle import (
 )
 from models.linking import (
     brand_of,
-    chat_orders,
     invoice_links,
     items_of,
     order_visible_to_chat,
-    reseller_orders,
+    visible_orders,
 )
 from models.messages import PROOF_KINDS, last_media
 from models.orders import Order
@@ -71,9 +70,7 @@ async def _customer_orders(ctx: Context, *, theirs: bool = True) -> list[Order]:
     """The orders this chat pays for that still wait for money, newest first: a customer's
     own, a reseller's dropship orders (not `theirs`: those a customer pays their reseller for).
     """
-    mine = await chat_orders(ctx.session, ctx.chat, 20)
-    if ctx.reseller is not None:
-        mine += [o for o, _ in await reseller_orders(ctx.session, ctx.reseller.id, 20)]
+    mine = await visible_orders(ctx.session, ctx.chat, 20)
     ids = [o.id for o in mine if sees_the_bill(ctx, o) is theirs]
     return await unpaid_orders(ctx.session, ids)
 
@@ -159,7 +156,7 @@ async def invoice(ctx: Context, args: str) -> Reply:
     """The invoice: lines, shipping, discount, total, paid, due, how to pay, the links."""
     code = args.strip().split()[0] if args.strip() else ""
     if not code:
-        mine = await chat_orders(ctx.session, ctx.chat, 5)
+        mine = await visible_orders(ctx.session, ctx.chat, 5)
         if not mine:
             return (
                 ctx.reply("orders.none")

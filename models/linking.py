@@ -393,6 +393,21 @@ def _visible_to(chat: Chat, *, as_customer: bool = False) -> ColumnElement[bool]
     return or_(Order.reseller_id == chat.reseller_id, linked)
 
 
+async def visible_orders(session: AsyncSession, chat: Chat, limit: int) -> list[Order]:
+    """The newest orders this chat may see: as their customer, and a reseller's chat the
+    orders placed through its reseller too (`_visible_to`)."""
+    if chat.reseller_id is None:
+        return await chat_orders(session, chat, limit)
+    return list(
+        await session.scalars(
+            select(Order)
+            .where(_visible_to(chat))
+            .order_by(Order.placed_at.desc(), Order.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 async def order_visible_to_chat(
     session: AsyncSession, chat: Chat, code: str, *, as_customer: bool = False
 ) -> Order | None:

@@ -330,6 +330,19 @@ async def test_a_refused_proof_tells_the_customer_why_in_their_language(shop: Sh
     assert (await order(shop, "INV-1001")).payment_state is PaymentState.UNPAID
 
 
+async def test_a_resellers_questions_without_a_code_find_the_orders_placed_through_them(
+    shop: Shop,
+) -> None:
+    placed = await shop.text("mawar", "/pesan TOTE-KNV 1; Andi; 0813-5555-1234; Jl. Kenanga 7")
+    code = placed.split()[2]
+    for asked in ("/tagihan", "/status", "where is my order?", "/bayar"):
+        [reply] = await shop.say("mawar", asked)
+        assert {c.command.split()[-1] for c in reply.choices} == {code, "DS-2001"}, asked
+    # Nothing of them reaches a customer's chat: Sari sees her own orders only.
+    [mine] = await shop.say("sari", "/tagihan")
+    assert {c.command.split()[-1] for c in mine.choices} == {"INV-1001", "INV-1002", "INV-1003"}
+
+
 async def test_a_dropship_customer_never_sees_the_resellers_price_or_bill(shop: Shop) -> None:
     via_mawar = shop.t("id", "pay.via_seller", code="DS-2001", seller="Mawar Batik Store")
     await shop.say("rina", "/bahasa id")
