@@ -226,6 +226,10 @@ _PERSON_PHRASES = (
     "ngobrol sama", "telepon admin", "telpon admin", "customer service", "real person",
     "talk to", "speak to", "speak with", "talk with", "a person", "help me", "not a bot",
     "barangnya rusak", "barang rusak", "salah kirim", "kurang barang",
+    # What only a person may decide for a customer: money back, a cancellation, another address.
+    "kembalikan uang", "uang kembali", "balikin uang", "minta refund", "mau refund",
+    "pengembalian dana", "money back", "want a refund", "batalkan pesanan", "batal pesanan",
+    "mau batal", "cancel my order", "ganti alamat", "ubah alamat", "change my address",
 )  # fmt: skip
 # The customer says the money went: a transfer proof without a photo, or announcing one.
 _PAID_PHRASES = (

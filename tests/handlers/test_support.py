@@ -26,6 +26,10 @@ ASKS = [
     "bisa ngobrol sama orang aja?",
     "I want to talk to a human",
     "can I speak to someone please",
+    "kak, kembalikan uang saya ya",  # only a person gives money back
+    "mau batal aja kak pesanannya",
+    "I want a refund",
+    "bisa ganti alamat kirimnya?",
 ]
 
 
