@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from handlers.intents import normalise
 from models.enums import Language
@@ -85,6 +86,21 @@ class Match:
 
     topic: FaqTopic
     words: int
+
+
+@cache
+def _built_in() -> tuple[FaqTopic, ...]:
+    """The topics kabar knows the questions of, without answers."""
+    return tuple(topic(key, {}) for key in BUILT_IN)
+
+
+def unanswered(topics: Sequence[FaqTopic], words: Sequence[str]) -> str | None:
+    """The kind of shop question these words ask (shipping cost, COD, hours, …) when the
+    seller has written no answer to it in `topics`; None otherwise."""
+    asked = match(_built_in(), words)
+    if asked is None or any(t.key == asked.topic.key for t in topics):
+        return None
+    return asked.topic.key
 
 
 def match(topics: Sequence[FaqTopic], words: Sequence[str]) -> Match | None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from handlers import common, customer, ordering, payment, staff, support
 from handlers.context import Context
-from handlers.faq import FaqTopic, match, topic
+from handlers.faq import FaqTopic, match, topic, unanswered
 from handlers.intents import Intent, IntentKind, classify
 from handlers.types import Reply, Role
 from handlers.views import menu
@@ -237,6 +237,8 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
             return await payment.payment_proof(ctx, claim=True) or ctx.reply("pay.nothing_waits")
         if asks_how_to_pay(ctx, understood):
             return await payment.how_to_pay(ctx, intent.order_code or "")
+        if kind is IntentKind.UNKNOWN and unanswered(ctx.settings.faq, intent.words):
+            return await support.hand_over(ctx, Reason.NO_ANSWER)  # understood, not answerable
         if kind is IntentKind.UNKNOWN and understood.kind != "faq":
             ctx.chat.misses += 1  # twice in a row, and a person takes over
             if ctx.chat.misses >= MISSES_BEFORE_HANDOVER:

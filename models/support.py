@@ -75,6 +75,7 @@ class Reason(StrEnum):
     ASKED = "asked"  # the customer asked for a person
     NOT_UNDERSTOOD = "not_understood"  # the bot could not answer twice in a row
     MEDIA = "media"  # a photo, document, voice note or location nothing reads
+    NO_ANSWER = "no_answer"  # a question of a kind the shop has written no answer to
 
 
 class SupportThread(Base):

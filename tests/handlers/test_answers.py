@@ -25,7 +25,7 @@ from handlers.faq import topic
 from handlers.i18n import Messages
 from handlers.router import COMMAND, ROUTES, find_route, reads_as_command, understand
 from handlers.types import Role
-from models import Order
+from models import Order, SupportThread
 from models.enums import Language, Phase
 from models.linking import LINK_CODE_BYTES, invoice_links, link_code_from
 from models.storage import Database
@@ -289,6 +289,19 @@ async def test_info_lists_the_shop_answers_and_gives_one(shop: Shop) -> None:
     assert await shop.text("sari", "/info cod") == "Bisa COD di Jabodetabek"
     await shop.say("rina", "/language en")
     assert await shop.text("rina", "do you do cash on delivery?") == "COD in Jakarta"
+
+
+async def test_a_shop_question_without_an_answer_goes_to_a_person_at_once(shop: Shop) -> None:
+    cod_only = tuple(t for t in FAQ if t.key == "cod")
+    shop.conversation.settings = replace(shop.settings, faq=cod_only)
+    assert await shop.text("sari", "bisa COD?") == "Bisa COD di Jabodetabek"
+    asked = await shop.text("sari", "ongkir ke surabaya berapa kak?")  # no answer written
+    assert asked.startswith(shop.t("id", "support.ack.no_answer", number=1))
+    async with shop.db.sessions() as s:
+        reasons = list(await s.scalars(select(SupportThread.reason)))
+    assert reasons == ["no_answer"]
+    [forward] = [r.text for who, r in await shop.deliver(after=0) if who == "dewi"]
+    assert "ongkir ke surabaya berapa kak?" in forward
 
 
 # --- pushes that say the right thing --------------------------------------------------------------
