@@ -56,6 +56,8 @@ async def asked_about(ctx: Context, intent: Intent) -> Reply:
     """
     if intent.order_code:
         return await _status_of(ctx, intent.order_code, intent)
+    if ctx.role is Role.STAFF:
+        return ctx.reply("status.staff_usage")  # staff see every order: which one?
     mine = await visible_orders(ctx.session, ctx.chat, LIST_LIMIT)
     if not mine:
         return no_orders(ctx)

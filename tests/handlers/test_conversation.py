@@ -242,6 +242,13 @@ async def test_bulk_stage_gives_one_line_per_order(shop: Shop) -> None:
     ]
 
 
+async def test_staff_asking_status_without_a_code_are_asked_which_order(shop: Shop) -> None:
+    usage = shop.t("id", "status.staff_usage")
+    assert await shop.text("dewi", "/status") == usage
+    assert await shop.text("dewi", "pesanannya sudah sampai mana?") == usage
+    assert "INV-1001" in (await shop.text("dewi", "/status INV-1001")).splitlines()[0]
+
+
 async def test_refused_moves_are_worded_and_change_nothing(shop: Shop) -> None:
     await shop.say("dewi", "/terima INV-1001")
     before = await shop.snapshot()
