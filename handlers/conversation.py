@@ -486,9 +486,15 @@ def _outbound(chat_id: int, replies: Sequence[Reply], now: datetime) -> list[Log
 
 
 def _menu_of(replies: Sequence[Reply]) -> list[str] | None:
-    """Return the commands of the last menu among the replies; None when none shows one."""
-    menus = [reply for reply in replies if reply.choices]
-    return [choice.command for choice in menus[-1].choices] if menus else None
+    """The menu the replies leave the chat with: the commands of the last one shown; [] when
+    the last question asks for typed words (an older menu answers nothing now); None when they
+    show neither, and the chat keeps the menu it had."""
+    for reply in reversed(replies):
+        if reply.choices:
+            return [choice.command for choice in reply.choices]
+        if reply.asks:
+            return []
+    return None
 
 
 async def _link_verified_phone(

@@ -305,7 +305,7 @@ async def _choose_product(ctx: Context, draft: OrderDraft, words: str) -> Reply:
     if draft.data.get("qty"):
         return await _ask_recipient(ctx, draft, stock_line(ctx, product))
     draft.step = "qty"
-    return Reply(stock_line(ctx, product) + "\n" + ctx.t("draft.ask_qty"))
+    return _ask(stock_line(ctx, product) + "\n" + ctx.t("draft.ask_qty"))
 
 
 async def _ask_recipient(ctx: Context, draft: OrderDraft, said: str = "") -> Reply:
@@ -325,7 +325,7 @@ async def _ask_recipient(ctx: Context, draft: OrderDraft, said: str = "") -> Rep
             ),
         )
     draft.step = "name"
-    return Reply(prefix + ctx.t("draft.ask_name", name=ctx.incoming.name or ""))
+    return _ask(prefix + ctx.t("draft.ask_name", name=ctx.incoming.name or ""))
 
 
 async def answer(ctx: Context, text: str) -> Reply | list[Reply] | None:
@@ -349,7 +349,7 @@ async def answer(ctx: Context, text: str) -> Reply | list[Reply] | None:
         if found is None or not 1 <= int(found[1]) <= MAX_QTY:
             if classify(said).kind is not IntentKind.UNKNOWN:
                 return None  # a question in between: answered as usual, the draft waits
-            return ctx.reply("draft.ask_qty")
+            return _ask(ctx.t("draft.ask_qty"))
         draft.data = {**draft.data, "qty": int(found[1])}
         return await _ask_recipient(ctx, draft)
     if step == "recipient":
@@ -357,17 +357,17 @@ async def answer(ctx: Context, text: str) -> Reply | list[Reply] | None:
             return await _confirm(ctx, draft)
         if lowered in CHANGE:
             draft.step = "name"
-            return ctx.reply("draft.ask_name", name="")
+            return _ask(ctx.t("draft.ask_name", name=""))
         return None
     if step == "name":
         if classify(said).kind not in (IntentKind.UNKNOWN, IntentKind.GREETING) or len(said) > 200:
             return None
         draft.data = {**draft.data, "name": said}
         draft.step = "address"
-        return ctx.reply("draft.ask_address")
+        return _ask(ctx.t("draft.ask_address"))
     if step == "address":
         if len(said) < 10 or classify(said).kind not in (IntentKind.UNKNOWN, IntentKind.STOCK):
-            return ctx.reply("draft.ask_address") if len(said) < 10 else None
+            return _ask(ctx.t("draft.ask_address")) if len(said) < 10 else None
         draft.data = {**draft.data, "address": said[:500]}
         return await _confirm(ctx, draft)
     if step == "confirm":
@@ -375,9 +375,14 @@ async def answer(ctx: Context, text: str) -> Reply | list[Reply] | None:
             return await _place_draft(ctx, draft)
         if lowered in CHANGE:
             draft.step = "name"
-            return ctx.reply("draft.ask_name", name="")
+            return _ask(ctx.t("draft.ask_name", name=""))
         return None
     return None
+
+
+def _ask(question: str) -> Reply:
+    """A question of the draft the customer answers by typing (how many, a name, where to)."""
+    return Reply(question, asks=True)
 
 
 STAFF_STEPS = ("name", "phone", "lines", "address")

@@ -190,6 +190,23 @@ async def test_a_customer_orders_in_chat_from_product_to_confirmation(shop: Shop
     )
 
 
+async def test_a_quantity_typed_as_a_bare_number_is_the_quantity_not_a_menu_pick(
+    shop: Shop,
+) -> None:
+    [which] = await wa(shop, PHONE, "mau order kaos hitam")
+    assert [c.command for c in which.choices] == ["/pesan KAOS-HTM-L", "/pesan KAOS-HTM-XL"]
+    picked = await text(shop, PHONE, "2")  # the second product of the menu
+    assert "KAOS-HTM-XL" in picked and picked.endswith(shop.t("id", "draft.ask_qty"))
+    # "2" now answers "how many?": the product menu before it answers nothing any more.
+    assert await text(shop, PHONE, "2") == shop.t("id", "draft.ask_name", name="Pembeli")
+    assert await text(shop, PHONE, "Sari Wulandari") == shop.t("id", "draft.ask_address")
+    [summary] = await wa(shop, PHONE, "Jl. Mawar 12, Bandung")
+    assert "• Kaos Polos Hitam XL (KAOS-HTM-XL) ×2 — Rp170.000" in summary.text.splitlines()
+    assert (await text(shop, PHONE, "1")).startswith(  # the summary's first choice: order it
+        shop.t("id", "draft.placed", code="INV-1004", due="Rp170.000")
+    )
+
+
 async def test_a_draft_is_cancelled_reminded_expires_and_survives_a_restart(shop: Shop) -> None:
     await text(shop, PHONE, "mau order tote bag")
     assert await text(shop, PHONE, "batal") == shop.t("id", "draft.dropped")
