@@ -50,6 +50,26 @@ from models.support import Reason
 MAX_QTY = 999
 _QTY = re.compile(r"^(?:x\s*)?(\d{1,4})(?:\s*(?:x|pcs?|biji|buah|lembar))?$", re.I)
 _QTY_IN_TEXT = re.compile(r"\b(\d{1,3})\s*(?:x|pcs?|biji|buah|lembar)\b|\bx\s*(\d{1,3})\b", re.I)
+# How many, in words: "dua", "two", "dua pcs".
+_NUMBER_WORDS = {
+    word: number
+    for number, words in enumerate(
+        (
+            ("satu", "one"),
+            ("dua", "two"),
+            ("tiga", "three"),
+            ("empat", "four"),
+            ("lima", "five"),
+            ("enam", "six"),
+            ("tujuh", "seven"),
+            ("delapan", "eight"),
+            ("sembilan", "nine"),
+            ("sepuluh", "ten"),
+        ),
+        start=1,
+    )
+    for word in words
+}
 YES = {"ya", "iya", "y", "ok", "oke", "yes", "betul", "benar", "sip", "lanjut", "kirim"}
 CHANGE = {"ubah", "ganti", "change", "tidak", "no", "bukan"}
 
@@ -345,12 +365,12 @@ async def answer(ctx: Context, text: str) -> Reply | list[Reply] | None:
     if step == "product":
         return await _choose_product(ctx, draft, said)
     if step == "qty":
-        found = _QTY.fullmatch(said)
-        if found is None or not 1 <= int(found[1]) <= MAX_QTY:
+        qty = _typed_qty(lowered)
+        if qty is None:
             if classify(said).kind is not IntentKind.UNKNOWN:
                 return None  # a question in between: answered as usual, the draft waits
             return _ask(ctx.t("draft.ask_qty"))
-        draft.data = {**draft.data, "qty": int(found[1])}
+        draft.data = {**draft.data, "qty": qty}
         return await _ask_recipient(ctx, draft)
     if step == "recipient":
         if lowered in YES:
@@ -362,6 +382,8 @@ async def answer(ctx: Context, text: str) -> Reply | list[Reply] | None:
     if step == "name":
         if classify(said).kind not in (IntentKind.UNKNOWN, IntentKind.GREETING) or len(said) > 200:
             return None
+        if not any(ch.isalpha() for ch in said):
+            return _ask(ctx.t("draft.ask_name", name=""))  # "1" or "-" is nobody's name
         draft.data = {**draft.data, "name": said}
         draft.step = "address"
         return _ask(ctx.t("draft.ask_address"))
@@ -378,6 +400,21 @@ async def answer(ctx: Context, text: str) -> Reply | list[Reply] | None:
             return _ask(ctx.t("draft.ask_name", name=""))
         return None
     return None
+
+
+def _typed_qty(said: str) -> int | None:
+    """How many a customer typed in answer to "how many?": "2", "2 pcs", "x2", "dua", "two"."""
+    found = _QTY.fullmatch(said)
+    if found is not None:
+        qty = int(found[1])
+    else:
+        words = said.split()
+        if not words or words[0] not in _NUMBER_WORDS or len(words) > 2:
+            return None
+        if len(words) == 2 and not _QTY.fullmatch("1 " + words[1]):
+            return None  # "dua pcs" is two; "dua hitam" is no answer
+        qty = _NUMBER_WORDS[words[0]]
+    return qty if 1 <= qty <= MAX_QTY else None
 
 
 def _ask(question: str) -> Reply:

@@ -207,6 +207,24 @@ async def test_a_quantity_typed_as_a_bare_number_is_the_quantity_not_a_menu_pick
     )
 
 
+@pytest.mark.parametrize(("said", "qty"), [("dua", 2), ("tiga pcs", 3), ("two", 2), ("x4", 4)])
+async def test_how_many_may_be_said_in_words(shop: Shop, said: str, qty: int) -> None:
+    await wa(shop, PHONE, "mau beli kaos hitam XL")
+    assert await text(shop, PHONE, said) == shop.t("id", "draft.ask_name", name="Pembeli")
+    await text(shop, PHONE, "Sari Wulandari")
+    [summary] = await wa(shop, PHONE, "Jl. Mawar 12, Bandung")
+    assert f"• Kaos Polos Hitam XL (KAOS-HTM-XL) ×{qty}" in summary.text
+
+
+async def test_what_is_no_quantity_or_no_name_is_asked_again(shop: Shop) -> None:
+    await wa(shop, PHONE, "mau beli kaos hitam XL")
+    for unclear in ("dua hitam", "0", "banyak"):
+        assert await text(shop, PHONE, unclear) == shop.t("id", "draft.ask_qty"), unclear
+    await text(shop, PHONE, "1")
+    assert await text(shop, PHONE, "1") == shop.t("id", "draft.ask_name", name="")
+    assert await text(shop, PHONE, "Sari Wulandari") == shop.t("id", "draft.ask_address")
+
+
 async def test_a_draft_is_cancelled_reminded_expires_and_survives_a_restart(shop: Shop) -> None:
     await text(shop, PHONE, "mau order tote bag")
     assert await text(shop, PHONE, "batal") == shop.t("id", "draft.dropped")
