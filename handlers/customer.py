@@ -124,11 +124,12 @@ async def stock(ctx: Context, args: str) -> Reply:
     return await stock_answer(ctx, query) or ctx.reply("stock.none", query=query[:100])
 
 
-async def stock_answer(ctx: Context, query: str) -> Reply | None:
+async def stock_answer(ctx: Context, query: str, *, tell_when_back: bool = False) -> Reply | None:
     """Say how available the products a question names are; None when it names none.
 
     A size or colour that no such product comes in is said plainly, with the ones there are:
-    never a yes for another variant.
+    never a yes for another variant. Asked to `tell_when_back` of the one product it names,
+    out of stock, the chat is told when it is back (as /kabari).
     """
     found = await find_products(ctx.session, query, limit=5, cache=ctx.catalog)
     if found.missing:
@@ -142,6 +143,8 @@ async def stock_answer(ctx: Context, query: str) -> Reply | None:
     if not products:
         return None
     if len(products) == 1:
+        if tell_when_back and not products[0].orderable_now:
+            return await notify(ctx, products[0].sku)
         return Reply(stock_line(ctx, products[0]))
     lines = [ctx.t("stock.several")] + [stock_line(ctx, p) for p in products]
     return Reply(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import pairwise
@@ -251,6 +252,7 @@ _QUANTITY_UNITS = _words("pcs pc biji buah lusin pieces piece dozen lembar")
 _QUERY_NOISE = _QUANTITY_UNITS | _words("""
     ada punya have got any some there left out sold harga price much many cek check lihat
     bisa boleh beli buy purchase like want wanna need butuh kirim pesanan orders
+    kabari kabarin kabarkan infoin infokan notify let know tell when back kasih tau tahu
 """)
 _REMOVE_FROM_QUERY = (
     _FILLER | _ACK | _QUESTION | _GREET | _THANKS | _HELP | _NEGATION | _SIZE_LABELS
@@ -387,6 +389,19 @@ def _analyse(text: str) -> tuple[list[str], list[str]]:
         if word == "pesan" and words[i + 1] in _PRODUCTS:
             words[i] = "beli"  # "pesan kaos 2" orders a product; "pesan" alone is a message
     return words, codes
+
+
+# Asking to be told when a product is back: "kabari kalau kaos putih L ready", "let me know".
+_TELL_WHEN_BACK = _words("kabari kabarin kabarkan infoin infokan notify")
+_TELL_WHEN_BACK_PHRASES = ("kasih tau", "kasih tahu", "let me know", "tell me when")
+
+
+def asks_to_be_told(words: Sequence[str]) -> bool:
+    """Whether a stock question asks to be told when the product can be had again."""
+    if _TELL_WHEN_BACK.intersection(words):
+        return True
+    padded = f" {' '.join(words)} "
+    return any(f" {phrase} " in padded for phrase in _TELL_WHEN_BACK_PHRASES)
 
 
 def normalise(text: str) -> list[str]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from handlers import common, customer, ordering, payment, staff, support
 from handlers.context import Context
 from handlers.faq import FaqTopic, match, topic, unanswered
-from handlers.intents import Intent, IntentKind, classify
+from handlers.intents import Intent, IntentKind, asks_to_be_told, classify
 from handlers.types import Reply, Role
 from handlers.views import menu
 from models.enums import Language
@@ -260,7 +260,8 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
         query = intent.query or ""
         if not query:
             return faq_or(ctx, faq) or ctx.reply("stock.ask")
-        answer = await customer.stock_answer(ctx, query)
+        told = asks_to_be_told(intent.words) and ctx.role is not Role.STAFF
+        answer = await customer.stock_answer(ctx, query, tell_when_back=told)
         return answer or faq_or(ctx, faq) or ctx.reply("stock.none", query=query[:100])
     if kind in (IntentKind.GREETING, IntentKind.MENU):
         return await common.greet(ctx, "")

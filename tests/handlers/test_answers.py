@@ -25,7 +25,7 @@ from handlers.faq import topic
 from handlers.i18n import Messages
 from handlers.router import COMMAND, ROUTES, find_route, reads_as_command, understand
 from handlers.types import Role
-from models import Order, SupportThread
+from models import Order, Product, StockSubscription, SupportThread
 from models.enums import Language, Phase
 from models.linking import LINK_CODE_BYTES, invoice_links, link_code_from
 from models.storage import Database
@@ -275,6 +275,31 @@ async def test_a_size_that_does_not_exist_is_said_plainly_with_the_ones_that_do(
     assert await shop.text("rina", "black tee XXL available?") == shop.t(
         "en", "stock.no_variant", wanted="XXL", alternatives="L, XL"
     )
+
+
+@pytest.mark.parametrize(
+    ("persona", "asked"),
+    [
+        ("sari", "kabari kalau kaos putih L ready ya"),
+        ("sari", "kasih tau kalau kaos putih L sudah ada"),
+        ("rina", "let me know when the white tee size L is in stock"),
+        ("rina", "tell me when the white tee L is back"),
+    ],
+)
+async def test_asking_to_be_told_when_a_product_is_back_subscribes(
+    shop: Shop, persona: str, asked: str
+) -> None:
+    lang = "en" if persona == "rina" else "id"
+    answer = await shop.text(persona, asked)
+    assert answer == shop.t(lang, "notify.done", product="Kaos Polos Putih L")
+    async with shop.db.sessions() as s:
+        wanted = list(await s.scalars(select(Product.sku).join(StockSubscription)))
+    assert wanted == ["KAOS-PTH-L"]
+    # In stock, there is nothing to wait for: the answer is the stock, and nothing is noted.
+    in_stock = await shop.text(persona, asked.replace("putih", "hitam").replace("white", "black"))
+    assert "KAOS-HTM-L" in in_stock
+    async with shop.db.sessions() as s:
+        assert len(list(await s.scalars(select(StockSubscription.id)))) == 1
 
 
 # --- the shop's answers -----------------------------------------------------------------------
