@@ -249,11 +249,18 @@ _SIZE_LABELS = _words(
     "ukuran size uk warna color colour model tipe type jenis varian variant motif"
 )
 _QUANTITY_UNITS = _words("pcs pc biji buah lusin pieces piece dozen lembar")
-_QUERY_NOISE = _QUANTITY_UNITS | _words("""
+# Asking to be told when a product is back: "kabari kalau kaos putih L ready", "let me know".
+_TELL_WHEN_BACK = _words("kabari kabarin kabarkan infoin infokan notify")
+_TELL_WHEN_BACK_PHRASES = ("kasih tau", "kasih tahu", "let me know", "tell me when")
+_QUERY_NOISE = (
+    _QUANTITY_UNITS
+    | _TELL_WHEN_BACK
+    | _words("""
     ada punya have got any some there left out sold harga price much many cek check lihat
     bisa boleh beli buy purchase like want wanna need butuh kirim pesanan orders
-    kabari kabarin kabarkan infoin infokan notify let know tell when back kasih tau tahu
+    let know tell when back kasih tau tahu
 """)
+)
 _REMOVE_FROM_QUERY = (
     _FILLER | _ACK | _QUESTION | _GREET | _THANKS | _HELP | _NEGATION | _SIZE_LABELS
     | _STOCK_STRONG | _STOCK_WEAK | _QUERY_NOISE | _STATUS | _PROGRESS | _TRACKING | _RESUME
@@ -389,11 +396,6 @@ def _analyse(text: str) -> tuple[list[str], list[str]]:
         if word == "pesan" and words[i + 1] in _PRODUCTS:
             words[i] = "beli"  # "pesan kaos 2" orders a product; "pesan" alone is a message
     return words, codes
-
-
-# Asking to be told when a product is back: "kabari kalau kaos putih L ready", "let me know".
-_TELL_WHEN_BACK = _words("kabari kabarin kabarkan infoin infokan notify")
-_TELL_WHEN_BACK_PHRASES = ("kasih tau", "kasih tahu", "let me know", "tell me when")
 
 
 def asks_to_be_told(words: Sequence[str]) -> bool:
