@@ -66,11 +66,7 @@ class Incoming:
     @property
     def media(self) -> tuple[str, str] | None:
         """(kind, reference) of what came with the text, if anything did."""
-        if self.photo:
-            return "photo", self.photo
-        if self.attachment is not None:
-            return self.attachment.kind, self.attachment.ref
-        return None
+        return _media(self.photo, self.attachment)
 
 
 @dataclass(frozen=True)
@@ -98,8 +94,13 @@ class Reply:
     @property
     def media(self) -> tuple[str, str] | None:
         """(kind, reference) of the photo or file sent with the text, if any (as Incoming's)."""
-        if self.photo:
-            return "photo", self.photo
-        if self.file is not None:
-            return self.file.kind, self.file.ref
-        return None
+        return _media(self.photo, self.file)
+
+
+def _media(photo: str | None, other: Attachment | None) -> tuple[str, str] | None:
+    """A message's media as the chat log keeps it: (kind, reference), the photo first."""
+    if photo:
+        return "photo", photo
+    if other is not None:
+        return other.kind, other.ref
+    return None
