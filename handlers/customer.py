@@ -61,9 +61,11 @@ async def asked_about(ctx: Context, intent: Intent) -> Reply:
     mine = await visible_orders(ctx.session, ctx.chat, LIST_LIMIT)
     if not mine:
         return no_orders(ctx)
-    items = await items_of(ctx.session, [o.id for o in mine])
     pool = [o for o in mine if o.phase not in FINAL] or mine
-    picked = _pointed_to(pool, items, intent) if len(pool) > 1 else pool
+    if len(pool) == 1:
+        return await _status_of(ctx, pool[0].code, intent)
+    items = await items_of(ctx.session, [o.id for o in pool])
+    picked = _pointed_to(pool, items, intent)
     if len(picked) == 1:
         return await _status_of(ctx, picked[0].code, intent)
     return Reply(ctx.t("status.pick"), choices=order_choices(ctx, picked, items))

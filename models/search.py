@@ -475,9 +475,21 @@ class IndexCache:
         # What was built and from what, swapped whole: questions may be read in two threads.
         self._built: _Built | None = None
 
+    @property
+    def last(self) -> ProductIndex | None:
+        """The index built last, as it was when last checked; None before the first."""
+        return self._built.index if self._built is not None else None
+
     async def get(self, session: AsyncSession) -> ProductIndex:
         """Return an index that reflects the products as they are now."""
         last_id, newest = (await session.execute(_freshness_query())).one()
+        return await self.as_of(session, last_id, newest)
+
+    async def as_of(
+        self, session: AsyncSession, last_id: int | None, newest: datetime | None
+    ) -> ProductIndex:
+        """Return an index of the products whose newest id and change are these (just read):
+        the last one built if no product was added or renamed since."""
         built = self._built
         if built is None or last_id != built.last_id or await _renamed(session, built, newest):
             rows = (
@@ -495,7 +507,8 @@ class IndexCache:
 
 @cache
 def _freshness_query() -> Select[int | None, datetime | None]:
-    """The newest product id and change, built once: every stock question asks it.
+    """The newest product id and change, built once: every stock question asks it (most of
+    them within _checked_products_query).
 
     Two scalar subqueries, so each is one step down an index rather than a table scan.
     """
@@ -509,6 +522,13 @@ def _freshness_query() -> Select[int | None, datetime | None]:
 def _products_query() -> Select[Product]:
     """The products of some ids, built once (see _freshness_query)."""
     return select(Product).where(Product.id.in_(bindparam("ids", expanding=True)))
+
+
+@cache
+def _checked_products_query() -> Select[Product, int | None, datetime | None]:
+    """The products of some ids, each row with what _freshness_query reads, built once."""
+    last_id, newest = _freshness_query().selected_columns
+    return select(Product, last_id, newest).where(Product.id.in_(bindparam("ids", expanding=True)))
 
 
 @dataclass(frozen=True)
@@ -564,16 +584,31 @@ async def find_products(
     alone, not with every black or every XL shirt. A size or colour named must match
     exactly: "XXL" never finds the XL, it finds which sizes there are.
     """
+    if cache is not None and (index := cache.last) is not None:
+        # Most questions find the index as it was: the products it finds and whether it is
+        # still fresh are read in one statement. If it is not, it is made fresh and asked again.
+        ids = _clearly_best(index.find(query, limit))
+        if ids:
+            rows = (await session.execute(_checked_products_query(), {"ids": ids})).all()
+            if rows and await cache.as_of(session, rows[0][1], rows[0][2]) is index:
+                return _in_order(ids, [product for product, _, _ in rows])
     index = await cache.get(session) if cache else await load_index(session)
     found = index.find(query, limit)
-    matches = found.matches
-    if matches:
-        best = matches[0].score
-        matches = [m for m in matches if m.score >= best - CLEAR_LEAD]
-    if not matches:
+    ids = _clearly_best(found)
+    if not ids:
         return StockFound([], found.missing, found.alternatives)
-    stored = await session.scalars(
-        _products_query(), {"ids": [match.product_id for match in matches]}
-    )
-    by_id = {product.id: product for product in stored}
-    return StockFound([by_id[m.product_id] for m in matches if m.product_id in by_id])
+    return _in_order(ids, await session.scalars(_products_query(), {"ids": ids}))
+
+
+def _clearly_best(found: Found) -> list[int]:
+    """The ids of the matches found, best first, without those far behind the best."""
+    if not found.matches:
+        return []
+    floor = found.matches[0].score - CLEAR_LEAD
+    return [match.product_id for match in found.matches if match.score >= floor]
+
+
+def _in_order(ids: list[int], products: Iterable[Product]) -> StockFound:
+    """The products read for these ids, in the order of the ids (one deleted is left out)."""
+    by_id = {product.id: product for product in products}
+    return StockFound([by_id[pid] for pid in ids if pid in by_id])

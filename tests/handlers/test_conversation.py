@@ -6,11 +6,12 @@ import string
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime, time
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import select, update
+from sqlalchemy import Engine, event, select, update
 
 from handlers.router import ROUTES, find_route, reads_as_command
 from handlers.types import Role
@@ -247,6 +248,23 @@ async def test_staff_asking_status_without_a_code_are_asked_which_order(shop: Sh
     assert await shop.text("dewi", "/status") == usage
     assert await shop.text("dewi", "pesanannya sudah sampai mana?") == usage
     assert "INV-1001" in (await shop.text("dewi", "/status INV-1001")).splitlines()[0]
+
+
+async def test_one_open_order_is_shown_without_reading_the_items_of_a_list(shop: Shop) -> None:
+    for move in ("/terima INV-1001", "/batal INV-1003 stok habis"):  # Sari's other two orders end
+        assert "✅" in await shop.text("dewi", move)
+    read: list[str] = []
+
+    def note(*args: Any) -> None:
+        read.append(args[2])
+
+    event.listen(Engine, "before_cursor_execute", note)
+    try:
+        answer = await shop.text("sari", "/status")
+    finally:
+        event.remove(Engine, "before_cursor_execute", note)
+    assert answer.splitlines()[0] == "Toko Batik Kabar · Pesanan INV-1002"
+    assert read and not [statement for statement in read if "order_lines" in statement]
 
 
 async def test_refused_moves_are_worded_and_change_nothing(shop: Shop) -> None:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import pytest
+from sqlalchemy import event, update
 
+from models.catalog import Product
 from models.search import (
     MATCH_CUTOFF,
     IndexCache,
@@ -315,6 +318,55 @@ async def test_the_index_cache_rebuilds_only_when_products_change(db: Database) 
         assert [p.sku for p in await search_products(s, "sarung tenun", cache=cache)] == [
             "SARUNG-01"
         ]
+
+
+async def test_a_question_to_a_fresh_index_reads_its_products_in_one_statement(
+    db: Database,
+) -> None:
+    await add_catalog(db)
+    cache = IndexCache()
+    read: list[str] = []
+
+    def note(*args: Any) -> None:
+        read.append(args[2])
+
+    async with db.sessions() as s:
+        await search_products(s, "tote", cache=cache)  # the first builds the index
+        event.listen(db.engine.sync_engine, "before_cursor_execute", note)
+        try:
+            found = await search_products(s, "kemeja batik", cache=cache)
+        finally:
+            event.remove(db.engine.sync_engine, "before_cursor_execute", note)
+    assert [p.sku for p in found] == ["BATIK-PRM-M"]
+    assert len(read) == 1, read
+
+
+async def test_a_cached_index_never_answers_with_a_product_renamed_since(db: Database) -> None:
+    await add_catalog(db)
+    cache = IndexCache()
+    async with db.sessions() as s:
+        assert [p.sku for p in await search_products(s, "tas selempang", cache=cache)] == [
+            "TAS-SLP-01"
+        ]
+    async with db.transaction() as s:
+        await s.execute(update(Product).where(Product.sku == "TAS-SLP-01").values(name="Dompet"))
+    async with db.sessions() as s:
+        assert await search_products(s, "tas selempang", cache=cache) == []
+        assert [p.name for p in await search_products(s, "dompet", cache=cache)] == ["Dompet"]
+
+
+async def test_a_stock_move_keeps_the_index_and_answers_with_the_new_stock(db: Database) -> None:
+    await add_catalog(db)
+    cache = IndexCache()
+    async with db.sessions() as s:
+        await search_products(s, "kaos hitam xl", cache=cache)
+    built = cache.last
+    async with db.transaction() as s:
+        await s.execute(update(Product).where(Product.sku == "KAOS-HTM-XL").values(on_hand=9))
+    async with db.sessions() as s:
+        found = await search_products(s, "kaos hitam xl", cache=cache)
+    assert [(p.sku, p.available) for p in found] == [("KAOS-HTM-XL", 9)]
+    assert cache.last is built
 
 
 # --- sizes and colours are exact ----------------------------------------------------------------
