@@ -51,6 +51,12 @@ BUILT_IN: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
+# The answers that speak as the shop itself: how to pay it, where it is, how to resell for it.
+# A customer who bought through a reseller (dropship) knows the reseller, not the shop, and
+# is sent to the reseller for these.
+AS_THE_SHOP = frozenset({"payment", "address", "reseller"})
+
+
 @dataclass(frozen=True)
 class FaqTopic:
     """One of the shop's answers, in each language it is written in, with what asks for it."""

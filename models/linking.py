@@ -514,6 +514,25 @@ async def brand_of(session: AsyncSession, order: Order) -> str | None:
     return await session.scalar(select(Reseller.name).where(Reseller.id == order.reseller_id))
 
 
+async def known_as(session: AsyncSession, chat: Chat) -> str | None:
+    """The reseller's name a customer's chat knows the shop by; None for the shop's own.
+
+    A chat that sees, as their customer, only orders placed through resellers (dropship) knows
+    the shop by the newest one's reseller; one order bought from the shop itself, or none
+    yet, and it knows the shop's name.
+    """
+    row = (
+        await session.execute(
+            select(Order.reseller_id, Reseller.name)
+            .outerjoin(Reseller, Reseller.id == Order.reseller_id)
+            .where(Order.id.in_(seen_order_ids(chat.id)))
+            .order_by(Order.reseller_id.is_not(None), Order.placed_at.desc(), Order.id.desc())
+            .limit(1)
+        )
+    ).first()
+    return row.name if row is not None and row.reseller_id is not None else None
+
+
 async def reseller_orders(
     session: AsyncSession, reseller_id: int, limit: int
 ) -> list[tuple[Order, str]]:

@@ -119,6 +119,8 @@ async def test_a_customer_message_is_read_and_answered_as_meant(
         assert answer == shop.t(lang, "orders.none")
     elif resolves == "not_found":
         assert "tidak ditemukan" in answer or "not found" in answer
+    elif resolves == "via_seller":
+        assert answer == shop.t(lang, "info.via_seller", seller="Mawar Batik Store")
     elif resolves == "none":
         assert answer.startswith(shop.t(lang, "stock.none", query="").split('"')[0])
     elif kind == "faq":
@@ -303,6 +305,32 @@ async def test_asking_to_be_told_when_a_product_is_back_subscribes(
 
 
 # --- the shop's answers -----------------------------------------------------------------------
+
+
+async def test_a_dropship_customer_hears_the_resellers_brand_and_is_sent_there(
+    shop: Shop,
+) -> None:
+    shop.conversation.settings = replace(shop.settings, faq=FAQ)
+    mawar, toko = "Mawar Batik Store", "Toko Batik Kabar"
+    await shop.say("rina", "/bahasa id")
+    [hello] = await shop.say("rina", "/start")
+    assert mawar in hello.text and toko not in hello.text
+    [listing] = await shop.say("rina", "/info")
+    assert listing.text == shop.t("id", "info.title", shop=mawar)
+    shown = [c.command for c in listing.choices]
+    assert shown == [
+        f"/info {t.key}" for t in FAQ if t.key not in ("payment", "address", "reseller")
+    ]
+    sent_there = shop.t("id", "info.via_seller", seller=mawar)
+    for asked in ("/info payment", "alamat toko di mana?", "mau jadi reseller", "/info address"):
+        assert await shop.text("rina", asked) == sent_there, asked
+    assert await shop.text("rina", "bisa cod?") == "Bisa COD di Jabodetabek"  # the shop ships
+    # Sari bought from the shop itself, and so does Rina once she opens one of its orders.
+    assert toko in await shop.text("sari", "/start")
+    assert await shop.text("sari", "alamat toko di mana?") == "Jl. Melati 5 Bandung"
+    await shop.say("rina", f"/start {shop.links['INV-1001']}")
+    assert toko in await shop.text("rina", "/start")
+    assert await shop.text("rina", "alamat toko di mana?") == "Jl. Melati 5 Bandung"
 
 
 async def test_info_lists_the_shop_answers_and_gives_one(shop: Shop) -> None:

@@ -28,6 +28,7 @@ from models.linking import (
     Unlinked,
     chat_orders,
     is_link_code,
+    known_as,
     link_by_code,
     link_by_phone,
     linked_customer_ids,
@@ -730,3 +731,27 @@ async def test_who_hears_of_many_orders_takes_two_queries(db: Database) -> None:
     assert len(statements) == 2, statements
     assert budi_chat.id in [r.chat_id for r in heard[orders[1].id]]
     assert orders[3].id not in heard  # Budi's other order: his chat opened INV-1 only
+
+
+async def test_a_chat_knows_the_shop_by_its_resellers_brand_only_without_a_direct_order(
+    db: Database,
+) -> None:
+    async with db.transaction() as s:
+        ayu = await factories.reseller(s, "R1", "Toko Ayu")
+        mega = await factories.reseller(s, "R2", "Mega Shop")
+        budi = await factories.customer(s, "0813-1111-2222", "Budi")
+        chat = await get_or_create_chat(s, Channel.TELEGRAM, "6001")
+        assert await known_as(s, chat) is None  # nothing bought yet: the shop's own number
+        older = await order_for(s, "DS-1", budi, reseller=ayu)
+        assert await link_by_code(s, chat, older.link_code)
+        assert await known_as(s, chat) == "Toko Ayu"
+        newer = await order_for(s, "DS-2", budi, reseller=mega)
+        newer.placed_at = older.placed_at + timedelta(days=1)
+        assert await link_by_code(s, chat, newer.link_code)
+        assert await known_as(s, chat) == "Mega Shop"  # the newest dropship order's
+        other = await get_or_create_chat(s, Channel.TELEGRAM, "6002")
+        assert await link_by_code(s, other, older.link_code)
+        assert await known_as(s, other) == "Toko Ayu"  # only what this chat sees counts
+        direct = await order_for(s, "INV-1", budi)
+        assert await link_by_code(s, chat, direct.link_code)
+        assert await known_as(s, chat) is None  # bought from the shop itself: it knows it
