@@ -12,7 +12,7 @@ from handlers.views import menu, share_button, status_reply
 from models import linking
 from models.enums import Language
 from models.errors import InvalidPhone, TooManyLinkCodes
-from models.linking import known_as, link_by_code, link_by_phone, order_history
+from models.linking import link_by_code, link_by_phone, order_history
 from models.phones import international_phone
 
 
@@ -47,7 +47,7 @@ async def start(ctx: Context, args: str) -> Reply | list[Reply]:
             Reply(ctx.t("start.linked", name=_name(ctx), code=order.code)),
             status_reply(ctx, history),
         ]
-    shop = await reseller_brand(ctx) or ctx.settings.shop_name
+    shop = ctx.reseller_brand or ctx.settings.shop_name
     greeting = ctx.t(f"start.hello.{ctx.role.value}", name=_name(ctx), shop=shop)
     button = share_button(ctx) if ctx.role is Role.UNKNOWN else ""
     if button:
@@ -97,18 +97,12 @@ async def resume(ctx: Context, args: str) -> Reply:
     return ctx.reply("stop.active")
 
 
-async def reseller_brand(ctx: Context) -> str | None:
-    """The reseller whose brand a customer's chat knows the shop by (it bought only through
-    them: dropship); None when it knows the shop's own name."""
-    return await known_as(ctx.session, ctx.chat) if ctx.role is Role.CUSTOMER else None
-
-
-async def faq_answer(ctx: Context, topic: FaqTopic) -> Reply:
+def faq_answer(ctx: Context, topic: FaqTopic) -> Reply:
     """One of the shop's answers, in the asker's language where the shop wrote one.
 
     A reseller's customer is sent to the reseller for the answers that speak as the shop.
     """
-    if topic.key in AS_THE_SHOP and (brand := await reseller_brand(ctx)):
+    if topic.key in AS_THE_SHOP and (brand := ctx.reseller_brand):
         return ctx.reply("info.via_seller", seller=brand)
     return Reply(topic.answer(ctx.lang))
 
@@ -129,8 +123,8 @@ async def info(ctx: Context, args: str) -> Reply:
     wanted = args.strip().lower()
     for topic in topics:
         if wanted and wanted in (topic.key, faq_title(ctx, topic).lower()):
-            return await faq_answer(ctx, topic)
-    brand = await reseller_brand(ctx)
+            return faq_answer(ctx, topic)
+    brand = ctx.reseller_brand
     if brand:
         topics = tuple(t for t in topics if t.key not in AS_THE_SHOP)
     return Reply(

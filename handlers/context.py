@@ -110,6 +110,13 @@ class Context:
     resumed: bool = False
     thread: int | None = None  # the chat's open handover thread: a person answers it
     drafting: bool = False  # the chat is putting an order together
+    brand: str | None = None  # the reseller a dropship customer knows the shop by
+
+    @property
+    def reseller_brand(self) -> str | None:
+        """The reseller whose brand a customer's chat knows the shop by (it bought only
+        through them: dropship); None when it knows the shop's own name."""
+        return self.brand if self.role is Role.CUSTOMER else None
 
     def t(self, key: str, **values: object) -> str:
         """Render a message in this chat's language."""

@@ -208,6 +208,7 @@ class Conversation:
             catalog=self.catalog,
             thread=sender.thread,
             drafting=sender.drafting,
+            brand=sender.brand,
         )
 
 

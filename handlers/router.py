@@ -247,7 +247,7 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
         if ctx.chat.misses:
             ctx.chat.misses = 0
     if understood.kind == "faq" and faq is not None:
-        return await common.faq_answer(ctx, faq)
+        return common.faq_answer(ctx, faq)
     if kind is IntentKind.ORDER_STATUS:
         return await customer.asked_about(ctx, intent)
     if kind is IntentKind.MY_ORDERS:
@@ -259,10 +259,10 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
     if kind is IntentKind.STOCK:
         query = intent.query or ""
         if not query:
-            return await faq_or(ctx, faq) or ctx.reply("stock.ask")
+            return faq_or(ctx, faq) or ctx.reply("stock.ask")
         told = asks_to_be_told(intent.words) and ctx.role is not Role.STAFF
         answer = await customer.stock_answer(ctx, query, tell_when_back=told)
-        return answer or await faq_or(ctx, faq) or ctx.reply("stock.none", query=query[:100])
+        return answer or faq_or(ctx, faq) or ctx.reply("stock.none", query=query[:100])
     if kind in (IntentKind.GREETING, IntentKind.MENU):
         return await common.greet(ctx, "")
     if kind is IntentKind.HELP:
@@ -300,9 +300,9 @@ SMALL_TALK = frozenset(
 )
 
 
-async def faq_or(ctx: Context, faq: FaqTopic | None) -> Reply | None:
+def faq_or(ctx: Context, faq: FaqTopic | None) -> Reply | None:
     """The shop's answer to a stock question that named no product, if it asks one."""
-    return await common.faq_answer(ctx, faq) if faq is not None else None
+    return common.faq_answer(ctx, faq) if faq is not None else None
 
 
 def _as_list(result: Reply | list[Reply]) -> list[Reply]:

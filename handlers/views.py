@@ -270,6 +270,8 @@ def stock_line(ctx: Context, product: Product) -> str:
         availability = ctx.t("stock.low", count=product.available)
     else:
         availability = ctx.t("stock.in_stock")
+    if ctx.reseller_brand:
+        return f"{label}\n  {availability}"  # the reseller names their own customer's price
     price = product.price
     if ctx.role is Role.RESELLER and product.reseller_price is not None:
         price = product.reseller_price

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.base import insert_for, utcnow
 from models.chat_orders import OrderDraft
 from models.enums import Channel, Language
-from models.linking import linked_customers
+from models.linking import known_as, linked_customers
 from models.people import Chat, ChatLink, Customer, InboundMessage, OrderLink, Reseller, Staff
 from models.support import SupportThread, is_open
 
@@ -76,6 +76,7 @@ class Sender:
     thread: int | None = None  # the chat's open handover thread: a person answers it
     drafting: bool = False  # the chat is putting an order together (models.chat_orders)
     answered: bool = False  # the message asked about (`identify`'s message_id) was answered
+    brand: str | None = None  # the reseller a dropship customer knows the shop by (known_as)
 
 
 def _sender_key(
@@ -98,9 +99,9 @@ def _sender_key(
 @cache
 def _sender_query(
     by: str, delivered: bool
-) -> Select[Chat, Staff, Reseller, bool, Language | None, int | None, bool, bool]:
-    """The chat with its staff member, reseller, link and language, in one statement; with
-    `delivered`, whether a platform message id is recorded too.
+) -> Select[Chat, Staff, Reseller, bool, Language | None, int | None, bool, bool, str | None]:
+    """The chat with its staff member, reseller, link, language and the brand it knows the
+    shop by, in one statement; with `delivered`, whether a platform message id is recorded too.
 
     Built once per way of recognising: building it costs as much as running it.
     """
@@ -132,7 +133,17 @@ def _sender_query(
         else false()
     )
     return (
-        select(Chat, Staff, Reseller, linked, _language(), thread, drafting, answered)
+        select(
+            Chat,
+            Staff,
+            Reseller,
+            linked,
+            _language(),
+            thread,
+            drafting,
+            answered,
+            known_as(Chat.id),
+        )
         .select_from(Chat)
         .outerjoin(Staff, and_(is_staff, Staff.active.is_(True)))
         .outerjoin(Reseller, is_reseller)
@@ -161,9 +172,9 @@ async def identify(
     row = (await session.execute(_sender_query(by, message_id is not None), params)).first()
     if row is None:
         return None
-    chat, staff, reseller, linked, language, thread, drafting, answered = row
+    chat, staff, reseller, linked, language, thread, drafting, answered, brand = row
     return Sender(
-        chat, staff, reseller, bool(linked), language, thread, bool(drafting), bool(answered)
+        chat, staff, reseller, bool(linked), language, thread, bool(drafting), bool(answered), brand
     )
 
 

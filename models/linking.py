@@ -22,6 +22,7 @@ from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
     Delete,
+    ScalarSelect,
     Select,
     bindparam,
     case,
@@ -307,12 +308,16 @@ def seen_order_ids(chat_id: Any) -> CompoundSelect[tuple[int]]:
     Held equal to `sees_order` by a test.
     """
     theirs = aliased(Order)
+    # A chat id from an enclosing query (`Chat.id`) comes from there, however deep this sits.
     by_phone = (
         select(theirs.id)
         .join(ChatLink, ChatLink.customer_id == theirs.customer_id)
         .where(ChatLink.chat_id == chat_id)
+        .correlate_except(theirs, ChatLink)
     )
-    by_code = select(OrderLink.order_id).where(OrderLink.chat_id == chat_id)
+    by_code = (
+        select(OrderLink.order_id).where(OrderLink.chat_id == chat_id).correlate_except(OrderLink)
+    )
     return union(by_phone, by_code)
 
 
@@ -514,23 +519,22 @@ async def brand_of(session: AsyncSession, order: Order) -> str | None:
     return await session.scalar(select(Reseller.name).where(Reseller.id == order.reseller_id))
 
 
-async def known_as(session: AsyncSession, chat: Chat) -> str | None:
-    """The reseller's name a customer's chat knows the shop by; None for the shop's own.
+def known_as(chat_id: Any) -> ScalarSelect[str | None]:
+    """The reseller's name a customer's chat knows the shop by; NULL for the shop's own.
 
     A chat that sees, as their customer, only orders placed through resellers (dropship) knows
     the shop by the newest one's reseller; one order bought from the shop itself, or none
-    yet, and it knows the shop's name.
+    yet, and it knows the shop's name. A column for the sender's query (models.chats).
     """
-    row = (
-        await session.execute(
-            select(Order.reseller_id, Reseller.name)
-            .outerjoin(Reseller, Reseller.id == Order.reseller_id)
-            .where(Order.id.in_(seen_order_ids(chat.id)))
-            .order_by(Order.reseller_id.is_not(None), Order.placed_at.desc(), Order.id.desc())
-            .limit(1)
-        )
-    ).first()
-    return row.name if row is not None and row.reseller_id is not None else None
+    return (
+        select(Reseller.name)
+        .select_from(Order)
+        .outerjoin(Reseller, Reseller.id == Order.reseller_id)
+        .where(Order.id.in_(seen_order_ids(chat_id)))
+        .order_by(Order.reseller_id.is_not(None), Order.placed_at.desc(), Order.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 async def reseller_orders(

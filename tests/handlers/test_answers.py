@@ -307,7 +307,7 @@ async def test_asking_to_be_told_when_a_product_is_back_subscribes(
 # --- the shop's answers -----------------------------------------------------------------------
 
 
-async def test_a_dropship_customer_hears_the_resellers_brand_and_is_sent_there(
+async def test_a_dropship_customer_hears_the_resellers_brand_and_no_shop_price(
     shop: Shop,
 ) -> None:
     shop.conversation.settings = replace(shop.settings, faq=FAQ)
@@ -325,6 +325,9 @@ async def test_a_dropship_customer_hears_the_resellers_brand_and_is_sent_there(
     for asked in ("/info payment", "alamat toko di mana?", "mau jadi reseller", "/info address"):
         assert await shop.text("rina", asked) == sent_there, asked
     assert await shop.text("rina", "bisa cod?") == "Bisa COD di Jabodetabek"  # the shop ships
+    # Stock, but no price: Mawar names her own (Sari sees the shop's).
+    assert await shop.text("rina", "/stok tote") == "Tote Bag Kanvas (TOTE-KNV)\n  tinggal 2 lagi!"
+    assert "Rp" in await shop.text("sari", "/stok tote")
     # Sari bought from the shop itself, and so does Rina once she opens one of its orders.
     assert toko in await shop.text("sari", "/start")
     assert await shop.text("sari", "alamat toko di mana?") == "Jl. Melati 5 Bandung"

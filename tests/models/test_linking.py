@@ -741,17 +741,25 @@ async def test_a_chat_knows_the_shop_by_its_resellers_brand_only_without_a_direc
         mega = await factories.reseller(s, "R2", "Mega Shop")
         budi = await factories.customer(s, "0813-1111-2222", "Budi")
         chat = await get_or_create_chat(s, Channel.TELEGRAM, "6001")
-        assert await known_as(s, chat) is None  # nothing bought yet: the shop's own number
+        assert (
+            await s.scalar(select(known_as(chat.id))) is None
+        )  # nothing bought yet: the shop's own number
         older = await order_for(s, "DS-1", budi, reseller=ayu)
         assert await link_by_code(s, chat, older.link_code)
-        assert await known_as(s, chat) == "Toko Ayu"
+        assert await s.scalar(select(known_as(chat.id))) == "Toko Ayu"
         newer = await order_for(s, "DS-2", budi, reseller=mega)
         newer.placed_at = older.placed_at + timedelta(days=1)
         assert await link_by_code(s, chat, newer.link_code)
-        assert await known_as(s, chat) == "Mega Shop"  # the newest dropship order's
+        assert (
+            await s.scalar(select(known_as(chat.id))) == "Mega Shop"
+        )  # the newest dropship order's
         other = await get_or_create_chat(s, Channel.TELEGRAM, "6002")
         assert await link_by_code(s, other, older.link_code)
-        assert await known_as(s, other) == "Toko Ayu"  # only what this chat sees counts
+        assert (
+            await s.scalar(select(known_as(other.id))) == "Toko Ayu"
+        )  # only what this chat sees counts
         direct = await order_for(s, "INV-1", budi)
         assert await link_by_code(s, chat, direct.link_code)
-        assert await known_as(s, chat) is None  # bought from the shop itself: it knows it
+        assert (
+            await s.scalar(select(known_as(chat.id))) is None
+        )  # bought from the shop itself: it knows it
