@@ -98,6 +98,8 @@ def _forward(t: Say, settings: Settings, lang: Language, forward: HandoverForwar
             lines.append(t("support.forward.orders", orders=orders))
         else:
             lines.append(t("support.forward.no_orders"))
+        if brand := forward.get("brand"):
+            lines.append(t("support.forward.brand", brand=brand))
     else:
         lines.append(t("support.forward.more", number=number, who=who))
     if forward["claimed_by"]:

@@ -249,6 +249,7 @@ class HandoverForward(TypedDict):
     phone: str  # masked, or "" when there is none
     channel: str
     orders: list[tuple[str, str, str]]  # (code, phase, stage or ""); JSON gives lists back
+    brand: NotRequired[str]  # the reseller a dropship customer knows the shop by
     messages: list[ForwardedMessage]
     more: int  # earlier messages of the batch left out
     claimed_by: str | None

@@ -39,7 +39,7 @@ from models.audience import staff_chat_ids
 from models.base import Base, UTCDateTime, str_enum, utcnow
 from models.enums import NotificationKind, Phase
 from models.flows import FINAL
-from models.linking import chat_orders, linked_customers
+from models.linking import chat_orders, known_as, linked_customers
 from models.messages import ChatMessage, last_messages, messages_after
 from models.outbox import (
     Alert,
@@ -268,6 +268,9 @@ async def _forward_payload(
         phone = customer.phone if customer is not None else chat.address
         payload["phone"] = mask_phone(phone) if phone.startswith("+") else ""
         payload["orders"] = await _orders_of(session, chat)
+        # Staff answer a reseller's customer in the reseller's name, never the shop's.
+        if brand := await session.scalar(select(known_as(chat.id))):
+            payload["brand"] = brand
     if thread.claimed_by is not None:
         payload["claimed_by"] = await session.scalar(
             select(Staff.name).where(Staff.id == thread.claimed_by)

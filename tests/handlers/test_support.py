@@ -65,6 +65,18 @@ async def test_asking_for_a_person_opens_one_thread_and_says_when(shop: Shop, te
     assert f"Sari: {text}" in forward
 
 
+async def test_staff_are_told_to_answer_a_dropship_customer_in_the_resellers_name(
+    shop: Shop,
+) -> None:
+    brand = shop.t("id", "support.forward.brand", brand="Mawar Batik Store")
+    await shop.say("rina", "mau bicara dengan admin")
+    await shop.say("sari", "mau bicara dengan admin")
+    sent = forwards(await shop.deliver(after=0))
+    [rina] = [text for text in sent if "· Rina (" in text]
+    [sari] = [text for text in sent if "· Sari (" in text]
+    assert brand in rina.splitlines() and "dropship" not in sari
+
+
 async def test_outside_the_hours_the_customer_is_told_when_people_answer(shop: Shop) -> None:
     shop.conversation.settings = replace(shop.settings, support_hours=(time(10), time(17)))
     [ack] = await shop.say("sari", "mau bicara sama admin")  # 09:00 in Jakarta
