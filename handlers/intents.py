@@ -142,6 +142,14 @@ _GREET = _words("""
     selamat good permisi punten kabar yo sugeng swastiastu shalom howdy greetings
 """)
 _TIME_OF_DAY = _words("pagi siang sore malam morning afternoon evening night")
+# How people call the shop before they ask: "kak", "min?", "gan", "mau tanya dong".
+_CALLS = _words("""
+    kak ka kk kakak kaka min admin mimin gan agan sis sist bro bos boss bang mas mba mbak om
+    bu ibu pak bapak teh kang tanya nanya bertanya
+""")
+_CALL_PHRASES = ("i have a question", "can i ask", "may i ask", "quick question")
+# Marks that say thanks or OK with no word: a thumbs-up, folded hands, a smile, a heart.
+_THANKS_MARKS = frozenset("👍👌🙏🤝👏❤♥💕😊🙂☺😀😁😄🥰😍✅💯")
 _THANKS = _words("makasih thanks nuhun suwun bye goodbye dadah")
 _THANKS_PHRASES = ("terima kasih", "sampai jumpa", "see you")
 _HELP = _words("bantuan bantu help tolong panduan petunjuk guide bingung confused support cara")
@@ -174,7 +182,7 @@ _ORDER_NOUNS = _words("""
 """)
 _STATUS = _words("""
     status dikirim terkirim dikemas diproses diantar shipped delivered dispatched arrived arrive
-    arriving lacak track tracking resi awb posisi estimasi eta kurir courier
+    arriving arrives lacak track tracking resi awb posisi estimasi eta kurir courier
 """)
 _STATUS_PHRASES = (
     "sampai mana", "sudah sampai", "belum sampai", "kapan sampai", "sampai belum",
@@ -182,6 +190,10 @@ _STATUS_PHRASES = (
     "kapan kirim", "sudah kirim",
     "belum kirim", "kirim kapan", "belum diterima", "belum terima", "where is my", "where is it",
     "when will my", "not arrived", "not received",
+    # Waiting: "berapa lama lagi?", "kok lama banget", "how much longer?"
+    "berapa lama", "masih lama", "lama lagi", "kok lama", "lama banget", "lama sekali",
+    "masih nunggu", "masih menunggu", "how long", "how much longer", "still waiting",
+    "taking so long",
 )  # fmt: skip
 _LIST = _words("daftar list semua all riwayat history orders")
 _LIST_LOOK = _words("lihat show view see tampilkan")
@@ -476,13 +488,23 @@ def _sku_like(code: str) -> bool:
     return sum(1 for part in re.split(r"[-._/]", code) if _LETTER_RE.search(part)) >= 2
 
 
+def _wordless(text: str) -> Intent:
+    """Read a message with no word in it: a thumbs-up or a smile says thanks, a lone question
+    mark calls for attention (it is answered as a hello); anything else is not understood."""
+    if any(mark in _THANKS_MARKS for mark in text):
+        return Intent(IntentKind.THANKS)
+    if "?" in text:
+        return Intent(IntentKind.GREETING)
+    return Intent(IntentKind.UNKNOWN)
+
+
 def classify(text: str) -> Intent:
     """Return the intent of one chat message; never raise on any string."""
     if len(text) > MAX_TEXT_LENGTH:
         return Intent(IntentKind.UNKNOWN)
     words, codes = _analyse(text)
     if not words:
-        return Intent(IntentKind.UNKNOWN)
+        return _wordless(text)
     t = _Text(words)
     code = codes[0] if codes else None
     order_noun = t.order_noun()
@@ -540,7 +562,8 @@ def classify(text: str) -> Intent:
         return Intent(IntentKind.THANKS, words=kept)
     if query is not None and t.has(_PRODUCTS):
         return stock()
-    greeting = t.has(_GREET | _TIME_OF_DAY)
+    calls = t.says(_CALL_PHRASES) or (t.has(_CALLS) and t.only(_FILLER | _QUESTION))
+    greeting = calls or t.has(_GREET | _TIME_OF_DAY)
     if greeting and t.only(_GREET | _TIME_OF_DAY | _FILLER | _QUESTION | _ACK):
         return Intent(IntentKind.GREETING, words=kept)
     if t.has(_HELP) or t.says(_HELP_PHRASES):

@@ -95,7 +95,7 @@ BRIEF: list[tuple[str, Intent]] = [
     ("halo kak, pesanan saya sudah sampai mana?", status()),
     ("", UNKNOWN),
     ("   \t\n ", UNKNOWN),
-    ("🙂🙂👍", UNKNOWN),
+    ("🙂🙂👍", THANKS),
     ("asdfghjkl", UNKNOWN),
 ]
 
@@ -154,6 +154,23 @@ OWN: list[tuple[str, Intent]] = [
     ("kaosnya bagus, makasih kak", THANKS),
     ("ok sip", THANKS),
     ("sampai jumpa", THANKS),
+    ("👍🏻", THANKS),  # a thumbs-up after an answer, skin tone and all
+    ("🙏", THANKS),
+    # calling the shop before asking: answered with a hello and the menu, never a miss
+    ("kak", GREETING),
+    ("min?", GREETING),
+    ("gan", GREETING),
+    ("kak mau tanya", GREETING),
+    ("mau tanya dong", GREETING),
+    ("I have a question", GREETING),
+    ("?", GREETING),
+    ("?!?!", GREETING),
+    # waiting: how long is a question about the order
+    ("berapa lama lagi?", status()),
+    ("masih lama ya kak?", status()),
+    ("kok lama banget", status()),
+    ("how much longer?", status()),
+    ("how long until it arrives", status()),
     ("gimana cara order?", buy()),  # answered by starting an order
     ("how to order?", buy()),
     ("bingung nih", HELP),
@@ -170,7 +187,8 @@ OWN: list[tuple[str, Intent]] = [
     ("lorem ipsum dolor sit amet", UNKNOWN),
     ("email saya budi99@gmail.com", UNKNOWN),
     ("cek www.toko123.com", UNKNOWN),
-    ("?!?!", UNKNOWN),
+    ("😡", UNKNOWN),
+    ("saya", UNKNOWN),
     ("a" * 10_000, UNKNOWN),
     ("stok kaos hitam " * 1_000, UNKNOWN),  # far too long to be a question
 ]
