@@ -78,10 +78,20 @@ async def undo_last_command(
 async def _revert(
     session: AsyncSession, order: Order, event: PhaseEvent, staff_id: int, now: datetime
 ) -> str | None:
-    """Put one order back before `event`; return why not, or None when done."""
+    """Put one order back before `event`; return why not, or None when done.
+
+    Changes already taken back do not count as moves since: /undo again steps back again.
+    """
+    taken_back = select(PhaseEvent.undoes_event_id).where(
+        PhaseEvent.order_id == order.id, PhaseEvent.undoes_event_id.is_not(None)
+    )
     newest = await session.scalar(
         select(PhaseEvent.id)
-        .where(PhaseEvent.order_id == order.id)
+        .where(
+            PhaseEvent.order_id == order.id,
+            PhaseEvent.undoes_event_id.is_(None),
+            PhaseEvent.id.not_in(taken_back),
+        )
         .order_by(PhaseEvent.id.desc())
         .limit(1)
     )

@@ -218,6 +218,20 @@ async def test_undo_inside_the_window_sends_nothing(any_shop: Shop) -> None:
     assert shop.t("id", "undo.nothing", seconds=30) == await shop.text("dewi", "/undo")
 
 
+async def test_undo_again_steps_back_again_and_nothing_is_told(any_shop: Shop) -> None:
+    shop = any_shop
+    for stage in ("potong", "jahit", "sablon"):
+        await shop.say("dewi", f"/tahap INV-1002 {stage}")
+    assert await shop.text("dewi", "/undo") == "↩️ INV-1002: dikembalikan, pembeli tidak dikabari"
+    assert "diproduksi · jahit" in await shop.text("sari", "/status INV-1002")
+    assert "↩️ INV-1002" in await shop.text("dewi", "/undo")
+    assert "↩️ INV-1002" in await shop.text("dewi", "/undo")
+    status = await shop.text("sari", "/status INV-1002")
+    assert "Status: dipesan" in status and "potong" not in status
+    assert await shop.deliver(after=120) == []
+    assert shop.t("id", "undo.nothing", seconds=30) == await shop.text("dewi", "/undo")
+
+
 async def test_undo_puts_shipped_stock_back(shop: Shop) -> None:
     before = await shop.text("dewi", "/stok KAOS-HTM-XL")
     await shop.say("dewi", "/kirim INV-1001 jne JN12345678")
