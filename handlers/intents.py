@@ -270,7 +270,7 @@ _QUERY_NOISE = (
     | _words("""
     ada punya have got any some there left out sold harga price much many cek check lihat
     bisa boleh beli buy purchase like want wanna need butuh kirim pesanan orders
-    let know tell when back kasih tau tahu
+    let know tell when back kasih tau tahu reseller grosir wholesale
 """)
 )
 _REMOVE_FROM_QUERY = (

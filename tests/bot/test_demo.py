@@ -49,7 +49,7 @@ async def test_demo_script_pushes_every_phase_of_each_flow() -> None:
     assert pushed("mawar", "Pesanan dropship DS-2001 untuk Rina") == 5
     # Waiting for stock: served when restocked; she hears her order is processed, not "back in
     # stock" (she has it on order).
-    assert pushed("sari", "Pesanan INV-1003", "Stoknya sedang kosong") == 1
+    assert pushed("sari", "Pesanan INV-1003", "Stoknya belum cukup") == 1
     assert pushed("sari", "Pesanan INV-1003", "pesanan Anda kini kami proses") == 1
     assert pushed("sari", "Kabar baik! Kaos Polos Putih L") == 0
     # The note for the customer and the progress photo reach her; the shop's note does not.

@@ -143,6 +143,8 @@ OWN: list[tuple[str, Intent]] = [
     ("kapan restock kaos hitam?", stock("kaos hitam")),
     ("kaos hitam sold out ya?", stock("kaos hitam")),
     ("berapa harga kemeja batik?", stock("kemeja batik")),
+    ("berapa harga reseller tote?", stock("tote")),  # a reseller asks their own price
+    ("harga grosir kaos hitam xl", stock("kaos hitam xl")),
     ("apakah tersedia?", stock()),
     ("ready kak?", stock()),
     # small talk

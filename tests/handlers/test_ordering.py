@@ -160,6 +160,13 @@ async def test_a_reseller_orders_dropship_at_their_price_under_their_brand(shop:
     assert pushed["rina"].startswith("Mawar Batik Store · Order INV-1004")  # never the shop's
 
 
+async def test_an_order_for_more_than_is_on_hand_is_told_there_is_not_enough(shop: Shop) -> None:
+    assert "stok 2" in await shop.text("mawar", "/stok TOTE-KNV")  # two on hand: not out of stock
+    reply = await shop.text("mawar", "/pesan TOTE-KNV 5; Budi; 0812-9988-7766; Jl. Mawar 1")
+    assert shop.t("id", "neworder.awaiting") in reply.splitlines()
+    assert "belum cukup" in shop.t("id", "neworder.awaiting")
+
+
 # --- customers ---------------------------------------------------------------------------------
 
 
