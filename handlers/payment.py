@@ -284,6 +284,8 @@ async def _received(ctx: Context, order: Order, proof: tuple[str, str] | None) -
         "said": ctx.incoming.text[:300],
     }
     await alert_staff(ctx.session, [Alert(alert, f"proof:{event.id}", order.id)], now=ctx.now)
+    if ref is None:  # "sudah transfer" alone: staff check it, and a photo makes that quicker
+        return ctx.reply("pay.claim_received", code=order.code)
     return ctx.reply("pay.proof_received", code=order.code)
 
 

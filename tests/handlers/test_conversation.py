@@ -46,7 +46,7 @@ COMMANDS = [
     ("lacak", "track", "INV-1001", "sari", None, "status.timeline"),
     ("stok", "stock", "kaos hitam xl", "sari", None, "stock.in_stock"),
     ("kabari", "notify", "KAOS-PTH-L", "sari", "dewi", "notify.done"),
-    ("bukti", "proof", "INV-1001", "sari", "dewi", "pay.proof_received"),
+    ("bukti", "proof", "INV-1001", "sari", "dewi", "pay.claim_received"),  # no photo with it
     ("tagihan", "invoice", "INV-1001", "sari", None, "invoice.header"),
     ("berhenti", "stop", "", "sari", "dewi", "stop.done"),
     ("putus", "unlink", "", "sari", "dewi", "unlink.all"),

@@ -269,6 +269,15 @@ async def test_a_proof_after_the_instructions_reaches_staff_with_one_tap_choices
     assert who == "sari" and shop.t("id", "push.phase.paid") in told.text
 
 
+async def test_saying_it_was_paid_is_checked_and_asks_for_the_receipt(shop: Shop) -> None:
+    await shop.say("sari", "/bayar INV-1002")
+    [thanks] = await shop.say("sari", "sudah transfer kak")
+    assert thanks.text == shop.t("id", "pay.claim_received", code="INV-1002")
+    assert "foto bukti" in thanks.text  # no "we have your proof": there was none
+    [alert] = [r for who, r in await shop.deliver(after=0) if who == "dewi"]
+    assert shop.t("id", "alert.proof_without_photo") in alert.text
+
+
 async def test_a_pdf_receipt_is_a_proof_staff_can_open(shop: Shop) -> None:
     # Banks' apps export a transfer receipt as a PDF: staff confirm what they can see.
     receipt = Attachment("document", "bca-receipt.pdf")
