@@ -7,7 +7,14 @@ from collections.abc import Sequence
 from handlers.context import Context
 from handlers.intents import Hint, Intent, IntentKind
 from handlers.types import Choice, Reply, Role
-from handlers.views import no_orders, order_choices, order_line, status_reply, stock_line
+from handlers.views import (
+    no_orders,
+    order_choices,
+    order_line,
+    share_button,
+    status_reply,
+    stock_line,
+)
 from models import linking
 from models.enums import Fulfillment, Phase
 from models.flows import FINAL
@@ -111,6 +118,9 @@ async def _status_of(ctx: Context, code: str, intent: Intent | None = None) -> R
     history = await order_history(ctx.session, code, seen_by=seen_by)
     if history is None:
         # The same words whether the order does not exist or is someone else's.
+        if ctx.role is Role.UNKNOWN:  # a code typed opens nothing; the invoice's link does
+            said = [ctx.t("status.not_found", code=code[:64]), ctx.t("status.how_to_link")]
+            return Reply("\n".join(said), contact_button=share_button(ctx))
         return ctx.reply("status.not_found", code=code[:64])
     order = history.order
     track = await track_of(ctx.session, order.id) if order.tracking_number else None

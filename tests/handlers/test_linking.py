@@ -113,6 +113,17 @@ async def test_an_invoice_link_opens_that_order_and_only_its_news(shop: Shop) ->
     assert sorted(who for who, _ in await shop.deliver()) == ["sari", "tamu"]
 
 
+async def test_a_stranger_typing_a_code_is_told_how_to_link_whether_it_exists_or_not(
+    shop: Shop,
+) -> None:
+    hint = shop.t("id", "status.how_to_link")
+    real = await shop.text("tamu", "pesanan INV-1001 sudah sampai mana?")
+    made_up = await shop.text("tamu", "pesanan INV-1009 sudah sampai mana?")
+    assert real == f"{shop.t('id', 'status.not_found', code='INV-1001')}\n{hint}"
+    assert made_up == real.replace("INV-1001", "INV-1009")  # nothing tells them apart
+    assert "Sari" not in real and "Kaos" not in real
+
+
 async def test_the_customer_hears_of_a_new_chat_and_cuts_it_off(shop: Shop) -> None:
     old = shop.links["INV-1002"]
     await shop.say("tamu", f"/start {old}")

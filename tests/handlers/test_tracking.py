@@ -116,7 +116,8 @@ async def test_status_shows_the_latest_checkpoint_under_the_resi(shop: Shop) -> 
 async def test_only_those_who_may_see_an_order_see_its_parcel(shop: Shop) -> None:
     await courier_said(shop, SCANS)
     not_found = shop.t("id", "status.not_found", code="INV-1001")
-    assert await shop.text("tamu", "/lacak INV-1001") == not_found
+    stranger = await shop.text("tamu", "/lacak INV-1001")
+    assert stranger == f"{not_found}\n{shop.t('id', 'status.how_to_link')}"
     assert await shop.text("rina", "/track INV-1001") == shop.t(
         "en", "status.not_found", code="INV-1001"
     )
