@@ -44,6 +44,7 @@ from models.orders import Order, clean_code
 from models.payments import bill_of
 from models.people import Customer, Reseller
 from models.phones import normalize_phone
+from models.placing import would_wait
 from models.search import find_products
 from models.support import Reason
 
@@ -320,8 +321,6 @@ async def _choose_product(ctx: Context, draft: OrderDraft, words: str) -> Reply:
         )
     product = found.products[0]
     draft.data = {**draft.data, "sku": product.sku}
-    if not product.orderable_now:
-        draft.data = {**draft.data, "waits": True}
     if draft.data.get("qty"):
         return await _ask_recipient(ctx, draft, stock_line(ctx, product))
     draft.step = "qty"
@@ -459,7 +458,7 @@ async def _confirm(ctx: Context, draft: OrderDraft) -> Reply:
         ctx.t("invoice.total", amount=ctx.money(price * qty)),
         ctx.t("draft.to", name=draft.data["name"], address=draft.data["address"]),
     ]
-    if draft.data.get("waits"):
+    if await would_wait(ctx.session, product, qty):  # told before, not after, confirming
         lines.append(ctx.t("draft.waits"))
     return Reply(
         "\n".join(lines),

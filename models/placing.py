@@ -8,7 +8,7 @@ whoever already chats with the shop are written in a few big statements.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -256,11 +256,7 @@ async def _decide(
     reserved: dict[int, int] = {}
     for order in orders:
         stock = [(item.id, qty) for item, qty in order.items if item.ready]
-        fits = True
-        for pid, qty in stock:
-            if pid in queued or available[pid] < qty:
-                fits = False
-                break
+        fits = not any(_waits(pid, qty, available, queued) for pid, qty in stock)
         if fits:
             for pid, qty in stock:
                 available[pid] -= qty
@@ -298,6 +294,20 @@ async def _decide(
             [{"pid": pid, "delta": delta} for pid, delta in sorted(reserved.items())],
         )
     return placed
+
+
+def _waits(pid: int, qty: int, available: Mapping[int, int], queued: Container[int]) -> bool:
+    """First come, first served: a line waits for stock when orders already wait for its
+    product, or when fewer units than it asks for are free."""
+    return pid in queued or available[pid] < qty
+
+
+async def would_wait(session: AsyncSession, product: Product, qty: int) -> bool:
+    """Whether an order of `qty` of this product, placed now, would wait for stock."""
+    if product.fulfillment is not Fulfillment.READY_STOCK:
+        return False
+    queued = await _products_with_waiters(session, [product.id])
+    return _waits(product.id, qty, {product.id: product.available}, queued)
 
 
 async def _products_with_waiters(session: AsyncSession, product_ids: Sequence[int]) -> set[int]:

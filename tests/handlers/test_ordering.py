@@ -197,6 +197,23 @@ async def test_a_customer_orders_in_chat_from_product_to_confirmation(shop: Shop
     )
 
 
+async def test_the_summary_says_before_confirming_when_the_order_would_wait(shop: Shop) -> None:
+    waits = shop.t("id", "draft.waits")
+    await text(shop, PHONE, "mau beli tote bag 3")  # two on hand
+    await text(shop, PHONE, "Sari Wulandari")
+    summary = await text(shop, PHONE, "Jl. Mawar 12, Bandung")
+    assert summary.splitlines()[-1] == waits
+    assert await text(shop, PHONE, "/pesan batal") == shop.t("id", "draft.dropped")
+    # Two would fit now, but an order already waits for the tote: a new one queues behind it.
+    await shop.say("mawar", "/pesan TOTE-KNV 5; Budi; 0812-9988-7766; Jl. Mawar 1")
+    await text(shop, PHONE, "mau beli tote bag 1")
+    await text(shop, PHONE, "Sari Wulandari")
+    summary = await text(shop, PHONE, "Jl. Mawar 12, Bandung")
+    assert summary.splitlines()[-1] == waits
+    placed = await text(shop, PHONE, "/pesan ok")
+    assert shop.t("id", "neworder.awaiting") in placed.splitlines()
+
+
 async def test_a_quantity_typed_as_a_bare_number_is_the_quantity_not_a_menu_pick(
     shop: Shop,
 ) -> None:
