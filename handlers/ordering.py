@@ -259,6 +259,8 @@ async def reseller_order(ctx: Context, args: str) -> Reply | list[Reply]:
 
 async def start(ctx: Context, args: str) -> Reply | list[Reply]:
     """`/pesan [produk]`, "mau order kaos hitam XL 2": start (or go on with) a draft order."""
+    if brand := ctx.reseller_brand:  # a reseller's customer orders from the reseller
+        return ctx.reply("draft.via_seller", seller=brand)
     if not ctx.settings.orders.customers_can_order:
         return await hand_over(ctx, Reason.ASKED)  # the shop takes orders itself
     words = args.strip()
