@@ -231,7 +231,8 @@ _PARCEL = _words("paket kiriman pengiriman package packages parcel shipment")
 _PERSON = _words("""
     manusia operator komplain complain complaint keluhan kecewa human agent cs
     customerservice
-""")
+    cancel batal batalin batalkan dibatalkan membatalkan
+""")  # the last line: only a person cancels an order for a customer
 _PERSON_PHRASES = (
     "sama admin", "dengan admin", "ke admin", "hubungi admin", "panggil admin", "chat admin",
     "minta admin", "admin saja", "adminnya mana", "admin asli", "orang asli", "bukan bot",
@@ -243,6 +244,8 @@ _PERSON_PHRASES = (
     "kembalikan uang", "uang kembali", "balikin uang", "minta refund", "mau refund",
     "pengembalian dana", "money back", "want a refund", "batalkan pesanan", "batal pesanan",
     "mau batal", "cancel my order", "ganti alamat", "ubah alamat", "change my address",
+    "alamat salah", "salah alamat", "change the address", "wrong address", "ganti ukuran",
+    "ubah ukuran", "change the size",
 )  # fmt: skip
 # The customer says the money went: a transfer proof without a photo, or announcing one.
 _PAID_PHRASES = (

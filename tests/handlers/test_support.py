@@ -30,6 +30,10 @@ ASKS = [
     "mau batal aja kak pesanannya",
     "I want a refund",
     "bisa ganti alamat kirimnya?",
+    "can I cancel INV-1003?",  # a code named, but no status will do: only a person cancels
+    "i want to cancel my order",
+    "tolong batalin pesanan saya",
+    "alamat salah kak",
 ]
 
 

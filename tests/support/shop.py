@@ -18,7 +18,7 @@ from handlers.i18n import Messages
 from handlers.types import Incoming, Reply
 from models import Notification, Order, PhaseEvent, Product, StockSubscription
 from models.change import Policy
-from models.enums import Channel, Language
+from models.enums import Channel, Language, NotificationKind
 from models.storage import Database
 
 START = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # Monday 09:00 in Jakarta
@@ -78,13 +78,18 @@ class Shop:
     def t(self, lang: str, key: str, **values: object) -> str:
         return self.messages.text(Language(lang), key, **values)
 
-    async def snapshot(self) -> tuple[object, ...]:
-        """The domain's state: orders, events, outbox, stock, subscriptions."""
+    async def snapshot(self, *, but_handovers: bool = False) -> tuple[object, ...]:
+        """The domain's state: orders, events, outbox, stock, subscriptions; `but_handovers`
+        leaves out messages handed to staff (a person asked to look is not a change)."""
+        told = select(func.count()).select_from(Notification)
+        if but_handovers:
+            told = told.where(Notification.kind != NotificationKind.HANDOVER)
         async with self.db.sessions() as s:
             orders = (await s.execute(select(Order.code, Order.phase, Order.stage_index))).all()
             counts = [
-                await s.scalar(select(func.count()).select_from(model))
-                for model in (PhaseEvent, Notification, StockSubscription)
+                await s.scalar(select(func.count()).select_from(PhaseEvent)),
+                await s.scalar(told),
+                await s.scalar(select(func.count()).select_from(StockSubscription)),
             ]
             stock = (await s.execute(select(Product.sku, Product.on_hand, Product.reserved))).all()
         return tuple(sorted(orders)), tuple(counts), tuple(sorted(stock))
