@@ -51,6 +51,8 @@ from models.support import Reason
 MAX_QTY = 999
 _QTY = re.compile(r"^(?:x\s*)?(\d{1,4})(?:\s*(?:x|pcs?|biji|buah|lembar))?$", re.I)
 _QTY_IN_TEXT = re.compile(r"\b(\d{1,3})\s*(?:x|pcs?|biji|buah|lembar)\b|\bx\s*(\d{1,3})\b", re.I)
+# A number right after the wish to buy: "I'd like to order 2 black tees", "mau beli 3 kaos".
+_QTY_AFTER_VERB = re.compile(r"\b(?:order|pesan|beli|buy|get|ambil)\s+(\d{1,3})\b", re.I)
 # How many, in words: "dua", "two", "dua pcs".
 _NUMBER_WORDS = {
     word: number
@@ -285,10 +287,13 @@ def _lifetime(ctx: Context) -> timedelta:
 
 
 def _qty_in(text: str) -> int | None:
-    """How many a request names: "2 pcs", "x2", or a number at the end ("kaos hitam XL 2")."""
+    """How many a request names: "2 pcs", "x2", "order 2 …", or a number at the end
+    ("kaos hitam XL 2")."""
     found = _QTY_IN_TEXT.search(text)
     if found is not None:
         qty = int(found[1] or found[2])
+    elif after := _QTY_AFTER_VERB.search(text):
+        qty = int(after[1])
     elif trailing := re.search(r"\s(\d{1,3})$", text.strip()):
         qty = int(trailing[1])
     else:

@@ -231,6 +231,20 @@ async def test_a_quantity_typed_as_a_bare_number_is_the_quantity_not_a_menu_pick
     )
 
 
+@pytest.mark.parametrize(
+    ("said", "qty"),
+    [("I'd like to order 2 black tees size XL", 2), ("mau beli 3 kaos hitam xl", 3)],
+)
+async def test_how_many_said_before_the_product_is_not_asked_again(
+    shop: Shop, said: str, qty: int
+) -> None:
+    picked = await text(shop, PHONE, said)
+    assert picked.endswith(shop.t("id", "draft.ask_name", name="Pembeli")), picked
+    await text(shop, PHONE, "Sari Wulandari")
+    [summary] = await wa(shop, PHONE, "Jl. Mawar 12, Bandung")
+    assert f"• Kaos Polos Hitam XL (KAOS-HTM-XL) ×{qty}" in summary.text
+
+
 @pytest.mark.parametrize(("said", "qty"), [("dua", 2), ("tiga pcs", 3), ("two", 2), ("x4", 4)])
 async def test_how_many_may_be_said_in_words(shop: Shop, said: str, qty: int) -> None:
     await wa(shop, PHONE, "mau beli kaos hitam XL")
