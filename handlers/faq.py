@@ -92,6 +92,7 @@ class Match:
 
     topic: FaqTopic
     words: int
+    phrase: str = ""  # the phrase said, in canonical words
 
 
 @cache
@@ -100,13 +101,13 @@ def _built_in() -> tuple[FaqTopic, ...]:
     return tuple(topic(key, {}) for key in BUILT_IN)
 
 
-def unanswered(topics: Sequence[FaqTopic], words: Sequence[str]) -> str | None:
+def unanswered(topics: Sequence[FaqTopic], words: Sequence[str]) -> Match | None:
     """The kind of shop question these words ask (shipping cost, COD, hours, …) when the
     seller has written no answer to it in `topics`; None otherwise."""
     asked = match(_built_in(), words)
     if asked is None or any(t.key == asked.topic.key for t in topics):
         return None
-    return asked.topic.key
+    return asked
 
 
 def match(topics: Sequence[FaqTopic], words: Sequence[str]) -> Match | None:
@@ -119,5 +120,5 @@ def match(topics: Sequence[FaqTopic], words: Sequence[str]) -> Match | None:
         for phrase in candidate.phrases:
             length = len(phrase.split())
             if f" {phrase} " in padded and (best is None or length > best.words):
-                best = Match(candidate, length)
+                best = Match(candidate, length, phrase)
     return best

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from handlers import common, customer, ordering, payment, staff, support
 from handlers.context import Context
@@ -194,6 +194,7 @@ class Understood:
     faq: FaqTopic | None  # a topic of [shop.faq] the message names
 
     specific: bool = False  # it named the topic in more than one word ("cash on delivery")
+    phrase: str = ""  # the words that named it
 
     @property
     def kind(self) -> str:
@@ -207,9 +208,12 @@ class Understood:
             return self.intent.kind
         if self.intent.kind in SMALL_TALK:
             return "faq"
-        asks_of_none = self.intent.order_code is None and self.intent.kind in (
-            IntentKind.ORDER_STATUS,
-            IntentKind.STOCK,
+        # A stock question whose product words are the topic's own ("ada toko offline?") asks
+        # of none; "harga grosir kaos hitam XL" asks the price of a product.
+        query = set((self.intent.query or "").split())
+        asks_of_none = self.intent.order_code is None and (
+            self.intent.kind is IntentKind.ORDER_STATUS
+            or (self.intent.kind is IntentKind.STOCK and query <= set(self.phrase.split()))
         )
         return "faq" if self.specific and asks_of_none else self.intent.kind
 
@@ -220,7 +224,7 @@ def understand(text: str, faq: Sequence[FaqTopic]) -> Understood:
     found = match(faq, intent.words)
     if found is None:
         return Understood(intent, None)
-    return Understood(intent, found.topic, specific=found.words > 1)
+    return Understood(intent, found.topic, specific=found.words > 1, phrase=found.phrase)
 
 
 async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
@@ -237,7 +241,7 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
             return await payment.payment_proof(ctx, claim=True) or ctx.reply("pay.nothing_waits")
         if asks_how_to_pay(ctx, understood):
             return await payment.how_to_pay(ctx, intent.order_code or "")
-        if kind is IntentKind.UNKNOWN and unanswered(ctx.settings.faq, intent.words):
+        if _asks_what_is_unwritten(understood, ctx.settings.faq):
             return await support.hand_over(ctx, Reason.NO_ANSWER)  # understood, not answerable
         if kind is IntentKind.UNKNOWN and understood.kind != "faq":
             ctx.chat.misses += 1  # twice in a row, and a person takes over
@@ -262,6 +266,9 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
             return faq_or(ctx, faq) or ctx.reply("stock.ask")
         told = asks_to_be_told(intent.words) and ctx.role is not Role.STAFF
         answer = await customer.stock_answer(ctx, query, tell_when_back=told)
+        unwritten = faq is None and unanswered(ctx.settings.faq, intent.words)
+        if answer is None and unwritten and ctx.role is not Role.STAFF:
+            return await support.hand_over(ctx, Reason.NO_ANSWER)  # "is COD available?"
         return answer or faq_or(ctx, faq) or ctx.reply("stock.none", query=query[:100])
     if kind in (IntentKind.GREETING, IntentKind.MENU):
         return await common.greet(ctx, "")
@@ -298,6 +305,18 @@ def asks_how_to_pay(ctx: Context, understood: Understood) -> bool:
 SMALL_TALK = frozenset(
     {IntentKind.UNKNOWN, IntentKind.HELP, IntentKind.MENU, IntentKind.GREETING, IntentKind.THANKS}
 )
+
+
+def _asks_what_is_unwritten(understood: Understood, faq: Sequence[FaqTopic]) -> bool:
+    """Whether the message is a shop question the seller wrote no answer to, read as it
+    would be if they had ("how much is shipping?" asks the shop, not an order)."""
+    missing = unanswered(faq, understood.intent.words)
+    if missing is None or understood.faq is not None:
+        return False
+    named = replace(
+        understood, faq=missing.topic, specific=missing.words > 1, phrase=missing.phrase
+    )
+    return named.kind == "faq"
 
 
 def faq_or(ctx: Context, faq: FaqTopic | None) -> Reply | None:

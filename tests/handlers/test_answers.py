@@ -364,6 +364,29 @@ async def test_a_shop_question_without_an_answer_goes_to_a_person_at_once(shop: 
     assert "ongkir ke surabaya berapa kak?" in forward
 
 
+@pytest.mark.parametrize(
+    "asked",
+    ["how much is shipping to Surabaya?", "is cash on delivery available?", "ada toko offline?"],
+)
+async def test_an_unwritten_answer_goes_to_a_person_however_the_question_reads(
+    shop: Shop, asked: str
+) -> None:
+    # Read as an order question ("shipping") or a stock one ("available"), it is still a
+    # question about the shop that no answer was written to.
+    shop.conversation.settings = replace(shop.settings, faq=())
+    reply = await shop.text("sari", asked)
+    assert reply.startswith(shop.t("id", "support.ack.no_answer", number=1)), reply
+    staff = await shop.text("dewi", "is cash on delivery available?")  # staff hand nothing over
+    assert staff == shop.t("id", "stock.none", query="cash delivery")
+
+
+async def test_a_reseller_asking_the_wholesale_price_of_a_product_gets_it(shop: Shop) -> None:
+    shop.conversation.settings = replace(shop.settings, faq=FAQ)  # with a reseller answer
+    answer = await shop.text("mawar", "harga grosir tote kanvas berapa?")
+    assert answer.startswith("Tote Bag Kanvas (TOTE-KNV) — Rp48.000"), answer
+    assert await shop.text("mawar", "harga grosir berapa?") == "Daftar reseller di sini"
+
+
 # --- pushes that say the right thing --------------------------------------------------------------
 
 
