@@ -26,7 +26,8 @@ BUILT_IN: dict[str, tuple[str, ...]] = {
     "shipping": (
         "ongkir", "ongkos kirim", "biaya kirim", "biaya pengiriman", "ekspedisi apa",
         "pakai ekspedisi", "kirim pakai", "lama pengiriman", "shipping cost", "shipping fee",
-        "delivery fee", "delivery cost", "how much is shipping",
+        "delivery fee", "delivery cost", "how much is shipping", "do you ship", "ship abroad",
+        "ship internationally", "international shipping", "luar negeri", "bisa kirim ke",
     ),
     "cod": ("cod", "bayar di tempat", "cash on delivery", "bayar ditempat"),
     "address": (
@@ -38,7 +39,8 @@ BUILT_IN: dict[str, tuple[str, ...]] = {
     "hours": (
         "jam buka", "buka jam", "tutup jam", "jam operasional", "jam kerja", "jam berapa buka",
         "jam berapa tutup", "hari libur", "hari minggu buka", "libur", "opening hours",
-        "open hours", "what time do you open", "are you open", "business hours",
+        "open hours", "what time do you open", "are you open", "business hours", "open on",
+        "open today", "open tomorrow", "buka hari", "buka besok", "hari minggu",
     ),
     "returns": (
         "retur", "return", "returns", "tukar", "tukar ukuran", "tukar barang", "refund",
