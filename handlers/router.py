@@ -266,8 +266,8 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
             return faq_or(ctx, faq) or ctx.reply("stock.ask")
         told = asks_to_be_told(intent.words) and ctx.role is not Role.STAFF
         answer = await customer.stock_answer(ctx, query, tell_when_back=told)
-        unwritten = faq is None and unanswered(ctx.settings.faq, intent.words)
-        if answer is None and unwritten and ctx.role is not Role.STAFF:
+        found_none = answer is None and faq is None and ctx.role is not Role.STAFF
+        if found_none and unanswered(ctx.settings.faq, intent.words):
             return await support.hand_over(ctx, Reason.NO_ANSWER)  # "is COD available?"
         return answer or faq_or(ctx, faq) or ctx.reply("stock.none", query=query[:100])
     if kind in (IntentKind.GREETING, IntentKind.MENU):
