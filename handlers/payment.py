@@ -36,7 +36,7 @@ from models.linking import (
 from models.messages import PROOF_KINDS, last_media
 from models.orders import Order
 from models.outbox import Alert, ProofAlert, alert_staff
-from models.payments import assign_unique_code, bill_of, unpaid_orders
+from models.payments import assign_unique_code, bill_of, claim_waits, unpaid_orders
 
 _AMOUNT = re.compile(
     r"^(?:rp\.?\s*)?(?P<number>\d{1,3}(?:[.,]\d{3})+|\d+(?:[.,]\d{1,2})?)\s*"
@@ -128,7 +128,7 @@ async def _instructions(ctx: Context, order: Order) -> list[Reply]:
     if ctx.settings.payment.note:
         lines.append(ctx.settings.payment.note)
     lines.append(ctx.t("pay.send_proof"))
-    ctx.chat.proof_for_order_id = order.id  # a photo that follows is this order's proof
+    _photo_pays(ctx, order)  # a photo that follows is this order's proof
     replies = [Reply("\n".join(lines))]
     if ctx.settings.payment.qris_image:
         replies.append(Reply(ctx.t("pay.qris"), photo=f"file:{ctx.settings.payment.qris_image}"))
@@ -244,6 +244,10 @@ async def payment_proof(ctx: Context, *, claim: bool) -> Reply | None:
             return None  # a photo, and nothing of theirs to pay: a person looks at it
         return await _nothing_of_theirs(ctx) or ctx.reply("pay.nothing_waits")
     pointed = [o for o in waiting if o.id == ctx.chat.proof_for_order_id]
+    # "Sudah transfer" again after a claim may be of another order: then ask which.
+    again = pointed and len(waiting) > 1 and _proof_in(ctx) is None
+    if again and await claim_waits(ctx.session, pointed[0].id):
+        pointed = []
     if pointed or len(waiting) == 1:
         return await _received(ctx, (pointed or waiting)[0], _proof_in(ctx))
     command = "/bukti"
@@ -258,6 +262,10 @@ async def _received(ctx: Context, order: Order, proof: tuple[str, str] | None) -
     """Note the proof (kind, reference) on the order, tell staff with one-tap choices, and
     thank the customer."""
     kind, ref = proof or ("photo", None)
+    if ref is None and await claim_waits(ctx.session, order.id):
+        # "Sudah transfer" again while staff still have the first: nothing new to tell them.
+        _photo_pays(ctx, order)
+        return ctx.reply("pay.claim_waits", code=order.code)
     change = Change(CUSTOMER, ctx.now)
     try:
         event = await claim_payment(
@@ -270,7 +278,10 @@ async def _received(ctx: Context, order: Order, proof: tuple[str, str] | None) -
         )
     except InvalidTransition:
         return ctx.reply("pay.nothing_due", code=order.code)
-    ctx.chat.proof_for_order_id = None
+    if ref is None:
+        _photo_pays(ctx, order)  # the receipt asked for below
+    elif ctx.chat.proof_for_order_id is not None:
+        ctx.chat.proof_for_order_id = None
     bill = bill_of(order)
     alert: ProofAlert = {
         "alert": "proof",
@@ -287,6 +298,12 @@ async def _received(ctx: Context, order: Order, proof: tuple[str, str] | None) -
     if ref is None:  # "sudah transfer" alone: staff check it, and a photo makes that quicker
         return ctx.reply("pay.claim_received", code=order.code)
     return ctx.reply("pay.proof_received", code=order.code)
+
+
+def _photo_pays(ctx: Context, order: Order) -> None:
+    """A photo that comes next in this chat is the proof of `order`."""
+    if ctx.chat.proof_for_order_id != order.id:  # unchanged, a question stays a read
+        ctx.chat.proof_for_order_id = order.id
 
 
 # ------------------------------------------------------------------------------- staff

@@ -215,3 +215,15 @@ async def last_proof(session: AsyncSession, order_id: int) -> PaymentEvent | Non
         .order_by(PaymentEvent.id.desc())
         .limit(1)
     )
+
+
+async def claim_waits(session: AsyncSession, order_id: int) -> bool:
+    """Whether the order's latest money event is a customer's proof or claim that staff have
+    not answered yet (no payment, refusal or undo since)."""
+    kind = await session.scalar(
+        select(PaymentEvent.kind)
+        .where(PaymentEvent.order_id == order_id)
+        .order_by(PaymentEvent.id.desc())
+        .limit(1)
+    )
+    return kind == "proof"

@@ -278,6 +278,39 @@ async def test_saying_it_was_paid_is_checked_and_asks_for_the_receipt(shop: Shop
     assert shop.t("id", "alert.proof_without_photo") in alert.text
 
 
+async def test_saying_it_was_paid_again_alerts_staff_once_until_they_answer(shop: Shop) -> None:
+    await shop.say("sari", "/bayar INV-1002")
+    await shop.say("sari", "sudah transfer kak")
+    assert len([r for who, r in await shop.deliver(after=0) if who == "dewi"]) == 1
+    before = await shop.snapshot()
+    # She asks again while staff have not looked yet: she hears it is noted, staff hear nothing.
+    [again] = await shop.say("sari", "kak sudah saya transfer ya INV-1002")
+    assert again.text == shop.t("id", "pay.claim_waits", code="INV-1002")
+    assert await shop.snapshot() == before
+    assert await shop.deliver(after=0) == []
+    # A photo is something new to check: staff get it.
+    [thanks] = await shop.say("sari", "", photo="photo-of-transfer")
+    assert thanks.text == shop.t("id", "pay.proof_received", code="INV-1002")
+    [alert] = [r for who, r in await shop.deliver(after=0) if who == "dewi"]
+    assert alert.photo == "photo-of-transfer"
+    # Once staff refused it, a new claim is new again.
+    await shop.say("dewi", "/tolak INV-1002 belum masuk")
+    await shop.deliver()
+    [thanks] = await shop.say("sari", "sudah transfer lagi kak INV-1002")
+    assert thanks.text == shop.t("id", "pay.claim_received", code="INV-1002")
+    assert [r for who, r in await shop.deliver(after=0) if who == "dewi"] != []
+
+
+async def test_saying_it_was_paid_after_a_claim_asks_which_order(shop: Shop) -> None:
+    # She paid INV-1002, then INV-1003: the second "sudah transfer" may be either.
+    await shop.say("sari", "/bayar INV-1002")
+    await shop.say("sari", "sudah transfer kak")
+    [which] = await shop.say("sari", "sudah transfer juga kak")
+    assert which.text == shop.t("id", "pay.proof_which")
+    [thanks] = await shop.say("sari", "/bukti INV-1003")
+    assert thanks.text == shop.t("id", "pay.claim_received", code="INV-1003")
+
+
 async def test_a_pdf_receipt_is_a_proof_staff_can_open(shop: Shop) -> None:
     # Banks' apps export a transfer receipt as a PDF: staff confirm what they can see.
     receipt = Attachment("document", "bca-receipt.pdf")
