@@ -351,7 +351,7 @@ async def _ask_recipient(ctx: Context, draft: OrderDraft, said: str = "") -> Rep
             ),
         )
     draft.step = "name"
-    return _ask(prefix + ctx.t("draft.ask_name", name=ctx.incoming.name or ""))
+    return _ask_name(ctx, prefix)
 
 
 async def answer(ctx: Context, text: str) -> Reply | list[Reply] | None:
@@ -383,13 +383,13 @@ async def answer(ctx: Context, text: str) -> Reply | list[Reply] | None:
             return await _confirm(ctx, draft)
         if lowered in CHANGE:
             draft.step = "name"
-            return _ask(ctx.t("draft.ask_name", name=""))
+            return _ask_name(ctx)
         return None
     if step == "name":
         if classify(said).kind not in (IntentKind.UNKNOWN, IntentKind.GREETING) or len(said) > 200:
             return None
         if not any(ch.isalpha() for ch in said):
-            return _ask(ctx.t("draft.ask_name", name=""))  # "1" or "-" is nobody's name
+            return _ask_name(ctx)  # "-" or "?" is nobody's name
         draft.data = {**draft.data, "name": said}
         draft.step = "address"
         return _ask(ctx.t("draft.ask_address"))
@@ -403,7 +403,7 @@ async def answer(ctx: Context, text: str) -> Reply | list[Reply] | None:
             return await _place_draft(ctx, draft)
         if lowered in CHANGE:
             draft.step = "name"
-            return _ask(ctx.t("draft.ask_name", name=""))
+            return _ask_name(ctx)
         return None
     return None
 
@@ -421,6 +421,14 @@ def _typed_qty(said: str) -> int | None:
             return None  # "dua pcs" is two; "dua hitam" is no answer
         qty = _NUMBER_WORDS[words[0]]
     return qty if 1 <= qty <= MAX_QTY else None
+
+
+def _ask_name(ctx: Context, prefix: str = "") -> Reply:
+    """Ask whose name the order goes under, offering the name the chat's platform shows."""
+    shown = " ".join((ctx.incoming.name or "").split())
+    if not any(ch.isalpha() for ch in shown) or len(shown.encode()) > 64:
+        return _ask(prefix + ctx.t("draft.ask_name"))
+    return Reply(prefix + ctx.t("draft.ask_name_or", name=shown), choices=(Choice(shown, shown),))
 
 
 def _ask(question: str) -> Reply:

@@ -43,7 +43,9 @@ async def test_a_telegram_customer_orders_with_buttons(desk: Desk) -> None:
     await desk.tg(SARI_TG, contact=own)
     [product] = await desk.tg(SARI_TG, "mau order kaos hitam L 2")
     assert product.text.startswith("Kaos Polos Hitam L (KAOS-HTM-L) — Rp85.000")
-    assert product.text.endswith(t("id", "draft.ask_name", name="Sari"))
+    assert product.text.endswith(t("id", "draft.ask_name_or", name="Sari"))
+    [[offered]] = (product.reply_markup or {})["inline_keyboard"]
+    assert (offered["text"], offered["callback_data"]) == ("Sari", "Sari")
     await desk.tg(SARI_TG, "Sari Lestari")
     [summary] = await desk.tg(SARI_TG, "Jl. Mawar 1, Bandung 40115")
     assert "Dikirim ke: Sari Lestari, Jl. Mawar 1, Bandung 40115" in summary.text

@@ -64,7 +64,7 @@ COMMANDS = [
     ("stokset", "setstock", "KAOS-HTM-XL +2", "dewi", "mawar", None),
     ("antrian", "queue", "", "dewi", "sari", "queue.title"),
     ("pesananku", "myorders", "", "mawar", "sari", None),
-    ("pesan", "order", "kaos hitam xl 2", "sari", None, "draft.ask_name"),
+    ("pesan", "order", "kaos hitam xl 2", "sari", None, "draft.ask_name_or"),
     (
         "pesananbaru",
         "neworder",

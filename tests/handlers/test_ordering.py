@@ -175,7 +175,7 @@ async def test_a_customer_orders_in_chat_from_product_to_confirmation(shop: Shop
     assert first.startswith(shop.t("id", "stock.no_variant", wanted="XXL", alternatives="L, XL"))
     picked = await text(shop, PHONE, "kaos hitam XL")
     assert "Kaos Polos Hitam XL (KAOS-HTM-XL)" in picked
-    assert picked.endswith(shop.t("id", "draft.ask_name", name="Pembeli"))
+    assert picked.endswith(shop.t("id", "draft.ask_name_or", name="Pembeli"))
     assert await text(shop, PHONE, "Sari Wulandari") == shop.t("id", "draft.ask_address")
     [summary] = await wa(shop, PHONE, "Jl. Mawar 12, Bandung")
     assert summary.text.splitlines() == [
@@ -222,7 +222,7 @@ async def test_a_quantity_typed_as_a_bare_number_is_the_quantity_not_a_menu_pick
     picked = await text(shop, PHONE, "2")  # the second product of the menu
     assert "KAOS-HTM-XL" in picked and picked.endswith(shop.t("id", "draft.ask_qty"))
     # "2" now answers "how many?": the product menu before it answers nothing any more.
-    assert await text(shop, PHONE, "2") == shop.t("id", "draft.ask_name", name="Pembeli")
+    assert await text(shop, PHONE, "2") == shop.t("id", "draft.ask_name_or", name="Pembeli")
     assert await text(shop, PHONE, "Sari Wulandari") == shop.t("id", "draft.ask_address")
     [summary] = await wa(shop, PHONE, "Jl. Mawar 12, Bandung")
     assert "• Kaos Polos Hitam XL (KAOS-HTM-XL) ×2 — Rp170.000" in summary.text.splitlines()
@@ -239,7 +239,7 @@ async def test_how_many_said_before_the_product_is_not_asked_again(
     shop: Shop, said: str, qty: int
 ) -> None:
     picked = await text(shop, PHONE, said)
-    assert picked.endswith(shop.t("id", "draft.ask_name", name="Pembeli")), picked
+    assert picked.endswith(shop.t("id", "draft.ask_name_or", name="Pembeli")), picked
     await text(shop, PHONE, "Sari Wulandari")
     [summary] = await wa(shop, PHONE, "Jl. Mawar 12, Bandung")
     assert f"• Kaos Polos Hitam XL (KAOS-HTM-XL) ×{qty}" in summary.text
@@ -248,7 +248,7 @@ async def test_how_many_said_before_the_product_is_not_asked_again(
 @pytest.mark.parametrize(("said", "qty"), [("dua", 2), ("tiga pcs", 3), ("two", 2), ("x4", 4)])
 async def test_how_many_may_be_said_in_words(shop: Shop, said: str, qty: int) -> None:
     await wa(shop, PHONE, "mau beli kaos hitam XL")
-    assert await text(shop, PHONE, said) == shop.t("id", "draft.ask_name", name="Pembeli")
+    assert await text(shop, PHONE, said) == shop.t("id", "draft.ask_name_or", name="Pembeli")
     await text(shop, PHONE, "Sari Wulandari")
     [summary] = await wa(shop, PHONE, "Jl. Mawar 12, Bandung")
     assert f"• Kaos Polos Hitam XL (KAOS-HTM-XL) ×{qty}" in summary.text
@@ -259,8 +259,23 @@ async def test_what_is_no_quantity_or_no_name_is_asked_again(shop: Shop) -> None
     for unclear in ("dua hitam", "0", "banyak"):
         assert await text(shop, PHONE, unclear) == shop.t("id", "draft.ask_qty"), unclear
     await text(shop, PHONE, "1")
-    assert await text(shop, PHONE, "1") == shop.t("id", "draft.ask_name", name="")
+    for unclear in ("-", "?", "123"):
+        assert await text(shop, PHONE, unclear) == shop.t("id", "draft.ask_name_or", name="Pembeli")
     assert await text(shop, PHONE, "Sari Wulandari") == shop.t("id", "draft.ask_address")
+
+
+async def test_the_name_the_platform_shows_is_one_tap(shop: Shop) -> None:
+    [asked] = await wa(shop, PHONE, "mau beli 2 kaos hitam XL")
+    assert asked.text.endswith(shop.t("id", "draft.ask_name_or", name="Pembeli"))
+    assert [(c.label, c.command) for c in asked.choices] == [("Pembeli", "Pembeli")]
+    assert await text(shop, PHONE, "1") == shop.t("id", "draft.ask_address")  # WhatsApp's pick
+    [summary] = await wa(shop, PHONE, "Jl. Mawar 12, Bandung")
+    assert shop.t("id", "draft.to", name="Pembeli", address="Jl. Mawar 12, Bandung") in summary.text
+
+
+async def test_a_shown_name_with_no_letters_is_not_offered(shop: Shop) -> None:
+    [asked] = await wa(shop, "+6281299990000", "mau beli tote bag 1", name="🙂 ")
+    assert asked.text.endswith(shop.t("id", "draft.ask_name")) and asked.choices == ()
 
 
 async def test_a_draft_is_cancelled_reminded_expires_and_survives_a_restart(shop: Shop) -> None:
@@ -271,7 +286,7 @@ async def test_a_draft_is_cancelled_reminded_expires_and_survives_a_restart(shop
     restarted.clock.now = shop.clock.now
     # After a restart the draft goes on where it was: the quantity, then the name.
     [asked] = await wa(restarted, PHONE, "3")
-    assert asked.text == restarted.t("id", "draft.ask_name", name="Pembeli")
+    assert asked.text == restarted.t("id", "draft.ask_name_or", name="Pembeli")
     jobs = Jobs(shop.db, shop.settings, shop.clock)
     shop.clock.advance(31 * 60)
     assert (await jobs.tend_drafts()).reminded
