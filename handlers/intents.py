@@ -200,6 +200,12 @@ _LIST_LOOK = _words("lihat show view see tampilkan")
 _POSSESSIVE = _words("saya my mine kami our")
 # Words that, said with "order"/"pesan" right after them, make it a purchase, not an order.
 _WANT = _words("mau ingin pengen pingin mo mw want wanna to can cara bisa boleh like")
+# Ways of taking a product: "can I get 2 tote bags", "I'll take the black tee", "saya ambil 2".
+_TAKE = _words("get take ambil")
+_TAKER = _words("i ill will saya")
+_ASKS_WHEN_WHERE = _words("kapan when where dimana mana how gimana bagaimana")  # not taking
+# A wish right before a number: "mau 2 kaos hitam", "I'd like 2 tote bags", "I need 3 tees".
+_WISH = _words("mau ingin pengen pingin mo mw want wanna like need butuh")
 
 _STOCK_STRONG = _words("stok restok tersedia available availability avail sedia")
 _STOCK_STRONG_PHRASES = ("sold out", "out of stok")
@@ -397,6 +403,7 @@ def _analyse(text: str) -> tuple[list[str], list[str]]:
     """Return the canonical words of text and the order-code-like tokens among them."""
     words: list[str] = []
     codes: list[str] = []
+    takes: list[int] = []  # where a product may be taken: a purchase if a product follows
     for raw in _raw_tokens(_fold(text)):
         if _is_code(raw):
             codes.append(raw)
@@ -406,7 +413,15 @@ def _analyse(text: str) -> tuple[list[str], list[str]]:
         ):
             words.append("beli")
         else:
+            last = words[-1] if words else ""
+            if raw in _TAKE and (_wants(words) or last in _TAKER):
+                takes.append(len(words))
+            elif raw.isdigit() and last in _WISH:
+                takes.append(len(words) - 1)
             words.extend(_canon(raw))
+    for i in takes if not _ASKS_WHEN_WHERE.intersection(words) else ():
+        if _PRODUCTS.intersection(words[i + 1 :]):
+            words[i] = "beli"
     for i, word in enumerate(words[:-1]):
         if word == "pesan" and words[i + 1] in _PRODUCTS:
             words[i] = "beli"  # "pesan kaos 2" orders a product; "pesan" alone is a message

@@ -51,8 +51,11 @@ from models.support import Reason
 MAX_QTY = 999
 _QTY = re.compile(r"^(?:x\s*)?(\d{1,4})(?:\s*(?:x|pcs?|biji|buah|lembar))?$", re.I)
 _QTY_IN_TEXT = re.compile(r"\b(\d{1,3})\s*(?:x|pcs?|biji|buah|lembar)\b|\bx\s*(\d{1,3})\b", re.I)
-# A number right after the wish to buy: "I'd like to order 2 black tees", "mau beli 3 kaos".
-_QTY_AFTER_VERB = re.compile(r"\b(?:order|pesan|beli|buy|get|ambil)\s+(\d{1,3})\b", re.I)
+# A number right after the wish to buy: "I'd like to order 2 black tees", "mau beli 3 kaos",
+# "can I get 2 tote bags", "mau 2 kaos".
+_QTY_AFTER_VERB = re.compile(
+    r"\b(?:order|pesan|beli|buy|get|take|ambil|mau|want|like|need|butuh)\s+(\d{1,3})\b", re.I
+)
 # How many, in words: "dua", "two", "dua pcs".
 _NUMBER_WORDS = {
     word: number

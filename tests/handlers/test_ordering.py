@@ -233,7 +233,12 @@ async def test_a_quantity_typed_as_a_bare_number_is_the_quantity_not_a_menu_pick
 
 @pytest.mark.parametrize(
     ("said", "qty"),
-    [("I'd like to order 2 black tees size XL", 2), ("mau beli 3 kaos hitam xl", 3)],
+    [
+        ("I'd like to order 2 black tees size XL", 2),
+        ("mau beli 3 kaos hitam xl", 3),
+        ("can I get 2 black tees size XL?", 2),
+        ("mau 3 kaos hitam xl kak", 3),
+    ],
 )
 async def test_how_many_said_before_the_product_is_not_asked_again(
     shop: Shop, said: str, qty: int
