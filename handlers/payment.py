@@ -15,7 +15,7 @@ from handlers.context import Context
 from handlers.intents import classify
 from handlers.staff import each_order, split_codes
 from handlers.types import Choice, Reply, Role
-from handlers.views import payment_line, sees_the_bill
+from handlers.views import payment_line, payment_state, sees_the_bill
 from models.change import CUSTOMER, Change
 from models.errors import DomainError, InvalidTransition
 from models.lifecycle import (
@@ -325,7 +325,10 @@ async def paid(ctx: Context, args: str) -> Reply:
     async def move(order: Order, change: Change) -> object:
         return await pay(ctx.session, order, change, amount)
 
-    return await each_order(ctx, codes, move, "paid.done")
+    def worded(order: Order) -> dict[str, object]:
+        return {"payment": payment_state(ctx, order)}  # paid in a later phase says so too
+
+    return await each_order(ctx, codes, move, "paid.done", worded=worded)
 
 
 async def give_back(ctx: Context, args: str) -> Reply:

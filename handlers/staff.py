@@ -132,9 +132,10 @@ async def each_order(
     *,
     choices: tuple[Choice, ...] = (),
     values: Mapping[str, object] = MappingProxyType({}),
+    worded: Callable[[Order], Mapping[str, object]] | None = None,
 ) -> Reply:
     """Apply one move to every order, as one command; a line per order (`done_key`, worded
-    with the order's code and phase and `values`).
+    with the order's code and phase, `values`, and what `worded` says of the moved order).
 
     A refused order leaves nothing behind without a savepoint of its own: the domain checks a
     move before it writes anything. The changes are written together at the end, so a
@@ -170,7 +171,8 @@ async def each_order(
         except DomainError as exc:
             lines.append(f"❌ {code[:64]}: {exc}")
             continue
-        done = ctx.t(done_key, code=order.code, phase=phase_label(ctx, order), **values)
+        said = {**values, **worded(order)} if worded is not None else values
+        done = ctx.t(done_key, code=order.code, phase=phase_label(ctx, order), **said)
         lines.append("✅ " + done)
         moved += 1
     await batch.write()

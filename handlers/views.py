@@ -194,15 +194,18 @@ def order_status(
 
 def payment_line(ctx: Context, order: Order) -> str:
     """Where the order's money stands: paid, a down payment and what is left, or unpaid."""
+    return ctx.t("status.payment", payment=payment_state(ctx, order))
+
+
+def payment_state(ctx: Context, order: Order) -> str:
+    """The order's payment in a few words: "lunas ✅", "DP Rp50.000, sisa Rp120.000"."""
     bill = bill_of(order)
     state = order.payment_state
     if state is PaymentState.PARTLY_PAID:
-        said = ctx.t("payment.partly", paid=ctx.money(bill.paid), due=ctx.money(bill.due))
-    elif state in (PaymentState.UNPAID, PaymentState.PROOF_SENT):
-        said = ctx.t(f"payment.{state.value}", due=ctx.money(bill.due))
-    else:
-        said = ctx.t(f"payment.{state.value}")
-    return ctx.t("status.payment", payment=said)
+        return ctx.t("payment.partly", paid=ctx.money(bill.paid), due=ctx.money(bill.due))
+    if state in (PaymentState.UNPAID, PaymentState.PROOF_SENT):
+        return ctx.t(f"payment.{state.value}", due=ctx.money(bill.due))
+    return ctx.t(f"payment.{state.value}")
 
 
 def _note(ctx: Context, event: PhaseEvent) -> str:

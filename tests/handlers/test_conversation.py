@@ -245,11 +245,12 @@ async def test_undo_puts_shipped_stock_back(shop: Shop) -> None:
 async def test_bulk_stage_gives_one_line_per_order(shop: Shop) -> None:
     reply = await shop.text("dewi", "/bayar INV-1001, INV-1002,NOPE-1,INV-1003")
     lines = reply.splitlines()
-    assert lines[0] == "✅ INV-1001: dibayar"
-    assert lines[1] == "✅ INV-1002: dibayar"
+    assert lines[0] == "✅ INV-1001: dibayar · pembayaran lunas ✅"
+    assert lines[1] == "✅ INV-1002: dibayar · pembayaran lunas ✅"
     assert lines[2] == "❌ NOPE-1: pesanan tidak ditemukan"
-    # Money may come in while an order waits for stock: it stays in line, now paid.
-    assert lines[3] == "✅ INV-1003: menunggu stok"
+    # Money may come in while an order waits for stock: it stays in line, and the line says
+    # it is paid (its phase alone would not).
+    assert lines[3] == "✅ INV-1003: menunggu stok · pembayaran lunas ✅"
     pushed = await shop.deliver()
     assert sorted(r.text.splitlines()[0] for _, r in pushed) == [
         "Toko Batik Kabar · Pesanan INV-1001",

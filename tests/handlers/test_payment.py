@@ -93,7 +93,8 @@ async def test_the_invoice_adds_shipping_takes_off_the_discount(shop: Shop) -> N
 
 
 async def test_a_down_payment_then_the_rest(shop: Shop) -> None:
-    assert "✅" in await shop.text("dewi", "/bayar INV-1002 100rb")
+    [dp] = (await shop.text("dewi", "/bayar INV-1002 100rb")).splitlines()[:1]
+    assert dp == "✅ INV-1002: dipesan · pembayaran DP Rp100.000, sisa Rp250.000"
     [(who, told)] = await shop.deliver()
     assert who == "sari"
     assert shop.t("id", "push.payment.partly_paid", amount="Rp100.000", due="Rp250.000") in (
@@ -166,7 +167,8 @@ async def test_payment_is_recorded_during_production(shop: Shop) -> None:
     assert "✅" in await shop.text("dewi", "/tahap INV-1002 potong")  # started on trust
     await shop.deliver()
     reply = await shop.text("dewi", "/bayar INV-1002")
-    assert reply.startswith("✅ INV-1002: diproduksi · potong")
+    # The order stays in its stage: the line says the money came in.
+    assert reply.startswith("✅ INV-1002: diproduksi · potong · pembayaran lunas ✅")
     [(_, told)] = await shop.deliver()
     assert shop.t("id", "push.payment.paid", amount="Rp350.000") in told.text
     done = await order(shop, "INV-1002")
