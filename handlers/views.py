@@ -114,7 +114,12 @@ def status_reply(
     text = order_status(ctx, history.order, history.events, brand, latest=latest)
     if tracking and track is not None:
         text += "\n" + "\n".join(tracking_lines(ctx, track))
+    elif tracking and history.order.phase not in _LEFT:
+        text += "\n" + ctx.t("track.not_shipped")  # asked for a resi that does not exist yet
     return Reply(text)
+
+
+_LEFT = frozenset({Phase.SHIPPED, Phase.DELIVERED, Phase.CANCELLED})  # no parcel is coming
 
 
 def tracking_lines(ctx: Context, track: TrackView) -> list[str]:

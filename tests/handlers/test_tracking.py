@@ -176,3 +176,12 @@ def test_a_parcel_found_delivered_days_later_says_the_day_not_only_the_hour() ->
     assert said(Language.ID, at + timedelta(hours=1)) == "✅ Diterima oleh BUDI, 14:02"
     assert said(Language.EN, at + timedelta(hours=1)) == "✅ Received by BUDI, 14:02"
     assert said(Language.ID, at + timedelta(days=3)) == "✅ Diterima oleh BUDI, Sen 2 Mar 14:02"
+
+
+async def test_tracking_an_order_not_shipped_yet_says_the_resi_comes_later(shop: Shop) -> None:
+    status = await shop.text("sari", "/status INV-1002")
+    assert shop.t("id", "track.not_shipped") not in status
+    for asked in ("/lacak INV-1002", "resi INV-1002 mana kak?"):
+        assert await shop.text("sari", asked) == status + "\n" + shop.t("id", "track.not_shipped")
+    # Shipped: the resi is the answer, and nothing says it is not.
+    assert shop.t("id", "track.not_shipped") not in await shop.text("sari", "/lacak INV-1001")
