@@ -75,7 +75,10 @@ async def asked_about(ctx: Context, intent: Intent) -> Reply:
     picked = _pointed_to(pool, items, intent)
     if len(picked) == 1:
         return await _status_of(ctx, picked[0].code, intent)
-    return Reply(ctx.t("status.pick"), choices=order_choices(ctx, picked, items))
+    said = ctx.t("status.pick")
+    if Hint.TRACKING in intent.hints and not any(o.tracking_number for o in picked):
+        said = ctx.t("track.none_shipped") + "\n" + said  # no resi to give: say so first
+    return Reply(said, choices=order_choices(ctx, picked, items))
 
 
 def _pointed_to(pool: list[Order], items: dict[int, list[Item]], intent: Intent) -> list[Order]:

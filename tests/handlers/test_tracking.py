@@ -185,3 +185,18 @@ async def test_tracking_an_order_not_shipped_yet_says_the_resi_comes_later(shop:
         assert await shop.text("sari", asked) == status + "\n" + shop.t("id", "track.not_shipped")
     # Shipped: the resi is the answer, and nothing says it is not.
     assert shop.t("id", "track.not_shipped") not in await shop.text("sari", "/lacak INV-1001")
+
+
+async def test_tracking_with_several_orders_none_shipped_says_so_before_asking_which(
+    db: Database,
+) -> None:
+    shop = await open_shop(db)  # Sari's three orders: none shipped
+    [asked] = await shop.say("sari", "/lacak")
+    assert asked.text.splitlines() == [
+        shop.t("id", "track.none_shipped"),
+        shop.t("id", "status.pick"),
+    ]
+    assert len(asked.choices) == 3
+    # A plain "where is my order?" asks which without it.
+    [which] = await shop.say("sari", "pesanan saya sudah sampai mana?")
+    assert which.text == shop.t("id", "status.pick")
