@@ -147,7 +147,10 @@ _CALLS = _words("""
     kak ka kk kakak kaka min admin mimin gan agan sis sist bro bos boss bang mas mba mbak om
     bu ibu pak bapak teh kang tanya nanya bertanya
 """)
-_CALL_PHRASES = ("i have a question", "can i ask", "may i ask", "quick question")
+_CALL_PHRASES = (
+    "i have a question", "can i ask", "may i ask", "quick question", "ada pertanyaan",
+    "punya pertanyaan", "ada yang mau ditanyakan", "ada yang ingin ditanyakan",
+)  # fmt: skip
 # Marks that say thanks or OK with no word: a thumbs-up, folded hands, a smile, a heart.
 _THANKS_MARKS = frozenset("👍👌🙏🤝👏❤♥💕😊🙂☺😀😁😄🥰😍✅💯")
 _THANKS = _words("makasih thanks nuhun suwun bye goodbye dadah")
@@ -279,7 +282,8 @@ _QUERY_NOISE = (
     | _words("""
     ada punya have got any some there left out sold harga price much many cek check lihat
     bisa boleh beli buy purchase like want wanna need butuh kirim pesanan orders
-    let know tell when back kasih tau tahu reseller grosir wholesale
+    let know tell when back kasih tau tahu reseller grosir wholesale lain other others colors
+    colours sizes
 """)
 )
 _REMOVE_FROM_QUERY = (
@@ -473,11 +477,15 @@ class _Text:
         """Tell whether the text asks about availability without a stock word: "ada", "ready"."""
         if self.has(_STOCK_WEAK) or self.says(_STOCK_WEAK_PHRASES):
             return True
+        if self.says(_CALL_PHRASES):
+            return False  # "saya ada pertanyaan soal ukuran": a question is coming
         core = self.core
         if not core or core == ["ada", "apa"]:
             return False
         if core[0] in ("ada", "punya") or core[-1] == "ada":
             return True
+        if "ada" in self.vocab and self.has(_SIZE_LABELS):
+            return True  # "warna putih ada ukuran L?"
         return any(a == "ada" and b in ("tidak", "belum") for a, b in pairwise(core))
 
     def order_noun(self) -> bool:
