@@ -273,6 +273,9 @@ _SIZE_LABELS = _words(
     "ukuran size uk warna color colour model tipe type jenis varian variant motif"
 )
 _QUANTITY_UNITS = _words("pcs pc biji buah lusin pieces piece dozen lembar")
+# Who or what an order is for, after the product: "buat teman", "untuk kado", "for my wife".
+_FOR_WHOM = _words("buat untuk bwt for")
+_SIZE_RE = re.compile(r"x{0,4}[sml]|\d?xl|\d{2}")
 # Asking to be told when a product is back: "kabari kalau kaos putih L ready", "let me know".
 _TELL_WHEN_BACK = _words("kabari kabarin kabarkan infoin infokan notify")
 _TELL_WHEN_BACK_PHRASES = ("kasih tau", "kasih tahu", "let me know", "tell me when")
@@ -498,9 +501,16 @@ class _Text:
 def _query(words: list[str]) -> str | None:
     """Return the product words of a stock question, or None."""
     kept: list[str] = []
+    for_whom = False  # in "buat teman", "for my son": who it is for is no product
     for i, word in enumerate(words):
         if not kept and word in _LEADING_NOISE:
             continue  # "selamat pagi kak, ..." (time-of-day words are only noise up front)
+        if word in _FOR_WHOM and kept and not _PRODUCTS.intersection(words[i + 1 :]):
+            for_whom = True
+            continue
+        if for_whom and not _SIZE_RE.fullmatch(word):
+            for_whom = word not in _SIZE_LABELS  # "… untuk kondangan ukuran M": M is a size
+            continue
         if word in _REMOVE_FROM_QUERY or _QTY_RE.fullmatch(word):
             continue
         if word.isdigit() and i + 1 < len(words) and words[i + 1] in _QUANTITY_UNITS:
