@@ -259,6 +259,23 @@ async def reseller_order(ctx: Context, args: str) -> Reply | list[Reply]:
     return Reply("\n".join(summary))
 
 
+async def reseller_asks_to_order(ctx: Context, text: str) -> Reply:
+    """A reseller's "mau order tote 2" in words: the dropship command, filled in as far as
+    the words go (a dropship order needs the recipient's phone, which a draft never asks)."""
+    query = classify(text).query
+    usage = ctx.t("resellerorder.usage")
+    if not query:
+        return Reply(usage)
+    found = await find_products(ctx.session, query, limit=5, cache=ctx.catalog)
+    if not found.missing and len(found.products) == 1:
+        product = found.products[0]
+        said = ctx.t("resellerorder.fill", sku=product.sku, qty=_qty_in(text) or 1)
+        return Reply(stock_line(ctx, product) + "\n" + said)
+    listed = await stock_answer(ctx, query)  # the SKUs to write, or that there is none
+    said = listed.text if listed is not None else ctx.t("stock.none", query=query[:100])
+    return Reply(said + "\n" + usage)
+
+
 # ------------------------------------------------------------------------------- customers
 
 

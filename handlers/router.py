@@ -235,6 +235,8 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
     if ctx.role is not Role.STAFF:
         if kind is IntentKind.PERSON or support.asks_for_person(ctx, intent.words):
             return await support.hand_over(ctx, Reason.ASKED)
+        if kind is IntentKind.BUY and ctx.role is Role.RESELLER:
+            return await ordering.reseller_asks_to_order(ctx, text)
         if kind is IntentKind.BUY:
             return await ordering.start(ctx, text)
         if kind is IntentKind.PAID:

@@ -167,6 +167,27 @@ async def test_an_order_for_more_than_is_on_hand_is_told_there_is_not_enough(sho
     assert "belum cukup" in shop.t("id", "neworder.awaiting")
 
 
+async def test_a_reseller_asking_to_order_in_words_gets_the_dropship_command_filled_in(
+    shop: Shop,
+) -> None:
+    # A draft would take no recipient's phone and place no dropship order: the command does.
+    asked = await shop.text("mawar", "mau order tote 2")
+    assert (
+        asked.splitlines()[-2:]
+        == shop.t("id", "resellerorder.fill", sku="TOTE-KNV", qty=2).splitlines()
+    )
+    assert "Rp48.000" in asked  # their price, as /stok shows it
+    await shop.say("mawar", "/bahasa en")
+    asked = await shop.text("mawar", "can I get 3 black tees XL?")
+    assert asked.endswith(shop.t("en", "resellerorder.fill", sku="KAOS-HTM-XL", qty=3))
+    # Several products: their SKUs, then how to write the order.
+    several = await shop.text("mawar", "I want to order a tee")
+    assert "(KAOS-HTM-L)" in several and "(KAOS-HTM-XL)" in several
+    assert several.endswith(shop.t("en", "resellerorder.usage"))
+    async with shop.db.sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(OrderDraft)) == 0
+
+
 # --- customers ---------------------------------------------------------------------------------
 
 
