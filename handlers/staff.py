@@ -16,7 +16,7 @@ from handlers.views import phase_label
 from models.change import Actor, Change
 from models.enums import Phase
 from models.errors import DomainError, InvalidTransition, NotFound, StockError
-from models.flows import Position
+from models.flows import FLOWS, Position
 from models.inventory import product_exists, set_stock
 from models.lifecycle import (
     advance,
@@ -220,7 +220,8 @@ async def stage(ctx: Context, args: str) -> Reply:
             if guess is not None:
                 guesses.setdefault(guess, []).append(order.code)
                 raise DomainError(ctx.t("stage.did_you_mean", word=word[:40], guess=guess))
-            raise DomainError(ctx.t("stage.unknown", word=word[:40], code=order.code))
+            ahead = ", ".join(_words_ahead(ctx, order)) or "-"
+            raise DomainError(ctx.t("stage.unknown", word=word[:40], ahead=ahead))
         return await advance(
             ctx.session, order, target, change, note=note, customer_note=told, photo=photo
         )
@@ -240,6 +241,22 @@ def _target(order: Order, word: str) -> Position | None:
             return Position(Phase.IN_PRODUCTION, index)
     phase = PHASE_WORDS.get(word)
     return Position(phase) if phase else None
+
+
+def _words_ahead(ctx: Context, order: Order) -> list[str]:
+    """What `/tahap` takes for this order from here, in its flow's order: later phases in the
+    staff member's words and the production stages still to come."""
+    stages = [planned.name for planned in order.plan]
+    flow = FLOWS[order.fulfillment]
+    ahead: list[str] = []
+    if order.phase is Phase.IN_PRODUCTION and order.stage_index is not None:
+        ahead += stages[order.stage_index + 1 :]
+    for phase in flow[flow.index(order.phase) + 1 :] if order.phase in flow else ():
+        if phase is Phase.IN_PRODUCTION:
+            ahead += stages
+        elif PHASE_WORDS.get(word := ctx.phase(phase.value).split()[0]) is phase:
+            ahead.append(word)  # "siap kirim": /tahap … siap
+    return ahead
 
 
 def _closest(order: Order, word: str) -> str | None:

@@ -293,6 +293,23 @@ async def test_refused_moves_are_worded_and_change_nothing(shop: Shop) -> None:
     assert await shop.snapshot() == before
 
 
+async def test_an_unknown_stage_word_lists_what_the_order_can_go_to_in_its_flows_order(
+    shop: Shop,
+) -> None:
+    ahead = "dibayar, potong, jahit, sablon, qc, siap, dikirim, diterima"
+    assert await shop.text("dewi", "/tahap INV-1002 selesai") == "❌ INV-1002: " + shop.t(
+        "id", "stage.unknown", word="selesai", ahead=ahead
+    )
+    await shop.say("dewi", "/tahap INV-1002 jahit")  # the stages behind it are gone
+    assert (await shop.text("dewi", "/tahap INV-1002 beres")).endswith(
+        "sablon, qc, siap, dikirim, diterima"
+    )
+    await shop.say("dewi", "/language en")
+    assert (await shop.text("dewi", "/stage INV-1001 done")).endswith(
+        "paid, packed, shipped, delivered"
+    )
+
+
 async def test_shipping_normalises_the_courier_and_tells_the_tracking_number(shop: Shop) -> None:
     await shop.say("dewi", "/kirim INV-1001 ninja express nx00012345")
     ((who, reply),) = await shop.deliver()
