@@ -16,6 +16,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 
 from handlers.context import Context, Settings
 from handlers.i18n import Messages
+from handlers.intents import language_of
 from handlers.router import dispatch
 from handlers.types import Incoming, Reply, Role, SharedContact
 from models.base import utcnow
@@ -201,7 +202,7 @@ class Conversation:
             role=role,
             staff=sender.staff,
             reseller=sender.reseller,
-            lang=sender.language or self.settings.default_language,
+            lang=self._language(incoming, sender),
             settings=self.settings,
             messages=self.messages,
             now=now,
@@ -210,6 +211,23 @@ class Conversation:
             drafting=sender.drafting,
             brand=sender.brand,
         )
+
+    def _language(self, incoming: Incoming, sender: Sender) -> Language:
+        """The language to answer in: the chat's (or its customer's); else the one a customer's
+        or reseller's words are plainly written in, kept for the chat when it is not the shop's
+        default, so that its pushes come in it too (`/bahasa` changes it back)."""
+        if sender.language is not None:
+            return sender.language
+        if sender.staff is not None or incoming.text.startswith("/"):
+            # Staff write to customers in the customers' language, and commands say nothing.
+            return self.settings.default_language
+        said = language_of(incoming.text)
+        if said is None:
+            return self.settings.default_language
+        lang = Language(said)
+        if lang is not self.settings.default_language:
+            sender.chat.language = lang  # a write: answered in a write transaction, once
+        return lang
 
 
 async def _identify(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import pairwise
 
-__all__ = ["MAX_TEXT_LENGTH", "Intent", "IntentKind", "classify", "normalise"]
+__all__ = ["MAX_TEXT_LENGTH", "Intent", "IntentKind", "classify", "language_of", "normalise"]
 
 # A chat question is a sentence or two; anything longer is a paste, not a question.
 MAX_TEXT_LENGTH = 1000
@@ -611,3 +611,33 @@ def classify(text: str) -> Intent:
     if greeting:
         return Intent(IntentKind.GREETING, words=kept)
     return Intent(IntentKind.UNKNOWN, words=kept)
+
+
+# Words only one of the two languages uses, to tell which a message is written in. Words both
+# use in chat ("order", "stock", "ready", "ok", "thanks", "hi") say nothing either way.
+_ENGLISH_ONLY = _words("""
+    the is are am was were my your you where what when which how much many do does did can
+    could would will please it this that have has i me we our of to in for with any there yet
+    still not and if an want need get know just been be should shipped arrived
+""")
+_INDONESIAN_ONLY = _words("""
+    ada saya aku sy kak kakak ka mau berapa brp apa yang yg sudah udah udh sdh belum blm dong
+    ya gak ga nggak enggak tidak tdk bisa bs mana dimana kapan untuk buat dengan dan ini itu
+    min gan sis pesanan barang stok kirim bayar harga terima kasih makasih tolong mohon kok
+    sih deh lagi masih punya kah pak bu mas mbak
+""")
+
+
+def language_of(text: str) -> str | None:
+    """Which language a message is plainly written in ("en" or "id"); None when it does not
+    say (one or two words, a code, a mix)."""
+    if len(text) > MAX_TEXT_LENGTH:
+        return None
+    tokens = _raw_tokens(_fold(text))
+    english = sum(token in _ENGLISH_ONLY for token in tokens)
+    indonesian = sum(token in _INDONESIAN_ONLY for token in tokens)
+    if english >= 2 and english > 2 * indonesian:
+        return "en"
+    if indonesian >= 2 and indonesian > 2 * english:
+        return "id"
+    return None

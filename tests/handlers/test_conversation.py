@@ -293,6 +293,33 @@ async def test_refused_moves_are_worded_and_change_nothing(shop: Shop) -> None:
     assert await shop.snapshot() == before
 
 
+async def test_a_chat_with_no_language_is_answered_in_the_one_it_plainly_writes(
+    shop: Shop,
+) -> None:
+    # Tamu chose no language and bought nothing: written to in English, kabar answers in it.
+    asked = await shop.text("tamu", "hello, is the tote bag in stock?")
+    assert asked.splitlines()[-1].strip() == shop.t("en", "stock.low", count=2)
+    # It is kept for the chat: a word both languages use is answered in it too.
+    assert await shop.text("tamu", "thanks") == shop.t("en", "greeting.thanks")
+    # Until the chat picks another.
+    await shop.say("tamu", "/bahasa id")
+    asked = await shop.text("tamu", "how much is the tote?")
+    assert asked.splitlines()[-1].strip() == shop.t("id", "stock.low", count=2)
+
+
+async def test_a_chat_with_a_language_keeps_it_whatever_the_message(shop: Shop) -> None:
+    # Sari's orders were placed in Indonesian: an English question does not change that.
+    before = await shop.snapshot()
+    answer = await shop.text("sari", "where is my order INV-1001?")
+    assert answer.splitlines()[0] == "Toko Batik Kabar · Pesanan INV-1001"
+    assert await shop.snapshot() == before
+    # A mix says nothing: the shop's language.
+    assert "Rp60.000" in await shop.text("tamu", "hi kak, is the tote ready?")
+    # Staff write to customers in the customers' language: their own chat keeps the shop's.
+    await shop.say("dewi", "where is INV-1001?")
+    assert "Pesanan INV-1001" in await shop.text("dewi", "/status INV-1001")
+
+
 async def test_an_unknown_stage_word_lists_what_the_order_can_go_to_in_its_flows_order(
     shop: Shop,
 ) -> None:

@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handlers.intents import MAX_TEXT_LENGTH, Intent, IntentKind, classify, normalise
+from handlers.intents import (
+    MAX_TEXT_LENGTH,
+    Intent,
+    IntentKind,
+    classify,
+    language_of,
+    normalise,
+)
 
 K = IntentKind
 
@@ -272,3 +279,25 @@ def test_any_text_gives_a_well_formed_intent_without_raising(text: str) -> None:
     if intent.query is not None:
         assert intent.kind is K.STOCK
         assert intent.query == intent.query.strip() != ""
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("hello, is the tote bag in stock?", "en"),
+        ("where is my order", "en"),
+        ("can I get 2 tote bags?", "en"),
+        ("pesanan saya sudah sampai mana?", "id"),
+        ("ada stok kaos hitam XL?", "id"),
+        ("kak, barangnya udah dikirim belum?", "id"),
+        # Too little, or both: no language of its own.
+        ("thanks", None),
+        ("ok", None),
+        ("INV-1001", None),
+        ("order 2 black tees", None),
+        ("hi kak, is the tote ready?", None),
+        ("x" * (MAX_TEXT_LENGTH + 1), None),
+    ],
+)
+def test_the_language_a_message_is_plainly_written_in(text: str, language: str | None) -> None:
+    assert language_of(text) == language
