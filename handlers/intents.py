@@ -15,7 +15,15 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import pairwise
 
-__all__ = ["MAX_TEXT_LENGTH", "Intent", "IntentKind", "classify", "language_of", "normalise"]
+__all__ = [
+    "MAX_TEXT_LENGTH",
+    "Intent",
+    "IntentKind",
+    "classify",
+    "language_of",
+    "normalise",
+    "product_words",
+]
 
 # A chat question is a sentence or two; anything longer is a paste, not a question.
 MAX_TEXT_LENGTH = 1000
@@ -517,6 +525,11 @@ def _query(words: list[str]) -> str | None:
             continue  # "3 pcs"
         kept.append(word)
     return " ".join(kept) or None
+
+
+def product_words(text: str) -> str | None:
+    """The words of a message that may name a product ("yang XL aja" -> "xl"), or None."""
+    return _query(normalise(text))
 
 
 def _sku_like(code: str) -> bool:

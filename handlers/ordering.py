@@ -13,10 +13,11 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
+from handlers import faq
 from handlers.context import Context
 from handlers.customer import stock_answer
 from handlers.i18n import day
-from handlers.intents import IntentKind, classify
+from handlers.intents import IntentKind, classify, normalise, product_words
 from handlers.payment import account_lines
 from handlers.support import hand_over
 from handlers.types import Choice, Reply
@@ -333,8 +334,15 @@ async def _phone_of(ctx: Context) -> str | None:
 
 
 async def _choose_product(ctx: Context, draft: OrderDraft, words: str) -> Reply:
-    query = classify(words).query or words
+    query = classify(words).query or product_words(words) or words
     found = await find_products(ctx.session, query, limit=5, cache=ctx.catalog)
+    if (earlier := draft.data.get("query")) and (found.missing or len(found.products) != 1):
+        # "yang XL aja" after "which kaos hitam?": the choice narrowed, not a new search.
+        narrowed = await find_products(
+            ctx.session, f"{earlier} {query}", limit=5, cache=ctx.catalog
+        )
+        if narrowed.products and not narrowed.missing:
+            query, found = f"{earlier} {query}", narrowed
     if found.missing or not found.products:
         said = await stock_answer(ctx, query)
         draft.step = "product"
@@ -342,6 +350,7 @@ async def _choose_product(ctx: Context, draft: OrderDraft, words: str) -> Reply:
         return Reply(told + "\n" + ctx.t("draft.ask_product"))
     if len(found.products) > 1:
         draft.step = "product"
+        draft.data = {**draft.data, "query": query}
         return Reply(
             ctx.t("draft.which_product"),
             choices=tuple(Choice(p.label, f"/pesan {p.sku}") for p in found.products),
@@ -393,7 +402,7 @@ async def answer(ctx: Context, text: str) -> Reply | list[Reply] | None:
     if step == "qty":
         qty = _typed_qty(lowered)
         if qty is None:
-            if classify(said).kind is not IntentKind.UNKNOWN:
+            if classify(said).kind is not IntentKind.UNKNOWN or _asks_the_shop(ctx, said):
                 return None  # a question in between: answered as usual, the draft waits
             return _ask(ctx.t("draft.ask_qty"))
         draft.data = {**draft.data, "qty": qty}
@@ -406,7 +415,8 @@ async def answer(ctx: Context, text: str) -> Reply | list[Reply] | None:
             return _ask_name(ctx)
         return None
     if step == "name":
-        if classify(said).kind not in (IntentKind.UNKNOWN, IntentKind.GREETING) or len(said) > 200:
+        asks = classify(said).kind not in (IntentKind.UNKNOWN, IntentKind.GREETING)
+        if asks or _asks_the_shop(ctx, said) or len(said) > 200:
             return None
         if not any(ch.isalpha() for ch in said):
             return _ask_name(ctx)  # "-" or "?" is nobody's name
@@ -426,6 +436,15 @@ async def answer(ctx: Context, text: str) -> Reply | list[Reply] | None:
             return _ask_name(ctx)
         return None
     return None
+
+
+def _asks_the_shop(ctx: Context, said: str) -> bool:
+    """Whether a message in the middle of a draft is a shop question ("ongkirnya berapa?"):
+    it is answered as usual, or handed to a person, and the draft waits."""
+    words = normalise(said)
+    return faq.match(ctx.settings.faq, words) is not None or bool(
+        faq.unanswered(ctx.settings.faq, words)
+    )
 
 
 def _typed_qty(said: str) -> int | None:

@@ -14,9 +14,10 @@ from sqlalchemy import func, select
 
 from bot.jobs import Jobs
 from handlers.context import OrderSettings
+from handlers.faq import topic
 from handlers.types import Incoming, Reply
 from models import Chat, Notification, Order, OrderDraft, OrderLine, PhaseEvent, Product
-from models.enums import Channel, NotificationKind, Phase
+from models.enums import Channel, Language, NotificationKind, Phase
 from models.imports import ORDER_COLUMNS, import_orders, read_csv
 from models.storage import Database
 from tests.support.shop import Shop, attach, open_shop
@@ -278,6 +279,39 @@ async def test_how_many_may_be_said_in_words(shop: Shop, said: str, qty: int) ->
     await text(shop, PHONE, "Sari Wulandari")
     [summary] = await wa(shop, PHONE, "Jl. Mawar 12, Bandung")
     assert f"• Kaos Polos Hitam XL (KAOS-HTM-XL) ×{qty}" in summary.text
+
+
+async def test_words_after_which_product_narrow_the_choice(shop: Shop) -> None:
+    [which] = await wa(shop, PHONE, "mau order kaos polos")
+    assert len(which.choices) == 3
+    [which] = await wa(shop, PHONE, "yang hitam")
+    assert [c.command for c in which.choices] == ["/pesan KAOS-HTM-L", "/pesan KAOS-HTM-XL"]
+    picked = await text(shop, PHONE, "yang L aja kak")  # the white L is no longer in question
+    assert "(KAOS-HTM-L)" in picked and picked.endswith(shop.t("id", "draft.ask_qty"))
+    # A product of its own is a new choice, not a narrowing.
+    await text(shop, PHONE, "batal")
+    await wa(shop, PHONE, "mau order kaos polos")
+    assert "(TOTE-KNV)" in await text(shop, PHONE, "tote bag aja deh")
+
+
+async def test_a_shop_question_in_the_middle_of_a_draft_is_answered_and_the_draft_waits(
+    shop: Shop,
+) -> None:
+    shipping = topic("shipping", {Language.ID: "Ongkir sesuai ekspedisi, dihitung admin"})
+    shop.conversation.settings = replace(shop.settings, faq=(shipping,))
+    await wa(shop, PHONE, "mau beli kaos hitam XL")
+    assert await text(shop, PHONE, "ongkirnya berapa?") == "Ongkir sesuai ekspedisi, dihitung admin"
+    assert await text(shop, PHONE, "2") == shop.t("id", "draft.ask_name_or", name="Pembeli")
+    # Asked while the name is wanted, the answer comes and the name is still wanted.
+    assert await text(shop, PHONE, "ongkir ke bandung berapa?") == (
+        "Ongkir sesuai ekspedisi, dihitung admin"
+    )
+    assert await text(shop, PHONE, "Sari Wulandari") == shop.t("id", "draft.ask_address")
+    # One the shop has written no answer to goes to a person, as anywhere else.
+    shop.conversation.settings = replace(shop.settings, faq=())
+    await wa(shop, PHONE, "mau beli tote bag")
+    [handed] = await wa(shop, PHONE, "bisa cod?")
+    assert handed.text.startswith(shop.t("id", "support.ack.no_answer", number=1))
 
 
 async def test_what_is_no_quantity_or_no_name_is_asked_again(shop: Shop) -> None:
