@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from handlers.context import Context
@@ -68,6 +69,10 @@ async def asked_about(ctx: Context, intent: Intent) -> Reply:
     mine = await visible_orders(ctx.session, ctx.chat, LIST_LIMIT)
     if not mine:
         return no_orders(ctx)
+    numbers = {int(w) for w in intent.words if w.isdigit() and len(w) <= 12}
+    numbered = [o for o in mine if _code_number(o.code) in numbers]
+    if len(numbered) == 1:  # "pesanan 1001 gimana?": of this chat's own, the one it names
+        return await _status_of(ctx, numbered[0].code, intent)
     pool = [o for o in mine if o.phase not in FINAL] or mine
     if len(pool) == 1:
         return await _status_of(ctx, pool[0].code, intent)
@@ -98,6 +103,15 @@ def _pointed_to(pool: list[Order], items: dict[int, list[Item]], intent: Intent)
         ]
         picked = making or made_to_order or picked
     return picked
+
+
+def _code_number(code: str) -> int | None:
+    """The number an order code ends in: INV-1001 -> 1001."""
+    found = _TRAILING_NUMBER.search(code)
+    return int(found[1]) if found else None
+
+
+_TRAILING_NUMBER = re.compile(r"(\d{1,12})\D*$")
 
 
 def _with_products(
