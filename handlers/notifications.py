@@ -47,7 +47,11 @@ def render_notification(
     if kind is NotificationKind.BACK_IN_STOCK:
         news = cast(BackInStock, payload)
         product = f"{news['name']} {news['variant'] or ''}".strip()
-        return Reply(t("push.back_in_stock", product=product, sku=news["sku"]), lang=lang)
+        said = t("push.back_in_stock", product=product, sku=news["sku"])
+        if not settings.orders.customers_can_order or not news.get("may_order", True):
+            return Reply(said, lang=lang)
+        order_it = Choice(t("push.order_now"), f"/pesan {news['sku']}")  # while it lasts
+        return Reply(said, choices=(order_it,), lang=lang)
     if kind is NotificationKind.STAFF_ALERT:
         alert = cast(StaffAlert, payload)
         if alert["alert"] == "proof":

@@ -14,9 +14,10 @@ from models.enums import Fulfillment
 from models.errors import NotFound, StockError
 from models.flows import FINAL
 from models.lifecycle import fill_awaiting
-from models.linking import sees_order
+from models.linking import known_as, sees_order
 from models.orders import Order, OrderLine, clean_code
 from models.outbox import BackInStock, Outgoing, enqueue
+from models.people import Chat
 
 
 @dataclass(frozen=True)
@@ -85,36 +86,32 @@ async def _tell_subscribers(session: AsyncSession, product: Product, now: dateti
         )
         .exists()
     )
+    # A reseller orders by their own command, a reseller's customer from the reseller: neither
+    # is offered to order it from the shop in the chat.
+    buys_elsewhere = (Chat.reseller_id.is_not(None)) | known_as(Chat.id).is_not(None)
     rows = await session.execute(
-        select(StockSubscription, has_it_on_order).where(
+        select(StockSubscription, has_it_on_order, buys_elsewhere)
+        .join(Chat, Chat.id == StockSubscription.chat_id)
+        .where(
             StockSubscription.product_id == product.id,
             StockSubscription.notified_at.is_(None),
         )
     )
-    subs = []
-    for sub, ordered in rows:
-        sub.notified_at = now  # told now, or by their order's own news
-        if not ordered:
-            subs.append(sub)
     news: BackInStock = {
         "sku": product.sku,
         "name": product.name,
         "variant": product.variant,
         "available": product.available,
     }
-    await enqueue(
-        session,
-        [
-            Outgoing.back_in_stock(
-                sub.chat_id,
-                news,
-                key=f"stock:{product.id}:sub:{sub.id}:{now.isoformat()}",
-                due_at=now,
-            )
-            for sub in subs
-        ],
-    )
-    return len(subs)
+    told: list[Outgoing] = []
+    for sub, ordered, elsewhere in rows:
+        sub.notified_at = now  # told now, or by their order's own news
+        if not ordered:
+            key = f"stock:{product.id}:sub:{sub.id}:{now.isoformat()}"
+            said: BackInStock = {**news, "may_order": not elsewhere}
+            told.append(Outgoing.back_in_stock(sub.chat_id, said, key=key, due_at=now))
+    await enqueue(session, told)
+    return len(told)
 
 
 async def product_exists(session: AsyncSession, sku: str) -> bool:

@@ -150,6 +150,7 @@ class BackInStock(TypedDict):
     name: str
     variant: str
     available: int
+    may_order: NotRequired[bool]  # the chat may order it from the shop here (default: yes)
 
 
 class LateAlert(TypedDict):

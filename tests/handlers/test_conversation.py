@@ -426,6 +426,17 @@ async def test_restock_serves_the_waiting_order_then_tells_subscribers(shop: Sho
     assert "❌" in await shop.text("dewi", "/stokset KAOS-PTH-L 0")  # 1 unit is reserved
 
 
+async def test_back_in_stock_offers_to_order_it_to_those_who_may_order_here(shop: Shop) -> None:
+    for who in ("tamu", "rina", "mawar"):
+        await shop.say(who, "/kabari KAOS-PTH-L")
+    await shop.say("dewi", "/stokset KAOS-PTH-L +5")
+    pushed = {who: r for who, r in await shop.deliver(after=1) if who != "sari"}
+    order_it = (shop.t("id", "push.order_now"), "/pesan KAOS-PTH-L")
+    assert [(c.label, c.command) for c in pushed["tamu"].choices] == [order_it]
+    # Rina buys from Mawar, and Mawar orders by her own command: no button to the shop.
+    assert pushed["rina"].choices == () and pushed["mawar"].choices == ()
+
+
 async def test_stop_silences_pushes_until_the_customer_writes_again(shop: Shop) -> None:
     await shop.say("sari", "/berhenti")
     await shop.say("dewi", "/bayar INV-1001")
