@@ -91,8 +91,11 @@ def _forward(t: Say, settings: Settings, lang: Language, forward: HandoverForwar
     lines = []
     if forward["first"]:
         contact = ", ".join(part for part in (forward["phone"], forward["channel"]) if part)
+        named = who
+        if other := forward.get("orders_of"):
+            named = t("support.forward.orders_of", who=who, customer=other)
         lines.append(
-            t(f"support.forward.{forward['reason']}", number=number, who=who, contact=contact)
+            t(f"support.forward.{forward['reason']}", number=number, who=named, contact=contact)
         )
         if forward["orders"]:
             orders = ", ".join(

@@ -246,7 +246,8 @@ class HandoverForward(TypedDict):
     thread: int
     first: bool
     reason: str  # asked, not_understood, media
-    customer: str
+    customer: str  # the name the platform shows for the chat, else its customer's
+    orders_of: NotRequired[str]  # the customer whose orders it sees, when another name
     phone: str  # masked, or "" when there is none
     channel: str
     orders: list[tuple[str, str, str]]  # (code, phase, stage or ""); JSON gives lists back

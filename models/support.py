@@ -263,9 +263,15 @@ async def _forward_payload(
             .order_by(Customer.id)
             .limit(1)
         )
-        if customer is not None:
-            payload["customer"] = customer.name or thread.name
-        phone = customer.phone if customer is not None else chat.address
+        named = customer.name if customer is not None else ""
+        if not thread.name:
+            payload["customer"] = named
+        elif named and named.casefold() != thread.name.casefold():
+            # Someone writes from a chat that sees another's orders (a forwarded invoice, a
+            # relative's phone): staff see both names, not the customer's alone.
+            payload["orders_of"] = named
+        # The number that writes, where the chat has one (WhatsApp); else the customer's.
+        phone = chat.address if chat.address.startswith("+") or customer is None else customer.phone
         payload["phone"] = mask_phone(phone) if phone.startswith("+") else ""
         payload["orders"] = await _orders_of(session, chat)
         # Staff answer a reseller's customer in the reseller's name, never the shop's.

@@ -10,12 +10,13 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bot.jobs import Jobs
-from handlers.types import Attachment, Reply
+from handlers.types import Attachment, Incoming, Reply
 from models import ChatMessage, SupportThread
 from models.chats import get_or_create_chat
 from models.enums import Channel, NotificationKind, NotificationStatus
 from models.outbox import Notification
 from models.people import Staff
+from models.phones import mask_phone
 from models.storage import Database
 from models.support import ThreadStatus
 from tests.support.shop import Shop, attach, open_shop
@@ -237,6 +238,30 @@ async def test_a_stranger_can_open_a_thread_too(shop: Shop) -> None:
     assert "#" in ack.text
     [forward] = forwards(await shop.deliver(after=0))
     assert shop.t("id", "support.forward.no_orders") in forward
+
+
+async def test_someone_writing_from_a_chat_that_sees_anothers_orders_is_shown_as_both(
+    shop: Shop,
+) -> None:
+    # Tamu opened Sari's invoice link: staff must not take Tamu for Sari.
+    await shop.say("tamu", f"kabar {shop.links['INV-1001']}")
+    await shop.say("tamu", "mau bicara dengan admin")
+    [forward] = forwards(await shop.deliver(after=0))
+    who = shop.t("id", "support.forward.orders_of", who="Tamu", customer="Sari")
+    assert forward.startswith(f"🙋 #1 · {who} (+6281******890, console)")
+    assert "Tamu: mau bicara dengan admin" in forward
+
+
+async def test_a_whatsapp_chat_is_shown_with_its_own_number(shop: Shop) -> None:
+    # Her husband's phone opened Sari's invoice: staff call back the number that wrote.
+    husband = "+6281299990000"
+    for said in (f"kabar {shop.links['INV-1001']}", "mau bicara dengan admin"):
+        await shop.conversation.handle(
+            Incoming(Channel.WHATSAPP, husband, husband, "Andi", said, phone_verified=True)
+        )
+    [forward] = forwards(await shop.deliver(after=0))
+    who = shop.t("id", "support.forward.orders_of", who="Andi", customer="Sari")
+    assert forward.startswith(f"🙋 #1 · {who} ({mask_phone(husband)}, whatsapp)")
 
 
 async def test_a_thread_and_its_numbering_survive_a_restart(shop: Shop) -> None:
