@@ -95,37 +95,50 @@ class Problems:
 
 
 async def parse_lines(ctx: Context, text: str, problems: Problems) -> list[tuple[Product, int]]:
-    """`KAOS-HTM-L 2, TOTE-CANVAS 1` (or `2 KAOS-HTM-L`, `KAOS-HTM-L x2`) into products."""
-    wanted: list[tuple[str, int | None]] = []
+    """`KAOS-HTM-L 2, TOTE-CANVAS 1` (or `2 KAOS-HTM-L`, `KAOS-HTM-L x2`) into products; a
+    product's name that names one product does as well as its SKU (`kaos hitam xl 2`)."""
+    wanted: list[tuple[list[str], int]] = []  # the words naming a product, how many
     for piece in (p.strip() for p in text.split(",")):
-        if not piece:
-            continue
         words = piece.split()
-        sku, qty = words[0], None
-        if len(words) == 2 and _QTY.fullmatch(words[0]) and not _QTY.fullmatch(words[1]):
-            sku, words = words[1], [words[1], words[0]]
-        if len(words) > 2:
-            problems.found.append(ctx.t("neworder.bad_line", line=piece[:60]))
+        if not words:
             continue
-        if len(words) == 2:
-            found = _QTY.fullmatch(words[1])
-            qty = int(found[1]) if found else None
-            if qty is None:
-                problems.found.append(ctx.t("neworder.bad_qty", sku=sku[:40], qty=words[1][:20]))
-                continue
-        wanted.append((sku, 1 if qty is None else qty))
-    products = await products_by_sku(ctx.session, [sku for sku, _ in wanted])
+        qty = 1
+        for size in (2, 1):  # "2 pcs" or "2" at the end, else at the start
+            if len(words) > size and (typed := _QTY.fullmatch(" ".join(words[-size:]))):
+                words, qty = words[:-size], int(typed[1])
+                break
+        else:
+            for size in (2, 1):
+                if len(words) > size and (typed := _QTY.fullmatch(" ".join(words[:size]))):
+                    words, qty = words[size:], int(typed[1])
+                    break
+        wanted.append((words, qty))
+    skus = await products_by_sku(ctx.session, [words[0] for words, _ in wanted])
     lines: list[tuple[Product, int]] = []
-    for sku, qty in wanted:
-        product = products.get(clean_code(sku) or "")
+    for words, qty in wanted:
+        named = " ".join(words)
+        product = skus.get(clean_code(words[0]) or "")
+        if product is not None and len(words) == 2:
+            # "KAOS-HTM-L dua": a SKU with what is no quantity
+            problems.found.append(ctx.t("neworder.bad_qty", sku=product.sku, qty=words[1][:20]))
+            continue
         if product is None:
-            problems.found.append(ctx.t("neworder.unknown_sku", sku=sku[:40]))
-        elif not 1 <= (qty or 0) <= MAX_QTY:
+            found = await find_products(ctx.session, named, limit=5, cache=ctx.catalog)
+            if len(found.products) == 1 and not found.missing:
+                product = found.products[0]
+            elif found.products and not found.missing:
+                listed = ", ".join(p.sku for p in found.products)
+                problems.found.append(ctx.t("neworder.which", name=named[:60], skus=listed))
+                continue
+            else:
+                problems.found.append(ctx.t("neworder.unknown_sku", sku=named[:40]))
+                continue
+        if not 1 <= qty <= MAX_QTY:
             problems.found.append(ctx.t("neworder.bad_qty", sku=product.sku, qty=str(qty)))
         elif any(p.id == product.id for p, _ in lines):
             problems.found.append(ctx.t("neworder.twice", sku=product.sku))
         else:
-            lines.append((product, qty or 1))
+            lines.append((product, qty))
     if not wanted and not problems:
         problems.found.append(ctx.t("neworder.no_lines"))
     return lines

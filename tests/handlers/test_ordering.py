@@ -114,7 +114,14 @@ async def test_a_customer_already_in_chat_is_simply_told(shop: Shop) -> None:
 @pytest.mark.parametrize(
     ("line", "problem"),
     [
-        ("Budi; 0812-3456-7001; NOPE-1 2; Jl. Melati 5", "• SKU NOPE-1 tidak ada di katalog"),
+        ("Budi; 0812-3456-7001; NOPE-1 2; Jl. Melati 5",
+         "• \"NOPE-1\" tidak ada di katalog (sebagai SKU atau nama produk)"),
+        ("Budi; 0812-3456-7001; sepatu hitam 2; Jl. Melati 5",
+         "• \"sepatu hitam\" tidak ada di katalog (sebagai SKU atau nama produk)"),
+        ("Budi; 0812-3456-7001; kaos hitam 2; Jl. Melati 5",
+         "• \"kaos hitam\": ada beberapa, tulis SKU-nya: KAOS-HTM-L, KAOS-HTM-XL"),
+        ("Budi; 0812-3456-7001; KAOS-HTM-L dua; Jl. Melati 5",
+         "• KAOS-HTM-L: jumlah \"dua\" tidak valid (1–999)"),
         ("Budi; 0812-3456-7001; KAOS-HTM-L 0; Jl. Melati 5",
          "• KAOS-HTM-L: jumlah \"0\" tidak valid (1–999)"),
         ("Budi; 12; KAOS-HTM-L 1; Jl. Melati 5", "• nomor HP \"12\" tidak valid"),
@@ -130,6 +137,18 @@ async def test_a_bad_line_is_named_and_nothing_is_written(
     reply = await shop.text("dewi", f"/pesananbaru {line}")
     assert reply.splitlines() == [shop.t("id", "neworder.problems"), problem]
     assert await shop.snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "lines",
+    ["kaos hitam xl 2, tote 1", "2 pcs kaos hitam xl, TOTE-KNV", "KAOS-HTM-XL x2, tote bag"],
+)
+async def test_an_order_line_may_name_the_product_instead_of_its_sku(
+    shop: Shop, lines: str
+) -> None:
+    reply = await shop.text("dewi", f"/pesananbaru Budi; 0812-3456-7001; {lines}; Jl. Melati 5")
+    assert "• Kaos Polos Hitam XL ×2 — Rp170.000" in reply.splitlines()
+    assert "• Tote Bag Kanvas ×1 — Rp60.000" in reply.splitlines()
 
 
 async def test_staff_place_an_order_step_by_step(shop: Shop) -> None:
