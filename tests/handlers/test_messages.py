@@ -41,6 +41,15 @@ def test_a_seller_rewords_a_message(tmp_path: Path) -> None:
     assert messages.text(Language.EN, "greeting.thanks").startswith("You're welcome")
 
 
+def test_an_override_of_a_message_no_longer_said_is_skipped(tmp_path: Path) -> None:
+    override = tmp_path / "words.toml"
+    override.write_text(
+        '[id]\nneworder.bad_line = "x {line}"\ngreeting.thanks = "Sama-sama!"\n', encoding="utf-8"
+    )
+    messages = load_messages(config_from_mapping({"shop": {"messages_file": str(override)}}))
+    assert messages.text(Language.ID, "greeting.thanks") == "Sama-sama!"
+
+
 @pytest.mark.parametrize(
     ("content", "complaint"),
     [
