@@ -42,9 +42,10 @@ def share_button(ctx: Context) -> str:
 
 def no_orders(ctx: Context) -> Reply:
     """Nothing to show yet: the menu, and the way to link for a chat that is not linked."""
+    others = tuple(c for c in menu(ctx) if c.command != "/pesanan")  # not the same question
     return Reply(
         ctx.t("orders.none"),
-        choices=menu(ctx),
+        choices=others,
         contact_button=share_button(ctx) if ctx.role is Role.UNKNOWN else "",
     )
 
