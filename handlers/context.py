@@ -111,12 +111,23 @@ class Context:
     thread: int | None = None  # the chat's open handover thread: a person answers it
     drafting: bool = False  # the chat is putting an order together
     brand: str | None = None  # the reseller a dropship customer knows the shop by
+    last_menu: tuple[str, ...] = ()  # the commands of the last choices the chat was shown
 
     @property
     def reseller_brand(self) -> str | None:
         """The reseller whose brand a customer's chat knows the shop by (it bought only
         through them: dropship); None when it knows the shop's own name."""
         return self.brand if self.role is Role.CUSTOMER else None
+
+    @property
+    def orders_here(self) -> bool:
+        """Whether this chat may order from the shop in chat (`/pesan`'s guided draft): a
+        customer or a stranger, where the shop allows it, who did not buy through a reseller."""
+        return (
+            self.role in (Role.CUSTOMER, Role.UNKNOWN)
+            and self.settings.orders.customers_can_order
+            and self.reseller_brand is None
+        )
 
     def t(self, key: str, **values: object) -> str:
         """Render a message in this chat's language."""

@@ -181,7 +181,9 @@ class Conversation:
 
     async def _dispatch(self, ctx: Context) -> list[Reply]:
         """Route the message (a bare number picks from the last menu) to its handler."""
-        ctx.incoming = _picked(ctx.incoming, self.visits.last_menu(ctx.chat))
+        menu = self.visits.last_menu(ctx.chat)
+        ctx.last_menu = tuple(menu or ())
+        ctx.incoming = _picked(ctx.incoming, menu)
         slash_optional = ctx.incoming.channel is not Channel.TELEGRAM
         return await dispatch(ctx, slash_optional=slash_optional)
 

@@ -172,9 +172,13 @@ async def stock_answer(ctx: Context, query: str, *, tell_when_back: bool = False
     if not products:
         return None
     if len(products) == 1:
-        if tell_when_back and not products[0].orderable_now:
-            return await notify(ctx, products[0].sku)
-        return Reply(stock_line(ctx, products[0]))
+        product = products[0]
+        if tell_when_back and not product.orderable_now:
+            return await notify(ctx, product.sku)
+        if product.orderable_now and ctx.orders_here:  # "ada?", then "mau 2": one tap
+            order_it = Choice(ctx.t("push.order_now"), f"/pesan {product.sku}")
+            return Reply(stock_line(ctx, product), choices=(order_it,))
+        return Reply(stock_line(ctx, product))
     lines = [ctx.t("stock.several")] + [stock_line(ctx, p) for p in products]
     return Reply(
         "\n".join(lines), choices=tuple(Choice(p.label, f"/stok {p.sku}") for p in products)

@@ -311,7 +311,12 @@ async def start(ctx: Context, args: str) -> Reply | list[Reply]:
     qty = _qty_in(words)
     if qty:
         draft.data = {**draft.data, "qty": qty}
-    if not words:
+    named = classify(words).query or product_words(words) or ""
+    if not any(ch.isalpha() for ch in named):  # no product in the words: "mau beli 2"
+        # "I want to buy 2" right after "ada kaos hitam L?": the product just shown
+        shown = [c.split()[1] for c in ctx.last_menu if c.startswith("/pesan ") and " " in c]
+        if len(shown) == 1:
+            return await _choose_product(ctx, draft, shown[0])
         return ctx.reply("draft.ask_product")
     return await _choose_product(ctx, draft, words)
 

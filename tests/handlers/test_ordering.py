@@ -300,6 +300,47 @@ async def test_how_many_may_be_said_in_words(shop: Shop, said: str, qty: int) ->
     assert f"• Kaos Polos Hitam XL (KAOS-HTM-XL) ×{qty}" in summary.text
 
 
+async def test_a_stock_answer_offers_to_order_it_and_a_wish_to_buy_then_means_it(
+    shop: Shop,
+) -> None:
+    new = "+6281299990000"  # a stranger writing in English
+    [asked] = await wa(shop, new, "Hi, do you have the black tee in size L?")
+    assert [c.command for c in asked.choices] == ["/pesan KAOS-HTM-L"]
+    picked = await text(shop, new, "I want to buy 2 please")
+    assert "(KAOS-HTM-L)" in picked and picked.endswith(
+        shop.t("en", "draft.ask_name_or", name="Pembeli")
+    )
+    await text(shop, new, "Andi")
+    [summary] = await wa(shop, new, "Jl. Sudirman 10, Jakarta")
+    assert "• Kaos Polos Hitam L (KAOS-HTM-L) ×2 — IDR170,000" in summary.text.splitlines()
+
+
+async def test_the_order_button_is_only_where_the_chat_may_order_it_here(shop: Shop) -> None:
+    offered = shop.t("id", "push.order_now")
+
+    async def buttons(who: str, asked: str) -> list[str]:
+        return [c.label for c in (await shop.say(who, asked))[-1].choices]
+
+    assert await buttons("tamu", "ada tote bag?") == [offered]
+    assert await buttons("sari", "/stok tote") == [offered]
+    assert await buttons("rina", "/stok tote") == []  # she buys from Mawar
+    assert await buttons("mawar", "/stok tote") == []  # resellers order by /pesan SKU …
+    assert await buttons("dewi", "/stok tote") == []
+    assert await buttons("tamu", "ada kaos putih L?") == []  # none left to order
+    shop.conversation.settings = replace(
+        shop.settings, orders=OrderSettings(customers_can_order=False)
+    )
+    assert await buttons("tamu", "ada tote bag?") == []
+
+
+async def test_a_wish_to_buy_with_no_product_and_none_shown_asks_which(shop: Shop) -> None:
+    assert await text(shop, PHONE, "mau beli 2") == shop.t("id", "draft.ask_product")
+    # A product named by its SKU is that product, whatever was shown before.
+    await wa(shop, PHONE, "batal")
+    await wa(shop, PHONE, "ada tote bag?")
+    assert "(KAOS-HTM-L)" in await text(shop, PHONE, "/pesan KAOS-HTM-L")
+
+
 async def test_words_after_which_product_narrow_the_choice(shop: Shop) -> None:
     [which] = await wa(shop, PHONE, "mau order kaos polos")
     assert len(which.choices) == 3
