@@ -60,9 +60,9 @@ async def greet(ctx: Context, args: str) -> Reply:
     return Reply(ctx.t("greeting.hello", name=_name(ctx)), choices=menu(ctx))
 
 
-async def thanks(ctx: Context, args: str) -> Reply:
-    """Answer a thank-you."""
-    return ctx.reply("greeting.thanks")
+async def thanks(ctx: Context, args: str, *, praised: bool = False) -> Reply:
+    """Answer a thank-you, or praise for what came."""
+    return ctx.reply("greeting.praised" if praised else "greeting.thanks")
 
 
 async def language(ctx: Context, args: str) -> Reply:

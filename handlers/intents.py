@@ -52,6 +52,7 @@ class Hint(StrEnum):
 
     TRACKING = "tracking"  # the courier's tracking number: "resi nya mana"
     PRODUCTION = "production"  # how far it is made: "batiknya udah jadi belum"
+    PRAISE = "praise"  # a thank-you that is praise: "barangnya bagus, suka banget"
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,10 @@ _CALL_PHRASES = (
 _THANKS_MARKS = frozenset("👍👌🙏🤝👏❤♥💕😊🙂☺😀😁😄🥰😍✅💯")
 _THANKS = _words("makasih thanks nuhun suwun bye goodbye dadah")
 _THANKS_PHRASES = ("terima kasih", "sampai jumpa", "see you")
+# Praise for what came: said, not asked, it is thanked for ("barangnya bagus, suka banget").
+_PRAISE = _words("bagus mantap mantul keren puas suka cakep cantik rapi love great nice awesome")
+# A sentence that asks something, even with thanks or praise in it.
+_ASKING = _words("belum apakah kah bisa boleh can could is are do does")
 _HELP = _words("bantuan bantu help tolong panduan petunjuk guide bingung confused support cara")
 _HELP_PHRASES = (
     "how does this work",
@@ -584,6 +589,11 @@ def classify(text: str) -> Intent:
         return Intent(IntentKind.PAID, code.upper() if code else None, words=kept)
     if code is None and "beli" in t.vocab and not order_noun:
         return Intent(IntentKind.BUY, query=query, words=kept)
+    says_it = code is None and "?" not in text and not t.has(_QUESTION | _ASKING)
+    if says_it and (t.has(_THANKS) or t.says(_THANKS_PHRASES)):
+        return Intent(IntentKind.THANKS, words=kept)  # "paketnya sudah sampai, makasih ya"
+    if says_it and t.has(_PRAISE) and not t.weak_stock():
+        return Intent(IntentKind.THANKS, hints=frozenset({Hint.PRAISE}), words=kept)
     resume = t.has(_RESUME) or t.says(_RESUME_PHRASES)
     if code is None and resume and not t.has(_PRODUCTS | _STOCK_STRONG | {"ready"}):
         return Intent(IntentKind.RESUME, words=kept)

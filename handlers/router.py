@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from handlers import common, customer, ordering, payment, staff, support
 from handlers.context import Context
 from handlers.faq import FaqTopic, match, topic, unanswered
-from handlers.intents import Intent, IntentKind, asks_to_be_told, classify
+from handlers.intents import Hint, Intent, IntentKind, asks_to_be_told, classify
 from handlers.types import Reply, Role
 from handlers.views import menu
 from models.enums import Language
@@ -277,7 +277,7 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
     if kind is IntentKind.HELP:
         return await help_(ctx, "")
     if kind is IntentKind.THANKS:
-        return await common.thanks(ctx, "")
+        return await common.thanks(ctx, "", praised=Hint.PRAISE in intent.hints)
     if kind is IntentKind.STOP and ctx.role is not Role.STAFF:
         return await common.stop(ctx, "")
     if kind is IntentKind.RESUME and ctx.role is not Role.STAFF:

@@ -293,6 +293,15 @@ async def test_refused_moves_are_worded_and_change_nothing(shop: Shop) -> None:
     assert await shop.snapshot() == before
 
 
+async def test_thanks_and_praise_said_are_answered_as_such_not_as_questions(shop: Shop) -> None:
+    thanked = await shop.text("sari", "paketnya sudah sampai kak, makasih ya")
+    assert thanked == shop.t("id", "greeting.thanks")
+    praised = await shop.text("sari", "barangnya bagus, suka banget")
+    assert praised == shop.t("id", "greeting.praised")
+    # Asked, it is a question again.
+    assert "Pesanan" in await shop.text("sari", "makasih, paketnya kapan sampai?")
+
+
 async def test_a_chat_with_no_language_is_answered_in_the_one_it_plainly_writes(
     shop: Shop,
 ) -> None:
