@@ -314,11 +314,40 @@ async def start(ctx: Context, args: str) -> Reply | list[Reply]:
     named = classify(words).query or product_words(words) or ""
     if not any(ch.isalpha() for ch in named):  # no product in the words: "mau beli 2"
         # "I want to buy 2" right after "ada kaos hitam L?": the product just shown
-        shown = [c.split()[1] for c in ctx.last_menu if c.startswith("/pesan ") and " " in c]
-        if len(shown) == 1:
-            return await _choose_product(ctx, draft, shown[0])
+        if shown := _shown_product(ctx):
+            return await _choose_product(ctx, draft, shown)
         return ctx.reply("draft.ask_product")
     return await _choose_product(ctx, draft, words)
+
+
+# "mau 2 ya kak", "ambil 3", "I'll take 2" right after one product was shown with its button.
+_TAKES_SHOWN = re.compile(
+    r"(?:(?:saya|aku|sy|i)\s+)?(?:mau|ambil|order|pesan|beli|take|want|need|i'?ll\s+take)\s+"
+    r"(\d{1,3})(?:\s*(?:pcs?|biji|buah|x))?(?:\s+(?:ya|aja|deh|dong|kak|kakak|min|please|pls))*"
+    r"\s*[.!]*",
+    re.I,
+)
+
+
+def the_shown_taken(ctx: Context, text: str) -> str | None:
+    """The product the chat was just shown, with how many, when a message takes it by number
+    alone ("mau 2 ya kak"); None otherwise. Only a chat that may order here is shown one."""
+    shown = _shown_product(ctx)
+    found = _TAKES_SHOWN.fullmatch(" ".join(text.split()))
+    if shown is None or found is None:
+        return None
+    return f"{shown} {found[1]}"
+
+
+def _shown_product(ctx: Context) -> str | None:
+    """The SKU of the one product the chat's last choices offered to order (a stock answer's
+    🛒 button), or None."""
+    offered = [c.split()[1] for c in ctx.last_menu if c.startswith("/pesan ") and " " in c]
+    skus = [sku for sku in offered if sku.lower() not in _DRAFT_WORDS]
+    return skus[0] if len(offered) == 1 == len(skus) else None
+
+
+_DRAFT_WORDS = frozenset({"ok", "ya", "ubah", "batal"})  # a draft's own buttons
 
 
 def _lifetime(ctx: Context) -> timedelta:

@@ -315,6 +315,21 @@ async def test_a_stock_answer_offers_to_order_it_and_a_wish_to_buy_then_means_it
     assert "• Kaos Polos Hitam L (KAOS-HTM-L) ×2 — IDR170,000" in summary.text.splitlines()
 
 
+@pytest.mark.parametrize(("said", "qty"), [("mau 2 ya kak", 2), ("ambil 3", 3), ("I'll take 2", 2)])
+async def test_taking_the_product_just_shown_by_number_alone_orders_it(
+    shop: Shop, said: str, qty: int
+) -> None:
+    await wa(shop, PHONE, "ada kaos hitam xl?")
+    picked = await text(shop, PHONE, said)
+    assert "(KAOS-HTM-XL)" in picked
+    await text(shop, PHONE, "Sari Wulandari")
+    [summary] = await wa(shop, PHONE, "Jl. Mawar 12, Bandung")
+    assert f"• Kaos Polos Hitam XL (KAOS-HTM-XL) ×{qty}" in summary.text
+    # With nothing shown, a number alone takes nothing.
+    await wa(shop, PHONE, "batal")
+    assert shop.t("id", "draft.ask_name_or", name="Pembeli") not in await text(shop, PHONE, said)
+
+
 async def test_the_order_button_is_only_where_the_chat_may_order_it_here(shop: Shop) -> None:
     offered = shop.t("id", "push.order_now")
 
