@@ -175,7 +175,8 @@ async def stock_answer(ctx: Context, query: str, *, tell_when_back: bool = False
         product = products[0]
         if tell_when_back and not product.orderable_now:
             return await notify(ctx, product.sku)
-        if product.orderable_now and ctx.orders_here:  # "ada?", then "mau 2": one tap
+        if product.orderable_now and (ctx.orders_here or ctx.role is Role.RESELLER):
+            # "ada?", then "mau 2": one tap (a reseller is shown the dropship command)
             order_it = Choice(ctx.t("push.order_now"), f"/pesan {product.sku}")
             return Reply(stock_line(ctx, product), choices=(order_it,))
         return Reply(stock_line(ctx, product))

@@ -257,6 +257,12 @@ async def reseller_order(ctx: Context, args: str) -> Reply | list[Reply]:
     """`/pesan SKU qty, …; penerima; hp; alamat`: a dropship order at the reseller's prices."""
     assert ctx.reseller is not None
     parts = [p.strip() for p in args.split(";")]
+    if len(parts) == 1 and parts[0]:
+        # "/pesan TOTE-KNV 2" (their stock answer's 🛒 button, or typed): the rest to write
+        problems = Problems([])
+        lines = await parse_lines(ctx, parts[0], problems)
+        if lines and not problems:
+            return Reply(_fill(ctx, lines))
     if len(parts) < 4 or not parts[0]:
         return ctx.reply("resellerorder.usage")
     problems = Problems([])
@@ -283,11 +289,17 @@ async def reseller_asks_to_order(ctx: Context, text: str) -> Reply:
     found = await find_products(ctx.session, query, limit=5, cache=ctx.catalog)
     if not found.missing and len(found.products) == 1:
         product = found.products[0]
-        said = ctx.t("resellerorder.fill", sku=product.sku, qty=_qty_in(text) or 1)
+        said = _fill(ctx, [(product, _qty_in(text) or 1)])
         return Reply(stock_line(ctx, product) + "\n" + said)
     listed = await stock_answer(ctx, query)  # the SKUs to write, or that there is none
     said = listed.text if listed is not None else ctx.t("stock.none", query=query[:100])
     return Reply(said + "\n" + usage)
+
+
+def _fill(ctx: Context, lines: list[tuple[Product, int]]) -> str:
+    """The dropship command with these lines written in, for the reseller to finish."""
+    written = ", ".join(f"{product.sku} {qty}" for product, qty in lines)
+    return ctx.t("resellerorder.fill", lines=written)
 
 
 # ------------------------------------------------------------------------------- customers

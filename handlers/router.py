@@ -234,6 +234,8 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
     kind = intent.kind
     if ctx.role is not Role.STAFF:
         if taken := ordering.the_shown_taken(ctx, text):  # "mau 2 ya kak" after "ada kaos?"
+            if ctx.role is Role.RESELLER:
+                return await ordering.reseller_order(ctx, taken)
             return await ordering.start(ctx, taken)
         if kind is IntentKind.PERSON or support.asks_for_person(ctx, intent.words):
             return await support.hand_over(ctx, Reason.ASKED)

@@ -194,12 +194,20 @@ async def test_a_reseller_asking_to_order_in_words_gets_the_dropship_command_fil
     asked = await shop.text("mawar", "mau order tote 2")
     assert (
         asked.splitlines()[-2:]
-        == shop.t("id", "resellerorder.fill", sku="TOTE-KNV", qty=2).splitlines()
+        == shop.t("id", "resellerorder.fill", lines="TOTE-KNV 2").splitlines()
     )
     assert "Rp48.000" in asked  # their price, as /stok shows it
     await shop.say("mawar", "/bahasa en")
     asked = await shop.text("mawar", "can I get 3 black tees XL?")
-    assert asked.endswith(shop.t("en", "resellerorder.fill", sku="KAOS-HTM-XL", qty=3))
+    assert asked.endswith(shop.t("en", "resellerorder.fill", lines="KAOS-HTM-XL 3"))
+    # Right after a stock answer, a number takes its product; so does its button.
+    await shop.say("mawar", "ada tote?")
+    assert await shop.text("mawar", "mau 2") == shop.t(
+        "en", "resellerorder.fill", lines="TOTE-KNV 2"
+    )
+    assert await shop.text("mawar", "/pesan TOTE-KNV") == shop.t(
+        "en", "resellerorder.fill", lines="TOTE-KNV 1"
+    )
     # Several products: their SKUs, then how to write the order.
     several = await shop.text("mawar", "I want to order a tee")
     assert "(KAOS-HTM-L)" in several and "(KAOS-HTM-XL)" in several
@@ -339,7 +347,7 @@ async def test_the_order_button_is_only_where_the_chat_may_order_it_here(shop: S
     assert await buttons("tamu", "ada tote bag?") == [offered]
     assert await buttons("sari", "/stok tote") == [offered]
     assert await buttons("rina", "/stok tote") == []  # she buys from Mawar
-    assert await buttons("mawar", "/stok tote") == []  # resellers order by /pesan SKU …
+    assert await buttons("mawar", "/stok tote") == [offered]  # shows the dropship command
     assert await buttons("dewi", "/stok tote") == []
     assert await buttons("tamu", "ada kaos putih L?") == []  # none left to order
     shop.conversation.settings = replace(
