@@ -179,6 +179,9 @@ async def stock_answer(ctx: Context, query: str, *, tell_when_back: bool = False
             # "ada?", then "mau 2": one tap (a reseller is shown the dropship command)
             order_it = Choice(ctx.t("push.order_now"), f"/pesan {product.sku}")
             return Reply(stock_line(ctx, product), choices=(order_it,))
+        if not product.orderable_now and ctx.role in (Role.CUSTOMER, Role.UNKNOWN):
+            tell_me = Choice(ctx.t("stock.tell_me"), f"/kabari {product.sku}")  # /kabari, a tap
+            return Reply(stock_line(ctx, product), choices=(tell_me,))
         return Reply(stock_line(ctx, product))
     lines = [ctx.t("stock.several")] + [stock_line(ctx, p) for p in products]
     return Reply(

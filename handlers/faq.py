@@ -1,4 +1,4 @@
-"""The shop's own answers (`[shop.faq]`): payment, shipping cost, COD, address, hours, returns.
+"""The shop's own answers (`[shop.faq]`): payment, shipping, COD, address, hours, returns, promo.
 
 A topic is matched from free text by its trigger phrases: the built-in ones of its kind, in
 Indonesian and English, and any the seller adds. Phrases and messages are compared as the
@@ -49,6 +49,10 @@ BUILT_IN: dict[str, tuple[str, ...]] = {
     "reseller": (
         "reseller", "jadi reseller", "daftar reseller", "dropship", "dropshipper", "agen",
         "jadi agen", "mitra", "grosir", "harga grosir", "wholesale", "become a reseller",
+    ),
+    "promo": (
+        "promo", "diskon", "discount", "voucher", "kode promo", "potongan harga", "ada potongan",
+        "sale", "harga spesial", "any promo", "any discount", "promo code",
     ),
 }  # fmt: skip
 

@@ -210,11 +210,14 @@ class Understood:
             return "faq"
         # A stock question whose product words are the topic's own ("ada toko offline?") asks
         # of none; "harga grosir kaos hitam XL" asks the price of a product.
+        # "ada diskon?" asks of none even in one word; an order question needs the topic named
+        # in several ("how much is shipping?", not "pesanan saya ongkir?").
+        if self.intent.order_code is not None:
+            return self.intent.kind
         query = set((self.intent.query or "").split())
-        asks_of_none = self.intent.order_code is None and (
-            self.intent.kind is IntentKind.ORDER_STATUS
-            or (self.intent.kind is IntentKind.STOCK and query <= set(self.phrase.split()))
-        )
+        if self.intent.kind is IntentKind.STOCK and query <= set(self.phrase.split()):
+            return "faq"
+        asks_of_none = self.intent.kind is IntentKind.ORDER_STATUS
         return "faq" if self.specific and asks_of_none else self.intent.kind
 
 

@@ -43,6 +43,7 @@ FAQ = (
     topic("hours", {Language.ID: "Buka 08.00-21.00", Language.EN: "Open 8am-9pm"}),
     topic("returns", {Language.ID: "Retur 7 hari", Language.EN: "Returns within 7 days"}),
     topic("reseller", {Language.ID: "Daftar reseller di sini", Language.EN: "Join as reseller"}),
+    topic("promo", {Language.ID: "Diskon 10% minggu ini", Language.EN: "10% off this week"}),
 )
 
 

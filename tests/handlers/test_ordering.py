@@ -349,7 +349,14 @@ async def test_the_order_button_is_only_where_the_chat_may_order_it_here(shop: S
     assert await buttons("rina", "/stok tote") == []  # she buys from Mawar
     assert await buttons("mawar", "/stok tote") == [offered]  # shows the dropship command
     assert await buttons("dewi", "/stok tote") == []
-    assert await buttons("tamu", "ada kaos putih L?") == []  # none left to order
+    # None left to order: the button asks to be told when it is back.
+    assert await buttons("tamu", "ada kaos putih L?") == [shop.t("id", "stock.tell_me")]
+    [(_, command)] = [
+        (c.label, c.command) for c in (await shop.say("tamu", "/stok KAOS-PTH-L"))[0].choices
+    ]
+    assert await shop.text("tamu", command) == shop.t(
+        "id", "notify.done", product="Kaos Polos Putih L"
+    )
     shop.conversation.settings = replace(
         shop.settings, orders=OrderSettings(customers_can_order=False)
     )
