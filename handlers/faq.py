@@ -22,6 +22,7 @@ BUILT_IN: dict[str, tuple[str, ...]] = {
         "nomor rekening",
         "rekening", "norek", "rek", "pembayaran", "metode pembayaran", "qris", "how do i pay",
         "how to pay", "how can i pay", "payment", "bank transfer", "bank account",
+        "have to pay", "need to pay", "want to pay", "pay for", "how much to pay", "amount due",
     ),
     "shipping": (
         "ongkir", "ongkos kirim", "biaya kirim", "biaya pengiriman", "ekspedisi apa",

@@ -242,6 +242,9 @@ async def test_how_to_pay_asks_which_order_then_gives_the_amount_and_accounts(sh
         "• Mandiri 0987654321 a.n. Toko Batik",
         shop.t("id", "pay.send_proof"),
     ]
+    # Asked in English with the code, the bill of that order.
+    [bill] = await shop.say("sari", "how much do I have to pay for INV-1002?")
+    assert bill.text == how.text
     # Rina bought from a reseller: she pays Mawar, at Mawar's price, never the shop's.
     await shop.say("rina", "/language en")
     assert await shop.text("rina", "how do I pay?") == shop.t(
