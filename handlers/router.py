@@ -69,6 +69,7 @@ ROUTES: tuple[Route, ...] = (
     Route(("pesananku", "myorders"), customer.reseller_orders, RESELLERS, "help.myorders"),
     # Staff.
     Route(("pesananbaru", "neworder"), ordering.new_order, STAFF, "help.neworder"),
+    Route(("pesanan", "orders"), staff.find_orders, STAFF, "help.findorders"),
     Route(("tahap", "stage"), staff.stage, STAFF, "help.stage"),
     Route(("bayar", "paid"), payment.paid, STAFF, "help.paid"),
     Route(("ongkir", "shipping"), payment.shipping, STAFF, "help.shipping"),

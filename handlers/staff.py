@@ -28,7 +28,7 @@ from models.lifecycle import (
 )
 from models.lifecycle import ship as ship_order
 from models.orders import Order, clean_code
-from models.queue import due_by, work_queue
+from models.queue import due_by, orders_of_customers, work_queue
 from models.search import find_products
 from models.undo import undo_last_command
 from models.updates import Batch
@@ -421,6 +421,23 @@ QUEUE_PHASE_WORDS = {
     **dict.fromkeys(HOLD_WORDS, Phase.ON_HOLD),
 }
 QUEUE_CODES = 10  # codes named per line; the count says how many more
+
+
+FOUND_LIMIT = 10  # orders a search by customer shows
+
+
+async def find_orders(ctx: Context, args: str) -> Reply:
+    """A customer's orders, found by their name or phone number: `/pesanan sari`."""
+    words = " ".join(args.split())[:100]
+    if not words:
+        return ctx.reply("findorders.usage")
+    found = await orders_of_customers(ctx.session, words, FOUND_LIMIT)
+    if not found:
+        return ctx.reply("findorders.none", words=words)
+    lines = [ctx.t("findorders.title", words=words)]
+    lines += [f"{order.code} · {name} · {phase_label(ctx, order)}" for order, name in found]
+    choices = tuple(Choice(order.code, f"/status {order.code}") for order, _ in found[:5])
+    return Reply("\n".join(lines), choices=choices)
 
 
 async def queue(ctx: Context, args: str) -> Reply:

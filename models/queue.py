@@ -9,9 +9,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.enums import Phase
+from models.errors import InvalidPhone
 from models.flows import FINAL
 from models.orders import Order
 from models.outbox import Alert, DigestAlert, LateAlert, alert_staff
+from models.people import Customer
+from models.phones import normalize_phone
 from models.stages import estimate_ready_at
 from models.updates import Told, order_update, tell
 
@@ -168,3 +171,26 @@ async def queue_digest(session: AsyncSession, now: datetime, day: str) -> int:
         "late": [order.code for order in summary.late],
     }
     return await alert_staff(session, [Alert(digest, f"digest:{day}")], now=now)
+
+
+async def orders_of_customers(
+    session: AsyncSession, words: str, limit: int
+) -> list[tuple[Order, str]]:
+    """Staff's search: the newest orders whose customer has this phone number, or whose
+    customer's or recipient's name holds these words; each with its customer's name."""
+    try:
+        wanted = Customer.phone == normalize_phone(words)
+    except InvalidPhone:
+        typed = " ".join(words.lower().split())
+        pattern = "%" + typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        wanted = func.lower(Customer.name).like(pattern, escape="\\") | func.lower(
+            Order.recipient_name
+        ).like(pattern, escape="\\")
+    rows = await session.execute(
+        select(Order, Customer.name)
+        .join(Customer, Customer.id == Order.customer_id)
+        .where(wanted)
+        .order_by(Order.placed_at.desc(), Order.id.desc())
+        .limit(limit)
+    )
+    return [(order, name) for order, name in rows]

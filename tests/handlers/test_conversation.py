@@ -41,7 +41,7 @@ COMMANDS = [
     ("bantuan", "help", "", "sari", None, "help.title"),
     ("bahasa", "language", "", "sari", None, "language.ask"),
     ("info", "faq", "", "sari", None, "info.none"),
-    ("pesanan", "orders", "", "sari", "dewi", "orders.title"),
+    ("pesanan", "orders", "", "sari", None, "orders.title"),  # staff: a search (below)
     ("status", "status", "INV-1001", "sari", None, "status.timeline"),
     ("lacak", "track", "INV-1001", "sari", None, "status.timeline"),
     ("stok", "stock", "kaos hitam xl", "sari", None, "stock.in_stock"),
@@ -327,6 +327,27 @@ async def test_a_chat_with_a_language_keeps_it_whatever_the_message(shop: Shop) 
     # Staff write to customers in the customers' language: their own chat keeps the shop's.
     await shop.say("dewi", "where is INV-1001?")
     assert "Pesanan INV-1001" in await shop.text("dewi", "/status INV-1001")
+
+
+async def test_staff_find_a_customers_orders_by_name_or_phone(any_shop: Shop) -> None:
+    shop = any_shop
+    by_name = (await shop.text("dewi", "pesanan sari")).splitlines()
+    assert by_name == [
+        shop.t("id", "findorders.title", words="sari"),
+        "INV-1003 · Sari · menunggu stok",
+        "INV-1002 · Sari · dipesan",
+        "INV-1001 · Sari · dipesan",
+    ]
+    by_phone = await shop.text("dewi", "/pesanan 0812-3456-7890")
+    assert by_phone.splitlines()[1:] == by_name[1:]
+    assert await shop.text("dewi", "/pesanan rin") == "\n".join(
+        [shop.t("id", "findorders.title", words="rin"), "DS-2001 · Rina · dipesan"]
+    )
+    # LIKE's own characters are only characters.
+    assert await shop.text("dewi", "/pesanan %") == shop.t("id", "findorders.none", words="%")
+    assert await shop.text("dewi", "/pesanan") == shop.t("id", "findorders.usage")
+    # A customer's /pesanan is still their own orders, never a search.
+    assert "Rina" not in await shop.text("sari", "/pesanan rina")
 
 
 async def test_an_unknown_stage_word_lists_what_the_order_can_go_to_in_its_flows_order(
