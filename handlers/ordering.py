@@ -343,7 +343,8 @@ _TAKES_SHOWN = re.compile(
 
 def the_shown_taken(ctx: Context, text: str) -> str | None:
     """The product the chat was just shown, with how many, when a message takes it by number
-    alone ("mau 2 ya kak"); None otherwise. Only a chat that may order here is shown one."""
+    alone ("mau 2 ya kak"); None otherwise. Only a chat that may order is shown one (a
+    customer its draft, a reseller the dropship command)."""
     shown = _shown_product(ctx)
     found = _TAKES_SHOWN.fullmatch(" ".join(text.split()))
     if shown is None or found is None:
