@@ -181,11 +181,10 @@ async def orders_of_customers(
     try:
         wanted = Customer.phone == normalize_phone(words)
     except InvalidPhone:
-        typed = " ".join(words.lower().split())
-        pattern = "%" + typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        wanted = func.lower(Customer.name).like(pattern, escape="\\") | func.lower(
+        typed = " ".join(words.lower().split())  # % and _ are only characters here
+        wanted = func.lower(Customer.name).contains(typed, autoescape=True) | func.lower(
             Order.recipient_name
-        ).like(pattern, escape="\\")
+        ).contains(typed, autoescape=True)
     rows = await session.execute(
         select(Order, Customer.name)
         .join(Customer, Customer.id == Order.customer_id)
