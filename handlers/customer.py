@@ -153,14 +153,17 @@ async def stock(ctx: Context, args: str) -> Reply:
     return await stock_answer(ctx, query) or ctx.reply("stock.none", query=query[:100])
 
 
-async def stock_answer(ctx: Context, query: str, *, tell_when_back: bool = False) -> Reply | None:
-    """Say how available the products a question names are; None when it names none.
+async def stock_answer(
+    ctx: Context, query: str, *, tell_when_back: bool = False, among: Sequence[str] | None = None
+) -> Reply | None:
+    """Say how available the products a question names are (`among` the products of these
+    SKUs alone, when given); None when it names none.
 
     A size or colour that no such product comes in is said plainly, with the ones there are:
     never a yes for another variant. Asked to `tell_when_back` of the one product it names,
     out of stock, the chat is told when it is back (as /kabari).
     """
-    found = await find_products(ctx.session, query, limit=5, cache=ctx.catalog)
+    found = await find_products(ctx.session, query, limit=5, cache=ctx.catalog, among=among)
     if found.missing:
         wanted = " ".join(found.missing)
         if found.alternatives:
@@ -187,6 +190,17 @@ async def stock_answer(ctx: Context, query: str, *, tell_when_back: bool = False
     return Reply(
         "\n".join(lines), choices=tuple(Choice(p.label, f"/stok {p.sku}") for p in products)
     )
+
+
+def listed(ctx: Context) -> tuple[str, ...]:
+    """The SKUs of the products the chat's last stock answer listed, when it listed several
+    (a follow-up like "yang hitam?" picks among them); () otherwise."""
+    skus = tuple(
+        command.removeprefix("/stok ")
+        for command in ctx.last_menu
+        if command.startswith("/stok ") and command.count(" ") == 1
+    )
+    return skus if len(skus) > 1 else ()
 
 
 async def notify(ctx: Context, args: str) -> Reply:

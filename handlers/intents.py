@@ -21,6 +21,7 @@ __all__ = [
     "IntentKind",
     "classify",
     "language_of",
+    "narrowing",
     "normalise",
     "product_words",
 ]
@@ -299,7 +300,7 @@ _QUERY_NOISE = (
     ada punya have got any some there left out sold harga price much many cek check lihat
     bisa boleh beli buy purchase like want wanna need butuh kirim pesanan orders
     let know tell when back kasih tau tahu reseller grosir wholesale lain other others colors
-    colours sizes
+    colours sizes one ones
 """)
 )
 _REMOVE_FROM_QUERY = (
@@ -530,6 +531,17 @@ def _query(words: list[str]) -> str | None:
             continue  # "3 pcs"
         kept.append(word)
     return " ".join(kept) or None
+
+
+def narrowing(intent: Intent) -> str | None:
+    """The product words by which a message may narrow a list of products just shown ("yang
+    hitam ukuran apa aja?", "kalau yang XL?", "the black one?"), or None. A stock question
+    that names a kind of product ("ada tote?") asks anew, and other intents ask otherwise."""
+    if intent.kind not in (IntentKind.STOCK, IntentKind.UNKNOWN):
+        return None
+    if _PRODUCTS.intersection(intent.words):
+        return None
+    return _query(list(intent.words))
 
 
 def product_words(text: str) -> str | None:

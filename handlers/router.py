@@ -9,7 +9,14 @@ from dataclasses import dataclass, replace
 from handlers import common, customer, ordering, payment, staff, support
 from handlers.context import Context
 from handlers.faq import FaqTopic, match, topic, unanswered
-from handlers.intents import Hint, Intent, IntentKind, asks_to_be_told, classify
+from handlers.intents import (
+    Hint,
+    Intent,
+    IntentKind,
+    asks_to_be_told,
+    classify,
+    narrowing,
+)
 from handlers.types import Reply, Role
 from handlers.views import menu
 from models.enums import Language
@@ -253,6 +260,10 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
             return await payment.how_to_pay(ctx, intent.order_code or "")
         if _asks_what_is_unwritten(understood, ctx.settings.faq):
             return await support.hand_over(ctx, Reason.NO_ANSWER)  # understood, not answerable
+        if answer := await _narrowed(ctx, understood):  # "yang hitam?" after a stock list
+            if ctx.chat.misses:
+                ctx.chat.misses = 0
+            return answer
         if kind is IntentKind.UNKNOWN and understood.kind != "faq":
             ctx.chat.misses += 1  # twice in a row, and a person takes over
             if ctx.chat.misses >= MISSES_BEFORE_HANDOVER:
@@ -291,6 +302,17 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
     if kind is IntentKind.RESUME and ctx.role is not Role.STAFF:
         return await common.resume(ctx, "")
     return await common.not_understood(ctx, "")
+
+
+async def _narrowed(ctx: Context, understood: Understood) -> Reply | None:
+    """The answer to a message that narrows the stock list the chat was just shown ("yang
+    hitam ukuran apa aja?"), from the products listed; None if it is no such message, or
+    none of them fits it (then it is read as it stands)."""
+    shown = customer.listed(ctx)
+    query = narrowing(understood.intent) if shown and understood.kind != "faq" else None
+    if not query:
+        return None
+    return await customer.stock_answer(ctx, query, among=shown)
 
 
 MISSES_BEFORE_HANDOVER = 2  # messages in a row the bot cannot understand

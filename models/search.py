@@ -7,7 +7,7 @@ import heapq
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
@@ -305,12 +305,14 @@ class ProductIndex:
         """Return up to `limit` products matching the query, best first."""
         return self.find(query, limit).matches
 
-    def find(self, query: str, limit: int = 5) -> Found:
-        """Search, and say which named size or colour is missing and which ones exist."""
+    def find(self, query: str, limit: int = 5, among: Collection[str] | None = None) -> Found:
+        """Search, and say which named size or colour is missing and which ones exist;
+        `among` the products of these SKUs alone, when given (a list the asker was shown)."""
         if limit <= 0 or not query.strip():
             return Found([])
+        within = None if among is None else self._positions(among)
         exact = self._exact_sku(query)
-        if exact is not None:
+        if exact is not None and (within is None or exact in within):
             return Found([self._match(exact, 100.0)])
         free: list[str] = []
         wanted: list[Wanted] = []
@@ -326,13 +328,19 @@ class ProductIndex:
         if not free and not wanted:
             return Found([])
         having = [self._having(w) for w in wanted]
-        scores = (
-            self._scores(free, len(wanted)) if free else dict.fromkeys(range(len(self._ids)), 100.0)
-        )
+        everyone = range(len(self._ids)) if within is None else within
+        scores = self._scores(free, len(wanted)) if free else dict.fromkeys(everyone, 100.0)
+        if within is not None:
+            scores = {p: score for p, score in scores.items() if p in within}
         kept = {p: score for p, score in scores.items() if all(p in h for h in having)}
         if kept or not scores:
             return Found(self._best(kept, limit))
         return self._missing(scores, wanted, having)
+
+    def _positions(self, skus: Collection[str]) -> frozenset[int]:
+        """The positions of the products of these SKUs (unknown ones are left out)."""
+        found = (self._by_sku.get(sku.strip().casefold()) for sku in skus)
+        return frozenset(position for position in found if position is not None)
 
     def _colour(self, word: str) -> str | None:
         """The colour a query word names; a word the catalogue has ("hijab") is never a typo."""
@@ -576,9 +584,15 @@ async def search_products(
 
 
 async def find_products(
-    session: AsyncSession, query: str, limit: int = 5, *, cache: IndexCache | None = None
+    session: AsyncSession,
+    query: str,
+    limit: int = 5,
+    *,
+    cache: IndexCache | None = None,
+    among: Collection[str] | None = None,
 ) -> StockFound:
-    """Find the products a question asks about, best first.
+    """Find the products a question asks about, best first (`among` the products of these
+    SKUs alone, when given).
 
     Matches far behind the best one are dropped: "kaos hitam xl" answers with the black XL
     alone, not with every black or every XL shirt. A size or colour named must match
@@ -587,13 +601,13 @@ async def find_products(
     if cache is not None and (index := cache.last) is not None:
         # Most questions find the index as it was: the products it finds and whether it is
         # still fresh are read in one statement. If it is not, it is made fresh and asked again.
-        ids = _clearly_best(index.find(query, limit))
+        ids = _clearly_best(index.find(query, limit, among))
         if ids:
             rows = (await session.execute(_checked_products_query(), {"ids": ids})).all()
             if rows and await cache.as_of(session, rows[0][1], rows[0][2]) is index:
                 return _in_order(ids, [product for product, _, _ in rows])
     index = await cache.get(session) if cache else await load_index(session)
-    found = index.find(query, limit)
+    found = index.find(query, limit, among)
     ids = _clearly_best(found)
     if not ids:
         return StockFound([], found.missing, found.alternatives)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -231,6 +232,43 @@ async def test_undo_again_steps_back_again_and_nothing_is_told(any_shop: Shop) -
     assert "Status: dipesan" in status and "potong" not in status
     assert await shop.deliver(after=120) == []
     assert shop.t("id", "undo.nothing", seconds=30) == await shop.text("dewi", "/undo")
+
+
+LISTED = "kaos polos ada warna apa aja?"  # lists the black L, the black XL and the white L
+
+
+def skus_in(answer: str) -> list[str]:
+    """The SKUs a stock answer names, in order."""
+    return re.findall(r"\(([A-Z]+-[A-Z0-9-]+)\)", answer)
+
+
+@pytest.mark.parametrize(
+    ("follow_up", "skus"),
+    [
+        ("yang hitam ukuran apa aja?", ["KAOS-HTM-L", "KAOS-HTM-XL"]),
+        ("kalau yang putih?", ["KAOS-PTH-L"]),
+        ("the black one in XL?", ["KAOS-HTM-XL"]),
+    ],
+)
+async def test_a_follow_up_picks_among_the_products_just_listed(
+    shop: Shop, follow_up: str, skus: list[str]
+) -> None:
+    assert skus_in(await shop.text("sari", LISTED)) == ["KAOS-HTM-L", "KAOS-HTM-XL", "KAOS-PTH-L"]
+    assert skus_in(await shop.text("sari", follow_up)) == skus
+
+
+async def test_a_follow_up_names_the_sizes_of_the_products_listed(shop: Shop) -> None:
+    await shop.say("sari", LISTED)
+    answer = await shop.text("sari", "yang XXL ada?")
+    assert answer == shop.t("id", "stock.no_variant", wanted="XXL", alternatives="L, XL")
+
+
+async def test_only_a_list_just_shown_is_followed_up(shop: Shop) -> None:
+    follow_up = "yang hitam ukuran apa aja?"
+    assert await shop.text("sari", follow_up) == shop.t("id", "unknown.text")  # nothing shown
+    await shop.say("sari", LISTED)
+    assert skus_in(await shop.text("sari", "ada tote?")) == ["TOTE-KNV"]  # a new question
+    assert await shop.text("sari", follow_up) == shop.t("id", "unknown.text")  # one product shown
 
 
 async def test_undo_puts_shipped_stock_back(shop: Shop) -> None:

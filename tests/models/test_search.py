@@ -443,6 +443,31 @@ def test_sizes_and_colours_match_exactly_or_say_what_exists(
     assert (result.missing, result.alternatives) == (missing, alternatives)
 
 
+@pytest.mark.parametrize(
+    ("query", "found", "missing", "alternatives"),
+    [
+        ("hitam", ["KAOS-HTM-L", "KAOS-HTM-XL"], (), ()),  # the black S, M and XXL: not listed
+        ("xl", ["KAOS-HTM-XL", "KAOS-PTH-XL"], (), ()),
+        ("xxl", [], ("XXL",), ("L", "XL")),  # the black XXL exists, but was not listed
+        ("navy", [], ("navy",), ("Hitam", "Putih")),
+        ("KAOS-PTH-XL", ["KAOS-PTH-XL"], (), ()),
+        ("hoodie", [], (), ()),
+    ],
+)
+def test_a_search_among_some_products_finds_only_those(
+    query: str, found: list[str], missing: tuple[str, ...], alternatives: tuple[str, ...]
+) -> None:
+    shown = ["KAOS-HTM-L", "KAOS-HTM-XL", "KAOS-PTH-XL"]
+    result = VARIANTS.find(query, limit=10, among=shown)
+    assert [match.sku for match in result.matches] == found
+    assert (result.missing, result.alternatives) == (missing, alternatives)
+
+
+def test_an_exact_sku_not_among_those_listed_is_not_found_there() -> None:
+    assert VARIANTS.find("KAOS-HTM-XXL", among=["KAOS-HTM-L"]).matches == []
+    assert [m.sku for m in VARIANTS.find("KAOS-HTM-XXL").matches] == ["KAOS-HTM-XXL"]
+
+
 def test_a_size_alone_lists_every_product_in_it() -> None:
     assert {m.sku for m in VARIANTS.find("ada yang xxl?", limit=20).matches} == {
         "KAOS-HTM-XXL",
