@@ -443,6 +443,10 @@ def _analyse(text: str) -> tuple[list[str], list[str]]:
     for i in takes if not _ASKS_WHEN_WHERE.intersection(words) else ():
         if _PRODUCTS.intersection(words[i + 1 :]):
             words[i] = "beli"
+    for i, word in enumerate(words[:-2] if not _ASKS_WHEN_WHERE.intersection(words) else ()):
+        # "mau yang hitam L 1", "ambil yang XL", "I want the black one": a product picked
+        if word in _WISH | _TAKE and words[i + 1] in ("yang", "the") and _query(words[i + 2 :]):
+            words[i] = "beli"
     for i, word in enumerate(words[:-1]):
         if word == "pesan" and words[i + 1] in _PRODUCTS:
             words[i] = "beli"  # "pesan kaos 2" orders a product; "pesan" alone is a message

@@ -57,6 +57,10 @@ _QTY_IN_TEXT = re.compile(r"\b(\d{1,3})\s*(?:x|pcs?|biji|buah|lembar)\b|\bx\s*(\
 _QTY_AFTER_VERB = re.compile(
     r"\b(?:order|pesan|beli|buy|get|take|ambil|mau|want|like|need|butuh)\s+(\d{1,3})\b", re.I
 )
+# A number at the end, before the politeness that may close a message: "hitam L 1 ya kak".
+_QTY_AT_END = re.compile(
+    r"\s(\d{1,3})(?:\s+(?:ya|aja|saja|deh|dong|kak|kakak|min|gan|sis|please|pls))*[\s.!]*$", re.I
+)
 # How many, in words: "dua", "two", "dua pcs".
 _NUMBER_WORDS = {
     word: number
@@ -375,7 +379,7 @@ def _qty_in(text: str) -> int | None:
         qty = int(found[1] or found[2])
     elif after := _QTY_AFTER_VERB.search(text):
         qty = int(after[1])
-    elif trailing := re.search(r"\s(\d{1,3})$", text.strip()):
+    elif trailing := _QTY_AT_END.search(text.strip()):
         qty = int(trailing[1])
     else:
         return None

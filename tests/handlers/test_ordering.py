@@ -299,6 +299,26 @@ async def test_how_many_said_before_the_product_is_not_asked_again(
     assert f"• Kaos Polos Hitam XL (KAOS-HTM-XL) ×{qty}" in summary.text
 
 
+@pytest.mark.parametrize(
+    ("said", "line"),
+    [
+        ("oke saya mau yang hitam L 1 ya", "Kaos Polos Hitam L (KAOS-HTM-L) ×1"),
+        ("ambil yang XL 3 kak", "Kaos Polos Hitam XL (KAOS-HTM-XL) ×3"),
+        ("I want the black one in L, 2 please", "Kaos Polos Hitam L (KAOS-HTM-L) ×2"),
+    ],
+)
+async def test_a_product_picked_by_its_colour_or_size_is_ordered_with_how_many(
+    shop: Shop, said: str, line: str
+) -> None:
+    [asked] = await wa(shop, "+6281299990000", said)  # a stranger; "yang"/"the" picks a product
+    assert asked.text.endswith(
+        shop.t("en" if said.startswith("I") else "id", "draft.ask_name_or", name="Pembeli")
+    )
+    await text(shop, "+6281299990000", "Andi")
+    [summary] = await wa(shop, "+6281299990000", "Jl. Sudirman 10, Jakarta")
+    assert any(line in row for row in summary.text.splitlines()), summary.text
+
+
 @pytest.mark.parametrize(("said", "qty"), [("dua", 2), ("tiga pcs", 3), ("two", 2), ("x4", 4)])
 async def test_how_many_may_be_said_in_words(shop: Shop, said: str, qty: int) -> None:
     await wa(shop, PHONE, "mau beli kaos hitam XL")
