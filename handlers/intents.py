@@ -19,6 +19,7 @@ __all__ = [
     "MAX_TEXT_LENGTH",
     "Intent",
     "IntentKind",
+    "asks_what_is_late",
     "classify",
     "language_of",
     "narrowing",
@@ -197,7 +198,9 @@ _ORDER_NOUNS = _words("""
     pesanan orders paket package packages parcel kiriman pengiriman shipment shipping delivery
     invoice resi awb tracking
 """)
-_STATUS = _words("""
+# Saying an order is late asks after it ("kok telat sih"); staff saying it ask for the late ones.
+_LATE = _words("telat terlambat late delayed overdue")
+_STATUS = _LATE | _words("""
     status dikirim terkirim dikemas diproses diantar shipped delivered dispatched arrived arrive
     arriving arrives lacak track tracking resi awb posisi estimasi eta kurir courier
 """)
@@ -535,6 +538,15 @@ def _query(words: list[str]) -> str | None:
             continue  # "3 pcs"
         kept.append(word)
     return " ".join(kept) or None
+
+
+def asks_what_is_late(text: str) -> bool:
+    """Whether a message asks which orders are late ("yang telat apa aja?"), naming none."""
+    intent = classify(text)
+    if intent.order_code is not None or intent.about is not None:
+        return False
+    asks = intent.kind in (IntentKind.ORDER_STATUS, IntentKind.MY_ORDERS)
+    return asks and not _LATE.isdisjoint(intent.words)
 
 
 def narrowing(intent: Intent) -> str | None:

@@ -14,6 +14,7 @@ from handlers.intents import (
     Intent,
     IntentKind,
     asks_to_be_told,
+    asks_what_is_late,
     classify,
     narrowing,
 )
@@ -274,12 +275,14 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
     if understood.kind == "faq" and faq is not None:
         return common.faq_answer(ctx, faq)
     if kind is IntentKind.ORDER_STATUS:
+        if ctx.role is Role.STAFF and asks_what_is_late(text):
+            return await staff.queue(ctx, "telat")  # "yang telat apa aja?"
         return await customer.asked_about(ctx, intent)
     if kind is IntentKind.MY_ORDERS:
         if ctx.role is Role.RESELLER:
             return await customer.reseller_orders(ctx, "")
         if ctx.role is Role.STAFF:
-            return await staff.queue(ctx, "")
+            return await staff.queue(ctx, "telat" if asks_what_is_late(text) else "")
         return await customer.orders(ctx, "")
     if kind is IntentKind.STOCK:
         query = intent.query or ""

@@ -11,6 +11,7 @@ from types import MappingProxyType
 
 from handlers.context import Context
 from handlers.i18n import when
+from handlers.intents import asks_what_is_late
 from handlers.types import Choice, Reply
 from handlers.views import phase_label
 from models.change import Actor, Change
@@ -431,6 +432,8 @@ async def find_orders(ctx: Context, args: str) -> Reply:
     words = " ".join(args.split())[:100]
     if not words:
         return ctx.reply("findorders.usage")
+    if asks_what_is_late(words):
+        return await queue(ctx, "telat")  # "pesanan yang telat" asks for no one by name
     found = await orders_of_customers(ctx.session, words, FOUND_LIMIT)
     if not found:
         return ctx.reply("findorders.none", words=words)

@@ -506,6 +506,30 @@ async def test_the_queue_lists_codes_and_takes_a_filter(shop: Shop) -> None:
     assert "INV-1001" in late and "dipesan" not in late
 
 
+@pytest.mark.parametrize(
+    "asked",
+    ["yang telat apa aja?", "ada yang telat?", "which orders are late?", "pesanan yang telat"],
+)
+async def test_staff_asking_which_orders_are_late_get_the_late_ones(shop: Shop, asked: str) -> None:
+    await shop.say("dewi", "/bayar INV-1001")
+    shop.clock.advance(2 * 86400)  # a day past "paid"
+    assert await shop.text("dewi", asked) == await shop.text("dewi", "/antrian telat")
+
+
+@pytest.mark.parametrize(
+    ("said", "code"), [("kok telat sih kak", None), ("batik saya terlambat ya?", "INV-1002")]
+)
+async def test_a_customer_saying_it_is_late_asks_after_the_order(
+    shop: Shop, said: str, code: str | None
+) -> None:
+    await shop.say("sari", f"/start {shop.links['INV-1001']}")
+    [reply] = await shop.say("sari", said)
+    if code is None:  # Sari has three orders open: which one?
+        assert reply.text == shop.t("id", "status.pick")
+    else:
+        assert code in reply.text.splitlines()[0]
+
+
 async def test_setting_stock_by_product_name(shop: Shop) -> None:
     assert "Stok KAOS-PTH-L: 0 → 5" in await shop.text("dewi", "/stokset kaos putih L 5")
     [several] = await shop.say("dewi", "/stokset kaos hitam +1")
