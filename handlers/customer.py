@@ -17,6 +17,7 @@ from handlers.views import (
     stock_line,
 )
 from models import linking
+from models.chat_orders import products_by_sku
 from models.enums import Fulfillment, Phase
 from models.flows import FINAL
 from models.inventory import subscribe
@@ -192,15 +193,36 @@ async def stock_answer(
     )
 
 
-def listed(ctx: Context) -> tuple[str, ...]:
-    """The SKUs of the products the chat's last stock answer listed, when it listed several
-    (a follow-up like "yang hitam?" picks among them); () otherwise."""
-    skus = tuple(
-        command.removeprefix("/stok ")
-        for command in ctx.last_menu
-        if command.startswith("/stok ") and command.count(" ") == 1
+def shown(ctx: Context) -> tuple[str, ...]:
+    """The SKUs of the products the chat's last stock answer showed: the several it listed,
+    or the one it offered to order or to tell of; () after any other answer."""
+    listed = _skus_after(ctx.last_menu, "/stok ")
+    if len(listed) > 1:
+        return listed
+    # A draft's own buttons (`/pesan ok`, `/pesan batal`) come in twos, never alone.
+    offered = _skus_after(ctx.last_menu, "/pesan ", "/kabari ")
+    return offered if len(ctx.last_menu) == 1 == len(offered) else ()
+
+
+def _skus_after(commands: Sequence[str], *prefixes: str) -> tuple[str, ...]:
+    """The argument of each command that is one of these words and one argument."""
+    return tuple(
+        command.split()[1]
+        for command in commands
+        if command.startswith(prefixes) and len(command.split()) == 2
     )
-    return skus if len(skus) > 1 else ()
+
+
+async def follow_up(ctx: Context, query: str, skus: Sequence[str]) -> Reply | None:
+    """Answer a follow-up to a stock answer that showed these products: among the several
+    listed ("yang hitam?"); of the one shown, its other sizes and colours ("ada XL?", "ukuran
+    apa aja?"). None when none fits (the message is then read as it stands)."""
+    if len(skus) > 1:
+        return await stock_answer(ctx, query, among=skus) if query else None
+    product = (await products_by_sku(ctx.session, skus)).get(skus[0])
+    if product is None:
+        return None
+    return await stock_answer(ctx, f"{product.name} {query}")
 
 
 async def notify(ctx: Context, args: str) -> Reply:

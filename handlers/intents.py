@@ -289,6 +289,8 @@ _RESUME_PHRASES = (
 _SIZE_LABELS = _words(
     "ukuran size uk warna color colour model tipe type jenis varian variant motif"
 )
+# Asking which sizes or colours there are: "ukuran apa aja?", "ada warna lain?", "other sizes?"
+_VARIANTS = _SIZE_LABELS | _words("sizes colors colours models types lain other others")
 _QUANTITY_UNITS = _words("pcs pc biji buah lusin pieces piece dozen lembar")
 # Who or what an order is for, after the product: "buat teman", "untuk kado", "for my wife".
 _FOR_WHOM = _words("buat untuk bwt for")
@@ -550,14 +552,18 @@ def asks_what_is_late(text: str) -> bool:
 
 
 def narrowing(intent: Intent) -> str | None:
-    """The product words by which a message may narrow a list of products just shown ("yang
-    hitam ukuran apa aja?", "kalau yang XL?", "the black one?"), or None. A stock question
-    that names a kind of product ("ada tote?") asks anew, and other intents ask otherwise."""
+    """How a message may follow up products just shown: the words that narrow them ("yang
+    hitam ukuran apa aja?", "kalau yang XL?", "the black one?"), "" when it asks only which
+    sizes or colours there are ("ukuran apa aja?", "other colours?"), or None when it is no
+    follow-up. A stock question that names a kind of product ("ada tote?") asks anew."""
     if intent.kind not in (IntentKind.STOCK, IntentKind.UNKNOWN):
         return None
     if _PRODUCTS.intersection(intent.words):
         return None
-    return _query(list(intent.words))
+    query = _query(list(intent.words))
+    if query is None and _VARIANTS.intersection(intent.words):
+        return ""
+    return query
 
 
 def product_words(text: str) -> str | None:

@@ -308,14 +308,14 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
 
 
 async def _narrowed(ctx: Context, understood: Understood) -> Reply | None:
-    """The answer to a message that narrows the stock list the chat was just shown ("yang
-    hitam ukuran apa aja?"), from the products listed; None if it is no such message, or
-    none of them fits it (then it is read as it stands)."""
-    shown = customer.listed(ctx)
+    """The answer to a follow-up of the stock answer the chat was just shown ("yang hitam
+    ukuran apa aja?", "ada XL?"); None if it is no follow-up, or nothing shown fits it (then
+    it is read as it stands)."""
+    shown = customer.shown(ctx)
     query = narrowing(understood.intent) if shown and understood.kind != "faq" else None
-    if not query:
+    if query is None:
         return None
-    return await customer.stock_answer(ctx, query, among=shown)
+    return await customer.follow_up(ctx, query, shown)
 
 
 MISSES_BEFORE_HANDOVER = 2  # messages in a row the bot cannot understand

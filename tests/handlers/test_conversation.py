@@ -263,12 +263,34 @@ async def test_a_follow_up_names_the_sizes_of_the_products_listed(shop: Shop) ->
     assert answer == shop.t("id", "stock.no_variant", wanted="XXL", alternatives="L, XL")
 
 
-async def test_only_a_list_just_shown_is_followed_up(shop: Shop) -> None:
+@pytest.mark.parametrize(
+    ("follow_up", "skus"),
+    [
+        ("ada ukuran lain?", ["KAOS-HTM-L", "KAOS-HTM-XL", "KAOS-PTH-L"]),
+        ("what sizes?", ["KAOS-HTM-L", "KAOS-HTM-XL", "KAOS-PTH-L"]),
+        ("kalau yang putih?", ["KAOS-PTH-L"]),
+    ],
+)
+async def test_a_follow_up_to_one_product_asks_after_its_other_variants(
+    shop: Shop, follow_up: str, skus: list[str]
+) -> None:
+    assert skus_in(await shop.text("tamu", "ada kaos hitam XL?")) == ["KAOS-HTM-XL"]
+    assert skus_in(await shop.text("tamu", follow_up)) == skus
+
+
+async def test_a_colour_the_product_shown_does_not_come_in_is_said_plainly(shop: Shop) -> None:
+    await shop.say("tamu", "ada tote?")
+    answer = await shop.text("tamu", "yang hitam?")
+    assert answer == shop.t("id", "stock.no_variant_at_all", wanted="hitam")
+
+
+async def test_only_a_stock_answer_just_shown_is_followed_up(shop: Shop) -> None:
     follow_up = "yang hitam ukuran apa aja?"
     assert await shop.text("sari", follow_up) == shop.t("id", "unknown.text")  # nothing shown
     await shop.say("sari", LISTED)
     assert skus_in(await shop.text("sari", "ada tote?")) == ["TOTE-KNV"]  # a new question
-    assert await shop.text("sari", follow_up) == shop.t("id", "unknown.text")  # one product shown
+    await shop.say("sari", "halo")  # another answer in between
+    assert await shop.text("sari", follow_up) == shop.t("id", "unknown.text")
 
 
 async def test_undo_puts_shipped_stock_back(shop: Shop) -> None:
