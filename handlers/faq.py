@@ -29,6 +29,8 @@ BUILT_IN: dict[str, tuple[str, ...]] = {
         "pakai ekspedisi", "kirim pakai", "lama pengiriman", "shipping cost", "shipping fee",
         "delivery fee", "delivery cost", "how much is shipping", "do you ship", "ship abroad",
         "ship internationally", "international shipping", "luar negeri", "bisa kirim ke",
+        "ship to", "shipping to", "deliver to", "delivery to", "send to", "kirim hari ini",
+        "same day",
     ),
     "cod": ("cod", "bayar di tempat", "cash on delivery", "bayar ditempat"),
     "address": (
