@@ -23,6 +23,8 @@ BUILT_IN: dict[str, tuple[str, ...]] = {
         "rekening", "norek", "rek", "pembayaran", "metode pembayaran", "qris", "how do i pay",
         "how to pay", "how can i pay", "payment", "bank transfer", "bank account",
         "have to pay", "need to pay", "want to pay", "pay for", "how much to pay", "amount due",
+        "total berapa", "berapa total", "total bayar", "total tagihan", "how much in total",
+        "the total",
     ),
     "shipping": (
         "ongkir", "ongkos kirim", "biaya kirim", "biaya pengiriman", "ekspedisi apa",
