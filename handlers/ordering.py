@@ -41,13 +41,14 @@ from models.chat_orders import (
 from models.enums import Channel, Phase
 from models.errors import InvalidPhone
 from models.linking import invoice_links, link_by_phone, linked_customer_ids
+from models.messages import last_said
 from models.orders import Order, clean_code
 from models.payments import bill_of
 from models.people import Customer, Reseller
 from models.phones import normalize_phone
 from models.placing import would_wait
 from models.search import find_products
-from models.support import Reason
+from models.support import Reason, answered_since
 
 MAX_QTY = 999
 _QTY = re.compile(r"^(?:x\s*)?(\d{1,4})(?:\s*(?:x|pcs?|biji|buah|lembar))?$", re.I)
@@ -81,6 +82,7 @@ _NUMBER_WORDS = {
     )
     for word in words
 }
+DROP = {"batal", "cancel", "batalkan", "gak jadi", "tidak jadi", "ga jadi"}  # no order after all
 YES = {"ya", "iya", "y", "ok", "oke", "yes", "betul", "benar", "sip", "lanjut", "kirim"}
 CHANGE = {"ubah", "ganti", "change", "tidak", "no", "bukan"}
 
@@ -447,14 +449,20 @@ async def _ask_recipient(ctx: Context, draft: OrderDraft, said: str = "") -> Rep
     return _ask_name(ctx, prefix)
 
 
-async def answer(ctx: Context, text: str) -> Reply | list[Reply] | None:
-    """The customer's next message while a draft is open; None when it is about something else."""
+async def answer(ctx: Context, text: str, *, held: bool = False) -> Reply | list[Reply] | None:
+    """The customer's next message while a draft is open; None when it is about something else.
+
+    While a person answers the chat (`held`), the draft takes only what plainly answers its
+    question: anything else, even a word it would ask again about, is for the person.
+    """
     draft = await draft_of(ctx.session, ctx.chat.id, ctx.now)
     if draft is None:
         return None
+    if held and not await _plainly_answers(ctx, draft, text):
+        return None
     said = " ".join(text.split())
     lowered = said.lower()
-    if lowered in ("batal", "cancel", "batalkan", "gak jadi", "tidak jadi", "ga jadi"):
+    if lowered in DROP:
         await ctx.session.delete(draft)
         return ctx.reply("draft.dropped")
     touch(draft, ctx.now, _lifetime(ctx))
@@ -488,7 +496,7 @@ async def answer(ctx: Context, text: str) -> Reply | list[Reply] | None:
         draft.step = "address"
         return _ask(ctx.t("draft.ask_address"))
     if step == "address":
-        if len(said) < 10 or classify(said).kind not in (IntentKind.UNKNOWN, IntentKind.STOCK):
+        if len(said) < 10 or not _an_address(ctx, said):
             return _ask(ctx.t("draft.ask_address")) if len(said) < 10 else None
         draft.data = {**draft.data, "address": said[:500]}
         return await _confirm(ctx, draft)
@@ -500,6 +508,54 @@ async def answer(ctx: Context, text: str) -> Reply | list[Reply] | None:
             return _ask_name(ctx)
         return None
     return None
+
+
+async def meanwhile(ctx: Context) -> Reply | None:
+    """The draft's question again, once a question asked in the middle of it went to a
+    person: the order goes on while they wait. None when the draft's buttons ask it."""
+    draft = await draft_of(ctx.session, ctx.chat.id, ctx.now)
+    if draft is None or draft.data.get("kind") == "staff":
+        return None
+    meanwhile = ctx.t("draft.meanwhile") + "\n"
+    if draft.step == "qty":
+        return _ask(meanwhile + ctx.t("draft.ask_qty"))
+    if draft.step == "name":
+        return _ask_name(ctx, meanwhile)
+    if draft.step == "address":
+        return _ask(meanwhile + ctx.t("draft.ask_address"))
+    return None
+
+
+async def _plainly_answers(ctx: Context, draft: OrderDraft, text: str) -> bool:
+    """Whether a message in a chat a person answers is the answer to the draft's question:
+    the question was the last thing said to the chat (a reply to the person may be anything,
+    "ok" too), and the message plainly answers it (a number to "how many?", a yes or a
+    change to the summary, a name, an address)."""
+    said = " ".join(text.split())
+    lowered = said.lower()
+    if draft.step == "qty":
+        plain = _typed_qty(lowered) is not None
+    elif draft.step in ("recipient", "confirm"):
+        plain = lowered in YES or lowered in CHANGE
+    elif draft.step == "name":
+        plain = classify(said).kind in (IntentKind.UNKNOWN, IntentKind.GREETING)
+    elif draft.step == "address":
+        plain = len(said) >= 10 and _an_address(ctx, said)
+    else:
+        plain = False  # which product: the draft's buttons choose it, and they are commands
+    if not (plain or lowered in DROP):
+        return False
+    last = await last_said(ctx.session, ctx.chat.id)
+    if last is None or last[0] != "kabar":
+        return False
+    return not await answered_since(ctx.session, ctx.chat.id, last[1])  # nor on its way
+
+
+def _an_address(ctx: Context, said: str) -> bool:
+    """Whether a message may be an address: no question to the shop ("ongkir ke bandung
+    berapa?") or of any other kind (a street may well sound like a product)."""
+    kind = classify(said).kind
+    return kind in (IntentKind.UNKNOWN, IntentKind.STOCK) and not _asks_the_shop(ctx, said)
 
 
 def _asks_the_shop(ctx: Context, said: str) -> bool:

@@ -153,15 +153,22 @@ async def dispatch(ctx: Context, *, slash_optional: bool) -> list[Reply]:
                 text, slashed = text.removeprefix("/"), False
     if slashed:
         return [await common.unknown_command(ctx, "")]
+    drafting = ctx.drafting and ctx.incoming.media is None
     if ctx.thread is not None and ctx.role is not Role.STAFF:
-        return await support.held(ctx)  # a person answers this chat now
-    if ctx.drafting and ctx.incoming.media is None:
+        # A person answers this chat now; an order in the making still takes its answers.
+        step = await ordering.answer(ctx, text, held=True) if drafting else None
+        return _as_list(step) if step is not None else await support.held(ctx)
+    if drafting:
         step = await ordering.answer(ctx, text)  # the next answer of an order in the making
         if step is not None:
             return _as_list(step)
     if ctx.role is not Role.STAFF and ctx.incoming.media is not None:
         return [await media(ctx, text)]
-    return _as_list(await free_text(ctx, text))
+    replies = _as_list(await free_text(ctx, text))
+    if drafting and ctx.thread is not None:  # a question in the middle of it went to a person
+        question = await ordering.meanwhile(ctx)
+        replies.extend([question] if question is not None else [])
+    return replies
 
 
 async def media(ctx: Context, caption: str) -> Reply:

@@ -40,6 +40,7 @@ async def hand_over(ctx: Context, reason: Reason) -> Reply:
     opened = await open_thread(ctx.session, ctx.chat, reason, ctx.now, name=ctx.incoming.name)
     ctx.chat.misses = 0
     number = opened.thread.id
+    ctx.thread = number  # a person answers the chat from now on
     if ctx.settings.staffed(ctx.now):
         answer = ctx.t("support.soon")
     else:

@@ -114,6 +114,20 @@ async def messages_after(
     return list(await session.scalars(query.order_by(ChatMessage.id)))
 
 
+async def last_said(session: AsyncSession, chat_id: int) -> tuple[Author, datetime] | None:
+    """Who said the last thing logged in a chat to the person in it (kabar or staff), and
+    when; None when nothing was."""
+    row = (
+        await session.execute(
+            select(ChatMessage.author, ChatMessage.at)
+            .where(ChatMessage.chat_id == chat_id, ChatMessage.direction == "out")
+            .order_by(ChatMessage.id.desc())
+            .limit(1)
+        )
+    ).first()
+    return (cast(Author, row[0]), row[1]) if row is not None else None
+
+
 # What a transfer proof can be: a screenshot, or the PDF receipt a bank's app exports.
 PROOF_KINDS = ("photo", "document")
 

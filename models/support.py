@@ -46,6 +46,7 @@ from models.outbox import (
     ClaimedAlert,
     ForwardedMessage,
     HandoverForward,
+    Notification,
     Outgoing,
     StaffReply,
     SupportNotice,
@@ -358,6 +359,20 @@ async def reply(
     key = f"reply:{thread.id}:{uuid.uuid4().hex}"  # each answer its own; redeliveries stop earlier
     await enqueue(session, [Outgoing.staff_reply(thread.chat_id, payload, key=key, due_at=now)])
     return thread
+
+
+async def answered_since(session: AsyncSession, chat_id: int, since: datetime) -> bool:
+    """Whether staff answered the chat's customer at `since` or later (sent, or on its way)."""
+    found = await session.scalar(
+        select(Notification.id)
+        .where(
+            Notification.chat_id == chat_id,
+            Notification.kind == NotificationKind.STAFF_REPLY,
+            Notification.due_at >= since,
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 async def claim(

@@ -16,7 +16,16 @@ from bot.jobs import Jobs
 from handlers.context import OrderSettings
 from handlers.faq import topic
 from handlers.types import Incoming, Reply
-from models import Chat, Notification, Order, OrderDraft, OrderLine, PhaseEvent, Product
+from models import (
+    Chat,
+    Notification,
+    Order,
+    OrderDraft,
+    OrderLine,
+    PhaseEvent,
+    Product,
+    SupportThread,
+)
 from models.enums import Channel, Language, NotificationKind, Phase
 from models.imports import ORDER_COLUMNS, import_orders, read_csv
 from models.storage import Database
@@ -417,11 +426,57 @@ async def test_a_shop_question_in_the_middle_of_a_draft_is_answered_and_the_draf
         "Ongkir sesuai ekspedisi, dihitung admin"
     )
     assert await text(shop, PHONE, "Sari Wulandari") == shop.t("id", "draft.ask_address")
+    # Asked while the address is wanted, it is no address (it is long enough to be one).
+    assert await text(shop, PHONE, "ongkir ke bandung berapa?") == (
+        "Ongkir sesuai ekspedisi, dihitung admin"
+    )
+    [summary] = await wa(shop, PHONE, "Jl. Mawar 12, Bandung")
+    assert "Dikirim ke: Sari Wulandari, Jl. Mawar 12, Bandung" in summary.text
+    await text(shop, PHONE, "batal")
     # One the shop has written no answer to goes to a person, as anywhere else.
     shop.conversation.settings = replace(shop.settings, faq=())
     await wa(shop, PHONE, "mau beli tote bag")
-    [handed] = await wa(shop, PHONE, "bisa cod?")
+    handed, meanwhile = await wa(shop, PHONE, "bisa cod?")
     assert handed.text.startswith(shop.t("id", "support.ack.no_answer", number=1))
+    assert meanwhile.text.endswith(shop.t("id", "draft.ask_qty"))
+
+
+async def orders_placed(shop: Shop) -> int:
+    async with shop.db.sessions() as s:
+        return int(await s.scalar(select(func.count()).select_from(Order)) or 0)
+
+
+async def test_a_draft_goes_on_while_a_person_answers_a_question_asked_in_it(shop: Shop) -> None:
+    await wa(shop, PHONE, "mau beli kaos hitam XL")
+    handed, meanwhile = await wa(shop, PHONE, "ongkir ke bandung berapa?")  # no answer written
+    assert handed.text.startswith(shop.t("id", "support.ack.no_answer", number=1))
+    assert meanwhile.text == shop.t("id", "draft.meanwhile") + "\n" + shop.t("id", "draft.ask_qty")
+    assert await wa(shop, PHONE, "oke ditunggu") == []  # for the person, not a quantity
+    assert await text(shop, PHONE, "2") == shop.t("id", "draft.ask_name_or", name="Pembeli")
+    assert await text(shop, PHONE, "Sari Wulandari") == shop.t("id", "draft.ask_address")
+    [summary] = await wa(shop, PHONE, "Jl. Mawar 12, Bandung")
+    assert "• Kaos Polos Hitam XL (KAOS-HTM-XL) ×2" in summary.text
+    before = await orders_placed(shop)
+    assert "✅" in await text(shop, PHONE, "ok")
+    assert await orders_placed(shop) == before + 1
+    async with shop.db.sessions() as s:  # the question still waits for its person
+        assert await s.scalar(select(func.count()).select_from(SupportThread)) == 1
+        assert await s.scalar(select(SupportThread.closed_at)) is None
+
+
+async def test_a_draft_takes_no_reply_meant_for_the_person_who_answered(shop: Shop) -> None:
+    await wa(shop, PHONE, "mau beli 2 kaos hitam XL")
+    await wa(shop, PHONE, "Sari Wulandari")
+    await wa(shop, PHONE, "ongkir ke bandung berapa?")  # to a person, the address still wanted
+    [summary] = await wa(shop, PHONE, "Jl. Mawar 12, Bandung")
+    assert summary.choices  # ✅ / ❌
+    await shop.say("dewi", "/balas 1 Ongkir ke Bandung Rp15.000, lanjut?")
+    await shop.deliver(after=1)
+    before = await orders_placed(shop)
+    assert await wa(shop, PHONE, "ok") == []  # a reply to the person: it goes to them
+    assert await orders_placed(shop) == before
+    assert "✅" in await text(shop, PHONE, "/pesan ok")  # the summary's button still places it
+    assert await orders_placed(shop) == before + 1
 
 
 async def test_what_is_no_quantity_or_no_name_is_asked_again(shop: Shop) -> None:
