@@ -280,6 +280,32 @@ _PAID_PHRASES = (
     "bukti tf", "already paid", "i have paid", "i paid", "payment done", "have transferred",
     "just transferred", "i transferred", "paid already",
 )  # fmt: skip
+# Around a payment phrase, words that make it a question: "sudah dibayar belum?", "apakah
+# sudah lunas?".
+_PAID_ASKED_AFTER = _words("belum tidak atau kah")
+_PAID_ASKED_BEFORE = _words("apakah apa is has was")
+
+
+def _says_paid(words: list[str], text: str) -> bool:
+    """Whether a message says the money went ("sudah transfer ya kak", "sudah transfer, sudah
+    masuk belum?"), not only asks whether it did ("sudah dibayar belum?", "sudah lunas?")."""
+    for phrase in _PAID_PHRASES:
+        parts = phrase.split()
+        for i in range(len(words) - len(parts) + 1):
+            if words[i : i + len(parts)] != parts:
+                continue
+            end = i + len(parts)
+            after = words[end] if end < len(words) else None
+            asked = (
+                after in _PAID_ASKED_AFTER
+                or (i > 0 and words[i - 1] in _PAID_ASKED_BEFORE)
+                or (after is None and text.rstrip().endswith("?"))
+            )
+            if not asked:
+                return True
+    return False
+
+
 # Pushes again after a STOP: "oke lanjut kabari lagi", "start again".
 _RESUME = _words("lanjut lanjutkan aktifkan nyalakan resume subscribe")
 _RESUME_PHRASES = (
@@ -620,7 +646,9 @@ def classify(text: str) -> Intent:
     if t.has(_PERSON) or t.says(_PERSON_PHRASES):
         return Intent(IntentKind.PERSON, code.upper() if code else None, words=kept)
     if t.says(_PAID_PHRASES):
-        return Intent(IntentKind.PAID, code.upper() if code else None, words=kept)
+        if _says_paid(words, text):
+            return Intent(IntentKind.PAID, code.upper() if code else None, words=kept)
+        return status(code.upper() if code else None)  # "sudah dibayar belum?" asks after it
     if code is None and "beli" in t.vocab and not order_noun:
         return Intent(IntentKind.BUY, query=query, words=kept)
     says_it = code is None and "?" not in text and not t.has(_QUESTION | _ASKING)

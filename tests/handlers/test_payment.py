@@ -316,6 +316,25 @@ async def test_saying_it_was_paid_after_a_claim_asks_which_order(shop: Shop) -> 
     assert thanks.text == shop.t("id", "pay.claim_received", code="INV-1003")
 
 
+@pytest.mark.parametrize(
+    ("who", "asked", "code"),
+    [
+        ("mawar", "DS-2001 sudah dibayar belum?", "DS-2001"),
+        ("sari", "apakah INV-1002 sudah lunas?", "INV-1002"),
+        ("sari", "INV-1002 sudah bayar?", "INV-1002"),
+    ],
+)
+async def test_asking_whether_an_order_is_paid_claims_nothing(
+    shop: Shop, who: str, asked: str, code: str
+) -> None:
+    await shop.deliver()
+    before = await shop.snapshot()
+    [answer] = await shop.say(who, asked)
+    assert code in answer.text.splitlines()[0]  # its status, which says how far it is paid
+    assert await shop.snapshot() == before  # no claim, no alert to staff
+    assert await shop.deliver(after=0) == []
+
+
 async def test_a_pdf_receipt_is_a_proof_staff_can_open(shop: Shop) -> None:
     # Banks' apps export a transfer receipt as a PDF: staff confirm what they can see.
     receipt = Attachment("document", "bca-receipt.pdf")
