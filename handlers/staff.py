@@ -101,10 +101,21 @@ MAX_CODES = 1000  # one message moves at most this many orders
 Move = Callable[[Order, Change], Awaitable[object]]  # what a command does to each order
 
 
+# Words staff write around the courier and the resi: "pakai jne resi JN123", "via J&T no. …".
+COURIER_NOISE = frozenset(
+    {
+        *("pakai", "pake", "via", "lewat", "dengan", "dgn", "kurir", "courier", "ekspedisi"),
+        *("resi", "no", "no.", "nomor", "nomer", "awb", "tracking", "number", "sudah", "udah"),
+        "dikirim",
+    }
+)
+
+
 def normalize_courier(name: str) -> str:
-    """The courier's proper name (`jnt` → `J&T`); unknown couriers as typed."""
-    key = " ".join(name.lower().split())
-    return COURIERS.get(key, name.strip())
+    """The courier's proper name (`jnt` → `J&T`); unknown couriers as typed; "" when none
+    is named. The words staff write around it ("pakai jne resi") are no part of it."""
+    typed = " ".join(word for word in name.split() if word.lower() not in COURIER_NOISE)
+    return COURIERS.get(typed.lower(), typed)
 
 
 def split_note(text: str) -> tuple[str | None, str | None]:
@@ -313,6 +324,8 @@ async def ship(ctx: Context, args: str) -> Reply:
     if len(parts) < 3:
         return ctx.reply("ship.usage")
     code, courier, resi = parts[0], normalize_courier(" ".join(parts[1:-1])), parts[-1]
+    if not courier:
+        return ctx.reply("ship.usage")  # "/kirim INV-1 resi JN123": which courier?
     if "," in code:
         return ctx.reply("ship.one_order")
     if not RESI.fullmatch(resi):

@@ -438,6 +438,24 @@ async def test_shipping_normalises_the_courier_and_tells_the_tracking_number(sho
     assert shop.t("id", "ship.usage") == await shop.text("dewi", "/kirim INV-1002")
 
 
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "kirim INV-1001 pakai jne resi JN123456789",
+        "/kirim INV-1001 via JNE no. resi JN123456789",
+        "/kirim INV-1001 kurir jne awb JN123456789",
+    ],
+)
+async def test_words_around_the_courier_are_no_part_of_its_name(shop: Shop, typed: str) -> None:
+    done = await shop.text("dewi", typed)
+    assert done.splitlines()[0] == "✅ INV-1001: dikirim · JNE JN123456789"
+
+
+async def test_shipping_without_a_courier_asks_for_one(shop: Shop) -> None:
+    answer = await shop.text("dewi", "/kirim INV-1001 resi JN123456789")
+    assert answer == shop.t("id", "ship.usage")
+
+
 async def order_row(shop: Shop, code: str) -> tuple[Phase, str | None, str | None, datetime]:
     async with shop.db.sessions() as s:
         order = await s.scalar(select(Order).where(Order.code == code))
