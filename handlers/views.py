@@ -17,6 +17,7 @@ from models.enums import Channel, Fulfillment, PaymentState, Phase
 from models.linking import Item, OrderHistory
 from models.orders import Order, PhaseEvent
 from models.payments import bill_is_theirs, bill_of
+from models.stages import Stage
 from models.tracker import Checkpoint
 from models.tracking import TrackView
 
@@ -190,12 +191,26 @@ def order_status(
     for event in _effective(events):
         if not billed and _only_money(event):
             continue
-        stage = f" · {plan[event.to_stage].name}" if event.to_stage is not None else ""
-        if event.tracking and event.from_phase == event.to_phase:  # a milestone inside "shipped"
-            stage = f" · {ctx.t('milestone.' + str(event.tracking['milestone']))}"
         note = _note(ctx, event)
-        lines.append(f"• {when(event.at, tz, lang)} {ctx.phase(event.to_phase)}{stage}{note}")
+        lines.append(f"• {when(event.at, tz, lang)} {_what_happened(ctx, event, plan)}{note}")
     return "\n".join(lines)
+
+
+def _what_happened(ctx: Context, event: PhaseEvent, plan: Sequence[Stage]) -> str:
+    """An event in a timeline's words: the phase and stage it moved to, a courier's milestone
+    inside "shipped", or what money it moved when that is all it did."""
+    if _only_money(event):
+        amount = ctx.money(abs(event.paid)) if event.paid is not None else ""
+        if event.payment in ("paid", "partly_paid") and amount:
+            return ctx.t("status.money.received", amount=amount)
+        if event.payment == "refunded" and amount:
+            return ctx.t("status.money.refunded", amount=amount)
+        if event.payment in ("bill", "rejected"):
+            return ctx.t(f"status.money.{event.payment}")
+    stage = f" · {plan[event.to_stage].name}" if event.to_stage is not None else ""
+    if event.tracking and event.from_phase == event.to_phase:  # a milestone inside "shipped"
+        stage = f" · {ctx.t('milestone.' + str(event.tracking['milestone']))}"
+    return f"{ctx.phase(event.to_phase)}{stage}"
 
 
 def payment_line(ctx: Context, order: Order) -> str:

@@ -509,3 +509,14 @@ async def test_unique_codes_stay_unique_across_hundreds_of_open_bills(shop: Shop
         assert fresh is not None
         code = await assign_unique_code(s, fresh, rng)
     assert code not in set(codes) - {first.unique_code}
+
+
+async def test_money_that_moves_no_phase_reads_as_money_in_the_timeline(shop: Shop) -> None:
+    await shop.say("dewi", "/bayar INV-1002 100rb")  # a down payment: the order stays placed
+    await shop.say("dewi", "/ongkir INV-1001 15000")
+    await shop.say("sari", f"/start {shop.links['INV-1001']}")
+    down = await shop.text("sari", "/status INV-1002")
+    assert down.splitlines()[-1].endswith(shop.t("id", "status.money.received", amount="Rp100.000"))
+    assert shop.t("id", "phase.placed") not in down.splitlines()[-1]
+    billed = await shop.text("dewi", "/status INV-1001")
+    assert billed.splitlines()[-1].endswith(shop.t("id", "status.money.bill"))
