@@ -292,6 +292,8 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
             return await staff.queue(ctx, "telat" if asks_what_is_late(text) else "")
         return await customer.orders(ctx, "")
     if kind is IntentKind.STOCK:
+        if ctx.role is Role.STAFF and (offered := await staff.stock_change_offered(ctx, text)):
+            return offered  # "stok kaos hitam XL tambah 5": one tap does it
         query = intent.query or ""
         if not query:
             return faq_or(ctx, faq) or ctx.reply("stock.ask")

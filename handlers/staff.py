@@ -11,9 +11,9 @@ from types import MappingProxyType
 
 from handlers.context import Context
 from handlers.i18n import when
-from handlers.intents import asks_what_is_late
+from handlers.intents import asks_what_is_late, product_words
 from handlers.types import Choice, Reply
-from handlers.views import phase_label
+from handlers.views import phase_label, stock_line
 from models.change import Actor, Change
 from models.enums import Phase
 from models.errors import DomainError, InvalidTransition, NotFound, StockError
@@ -375,6 +375,42 @@ async def undo(ctx: Context, args: str) -> Reply:
     lines = [ctx.t("undo.done", code=code) for code in result.reverted]
     lines += [ctx.t(f"undo.refused.{rule}", code=code) for code, rule in result.refused]
     return Reply("\n".join(lines))
+
+
+# A stock change written in words: "stok kaos hitam XL tambah 5", "… jadi 20", "… -2".
+STOCK_CHANGE = re.compile(
+    r"\b(tambah(?:kan|in)?|add|plus|kurang(?:i|in)?|minus|jadi(?:kan)?|menjadi|set)\s*(\d{1,6})\b"
+    r"|(?<![\w+-])([+-])\s*(\d{1,6})\b",
+    re.I,
+)
+_ADDING = ("tambah", "add", "plus", "+")
+_TAKING = ("kurang", "minus", "-")
+
+
+async def stock_change_offered(ctx: Context, text: str) -> Reply | None:
+    """Staff writing a stock change in words ("stok kaos hitam XL tambah 5"): the product's
+    stock, with the change one tap away as `/stokset`; None when the words name no change or
+    no product. Words never change stock by themselves."""
+    found = STOCK_CHANGE.search(text)
+    if found is None:
+        return None
+    word, count = (found[1] or found[3]).lower(), found[2] or found[4]
+    if word.startswith(_ADDING):
+        change, key = f"+{count}", "setstock.offer_add"
+    elif word.startswith(_TAKING):
+        change, key = f"-{count}", "setstock.offer_take"
+    else:
+        change, key = count, "setstock.offer_set"
+    query = product_words(f"{text[: found.start()]} {text[found.end() :]}")
+    products = (await find_products(ctx.session, query or "", cache=ctx.catalog)).products
+    if len(products) == 1:
+        product = products[0]
+        offer = Choice(ctx.t(key, count=count), f"/stokset {product.sku} {change}")
+        return Reply(stock_line(ctx, product), choices=(offer,))
+    if not products:
+        return None
+    choices = tuple(Choice(p.label, f"/stokset {p.sku} {change}") for p in products)
+    return Reply(ctx.t("setstock.which"), choices=choices)
 
 
 async def set_stock_cmd(ctx: Context, args: str) -> Reply:

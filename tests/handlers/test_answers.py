@@ -530,6 +530,35 @@ async def test_a_customer_saying_it_is_late_asks_after_the_order(
         assert code in reply.text.splitlines()[0]
 
 
+@pytest.mark.parametrize(
+    ("said", "command"),
+    [
+        ("stok kaos hitam XL tambah 5", "/stokset KAOS-HTM-XL +5"),
+        ("kaos putih L jadi 20", "/stokset KAOS-PTH-L 20"),
+        ("stok tote kurangi 1", "/stokset TOTE-KNV -1"),
+        ("stock black tee XL +3", "/stokset KAOS-HTM-XL +3"),
+    ],
+)
+async def test_staff_writing_a_stock_change_get_it_one_tap_away(
+    shop: Shop, said: str, command: str
+) -> None:
+    before = await shop.snapshot()
+    [offer] = await shop.say("dewi", said)
+    assert [c.command for c in offer.choices] == [command]
+    assert await shop.snapshot() == before  # words alone change no stock
+    [done] = await shop.say("dewi", command)
+    assert done.text.startswith(f"Stok {command.split()[1]}: ")
+
+
+async def test_a_stock_change_in_words_for_several_products_asks_which(shop: Shop) -> None:
+    [which] = await shop.say("dewi", "stok kaos hitam tambah 2")
+    assert which.text == shop.t("id", "setstock.which")
+    assert [c.command for c in which.choices] == [
+        "/stokset KAOS-HTM-L +2",
+        "/stokset KAOS-HTM-XL +2",
+    ]
+
+
 async def test_setting_stock_by_product_name(shop: Shop) -> None:
     assert "Stok KAOS-PTH-L: 0 → 5" in await shop.text("dewi", "/stokset kaos putih L 5")
     [several] = await shop.say("dewi", "/stokset kaos hitam +1")
