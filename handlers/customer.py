@@ -24,7 +24,7 @@ from models.inventory import subscribe
 from models.linking import Item, items_of, order_history, visible_orders
 from models.orders import Order, clean_code
 from models.search import ProductIndex, find_products
-from models.tracking import track_of
+from models.tracking import customer_says_arrived, track_of
 
 LIST_LIMIT = 10
 
@@ -63,6 +63,8 @@ async def asked_about(ctx: Context, intent: Intent) -> Reply:
     one with batik in it, a production question to the one in production. When the
     question leaves several, the choice shows what is in each and where it stands.
     """
+    if Hint.ARRIVED in intent.hints and ctx.role is not Role.STAFF:
+        return await _arrived(ctx, intent)
     if intent.order_code:
         return await _status_of(ctx, intent.order_code, intent)
     if ctx.role is Role.STAFF:
@@ -85,6 +87,21 @@ async def asked_about(ctx: Context, intent: Intent) -> Reply:
     if Hint.TRACKING in intent.hints and not any(o.tracking_number for o in picked):
         said = ctx.t("track.none_shipped") + "\n" + said  # no resi to give: say so first
     return Reply(said, choices=order_choices(ctx, picked, items))
+
+
+async def _arrived(ctx: Context, intent: Intent) -> Reply:
+    """The customer says the parcel came: thanked, and when it is plainly one order on its
+    way (the one named, or the chat's only shipped one), staff are told, once, with the tap
+    that marks it delivered. Nothing moves on the customer's word alone."""
+    mine = await visible_orders(ctx.session, ctx.chat, LIST_LIMIT)
+    if intent.order_code:
+        mine = [o for o in mine if o.code.casefold() == intent.order_code.casefold()]
+    on_its_way = [o for o in mine if o.phase is Phase.SHIPPED]
+    if len(on_its_way) != 1:
+        return ctx.reply("greeting.thanks")
+    order = on_its_way[0]
+    await customer_says_arrived(ctx.session, order, ctx.incoming.name, ctx.now)
+    return ctx.reply("arrived.thanks", code=order.code)
 
 
 def _pointed_to(pool: list[Order], items: dict[int, list[Item]], intent: Intent) -> list[Order]:

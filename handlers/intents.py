@@ -55,6 +55,7 @@ class Hint(StrEnum):
     TRACKING = "tracking"  # the courier's tracking number: "resi nya mana"
     PRODUCTION = "production"  # how far it is made: "batiknya udah jadi belum"
     PRAISE = "praise"  # a thank-you that is praise: "barangnya bagus, suka banget"
+    ARRIVED = "arrived"  # said, not asked, that it came: "paketnya udah sampai kak"
 
 
 @dataclass(frozen=True)
@@ -273,6 +274,13 @@ _PERSON_PHRASES = (
     "alamat salah", "salah alamat", "change the address", "wrong address", "ganti ukuran",
     "ubah ukuran", "change the size",
 )  # fmt: skip
+# Saying the order came ("paketnya udah sampai kak", "it arrived today, thanks").
+_ARRIVED_PHRASES = (
+    "sudah sampai", "sudah datang", "sudah diterima", "sudah terima", "sudah saya terima",
+    "barang sampai", "paket sampai", "has arrived", "have arrived", "it arrived", "arrived today",
+    "got it", "received it", "have received", "i received", "got my order", "got the package",
+)  # fmt: skip
+_NOT_YET = _words("belum tidak not no yet never")
 # The customer says the money went: a transfer proof without a photo, or announcing one.
 _PAID_PHRASES = (
     "sudah transfer", "sudah bayar", "sudah dibayar", "sudah saya transfer", "sudah saya bayar",
@@ -628,10 +636,16 @@ def classify(text: str) -> Intent:
     query = _query(words)
     kept = tuple(words)
 
+    # Said, not asked: "paketnya udah sampai kak (makasih ya)" tells that the order came.
+    plain = "?" not in text and not t.has(_QUESTION | _ASKING | _NOT_YET)
+    arrived = plain and t.says(_ARRIVED_PHRASES)
+
     def status(order_code: str | None = None) -> Intent:
         hints = {Hint.TRACKING} if t.has(_TRACKING | _PARCEL) else set()
         if progress:
             hints.add(Hint.PRODUCTION)
+        if arrived:
+            hints.add(Hint.ARRIVED)
         about = " ".join(w for w in (query or "").split() if w not in _NOT_ABOUT) or None
         return Intent(
             IntentKind.ORDER_STATUS, order_code, about=about, hints=frozenset(hints), words=kept
@@ -651,6 +665,8 @@ def classify(text: str) -> Intent:
         return status(code.upper() if code else None)  # "sudah dibayar belum?" asks after it
     if code is None and "beli" in t.vocab and not order_noun:
         return Intent(IntentKind.BUY, query=query, words=kept)
+    if arrived and code is None:
+        return status()  # thanked for, and staff may mark it delivered
     says_it = code is None and "?" not in text and not t.has(_QUESTION | _ASKING)
     if says_it and (t.has(_THANKS) or t.says(_THANKS_PHRASES)):
         return Intent(IntentKind.THANKS, words=kept)  # "paketnya sudah sampai, makasih ya"

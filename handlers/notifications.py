@@ -56,7 +56,11 @@ def render_notification(
         alert = cast(StaffAlert, payload)
         if alert["alert"] == "proof":
             return _proof(t, settings, lang, alert)
-        return Reply(t("push.staff_alert", text=_alert_text(t, alert)), lang=lang)
+        said = t("push.staff_alert", text=_alert_text(t, alert))
+        if alert["alert"] == "arrived":
+            delivered = Choice(t("alert.arrived_confirm"), f"/terima {alert['code']}")
+            return Reply(said, choices=(delivered,), lang=lang)
+        return Reply(said, lang=lang)
     if kind is NotificationKind.HANDOVER:
         return _forward(t, settings, lang, cast(HandoverForward, payload))
     if kind is NotificationKind.STAFF_REPLY:
@@ -302,6 +306,8 @@ def _alert_text(t: Say, alert: StaffAlert) -> str:
         return t("alert.proof", code=alert["code"], customer=alert["customer"])
     if alert["alert"] == "tracking":
         return _tracking_alert(t, alert)
+    if alert["alert"] == "arrived":
+        return t("alert.arrived", code=alert["code"], customer=alert["customer"])
     return t("alert.dead_letter", code=alert["code"], chat=alert["chat"], error=alert["error"])
 
 

@@ -217,6 +217,14 @@ class ProofAlert(TypedDict):
     said: str  # what they wrote with it
 
 
+class ArrivedAlert(TypedDict):
+    """Staff: a customer says a shipped order came; one tap marks it delivered."""
+
+    alert: Literal["arrived"]
+    code: str
+    customer: str  # as the chat's platform names them
+
+
 class ForwardedMessage(TypedDict):
     """One message of a handover thread, as staff are shown it."""
 
@@ -294,6 +302,7 @@ StaffAlert = (
     | OverdueAlert
     | ProofAlert
     | TrackingAlert
+    | ArrivedAlert
 )
 Payload = (
     OrderUpdate

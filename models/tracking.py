@@ -10,7 +10,8 @@
 A new milestone is an order event, told once to everyone who hears of the order (the
 reseller under their brand); delivered moves the order to delivered as /terima does, by the
 tracker. Staff hear once of a failed attempt, a return, a resi still unknown a day after
-shipping, a shipment stuck for `stuck_days`, and of a provider that refuses kabar's key.
+shipping, a shipment stuck for `stuck_days`, and of a provider that refuses kabar's key; and
+once of a customer saying the parcel came, with the tap that marks it delivered.
 Everything a round needs to go on after a restart is here: when each shipment was last
 checked and is next due, what the courier said, and the calls made today.
 """
@@ -59,7 +60,7 @@ from models.milestones import (
     status_milestone,
 )
 from models.orders import Order
-from models.outbox import Alert, TrackingAlert, TrackingNews, alert_staff
+from models.outbox import Alert, ArrivedAlert, TrackingAlert, TrackingNews, alert_staff
 from models.tracker import Checkpoint, Shipment, TrackerError, TrackerRefused
 
 FIRST_CHECK = timedelta(minutes=30)  # a resi is rarely known sooner; undo has had its window
@@ -569,6 +570,15 @@ def _track_query() -> Select[ShipmentTrack]:
         .join(Order, Order.id == t.order_id)
         .where(t.order_id == bindparam("order_id"), Order.tracking_number == t.tracking_number)
     )
+
+
+async def customer_says_arrived(
+    session: AsyncSession, order: Order, customer: str, now: datetime
+) -> None:
+    """A customer says a shipped order came: staff are told once, with the tap that marks it
+    delivered (the courier's word may come later, or never where no provider is set)."""
+    said: ArrivedAlert = {"alert": "arrived", "code": order.code, "customer": customer[:64]}
+    await alert_staff(session, [Alert(said, f"arrived:{order.id}", order_id=order.id)], now=now)
 
 
 async def track_of(session: AsyncSession, order_id: int) -> TrackView | None:

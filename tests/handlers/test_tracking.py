@@ -200,3 +200,42 @@ async def test_tracking_with_several_orders_none_shipped_says_so_before_asking_w
     # A plain "where is my order?" asks which without it.
     [which] = await shop.say("sari", "pesanan saya sudah sampai mana?")
     assert which.text == shop.t("id", "status.pick")
+
+
+async def test_a_customer_saying_it_came_lets_staff_mark_it_delivered_in_one_tap(
+    shop: Shop,
+) -> None:
+    await shop.say("sari", f"/start {shop.links['INV-1001']}")  # shipped (the fixture)
+    await shop.deliver()
+    assert await shop.text("sari", "paketnya udah sampai kak") == shop.t(
+        "id", "arrived.thanks", code="INV-1001"
+    )
+    [(who, alert)] = await shop.deliver(after=0)
+    assert who == "dewi" and "INV-1001" in alert.text
+    assert [c.command for c in alert.choices] == ["/terima INV-1001"]
+    # Said again, with thanks: thanked again; staff heard it once.
+    assert "INV-1001" in await shop.text("sari", "paketnya sudah sampai kak, makasih ya")
+    assert await shop.deliver(after=0) == []
+    await shop.say("dewi", alert.choices[0].command)
+    pushed = await shop.deliver()
+    assert [who for who, _ in pushed] == ["sari"]
+    assert shop.t("id", "phase.delivered") in await shop.text("dewi", "/status INV-1001")
+
+
+@pytest.mark.parametrize(
+    "asked", ["paket saya sudah sampai?", "paketnya belum sampai kak", "sudah sampai belum ya"]
+)
+async def test_asking_whether_it_came_tells_staff_nothing(shop: Shop, asked: str) -> None:
+    await shop.say("sari", f"/start {shop.links['INV-1001']}")  # shipped (the fixture)
+    await shop.deliver()
+    answer = await shop.text("sari", asked)
+    assert answer != shop.t("id", "arrived.thanks", code="INV-1001")
+    assert await shop.deliver(after=0) == []
+
+
+async def test_saying_it_came_with_nothing_on_its_way_is_only_thanked(shop: Shop) -> None:
+    await shop.say("sari", f"/start {shop.links['INV-1001']}")
+    await shop.say("dewi", "/terima INV-1001")  # the courier's word came first
+    await shop.deliver()
+    assert await shop.text("sari", "paketnya udah sampai kak") == shop.t("id", "greeting.thanks")
+    assert await shop.deliver(after=0) == []
