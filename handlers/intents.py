@@ -719,7 +719,7 @@ def classify(text: str) -> Intent:
 _ENGLISH_ONLY = _words("""
     the is are am was were my your you where what when which how much many do does did can
     could would will please it this that have has i me we our of to in for with any there yet
-    still not and if an want need get know just been be should shipped arrived
+    still not and if an want need get know just been be should shipped arrived like
 """)
 _INDONESIAN_ONLY = _words("""
     ada saya aku sy kak kakak ka mau berapa brp apa yang yg sudah udah udh sdh belum blm dong

@@ -322,7 +322,10 @@ async def start(ctx: Context, args: str) -> Reply | list[Reply]:
     going_on = words.lower() in ("batal", "cancel", "ok", "ya", "ubah")
     if draft is not None and (going_on or (words and draft.step == "product")):
         return await answer(ctx, words) or ctx.reply("draft.ask_product")  # a button pressed
-    if ctx.incoming.channel is Channel.TELEGRAM and not await _phone_of(ctx):
+    phone = await _phone_of(ctx)
+    if phone is None and ctx.incoming.phone_verified:
+        return await hand_over(ctx, Reason.ASKED)  # a number kabar cannot read: a person takes it
+    if ctx.incoming.channel is Channel.TELEGRAM and phone is None:
         # A chat that is not linked has no number yet; a typed one is not proof it is theirs.
         return Reply(ctx.t("draft.share_phone"), contact_button=share_button(ctx))
     draft = await new_draft(ctx.session, ctx.chat.id, "customer", ctx.now, _lifetime(ctx))
@@ -389,9 +392,13 @@ def _qty_in(text: str) -> int | None:
 
 
 async def _phone_of(ctx: Context) -> str | None:
-    """The customer's verified number: WhatsApp's sender, or a linked customer's."""
+    """The customer's verified number: WhatsApp's sender, or a linked customer's; None when
+    there is none, or the platform vouched for a number phonenumbers does not know."""
     if ctx.incoming.phone_verified:
-        return normalize_phone(ctx.incoming.sender)
+        try:
+            return normalize_phone(ctx.incoming.sender)
+        except InvalidPhone:
+            return None
     ids = await linked_customer_ids(ctx.session, ctx.chat)
     if not ids:
         return None
@@ -553,9 +560,17 @@ async def _plainly_answers(ctx: Context, draft: OrderDraft, text: str) -> bool:
 
 def _an_address(ctx: Context, said: str) -> bool:
     """Whether a message may be an address: no question to the shop ("ongkir ke bandung
-    berapa?") or of any other kind (a street may well sound like a product)."""
-    kind = classify(said).kind
-    return kind in (IntentKind.UNKNOWN, IntentKind.STOCK) and not _asks_the_shop(ctx, said)
+    berapa?") or of any other kind (a street may well sound like a product, and a postcode
+    like an order code)."""
+    intent = classify(said)
+    if _asks_the_shop(ctx, said):
+        return False
+    if intent.kind in (IntentKind.UNKNOWN, IntentKind.STOCK):
+        return True
+    # A postcode reads as an order code ("12 Baker Street, London NW1 6XE"); an order
+    # question is short and has no commas.
+    written_out = "," in said and len(said.split()) >= 4 and "?" not in said
+    return intent.kind is IntentKind.ORDER_STATUS and intent.order_code is not None and written_out
 
 
 def _asks_the_shop(ctx: Context, said: str) -> bool:

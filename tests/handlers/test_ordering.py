@@ -631,3 +631,20 @@ async def test_draft_expiry_after_an_hour_uses_the_configured_lifetime(shop: Sho
     async with shop.db.sessions() as s:
         draft = await s.scalar(select(OrderDraft))
     assert draft is not None and draft.expires_at - draft.created_at == timedelta(minutes=60)
+
+
+async def test_an_english_stranger_orders_to_an_address_with_a_postcode(shop: Shop) -> None:
+    uk = "+447911123456"
+    [asked] = await wa(shop, uk, "Hi! I'd like to order a black tee size L")
+    assert asked.text.endswith(shop.t("en", "draft.ask_qty"))  # in English from the start
+    await wa(shop, uk, "2")
+    await wa(shop, uk, "John Smith")
+    [summary] = await wa(shop, uk, "12 Baker Street, London NW1 6XE, UK")  # NW1 is no order
+    assert "John Smith, 12 Baker Street, London NW1 6XE, UK" in summary.text
+    assert "✅" in await text(shop, uk, "yes")
+
+
+async def test_a_vouched_number_kabar_cannot_read_hands_the_order_to_a_person(shop: Shop) -> None:
+    unknown_range = "+447700900123"  # WhatsApp vouches for it; phonenumbers knows no such range
+    [handed] = await wa(shop, unknown_range, "I'd like to order a black tee size L")
+    assert handed.text.startswith(shop.t("en", "support.ack.asked", number=1))
