@@ -272,7 +272,13 @@ _PERSON_PHRASES = (
     "pengembalian dana", "money back", "want a refund", "batalkan pesanan", "batal pesanan",
     "mau batal", "cancel my order", "ganti alamat", "ubah alamat", "change my address",
     "alamat salah", "salah alamat", "change the address", "wrong address", "ganti ukuran",
-    "ubah ukuran", "change the size",
+    "ubah ukuran", "change the size", "ganti warna", "ubah warna", "tukar warna",
+    "change the color", "change the colour", "tambah ke pesanan", "tambahkan ke pesanan",
+    "lagi ke pesanan", "ubah pesanan", "ganti pesanan", "add to my order", "change my order",
+    # A photo only a person can take: of the work in progress, of the real thing.
+    "minta foto", "minta fotonya", "foto progres", "foto progress", "foto aslinya", "foto asli",
+    "foto real", "progress photo", "real photo", "real picture", "send a photo",
+    "send me a photo", "send a picture", "send me a picture",
 )  # fmt: skip
 # Saying the order came ("paketnya udah sampai kak", "it arrived today, thanks").
 _ARRIVED_PHRASES = (
