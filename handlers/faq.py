@@ -1,4 +1,5 @@
-"""The shop's own answers (`[shop.faq]`): payment, shipping, COD, address, hours, returns, promo.
+"""The shop's own answers (`[shop.faq]`): payment, shipping, COD, address, hours, returns, promo,
+and what products are like (material, size chart, custom work).
 
 A topic is matched from free text by its trigger phrases: the built-in ones of its kind, in
 Indonesian and English, and any the seller adds. Phrases and messages are compared as the
@@ -59,7 +60,24 @@ BUILT_IN: dict[str, tuple[str, ...]] = {
         "promo", "diskon", "discount", "voucher", "kode promo", "potongan harga", "ada potongan",
         "sale", "harga spesial", "any promo", "any discount", "promo code",
     ),
+    "material": (
+        "bahan", "bahan apa", "material", "kain apa", "jenis kain", "jenis bahan", "fabric",
+        "what material", "made of", "katun apa", "cotton apa",
+    ),
+    "size_chart": (
+        "size chart", "sizechart", "ukuran detail", "detail ukuran", "lebar dada", "panjang baju",
+        "lingkar dada", "lingkar pinggang", "berapa cm", "ukuran cm", "measurements",
+        "chest width", "body length",
+    ),
+    "custom": (
+        "custom", "kustom", "sablon custom", "bisa sablon", "desain sendiri", "design sendiri",
+        "own design", "bordir", "tulis nama", "print nama",
+    ),
 }  # fmt: skip
+
+# Topics about what a product is like ("kaos polos bahannya apa?"): asked with a product's
+# name they still ask the shop, not how many are in stock.
+ABOUT_PRODUCTS = frozenset({"material", "size_chart", "custom"})
 
 
 # The answers that speak as the shop itself: how to pay it, where it is, how to resell for it.

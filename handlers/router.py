@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 from handlers import common, customer, ordering, payment, staff, support
 from handlers.context import Context
-from handlers.faq import FaqTopic, match, topic, unanswered
+from handlers.faq import ABOUT_PRODUCTS, FaqTopic, match, topic, unanswered
 from handlers.intents import (
     Hint,
     Intent,
@@ -233,6 +233,8 @@ class Understood:
         query = set((self.intent.query or "").split())
         if self.intent.kind is IntentKind.STOCK and query <= set(self.phrase.split()):
             return "faq"
+        if self.intent.kind is IntentKind.STOCK and self.faq.key in ABOUT_PRODUCTS:
+            return "faq"  # "kaos polos bahannya apa?" asks what it is like, not if it is there
         asks_of_none = self.intent.kind is IntentKind.ORDER_STATUS
         return "faq" if self.specific and asks_of_none else self.intent.kind
 

@@ -12,7 +12,7 @@ import pytest
 from pydantic import BaseModel
 
 from bot.config import Config, ConfigError, config_from_mapping, load_config
-from handlers.faq import BUILT_IN
+from handlers.faq import ABOUT_PRODUCTS, BUILT_IN
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
 SECRET = "Zq9-very-distinctive-secret_7781"
@@ -47,7 +47,8 @@ def test_example_config_loads_as_is_with_the_code_defaults() -> None:
     config = load_config(EXAMPLE, environ={})
 
     # The example ships answers to edit; a shop without [shop.faq] answers none of its own.
-    assert set(config.shop.faq) == set(BUILT_IN)
+    # What products are like (material, sizes) no starter answer can say: a person answers.
+    assert set(config.shop.faq) == set(BUILT_IN) - ABOUT_PRODUCTS
     assert Config().shop.faq == {}
     without_faq = config.model_copy(update={"shop": config.shop.model_copy(update={"faq": {}})})
     assert without_faq == Config()

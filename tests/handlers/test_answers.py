@@ -571,3 +571,29 @@ async def test_setting_stock_by_product_name(shop: Shop) -> None:
 async def test_a_shipped_order_cannot_be_put_on_hold(shop: Shop) -> None:
     await shop.say("dewi", "/kirim INV-1001 jne JN0012345678")
     assert "❌ INV-1001 sudah dikirim" in await shop.text("dewi", "/tahap INV-1001 tahan")
+
+
+@pytest.mark.parametrize(
+    ("asked", "key"),
+    [
+        ("mau tanya kak, kaos polos bahannya apa ya?", "material"),
+        ("kaos hitam L lebar dadanya berapa?", "size_chart"),
+        ("bisa custom sablon nama?", "custom"),
+        ("what is the black tee made of?", "material"),
+    ],
+)
+async def test_what_a_product_is_like_is_the_shops_answer_or_a_persons(
+    shop: Shop, asked: str, key: str
+) -> None:
+    # Unanswered in [shop.faq], it goes to a person, even with a product named.
+    [handed] = await shop.say("sari", asked)
+    assert handed.text.startswith(shop.t("id", "support.ack.no_answer", number=1))
+    # Answered there, the shop's answer comes.
+    answer = topic(key, {Language.ID: "Jawaban toko", Language.EN: "The shop's answer"})
+    shop.conversation.settings = replace(shop.settings, faq=(answer,))
+    await shop.say("dewi", "/selesai 1")
+    assert await shop.text("rina", asked) == "The shop's answer"
+
+
+async def test_a_stock_question_with_a_size_is_no_size_chart_question(shop: Shop) -> None:
+    assert "(KAOS-HTM-L)" in await shop.text("sari", "ada kaos hitam ukuran L?")
