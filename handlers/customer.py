@@ -17,6 +17,7 @@ from handlers.views import (
     stock_line,
 )
 from models import linking
+from models.catalog import Product
 from models.chat_orders import products_by_sku
 from models.enums import Fulfillment, Phase
 from models.flows import FINAL
@@ -193,21 +194,39 @@ async def stock_answer(
     if not products:
         return None
     if len(products) == 1:
-        product = products[0]
-        if tell_when_back and not product.orderable_now:
-            return await notify(ctx, product.sku)
-        if product.orderable_now and (ctx.orders_here or ctx.role is Role.RESELLER):
-            # "ada?", then "mau 2": one tap (a reseller is shown the dropship command)
-            order_it = Choice(ctx.t("push.order_now"), f"/pesan {product.sku}")
-            return Reply(stock_line(ctx, product), choices=(order_it,))
-        if not product.orderable_now and ctx.role in (Role.CUSTOMER, Role.UNKNOWN):
-            tell_me = Choice(ctx.t("stock.tell_me"), f"/kabari {product.sku}")  # /kabari, a tap
-            return Reply(stock_line(ctx, product), choices=(tell_me,))
-        return Reply(stock_line(ctx, product))
+        if tell_when_back and not products[0].orderable_now:
+            return await notify(ctx, products[0].sku)
+        return _one(ctx, products[0])
+    return _several(ctx, products)
+
+
+def _one(ctx: Context, product: Product) -> Reply:
+    """One product: its price and how available it is, with what may be done about it."""
+    if product.orderable_now and (ctx.orders_here or ctx.role is Role.RESELLER):
+        # "ada?", then "mau 2": one tap (a reseller is shown the dropship command)
+        order_it = Choice(ctx.t("push.order_now"), f"/pesan {product.sku}")
+        return Reply(stock_line(ctx, product), choices=(order_it,))
+    if not product.orderable_now and ctx.role in (Role.CUSTOMER, Role.UNKNOWN):
+        tell_me = Choice(ctx.t("stock.tell_me"), f"/kabari {product.sku}")  # /kabari, a tap
+        return Reply(stock_line(ctx, product), choices=(tell_me,))
+    return Reply(stock_line(ctx, product))
+
+
+def _several(ctx: Context, products: Sequence[Product]) -> Reply:
+    """A few products, each in a line with its price and how available it is, to pick from."""
     lines = [ctx.t("stock.several")] + [stock_line(ctx, p) for p in products]
     return Reply(
         "\n".join(lines), choices=tuple(Choice(p.label, f"/stok {p.sku}") for p in products)
     )
+
+
+async def shown_again(ctx: Context, skus: Sequence[str]) -> Reply | None:
+    """The products a stock answer just showed, again ("harganya berapa?"); None if gone."""
+    found = await products_by_sku(ctx.session, skus)
+    products = [found[sku] for sku in skus if sku in found]
+    if len(products) == 1:
+        return _one(ctx, products[0])
+    return _several(ctx, products) if products else None
 
 
 def shown(ctx: Context) -> tuple[str, ...]:

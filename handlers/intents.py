@@ -19,6 +19,7 @@ __all__ = [
     "MAX_TEXT_LENGTH",
     "Intent",
     "IntentKind",
+    "asks_the_price",
     "asks_what_is_late",
     "classify",
     "language_of",
@@ -589,6 +590,18 @@ def asks_what_is_late(text: str) -> bool:
         return False
     asks = intent.kind in (IntentKind.ORDER_STATUS, IntentKind.MY_ORDERS)
     return asks and not _LATE.isdisjoint(intent.words)
+
+
+_PRICE = _words("harga harganya price prices cost costs berapa much")
+
+
+def asks_the_price(intent: Intent) -> bool:
+    """Whether a message asks the price of what was just shown ("harganya berapa?", "how
+    much?"), naming no product of its own."""
+    if intent.kind not in (IntentKind.STOCK, IntentKind.UNKNOWN):
+        return False
+    words = list(intent.words)
+    return bool(_PRICE.intersection(words)) and _query(words) is None
 
 
 def narrowing(intent: Intent) -> str | None:

@@ -15,12 +15,12 @@ from datetime import timedelta
 
 from handlers import faq
 from handlers.context import Context
-from handlers.customer import stock_answer
+from handlers.customer import shown, stock_answer
 from handlers.i18n import day
 from handlers.intents import IntentKind, classify, normalise, product_words
 from handlers.payment import account_lines
 from handlers.support import hand_over
-from handlers.types import Choice, Reply
+from handlers.types import Choice, Reply, Role
 from handlers.views import share_button, stock_line
 from models.audience import audiences_of
 from models.catalog import Product
@@ -343,6 +343,7 @@ async def start(ctx: Context, args: str) -> Reply | list[Reply]:
 
 # "mau 2 ya kak", "ambil 3", "I'll take 2" right after one product was shown with its button.
 _TAKES_SHOWN = re.compile(
+    r"(?:(?:ok|oke|okay|okey|baik|sip|yes|ya)[,.!]?\s+)?"
     r"(?:(?:saya|aku|sy|i)\s+)?(?:mau|ambil|order|pesan|beli|take|want|need|i'?ll\s+take)\s+"
     r"(\d{1,3})(?:\s*(?:pcs?|biji|buah|x))?(?:\s+(?:ya|aja|deh|dong|kak|kakak|min|please|pls))*"
     r"\s*[.!]*",
@@ -359,6 +360,21 @@ def the_shown_taken(ctx: Context, text: str) -> str | None:
     if shown is None or found is None:
         return None
     return f"{shown} {found[1]}"
+
+
+async def which_of_the_shown(ctx: Context, text: str) -> Reply | None:
+    """Which of the products a stock answer just listed, when a message takes one by number
+    alone ("ok saya ambil 1" after two shirts): each with that many, one tap; None otherwise."""
+    listed = shown(ctx)
+    found = _TAKES_SHOWN.fullmatch(" ".join(text.split()))
+    may_order = ctx.orders_here or ctx.role is Role.RESELLER
+    if len(listed) < 2 or found is None or not may_order:
+        return None
+    products = await products_by_sku(ctx.session, listed)
+    choices = tuple(
+        Choice(products[sku].label, f"/pesan {sku} {found[1]}") for sku in listed if sku in products
+    )
+    return Reply(ctx.t("draft.which_product"), choices=choices) if choices else None
 
 
 def _shown_product(ctx: Context) -> str | None:

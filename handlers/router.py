@@ -13,6 +13,7 @@ from handlers.intents import (
     Hint,
     Intent,
     IntentKind,
+    asks_the_price,
     asks_to_be_told,
     asks_what_is_late,
     classify,
@@ -258,6 +259,8 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
             if ctx.role is Role.RESELLER:
                 return await ordering.reseller_order(ctx, taken)
             return await ordering.start(ctx, taken)
+        if pick := await ordering.which_of_the_shown(ctx, text):  # "ambil 1" after two shirts
+            return pick
         if kind is IntentKind.PERSON or support.asks_for_person(ctx, intent.words):
             return await support.hand_over(ctx, Reason.ASKED)
         if kind is IntentKind.BUY and ctx.role is Role.RESELLER:
@@ -323,10 +326,12 @@ async def _narrowed(ctx: Context, understood: Understood) -> Reply | None:
     ukuran apa aja?", "ada XL?"); None if it is no follow-up, or nothing shown fits it (then
     it is read as it stands)."""
     shown = customer.shown(ctx)
-    query = narrowing(understood.intent) if shown and understood.kind != "faq" else None
-    if query is None:
+    if not shown or understood.kind == "faq":
         return None
-    return await customer.follow_up(ctx, query, shown)
+    if asks_the_price(understood.intent):  # "harganya berapa?": the lines say it
+        return await customer.shown_again(ctx, shown)
+    query = narrowing(understood.intent)
+    return await customer.follow_up(ctx, query, shown) if query is not None else None
 
 
 MISSES_BEFORE_HANDOVER = 2  # messages in a row the bot cannot understand

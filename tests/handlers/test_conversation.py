@@ -284,6 +284,30 @@ async def test_a_colour_the_product_shown_does_not_come_in_is_said_plainly(shop:
     assert answer == shop.t("id", "stock.no_variant_at_all", wanted="hitam")
 
 
+async def test_asking_the_price_of_what_was_just_shown_shows_it_again(shop: Shop) -> None:
+    await shop.say("tamu", LISTED)
+    assert skus_in(await shop.text("tamu", "harganya berapa?")) == [
+        "KAOS-HTM-L",
+        "KAOS-HTM-XL",
+        "KAOS-PTH-L",
+    ]
+    await shop.say("tamu", "ada tote?")
+    [again] = await shop.say("tamu", "how much?")
+    assert skus_in(again.text) == ["TOTE-KNV"]
+    assert [c.command for c in again.choices] == ["/pesan TOTE-KNV"]  # still one tap to order
+
+
+async def test_taking_one_of_several_listed_by_number_asks_which(shop: Shop) -> None:
+    await shop.say("tamu", "kak ready kaos hitam?")
+    [which] = await shop.say("tamu", "ok saya ambil 1")
+    assert which.text == shop.t("id", "draft.which_product")
+    assert [c.command for c in which.choices] == ["/pesan KAOS-HTM-L 1", "/pesan KAOS-HTM-XL 1"]
+    picked = await shop.text("tamu", which.choices[1].command)
+    assert "(KAOS-HTM-XL)" in picked and picked.endswith(
+        shop.t("id", "draft.ask_name_or", name="Tamu")
+    )
+
+
 async def test_only_a_stock_answer_just_shown_is_followed_up(shop: Shop) -> None:
     follow_up = "yang hitam ukuran apa aja?"
     assert await shop.text("sari", follow_up) == shop.t("id", "unknown.text")  # nothing shown
