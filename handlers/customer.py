@@ -24,7 +24,7 @@ from models.flows import FINAL
 from models.inventory import subscribe
 from models.linking import Item, items_of, order_history, visible_orders
 from models.orders import Order, clean_code
-from models.search import ProductIndex, find_products
+from models.search import ProductIndex, StockFound, find_products
 from models.tracking import customer_says_arrived, track_of
 
 LIST_LIMIT = 10
@@ -183,6 +183,11 @@ async def stock_answer(
     out of stock, the chat is told when it is back (as /kabari).
     """
     found = await find_products(ctx.session, query, limit=5, cache=ctx.catalog, among=among)
+    return await _found(ctx, found, tell_when_back=tell_when_back)
+
+
+async def _found(ctx: Context, found: StockFound, *, tell_when_back: bool = False) -> Reply | None:
+    """What a search found, in words (see stock_answer); None when it found nothing."""
     if found.missing:
         wanted = " ".join(found.missing)
         if found.alternatives:
@@ -251,14 +256,18 @@ def _skus_after(commands: Sequence[str], *prefixes: str) -> tuple[str, ...]:
 
 async def follow_up(ctx: Context, query: str, skus: Sequence[str]) -> Reply | None:
     """Answer a follow-up to a stock answer that showed these products: among the several
-    listed ("yang hitam?"); of the one shown, its other sizes and colours ("ada XL?", "ukuran
-    apa aja?"). None when none fits (the message is then read as it stands)."""
-    if len(skus) > 1:
-        return await stock_answer(ctx, query, among=skus) if query else None
-    product = (await products_by_sku(ctx.session, skus)).get(skus[0])
-    if product is None:
-        return None
-    return await stock_answer(ctx, f"{product.name} {query}")
+    listed ("yang hitam?"); else, when they are one product's variants, its other sizes and
+    colours ("ada XL?", "do you have it in white?", "ukuran apa aja?"). None when none fits
+    (the message is then read as it stands)."""
+    among = None
+    if len(skus) > 1 and query:
+        among = await find_products(ctx.session, query, cache=ctx.catalog, among=skus)
+        if among.products:
+            return await _found(ctx, among)
+    names = {product.name for product in (await products_by_sku(ctx.session, skus)).values()}
+    if len(names) == 1:
+        return await stock_answer(ctx, f"{names.pop()} {query}")
+    return await _found(ctx, among) if among is not None else None
 
 
 async def notify(ctx: Context, args: str) -> Reply:

@@ -345,7 +345,7 @@ async def start(ctx: Context, args: str) -> Reply | list[Reply]:
 _TAKES_SHOWN = re.compile(
     r"(?:(?:ok|oke|okay|okey|baik|sip|yes|ya)[,.!]?\s+)?"
     r"(?:(?:saya|aku|sy|i)\s+)?(?:mau|ambil|order|pesan|beli|take|want|need|i'?ll\s+take)\s+"
-    r"(\d{1,3})(?:\s*(?:pcs?|biji|buah|x))?(?:\s+(?:ya|aja|deh|dong|kak|kakak|min|please|pls))*"
+    r"(\d{1,3}|satu|dua|tiga|empat|lima|one|two|three|four|five)(?:\s*(?:pcs?|biji|buah|x))?(?:\s+(?:ya|aja|deh|dong|kak|kakak|min|please|pls))*"
     r"\s*[.!]*",
     re.I,
 )
@@ -359,7 +359,7 @@ def the_shown_taken(ctx: Context, text: str) -> str | None:
     found = _TAKES_SHOWN.fullmatch(" ".join(text.split()))
     if shown is None or found is None:
         return None
-    return f"{shown} {found[1]}"
+    return f"{shown} {_count(found[1])}"
 
 
 async def which_of_the_shown(ctx: Context, text: str) -> Reply | None:
@@ -372,9 +372,16 @@ async def which_of_the_shown(ctx: Context, text: str) -> Reply | None:
         return None
     products = await products_by_sku(ctx.session, listed)
     choices = tuple(
-        Choice(products[sku].label, f"/pesan {sku} {found[1]}") for sku in listed if sku in products
+        Choice(products[sku].label, f"/pesan {sku} {_count(found[1])}")
+        for sku in listed
+        if sku in products
     )
     return Reply(ctx.t("draft.which_product"), choices=choices) if choices else None
+
+
+def _count(said: str) -> int:
+    """A count as typed: digits, or a number word ("dua", "one")."""
+    return int(said) if said.isdigit() else _NUMBER_WORDS[said.lower()]
 
 
 def _shown_product(ctx: Context) -> str | None:

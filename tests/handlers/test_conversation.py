@@ -284,6 +284,23 @@ async def test_a_colour_the_product_shown_does_not_come_in_is_said_plainly(shop:
     assert answer == shop.t("id", "stock.no_variant_at_all", wanted="hitam")
 
 
+@pytest.mark.parametrize("follow_up", ["kalau warna putih ada?", "do you have it in white?"])
+async def test_a_colour_none_listed_has_asks_after_that_product_in_it(
+    shop: Shop, follow_up: str
+) -> None:
+    assert skus_in(await shop.text("tamu", "kak ready kaos hitam?")) == [
+        "KAOS-HTM-L",
+        "KAOS-HTM-XL",
+    ]
+    assert skus_in(await shop.text("tamu", follow_up)) == ["KAOS-PTH-L"]
+
+
+async def test_taking_the_one_shown_may_say_how_many_in_words(shop: Shop) -> None:
+    await shop.say("tamu", "do you have the tote bag?")
+    taken = await shop.text("tamu", "ok I'll take one")
+    assert "(TOTE-KNV)" in taken and taken.endswith(shop.t("en", "draft.ask_name_or", name="Tamu"))
+
+
 async def test_asking_the_price_of_what_was_just_shown_shows_it_again(shop: Shop) -> None:
     await shop.say("tamu", LISTED)
     assert skus_in(await shop.text("tamu", "harganya berapa?")) == [
