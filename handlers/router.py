@@ -166,9 +166,9 @@ async def dispatch(ctx: Context, *, slash_optional: bool) -> list[Reply]:
     if ctx.role is not Role.STAFF and ctx.incoming.media is not None:
         return [await media(ctx, text)]
     replies = _as_list(await free_text(ctx, text))
-    if drafting and ctx.thread is not None:  # a question in the middle of it went to a person
-        question = await ordering.meanwhile(ctx)
-        replies.extend([question] if question is not None else [])
+    # A question in the middle of a draft went to a person: the draft's own question again.
+    if drafting and ctx.thread is not None and (again := await ordering.meanwhile(ctx)):
+        replies.append(again)
     return replies
 
 
