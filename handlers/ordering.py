@@ -385,14 +385,10 @@ def _count(said: str) -> int:
 
 
 def _shown_product(ctx: Context) -> str | None:
-    """The SKU of the one product the chat's last choices offered to order (a stock answer's
-    🛒 button), or None."""
-    offered = [c.split()[1] for c in ctx.last_menu if c.startswith("/pesan ") and " " in c]
-    skus = [sku for sku in offered if sku.lower() not in _DRAFT_WORDS]
-    return skus[0] if len(offered) == 1 == len(skus) else None
-
-
-_DRAFT_WORDS = frozenset({"ok", "ya", "ubah", "batal"})  # a draft's own buttons
+    """The SKU of the one product the chat was just offered to order (a stock answer's 🛒
+    button), or None."""
+    skus = shown(ctx)
+    return skus[0] if len(skus) == 1 and f"/pesan {skus[0]}" in ctx.last_menu else None
 
 
 def _lifetime(ctx: Context) -> timedelta:
