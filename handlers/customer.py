@@ -99,7 +99,7 @@ async def _arrived(ctx: Context, intent: Intent) -> Reply:
         mine = [o for o in mine if o.code.casefold() == intent.order_code.casefold()]
     on_its_way = [o for o in mine if o.phase is Phase.SHIPPED]
     if len(on_its_way) != 1:
-        return ctx.reply("greeting.thanks")
+        return ctx.reply("arrived.noted")
     order = on_its_way[0]
     await customer_says_arrived(ctx.session, order, ctx.incoming.name, ctx.now)
     return ctx.reply("arrived.thanks", code=order.code)

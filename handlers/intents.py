@@ -346,7 +346,7 @@ _QUERY_NOISE = (
     ada punya have got any some there left out sold harga price much many cek check lihat
     bisa boleh beli buy purchase like want wanna need butuh kirim pesanan orders
     let know tell when back kasih tau tahu reseller grosir wholesale lain other others colors
-    colours sizes one ones
+    colours sizes one ones lama banget nunggu menunggu tunggu ditunggu
 """)
 )
 _REMOVE_FROM_QUERY = (
@@ -697,6 +697,8 @@ def classify(text: str) -> Intent:
     if code is not None and order_context:
         return status(code.upper())
     if t.has(_STOCK_STRONG) or t.says(_STOCK_STRONG_PHRASES):
+        if t.says(_STATUS_PHRASES) and not t.has(_PRODUCTS):
+            return status()  # "kok lama banget nunggu stoknya": an order waiting for stock
         return stock()
     weak_stock = t.weak_stock()
     if code is not None:

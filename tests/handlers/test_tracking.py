@@ -237,5 +237,5 @@ async def test_saying_it_came_with_nothing_on_its_way_is_only_thanked(shop: Shop
     await shop.say("sari", f"/start {shop.links['INV-1001']}")
     await shop.say("dewi", "/terima INV-1001")  # the courier's word came first
     await shop.deliver()
-    assert await shop.text("sari", "paketnya udah sampai kak") == shop.t("id", "greeting.thanks")
+    assert await shop.text("sari", "paketnya udah sampai kak") == shop.t("id", "arrived.noted")
     assert await shop.deliver(after=0) == []
