@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 
 from handlers.context import Context
-from handlers.intents import Hint, Intent, IntentKind
+from handlers.intents import Hint, Intent, IntentKind, says_thanks
 from handlers.types import Choice, Reply, Role
 from handlers.views import (
     no_orders,
@@ -98,8 +98,8 @@ async def _arrived(ctx: Context, intent: Intent) -> Reply:
     if intent.order_code:
         mine = [o for o in mine if o.code.casefold() == intent.order_code.casefold()]
     on_its_way = [o for o in mine if o.phase is Phase.SHIPPED]
-    if len(on_its_way) != 1:
-        return ctx.reply("arrived.noted")
+    if len(on_its_way) != 1:  # nothing to tell staff: only thanks, or thanks for telling
+        return ctx.reply("greeting.thanks" if says_thanks(intent.words) else "arrived.noted")
     order = on_its_way[0]
     await customer_says_arrived(ctx.session, order, ctx.incoming.name, ctx.now)
     return ctx.reply("arrived.thanks", code=order.code)

@@ -26,6 +26,7 @@ __all__ = [
     "narrowing",
     "normalise",
     "product_words",
+    "says_thanks",
 ]
 
 # A chat question is a sentence or two; anything longer is a paste, not a question.
@@ -581,6 +582,13 @@ def _query(words: list[str]) -> str | None:
             continue  # "3 pcs"
         kept.append(word)
     return " ".join(kept) or None
+
+
+def says_thanks(words: Sequence[str]) -> bool:
+    """Whether a message's words thank ("makasih ya", "terima kasih", "thanks")."""
+    return bool(_THANKS.intersection(words)) or any(
+        f" {phrase} " in f" {' '.join(words)} " for phrase in _THANKS_PHRASES
+    )
 
 
 def asks_what_is_late(text: str) -> bool:
