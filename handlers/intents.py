@@ -541,6 +541,10 @@ class _Text:
         """Tell whether every word is in vocabulary."""
         return self.vocab <= vocabulary
 
+    def thanks(self) -> bool:
+        """Tell whether the text thanks: "makasih ya", "terima kasih", "thanks"."""
+        return self.has(_THANKS) or self.says(_THANKS_PHRASES)
+
     def weak_stock(self) -> bool:
         """Tell whether the text asks about availability without a stock word: "ada", "ready"."""
         if self.has(_STOCK_WEAK) or self.says(_STOCK_WEAK_PHRASES):
@@ -586,9 +590,7 @@ def _query(words: list[str]) -> str | None:
 
 def says_thanks(words: Sequence[str]) -> bool:
     """Whether a message's words thank ("makasih ya", "terima kasih", "thanks")."""
-    return bool(_THANKS.intersection(words)) or any(
-        f" {phrase} " in f" {' '.join(words)} " for phrase in _THANKS_PHRASES
-    )
+    return _Text(list(words)).thanks()
 
 
 def asks_what_is_late(text: str) -> bool:
@@ -695,7 +697,7 @@ def classify(text: str) -> Intent:
     if arrived and code is None:
         return status()  # thanked for, and staff may mark it delivered
     says_it = code is None and "?" not in text and not t.has(_QUESTION | _ASKING)
-    if says_it and (t.has(_THANKS) or t.says(_THANKS_PHRASES)):
+    if says_it and t.thanks():
         return Intent(IntentKind.THANKS, words=kept)  # "paketnya sudah sampai, makasih ya"
     if says_it and t.has(_PRAISE) and not t.weak_stock():
         return Intent(IntentKind.THANKS, hints=frozenset({Hint.PRAISE}), words=kept)
@@ -724,7 +726,7 @@ def classify(text: str) -> Intent:
     )
     if weak_stock and (query is not None or not other_intent):
         return stock()
-    if t.has(_THANKS) or t.says(_THANKS_PHRASES) or (t.has(_ACK) and t.only(_ACK | _FILLER)):
+    if t.thanks() or (t.has(_ACK) and t.only(_ACK | _FILLER)):
         return Intent(IntentKind.THANKS, words=kept)
     if query is not None and t.has(_PRODUCTS):
         return stock()

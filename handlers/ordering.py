@@ -513,8 +513,7 @@ async def answer(ctx: Context, text: str, *, held: bool = False) -> Reply | list
             return _ask_name(ctx)
         return None
     if step == "name":
-        asks = classify(said).kind not in (IntentKind.UNKNOWN, IntentKind.GREETING)
-        if asks or _asks_the_shop(ctx, said) or len(said) > 200:
+        if _asks_instead_of_a_name(ctx, said):
             return None
         if not any(ch.isalpha() for ch in said):
             return _ask_name(ctx)  # "-" or "?" is nobody's name
@@ -564,7 +563,7 @@ async def _plainly_answers(ctx: Context, draft: OrderDraft, text: str) -> bool:
     elif draft.step in ("recipient", "confirm"):
         plain = lowered in YES or lowered in CHANGE
     elif draft.step == "name":
-        plain = classify(said).kind in (IntentKind.UNKNOWN, IntentKind.GREETING)
+        plain = not _asks_instead_of_a_name(ctx, said) and any(ch.isalpha() for ch in said)
     elif draft.step == "address":
         plain = len(said) >= 10 and _an_address(ctx, said)
     else:
@@ -575,6 +574,13 @@ async def _plainly_answers(ctx: Context, draft: OrderDraft, text: str) -> bool:
     if last is None or last[0] != "kabar":
         return False
     return not await answered_since(ctx.session, ctx.chat.id, last[1])  # nor on its way
+
+
+def _asks_instead_of_a_name(ctx: Context, said: str) -> bool:
+    """Whether a message sent when a name is wanted says something else: a question, a shop
+    question, a paste too long to be anyone's name."""
+    asks = classify(said).kind not in (IntentKind.UNKNOWN, IntentKind.GREETING)
+    return asks or _asks_the_shop(ctx, said) or len(said) > 200
 
 
 def _an_address(ctx: Context, said: str) -> bool:
