@@ -15,7 +15,11 @@ from bot.channels import ChatChannel, SendError, TemplateChannel
 from bot.pacing import Limits, Pacer
 from handlers.context import Settings
 from handlers.i18n import Messages
-from handlers.notifications import render_notification, template_variables
+from handlers.notifications import (
+    render_notification,
+    says_more_than_its_phase,
+    template_variables,
+)
 from handlers.types import Reply
 from models.base import utcnow
 from models.chats import Destination, destinations
@@ -44,18 +48,24 @@ def _coalesce(queue: list[Claimed], outcomes: Outcomes, now: datetime) -> Claime
     """Take the next row; later updates of the same order for this chat fold into one.
 
     The customer gets one message with the latest phase and the way it came ("paid →
-    packed"); the folded rows count as told by it. Updates that carry a photo or a note are
-    never folded: only the latest one's would be told.
+    packed"); the folded rows count as told by it. An update with words of its own (a photo,
+    a note, money received) is never folded, and nothing folds past it: the customer hears
+    every such update, in the order it happened.
     """
     row = queue.pop(0)
-    if row.kind is not NotificationKind.ORDER_UPDATE or row.order_id is None:
+    if row.kind is not NotificationKind.ORDER_UPDATE or row.order_id is None or _news(row):
         return row
-    same = [r for r in queue if r.kind is row.kind and r.order_id == row.order_id]
-    if not same or any(_carries_news(r) for r in (row, *same)):
+    run: list[Claimed] = []  # the plain moves of this order that follow it, up to any news
+    for later in queue:
+        if later.kind is row.kind and later.order_id == row.order_id:
+            if _news(later):
+                break
+            run.append(later)
+    if not run:
         return row
-    latest = same[-1]
-    folded = [row, *same[:-1]]
-    for r in same:
+    latest = run[-1]
+    folded = [row, *run[:-1]]
+    for r in run:
         queue.remove(r)
     updates = [cast(OrderUpdate, r.payload) for r in (*folded, latest)]
     latest.payload = {**updates[-1], "path": [update["phase"] for update in updates]}
@@ -64,10 +74,8 @@ def _coalesce(queue: list[Claimed], outcomes: Outcomes, now: datetime) -> Claime
     return latest
 
 
-def _carries_news(row: Claimed) -> bool:
-    """Whether an order update says more than its phase: a photo, a note, a corrected resi."""
-    update = cast(OrderUpdate, row.payload)
-    return bool(update.get("photo") or update.get("note") or update.get("corrected"))
+def _news(row: Claimed) -> bool:
+    return says_more_than_its_phase(cast(OrderUpdate, row.payload))
 
 
 def _said(row: Claimed, chat: Destination, reply: Reply, message_id: str, now: datetime) -> Logged:

@@ -147,6 +147,21 @@ def _media_of(kind: str, ref: str) -> tuple[str | None, Attachment | None]:
     return None, attachment if attachment.sendable else None
 
 
+def told_as_money(update: OrderUpdate) -> bool:
+    """Whether an update is worded as its money news (an amount, what is left to pay) rather
+    than as its phase: money that moved no phase, or moved it other than by paying in full."""
+    news = update.get("payment")
+    return news is not None and bool(update.get("progress") or news["news"] != "paid")
+
+
+def says_more_than_its_phase(update: OrderUpdate) -> bool:
+    """Whether an update carries words of its own that a later phase would not tell: a photo,
+    a note, a corrected resi, money news."""
+    return bool(
+        update.get("photo") or update.get("note") or update.get("corrected")
+    ) or told_as_money(update)
+
+
 def _order_update(t: Say, settings: Settings, lang: Language, update: OrderUpdate) -> Reply:
     """An order update, as its customer (under the brand they know) or its reseller hears it."""
     code, phase = update["order_code"], update["phase"]
@@ -165,7 +180,7 @@ def _order_update(t: Say, settings: Settings, lang: Language, update: OrderUpdat
     news = update.get("payment")
     if tracked is not None:
         lines.append(tracking_news(t, settings, lang, tracked, update))
-    elif news is not None and (update.get("progress") or news["news"] != "paid"):
+    elif news is not None and told_as_money(update):
         lines.append(_payment_news(t, settings, lang, news, update["note"]))
         update = {**update, "note": None}  # a refusal's reason is the news itself
     elif update.get("corrected"):

@@ -685,6 +685,26 @@ async def test_several_changes_inside_the_window_reach_the_customer_as_one(shop:
     assert await shop.deliver(after=3600) == []  # the folded ones count as told
 
 
+async def test_money_received_inside_the_window_is_told_beside_the_phases(shop: Shop) -> None:
+    await shop.say("dewi", "/tahap INV-1002 potong")
+    await shop.say("dewi", "/bayar INV-1002 100000")  # a down payment: no phase moves
+    pushed = [r.text for who, r in await shop.deliver() if who == "sari"]
+    assert len(pushed) == 2  # production began, and the money came: neither hides the other
+    assert "tahap potong" in pushed[0] and "1/4" in pushed[0]
+    assert "Rp100.000 (DP)" in pushed[1] and "Rp250.000" in pushed[1]
+
+    await shop.say("dewi", "/tahap INV-1002 jahit")
+    await shop.say("dewi", "/bayar INV-1002 250000")  # paid in full inside the stage
+    await shop.say("dewi", "/tahap INV-1002 sablon")
+    await shop.say("dewi", "/tahap INV-1002 qc")
+    pushed = [r.text for who, r in await shop.deliver() if who == "sari"]
+    assert len(pushed) == 3
+    assert "tahap jahit" in pushed[0]
+    assert "Rp250.000 sudah kami terima. Lunas" in pushed[1]
+    assert "tahap qc" in pushed[2] and "Perjalanan" not in pushed[2]  # both in production
+    assert await shop.deliver(after=3600) == []  # the folded sablon counts as told
+
+
 async def test_quiet_hours_hold_customer_pushes_until_morning(sqlite_db: Database) -> None:
     shop = await open_shop(sqlite_db)
     shop.settings = replace(shop.settings, quiet_hours=(time(21), time(7)))
