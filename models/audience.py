@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Literal, NamedTuple, Protocol, cast
 
-from sqlalchemy import Integer, null, select, union_all
+from sqlalchemy import ColumnElement, Integer, func, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.bulk import among
-from models.people import Chat, ChatLink, OrderLink
+from models.orders import Order
+from models.people import Chat, ChatLink, Customer, OrderLink
 
 Audience = Literal["customer", "reseller"]
 
@@ -42,6 +43,13 @@ class Recipient(NamedTuple):
 
     chat_id: int
     audience: Audience
+
+
+def end_customer_name() -> ColumnElement[str]:
+    """The name an order goes by to those who hear of it (its customer joined): the recipient
+    it was placed for, else its customer's. A reseller who types a phone the shop already
+    knows hears back the name they gave, never the one the shop keeps for that phone."""
+    return func.coalesce(Order.recipient_name, Customer.name)
 
 
 async def audiences_of(

@@ -36,6 +36,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, defer
 
+from models.audience import end_customer_name
 from models.base import insert_for, utcnow
 from models.catalog import Product
 from models.errors import TooManyLinkCodes
@@ -542,7 +543,7 @@ async def reseller_orders(
 ) -> list[tuple[Order, str]]:
     """The newest orders placed through a reseller, each with its end customer's name."""
     rows = await session.execute(
-        select(Order, Customer.name)
+        select(Order, end_customer_name())
         .join(Customer, Customer.id == Order.customer_id)
         .where(Order.reseller_id == reseller_id)
         .order_by(Order.placed_at.desc(), Order.id.desc())

@@ -15,7 +15,7 @@ from typing import Any, cast
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.audience import Audience, Owned, Recipient, audiences_of
+from models.audience import Audience, Owned, Recipient, audiences_of, end_customer_name
 from models.bulk import among, insert_rows
 from models.enums import Fulfillment, Phase
 from models.orders import Order, PhaseEvent
@@ -174,12 +174,14 @@ async def tell(
     reached = [t for t in told if t.order.id in heard]
     if not reached:
         return
-    customer_ids = sorted({t.order.customer_id for t in reached})
+    order_ids = sorted({t.order.id for t in reached})
     names: dict[int, str] = {}
-    for customer_id, name in await session.execute(
-        select(Customer.id, Customer.name).where(among(Customer.id, customer_ids, dialect))
+    for order_id, name in await session.execute(
+        select(Order.id, end_customer_name())
+        .join(Customer, Customer.id == Order.customer_id)
+        .where(among(Order.id, order_ids, dialect))
     ):
-        names[customer_id] = name
+        names[order_id] = name
     reseller_ids = sorted({t.order.reseller_id for t in reached if t.order.reseller_id})
     brands: dict[int, str] = {}
     if reseller_ids:
@@ -189,7 +191,7 @@ async def tell(
             brands[seller] = seller_brand
     rows: list[Outgoing] = []
     for t in reached:
-        order_id, customer_id, reseller_id = t.order.id, t.order.customer_id, t.order.reseller_id
+        order_id, reseller_id = t.order.id, t.order.reseller_id
         brand = brands.get(reseller_id) if reseller_id is not None else None
         for chat_id, audience in heard[order_id]:
             if t.key:
@@ -198,7 +200,7 @@ async def tell(
                 assert t.event_id is not None
                 key = order_update_key(order_id, t.event_id, chat_id)
             billed = bill_is_theirs(t.order, audience)
-            update = for_recipient(t.update, audience, brand, names[customer_id], billed=billed)
+            update = for_recipient(t.update, audience, brand, names[order_id], billed=billed)
             if update is None:
                 continue
             rows.append(

@@ -189,6 +189,15 @@ async def test_a_reseller_orders_dropship_at_their_price_under_their_brand(shop:
     assert pushed["rina"].startswith("Mawar Batik Store · Order INV-1004")  # never the shop's
 
 
+async def test_a_reseller_never_learns_the_name_the_shop_keeps_for_a_phone(shop: Shop) -> None:
+    sari = "0812-3456-7890"  # the shop's customer Sari; the reseller calls the buyer Budi
+    await shop.say("mawar", f"/pesan KAOS-HTM-L 1; Budi; {sari}; Jl. Mawar 1 Bandung")
+    pushed = {who: r.text for who, r in await shop.deliver(after=0)}
+    assert pushed["mawar"].startswith("Pesanan dropship INV-1004 untuk Budi:")
+    mine = await shop.text("mawar", "/pesananku")
+    assert "INV-1004 · Budi ·" in mine and "Sari" not in mine
+
+
 async def test_an_order_for_more_than_is_on_hand_is_told_there_is_not_enough(shop: Shop) -> None:
     assert "stok 2" in await shop.text("mawar", "/stok TOTE-KNV")  # two on hand: not out of stock
     reply = await shop.text("mawar", "/pesan TOTE-KNV 5; Budi; 0812-9988-7766; Jl. Mawar 1")
