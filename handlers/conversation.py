@@ -32,6 +32,7 @@ from models.enums import Channel, Language
 from models.errors import InvalidPhone
 from models.linking import link_by_phone
 from models.messages import Logged, log_message, log_messages
+from models.orders import clean_code, other_forms
 from models.people import Chat
 from models.phones import international_phone
 from models.search import IndexCache
@@ -508,12 +509,12 @@ def _outbound(chat_id: int, replies: Sequence[Reply], now: datetime) -> list[Log
 
 def _menu_of(replies: Sequence[Reply]) -> list[str] | None:
     """The menu the replies leave the chat with: the commands of the last one shown; [] when
-    the last question asks for typed words (an older menu answers nothing now); None when they
-    show neither, and the chat keeps the menu it had."""
+    the last reply clears it (an older menu answers nothing now); None when they show
+    neither, and the chat keeps the menu it had."""
     for reply in reversed(replies):
         if reply.choices:
             return [choice.command for choice in reply.choices]
-        if reply.asks:
+        if reply.clears_menu:
             return []
     return None
 
@@ -530,12 +531,21 @@ async def _link_verified_phone(
 
 
 def _picked(incoming: Incoming, choices: list[str] | None) -> Incoming:
-    """A bare number answers the last menu: "2" is its second option."""
+    """A bare number answers the last menu: "2" is its second option. So does an order code
+    typed instead of tapped: "INV-1001" after "which order is this proof for?" is the one
+    option about INV-1001 (`/bukti INV-1001`), not a question about that order."""
     text = incoming.text.strip()
+    if not choices:
+        return incoming
     # isdecimal, not isdigit: "²" is a digit int() cannot read; "٢" (Arabic-Indic 2) it can.
-    if choices and text.isdecimal() and 1 <= int(text) <= len(choices):
+    if text.isdecimal() and 1 <= int(text) <= len(choices):
         return replace(incoming, text=choices[int(text) - 1])
-    return incoming
+    code = clean_code(text.strip("#.!?"))
+    if code is None or not any(c.isdigit() for c in code):
+        return incoming
+    forms = {code, *other_forms(code)}
+    about = [c for c in choices if len(words := c.split()) == 2 and words[1].upper() in forms]
+    return replace(incoming, text=about[0]) if len(about) == 1 else incoming
 
 
 def _with_text(incoming: Incoming, text: str) -> Incoming:

@@ -632,7 +632,7 @@ def _ask_name(ctx: Context, prefix: str = "") -> Reply:
 
 def _ask(question: str) -> Reply:
     """A question of the draft the customer answers by typing (how many, a name, where to)."""
-    return Reply(question, asks=True)
+    return Reply(question, clears_menu=True)
 
 
 STAFF_STEPS = ("name", "phone", "lines", "address")

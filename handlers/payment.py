@@ -9,6 +9,7 @@ the proof with the order and three choices: âœ… paid in full (`/bayar KODE`), âœ
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 
 from handlers.context import Context
@@ -283,6 +284,7 @@ async def _received(ctx: Context, order: Order, proof: tuple[str, str] | None) -
     elif ctx.chat.proof_for_order_id is not None:
         ctx.chat.proof_for_order_id = None
     bill = bill_of(order)
+    said = ctx.incoming.text
     alert: ProofAlert = {
         "alert": "proof",
         "code": order.code,
@@ -292,12 +294,13 @@ async def _received(ctx: Context, order: Order, proof: tuple[str, str] | None) -
         "paid": str(bill.paid),
         "proof": ref,
         "proof_kind": kind,
-        "said": ctx.incoming.text[:300],
+        "said": "" if said.startswith("/") else said[:300],  # a tapped button says nothing
     }
     await alert_staff(ctx.session, [Alert(alert, f"proof:{event.id}", order.id)], now=ctx.now)
+    # Either answers "which order is it for?": that menu asks nothing any more.
     if ref is None:  # "sudah transfer" alone: staff check it, and a photo makes that quicker
-        return ctx.reply("pay.claim_received", code=order.code)
-    return ctx.reply("pay.proof_received", code=order.code)
+        return replace(ctx.reply("pay.claim_received", code=order.code), clears_menu=True)
+    return replace(ctx.reply("pay.proof_received", code=order.code), clears_menu=True)
 
 
 def _photo_pays(ctx: Context, order: Order) -> None:

@@ -87,9 +87,10 @@ class Reply:
     file: Attachment | None = None  # a document, voice note, audio or video; not with a photo
     contact_button: str = ""  # label of a "share my phone number" button, where the channel has one
     lang: Language | None = None  # the language it is written in (for a channel's own words)
-    # It asks for typed words (how many, a name): a bare number next answers it, not a menu
-    # shown before it.
-    asks: bool = False
+    # No menu shown before it answers anything after it: it asks for typed words (how many,
+    # a name), so a bare number next answers it; or it closes what a menu asked (which order
+    # a transfer proof is for), so an order code typed later is a question again.
+    clears_menu: bool = False
 
     @property
     def media(self) -> tuple[str, str] | None:

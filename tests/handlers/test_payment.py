@@ -357,6 +357,24 @@ async def test_proof_names_the_pdf_sent_before_it(shop: Shop) -> None:
     assert "INV-1003" in alert.text and alert.file == receipt
 
 
+@pytest.mark.parametrize("typed", ["INV-1003", "inv1003", "#INV-1003."])
+async def test_a_proof_whose_order_is_typed_instead_of_tapped_reaches_staff(
+    shop: Shop, typed: str
+) -> None:
+    [which] = await shop.say("sari", "", photo="tf-1003")  # several unpaid: which one?
+    assert which.text == shop.t("id", "pay.proof_which")
+    [thanks] = await shop.say("sari", typed)
+    assert thanks.text == shop.t("id", "pay.proof_received", code="INV-1003")
+    [alert] = [r for who, r in await shop.deliver(after=0) if who == "dewi"]
+    assert alert.photo == "tf-1003" and alert.choices[0].command == "/bayar INV-1003"
+    assert "/bukti" not in alert.text  # the words the customer typed, never a command
+    # That question is answered: a code typed later asks after the order, claims nothing.
+    before = await shop.snapshot()
+    [status] = await shop.say("sari", "INV-1002")
+    assert "INV-1002" in status.text.splitlines()[0] and not status.text.startswith("Terima")
+    assert await shop.snapshot() == before
+
+
 async def test_a_captioned_proof_and_a_spoken_one_and_several_unpaid(shop: Shop) -> None:
     [named] = await shop.say("sari", "INV-1001 ya kak", photo="tf-1001")
     assert named.text == shop.t("id", "pay.proof_received", code="INV-1001")
