@@ -25,7 +25,9 @@ BUILT_IN: dict[str, tuple[str, ...]] = {
         "how to pay", "how can i pay", "payment", "bank transfer", "bank account",
         "have to pay", "need to pay", "want to pay", "pay for", "how much to pay", "amount due",
         "total berapa", "berapa total", "total bayar", "total tagihan", "how much in total",
-        "the total",
+        "the total", "pay by", "pay with", "pay using", "credit card", "debit card", "kartu kredit",
+        "kartu debit", "e wallet", "ewallet", "dompet digital", "ovo", "gopay", "shopeepay",
+        "paylater",
     ),
     "shipping": (
         "ongkir", "ongkos kirim", "biaya kirim", "biaya pengiriman", "ekspedisi apa",
