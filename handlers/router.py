@@ -284,6 +284,8 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
             return await common.not_understood(ctx, "")
         if ctx.chat.misses:
             ctx.chat.misses = 0
+    elif intent.order_code is None and (who := staff.customer_searched(text)):
+        return await staff.find_orders(ctx, who)  # "cari pesanan ani", "0813-1111-2222"
     if understood.kind == "faq" and faq is not None:
         return common.faq_answer(ctx, faq)
     if kind is IntentKind.ORDER_STATUS:

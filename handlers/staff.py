@@ -475,10 +475,36 @@ QUEUE_CODES = 10  # codes named per line; the count says how many more
 
 FOUND_LIMIT = 10  # orders a search by customer shows
 
+# How staff ask for a customer's orders in words: "cari pesanan ani", "orderan atas nama
+# Budi", "cari 0813-1111-2222", or a phone number alone (a customer just called).
+_SEARCH_WORDS = r"(?:cari|carikan|search|find|lihat|cek)"
+_ORDER_WORDS = r"(?:pesanan|pesanannya|orderan|orderannya|order|orders)"
+_NAMED = re.compile(r"(?:\batas nama|\ba\.n\.?|\ba/n|\ban\.)\s*(?P<who>\S.*)", re.IGNORECASE)
+_SEARCHED = re.compile(
+    rf"^(?P<search>{_SEARCH_WORDS}\s+)?(?P<orders>{_ORDER_WORDS}\s+)?(?P<who>.+)$", re.IGNORECASE
+)
+_PHONE = re.compile(r"(?:(?:no|nomor|nomer|hp|wa)\.?\s+)*(?P<number>\+?[0-9][0-9 .()-]{7,}[0-9])")
+
+
+def customer_searched(text: str) -> str | None:
+    """The name or phone number a staff message asks the orders of; None when it asks none
+    plainly. A name needs words that say so ("atas nama ani", "cari pesanan ani"): "cari
+    kaos" is a product, "pesanan hari ini" no one."""
+    said = " ".join(text.split()).strip(" ?!.")
+    if named := _NAMED.search(said):
+        return named["who"].strip(" ?!.") or None
+    searched = _SEARCHED.match(said)
+    if searched is None:
+        return None
+    who = searched["who"]
+    if (phone := _PHONE.fullmatch(who)) and sum(c.isdigit() for c in who) >= 9:
+        return phone["number"]
+    return who if searched["search"] and searched["orders"] else None
+
 
 async def find_orders(ctx: Context, args: str) -> Reply:
     """A customer's orders, found by their name or phone number: `/pesanan sari`."""
-    words = " ".join(args.split())[:100]
+    words = " ".join((customer_searched(f"cari pesanan {args}") or args).split())[:100]
     if not words:
         return ctx.reply("findorders.usage")
     if asks_what_is_late(words):

@@ -451,6 +451,39 @@ async def test_staff_find_a_customers_orders_by_name_or_phone(any_shop: Shop) ->
     assert "Rina" not in await shop.text("sari", "/pesanan rina")
 
 
+@pytest.mark.parametrize(
+    ("asked", "found"),
+    [
+        ("cari pesanan sari", "sari"),
+        ("orderan atas nama Sari?", "Sari"),
+        ("/pesanan a.n. sari", "sari"),
+        ("cari 0812-3456-7890", "0812-3456-7890"),
+        ("0812 3456 7890", "0812 3456 7890"),  # a customer just called
+        ("no hp +62 812-3456-7890", "+62 812-3456-7890"),
+    ],
+)
+async def test_staff_asking_in_words_for_a_customers_orders_get_them(
+    shop: Shop, asked: str, found: str
+) -> None:
+    assert (await shop.text("dewi", asked)).splitlines() == [
+        shop.t("id", "findorders.title", words=found),
+        "INV-1003 · Sari · menunggu stok",
+        "INV-1002 · Sari · dipesan",
+        "INV-1001 · Sari · dipesan",
+    ]
+
+
+@pytest.mark.parametrize("said", ["cari kaos hitam", "pesanan hari ini", "0812 3456 7890"])
+async def test_words_that_name_no_customer_search_for_none(shop: Shop, said: str) -> None:
+    who = "sari" if said[0].isdigit() else "dewi"  # a number from a customer is no search
+    answer = await shop.text(who, said)
+    searched = (
+        shop.t("id", "findorders.title", words=said),
+        shop.t("id", "findorders.none", words=said),
+    )
+    assert answer not in searched and not answer.startswith(searched[0])
+
+
 async def test_an_unknown_stage_word_lists_what_the_order_can_go_to_in_its_flows_order(
     shop: Shop,
 ) -> None:
