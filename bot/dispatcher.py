@@ -50,17 +50,20 @@ def _coalesce(queue: list[Claimed], outcomes: Outcomes, now: datetime) -> Claime
     The customer gets one message with the latest phase and the way it came ("paid →
     packed"); the folded rows count as told by it. An update with words of its own (a photo,
     a note, money received) is never folded, and nothing folds past it: the customer hears
-    every such update, in the order it happened.
+    every such update, in the order it happened. A resi put right before "shipped" was told
+    is the one exception: the customer hears "shipped" once, with the right resi.
     """
     row = queue.pop(0)
     if row.kind is not NotificationKind.ORDER_UPDATE or row.order_id is None or _news(row):
         return row
     run: list[Claimed] = []  # the plain moves of this order that follow it, up to any news
+    shipping = _ships(row)
     for later in queue:
         if later.kind is row.kind and later.order_id == row.order_id:
-            if _news(later):
+            if _news(later) and not (shipping and _only_corrects(later)):
                 break
             run.append(later)
+            shipping = shipping or _ships(later)
     if not run:
         return row
     latest = run[-1]
@@ -68,7 +71,12 @@ def _coalesce(queue: list[Claimed], outcomes: Outcomes, now: datetime) -> Claime
     for r in run:
         queue.remove(r)
     updates = [cast(OrderUpdate, r.payload) for r in (*folded, latest)]
-    latest.payload = {**updates[-1], "path": [update["phase"] for update in updates]}
+    told: OrderUpdate = {**updates[-1], "path": [update["phase"] for update in updates]}
+    if told.get("corrected"):  # told as the shipping it corrects, with the resi as it is now
+        shipped = next(u for u in reversed(updates) if u["phase"] == "shipped" and _moves(u))
+        courier, resi = told["courier"], told["tracking_number"]
+        told = {**shipped, "courier": courier, "tracking_number": resi, "path": told["path"]}
+    latest.payload = told
     for r in folded:
         outcomes.told_with(r, latest, now)
     return latest
@@ -76,6 +84,23 @@ def _coalesce(queue: list[Claimed], outcomes: Outcomes, now: datetime) -> Claime
 
 def _news(row: Claimed) -> bool:
     return says_more_than_its_phase(cast(OrderUpdate, row.payload))
+
+
+def _moves(update: OrderUpdate) -> bool:
+    return not update.get("progress")
+
+
+def _ships(row: Claimed) -> bool:
+    update = cast(OrderUpdate, row.payload)
+    return update["phase"] == "shipped" and _moves(update)
+
+
+def _only_corrects(row: Claimed) -> bool:
+    """Whether an update's only words of its own are a corrected courier or resi."""
+    update = cast(OrderUpdate, row.payload)
+    return bool(update.get("corrected")) and not says_more_than_its_phase(
+        {**update, "corrected": False}
+    )
 
 
 def _said(row: Claimed, chat: Destination, reply: Reply, message_id: str, now: datetime) -> Logged:

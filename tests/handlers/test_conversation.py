@@ -718,6 +718,21 @@ async def test_several_changes_inside_the_window_reach_the_customer_as_one(shop:
     assert await shop.deliver(after=3600) == []  # the folded ones count as told
 
 
+async def test_a_resi_put_right_before_shipping_was_told_is_told_once_right(shop: Shop) -> None:
+    await shop.say("dewi", "/tahap INV-1001 dikemas")
+    await shop.say("dewi", "/kirim INV-1001 jne JNE123456789")
+    await shop.say("dewi", "/kirim INV-1001 jnt JT123456789")  # a typo, seen at once
+    [told] = [r.text for who, r in await shop.deliver() if who == "sari"]
+    assert "Pesanan sudah dikirim!" in told and "Kurir: J&T · Resi: JT123456789" in told
+    assert "JNE" not in told and shop.t("id", "push.resi_corrected") not in told
+    assert "Perjalanan: dikemas → dikirim" in told
+    assert await shop.deliver(after=3600) == []
+    # Once "shipped" has been told, a new resi is news of its own.
+    await shop.say("dewi", "/kirim INV-1001 jnt JT999999999")
+    [again] = [r.text for who, r in await shop.deliver() if who == "sari"]
+    assert shop.t("id", "push.resi_corrected") in again and "JT999999999" in again
+
+
 async def test_money_received_inside_the_window_is_told_beside_the_phases(shop: Shop) -> None:
     await shop.say("dewi", "/tahap INV-1002 potong")
     await shop.say("dewi", "/bayar INV-1002 100000")  # a down payment: no phase moves
