@@ -10,14 +10,14 @@ All of them place the order through the one call every order goes through.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from handlers import faq
 from handlers.context import Context
-from handlers.customer import shown, stock_answer
+from handlers.customer import follow_up, shown, stock_answer
 from handlers.i18n import day
-from handlers.intents import IntentKind, classify, normalise, product_words
+from handlers.intents import IntentKind, classify, narrowing, normalise, product_words
 from handlers.payment import account_lines
 from handlers.support import hand_over
 from handlers.types import Choice, Reply, Role
@@ -47,7 +47,7 @@ from models.payments import bill_of
 from models.people import Customer, Reseller
 from models.phones import normalize_phone
 from models.placing import would_wait
-from models.search import find_products
+from models.search import colour_of, find_products, size_of
 from models.support import Reason, answered_since
 
 MAX_QTY = 999
@@ -495,6 +495,8 @@ async def answer(ctx: Context, text: str, *, held: bool = False) -> Reply | list
     if draft.data.get("kind") == "staff":
         return await _staff_step(ctx, draft, said)
     step = draft.step
+    if step in LATER_STEPS and (changed := await _changed(ctx, draft, said)) is not None:
+        return changed  # "4 aja", "eh ganti XL deh": the order changed, its question stands
     if step == "product":
         return await _choose_product(ctx, draft, said)
     if step == "qty":
@@ -533,6 +535,90 @@ async def answer(ctx: Context, text: str, *, held: bool = False) -> Reply | list
             return _ask_name(ctx)
         return None
     return None
+
+
+LATER_STEPS = ("recipient", "name", "address", "confirm")  # the product and quantity chosen
+# Words around a change of mind: "yaudah 4 aja", "eh ganti XL deh", "make it 3 please".
+_CHANGE_WORDS = frozenset(
+    {
+        "yaudah", "ya", "udah", "sudah", "ok", "oke", "okay", "eh", "deh", "aja", "saja", "dong",
+        "kak", "kakak", "min", "gan", "sis", "jadi", "ganti", "diganti", "ubah", "diubah",
+        "kalau", "kalo", "gitu", "begitu", "just", "only", "make", "it", "then", "instead",
+        "please", "pls", "sih", "mau", "yang", "yg", "change", "actually", "sorry", "maaf",
+    }
+)  # fmt: skip
+_SAYS_CHANGE = frozenset({"ganti", "diganti", "ubah", "diubah", "aja", "saja", "instead", "change"})
+
+
+async def _changed(ctx: Context, draft: OrderDraft, said: str) -> Reply | None:
+    """A change of mind once the product and quantity were chosen: "4 aja", "eh ganti XL
+    deh", "ganti alamat". The draft takes it and asks its question again; None when the
+    message changes nothing of it."""
+    words = re.findall(r"\w+", said.lower())
+    kept = [w for w in words if w not in _CHANGE_WORDS]
+    # A bare "123" at "whose name?" is asked again: only words around it say it is a change.
+    qty = _typed_qty(" ".join(kept)) if 0 < len(kept) <= 2 and len(kept) < len(words) else None
+    if qty is not None:
+        draft.data = {**draft.data, "qty": qty}
+        return await _ask_again(ctx, draft)
+    if not _SAYS_CHANGE.intersection(words) or not kept:
+        return None
+    if set(kept) <= _NAME_WORDS:  # "ganti nama": the name is asked again
+        draft.step = "name"
+        return _ask_name(ctx)
+    if set(kept) <= _ADDRESS_WORDS:
+        draft.step = "address"
+        return _ask(ctx.t("draft.ask_address"))
+    return await _variant_changed(ctx, draft, said)
+
+
+_NAME_WORDS = frozenset({"nama", "namanya", "name", "penerima", "penerimanya", "recipient"})
+_ADDRESS_WORDS = frozenset({"alamat", "alamatnya", "address", "kirim", "pengiriman"})
+
+
+async def _variant_changed(ctx: Context, draft: OrderDraft, said: str) -> Reply | None:
+    """Another size or colour of the product chosen ("ganti XL deh", "the white one
+    instead"), the rest of it kept: a white shirt in XL stays XL. None when the message names
+    no size or colour alone ("ganti jadi Budi")."""
+    wanted = [w for w in (narrowing(classify(said)) or "").split() if w not in _CHANGE_WORDS]
+    if not wanted or not all(size_of(w) or colour_of(w) for w in wanted):
+        return None
+    current = (await products_by_sku(ctx.session, [draft.data["sku"]]))[draft.data["sku"]]
+    sized, coloured = any(size_of(w) for w in wanted), any(colour_of(w) for w in wanted)
+    unchanged = [
+        w
+        for w in current.label.lower().split()
+        if (size_of(w) and not sized) or (colour_of(w) == w and not coloured)
+    ]
+    query = " ".join([*unchanged, *wanted])
+    found = await find_products(ctx.session, f"{current.name} {query}", limit=5, cache=ctx.catalog)
+    others = [p for p in found.products if p.sku != current.sku] if not found.missing else []
+    if len(others) != 1:  # none, or several: say what there is, and ask again
+        told = await follow_up(ctx, query, [current.sku])
+        again = await _ask_again(ctx, draft)
+        return replace(again, text=told.text + "\n" + again.text) if told else again
+    draft.data = {**draft.data, "sku": others[0].sku}
+    return await _ask_again(ctx, draft, stock_line(ctx, others[0]))
+
+
+async def _ask_again(ctx: Context, draft: OrderDraft, said: str = "") -> Reply:
+    """The draft's question once more after a change, what it is now first (`said`: the new
+    variant's stock)."""
+    product = (await products_by_sku(ctx.session, [draft.data["sku"]]))[draft.data["sku"]]
+    item = f"{product.label} ({product.sku})"
+    prefix = (said + "\n" if said else "") + ctx.t(
+        "draft.changed", item=item, qty=draft.data["qty"]
+    )
+    prefix += "\n"
+    if draft.step == "name":
+        return _ask_name(ctx, prefix)
+    if draft.step == "address":
+        return _ask(prefix + ctx.t("draft.ask_address"))
+    return (
+        await _confirm(ctx, draft)
+        if draft.step == "confirm"
+        else await _ask_recipient(ctx, draft, prefix.rstrip("\n"))
+    )
 
 
 async def meanwhile(ctx: Context) -> Reply | None:

@@ -298,6 +298,32 @@ async def test_a_quantity_typed_as_a_bare_number_is_the_quantity_not_a_menu_pick
     )
 
 
+NEW = "+6285711112222"  # a new customer: no earlier address to offer
+
+
+async def test_a_change_of_mind_in_a_draft_changes_it_and_its_question_stands(shop: Shop) -> None:
+    await wa(shop, NEW, "mau pesan kaos hitam L 10")  # four on hand
+    again = await text(shop, NEW, "yaudah 4 aja")  # at "whose name?": not a name
+    assert again.splitlines() == [
+        shop.t("id", "draft.changed", item="Kaos Polos Hitam L (KAOS-HTM-L)", qty=4),
+        shop.t("id", "draft.ask_name_or", name="Pembeli"),
+    ]
+    assert await text(shop, NEW, "ganti nama") == shop.t("id", "draft.ask_name_or", name="Pembeli")
+    assert await text(shop, NEW, "Sari Wulandari") == shop.t("id", "draft.ask_address")
+    switched = await text(shop, NEW, "eh ganti XL deh")  # at "where to?": not an address
+    assert "KAOS-HTM-XL" in switched and switched.endswith(shop.t("id", "draft.ask_address"))
+    # A colour the XL does not come in: the XL stays, and the customer hears what there is.
+    kept = await text(shop, NEW, "yang putih aja")
+    assert "KAOS-PTH-L" not in kept and "KAOS-HTM-XL" in kept
+    [summary] = await wa(shop, NEW, "Jl. Mawar 12, Bandung")
+    assert "• Kaos Polos Hitam XL (KAOS-HTM-XL) ×4 — Rp340.000" in summary.text.splitlines()
+    assert await text(shop, NEW, "ubah alamat") == shop.t("id", "draft.ask_address")  # no person
+    [summary] = await wa(shop, NEW, "Jl. Melati 3, Bogor")
+    assert "Jl. Melati 3, Bogor" in summary.text and "Sari Wulandari" in summary.text
+    [summary] = await wa(shop, NEW, "jadi 2 ya kak")
+    assert "• Kaos Polos Hitam XL (KAOS-HTM-XL) ×2 — Rp170.000" in summary.text.splitlines()
+
+
 @pytest.mark.parametrize(
     ("said", "qty"),
     [
