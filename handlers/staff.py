@@ -55,6 +55,7 @@ PHASE_WORDS = {
 }
 HOLD_WORDS = {"hold", "tahan", "ditahan"}
 RESUME_WORDS = {"resume", "lanjut", "lanjutkan"}
+NEXT_WORDS = {"next", "berikutnya", "selanjutnya"}  # each order to its own next stage
 # Couriers by the names people type, to the name customers see.
 COURIERS = {
     "jne": "JNE",
@@ -226,7 +227,10 @@ async def stage(ctx: Context, args: str) -> Reply:
     async def move(order: Order, change: Change) -> object:
         if side_exit is not None:
             return await side_exit(ctx.session, order, change, note=note, customer_note=told)
-        target = _target(order, word)
+        target = _next(ctx, order) if word in NEXT_WORDS else _target(order, word)
+        if target is None and word in NEXT_WORDS:
+            ahead = ", ".join(_words_ahead(ctx, order)) or "-"
+            raise DomainError(ctx.t("stage.no_next", ahead=ahead))
         if target is None:
             guess = _closest(order, word)
             if guess is not None:
@@ -253,6 +257,16 @@ def _target(order: Order, word: str) -> Position | None:
             return Position(Phase.IN_PRODUCTION, index)
     phase = PHASE_WORDS.get(word)
     return Position(phase) if phase else None
+
+
+def _next(ctx: Context, order: Order) -> Position | None:
+    """Where `/tahap KODE next` takes an order: its next production stage, or the phase after
+    it; never paid (money is recorded with /bayar) nor shipped (that needs a resi: /kirim)."""
+    for word in _words_ahead(ctx, order):
+        target = _target(order, word)
+        if target is not None and target.phase is not Phase.PAID:
+            return target if target.phase is not Phase.SHIPPED else None
+    return None
 
 
 def _words_ahead(ctx: Context, order: Order) -> list[str]:

@@ -360,6 +360,25 @@ async def test_bulk_stage_gives_one_line_per_order(shop: Shop) -> None:
     ]
 
 
+async def test_next_moves_each_order_to_its_own_next_step(shop: Shop) -> None:
+    # A workshop moves a batch along without naming each order's stage; money and the
+    # courier are never guessed: paid is skipped, shipped needs a resi.
+    reply = await shop.text("dewi", "/tahap INV-1002,INV-1001 next")
+    assert reply.splitlines()[:2] == ["✅ INV-1002: diproduksi · potong", "✅ INV-1001: dikemas"]
+    for stage in ("jahit", "sablon", "qc"):
+        assert (await shop.text("dewi", "/tahap INV-1002 berikutnya")).startswith(
+            f"✅ INV-1002: diproduksi · {stage}"
+        )
+    assert (await shop.text("dewi", "/tahap INV-1002 next")).startswith("✅ INV-1002: siap")
+    before = await shop.snapshot()
+    refused = await shop.text("dewi", "/tahap INV-1002,INV-1001 next")
+    assert refused.splitlines() == [
+        "❌ INV-1002: " + shop.t("id", "stage.no_next", ahead="dikirim, diterima"),
+        "❌ INV-1001: " + shop.t("id", "stage.no_next", ahead="dikirim, diterima"),
+    ]
+    assert await shop.snapshot() == before
+
+
 async def test_staff_asking_status_without_a_code_are_asked_which_order(shop: Shop) -> None:
     usage = shop.t("id", "status.staff_usage")
     assert await shop.text("dewi", "/status") == usage
