@@ -154,6 +154,10 @@ async def dispatch(ctx: Context, *, slash_optional: bool) -> list[Reply]:
                 text, slashed = text.removeprefix("/"), False
     if slashed:
         return [await common.unknown_command(ctx, "")]
+    if ctx.incoming.group:
+        return []  # staff talk among themselves in their group: the bot answers commands there
+    if ctx.role is Role.STAFF and ctx.incoming.media is not None and not text:
+        return [ctx.reply("staff.photo_which")]  # a photo for a customer needs its order
     drafting = ctx.drafting and ctx.incoming.media is None
     if ctx.thread is not None and ctx.role is not Role.STAFF:
         # A person answers this chat now; an order in the making still takes its answers.

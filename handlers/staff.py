@@ -7,6 +7,7 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
+from datetime import timedelta
 from types import MappingProxyType
 
 from handlers.context import Context
@@ -28,6 +29,7 @@ from models.lifecycle import (
     tell_progress,
 )
 from models.lifecycle import ship as ship_order
+from models.messages import photo_just_before
 from models.orders import Order, clean_code
 from models.queue import due_by, orders_of_customers, work_queue
 from models.search import find_products
@@ -216,7 +218,7 @@ async def stage(ctx: Context, args: str) -> Reply:
     word, _, rest_note = rest.partition(" ")
     word = word.lower()
     note, told = split_note(rest_note)
-    photo = ctx.incoming.photo
+    photo = await _photo(ctx)
     if codes and not word and photo:
         return await progress(ctx, args)
     if not codes or not word:
@@ -298,7 +300,7 @@ async def progress(ctx: Context, args: str) -> Reply:
     note, told = split_note(rest)
     if told is None:  # a progress note is written for the customer
         note, told = None, note
-    photo = ctx.incoming.photo
+    photo = await _photo(ctx)
     if not codes or not (photo or told):
         return ctx.reply("progress.usage")
 
@@ -308,6 +310,17 @@ async def progress(ctx: Context, args: str) -> Reply:
         )
 
     return await each_order(ctx, codes, move, "progress.done")
+
+
+PHOTO_WAITS = timedelta(minutes=10)  # a photo sent without words, for the command after it
+
+
+async def _photo(ctx: Context) -> str | None:
+    """The photo a staff command sends to customers: its own, or one sent alone just before
+    it in a private chat (WhatsApp has no captions on every app; a group's photos are talk)."""
+    if ctx.incoming.photo or ctx.incoming.group:
+        return ctx.incoming.photo
+    return await photo_just_before(ctx.session, ctx.chat.id, ctx.now - PHOTO_WAITS)
 
 
 async def _move_to(ctx: Context, args: str, phase: Phase, done_key: str) -> Reply:

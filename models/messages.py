@@ -128,6 +128,23 @@ async def last_said(session: AsyncSession, chat_id: int) -> tuple[Author, dateti
     return (cast(Author, row[0]), row[1]) if row is not None else None
 
 
+async def photo_just_before(session: AsyncSession, chat_id: int, since: datetime) -> str | None:
+    """The photo a chat sent as the message just before its latest one, when sent after
+    `since`: "/foto INV-7" typed under a photo sent without words. None otherwise."""
+    rows = (
+        await session.execute(
+            select(ChatMessage.media_kind, ChatMessage.media, ChatMessage.at)
+            .where(ChatMessage.chat_id == chat_id, ChatMessage.direction == "in")
+            .order_by(ChatMessage.id.desc())
+            .limit(2)
+        )
+    ).all()
+    if len(rows) < 2:
+        return None
+    kind, media, at = rows[1]
+    return media if kind == "photo" and at >= since else None
+
+
 # What a transfer proof can be: a screenshot, or the PDF receipt a bank's app exports.
 PROOF_KINDS = ("photo", "document")
 

@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, event, select, update
 
 from handlers.router import ROUTES, find_route, reads_as_command
-from handlers.types import Role
-from models import Notification, Order
-from models.enums import Language, NotificationStatus, Phase
+from handlers.types import Incoming, Reply, Role
+from models import Notification, Order, Staff
+from models.enums import Channel, Language, NotificationStatus, Phase
 from models.linking import is_link_code, new_link_code
 from models.storage import Database
 from tests.support.shop import Shop, attach, open_shop
@@ -602,6 +602,46 @@ async def test_a_staff_photo_goes_to_the_customer_with_the_update(shop: Shop) ->
     assert who == "sari" and reply.photo == "photo-file-123"
     assert "Pesan dari toko: rapi" in reply.text and "▓▓░░ 2/4 jahit" in reply.text
     assert "benang" not in reply.text  # the shop's own note stays with the shop
+
+
+async def test_a_photo_sent_alone_goes_with_the_staff_command_right_after_it(shop: Shop) -> None:
+    # WhatsApp staff cannot always caption: the photo first, then the command for it.
+    [which] = await shop.say("dewi", "", photo="cut-fabric")
+    assert which.text == shop.t("id", "staff.photo_which")
+    await shop.say("dewi", "/foto INV-1002 kain sudah dipotong")
+    ((who, reply),) = await shop.deliver()
+    assert who == "sari" and reply.photo == "cut-fabric"
+    # A photo goes once, with the command right after it, never with a later one.
+    await shop.say("dewi", "/foto INV-1001 dikemas besok")
+    await shop.say("dewi", "", photo="sewing")
+    await shop.say("dewi", "halo")
+    await shop.say("dewi", "/tahap INV-1002 potong")
+    assert [r.photo for _, r in await shop.deliver()] == [None, None]
+
+
+async def test_staff_talk_in_their_group_gets_no_answer_and_lends_no_photo(shop: Shop) -> None:
+    async with shop.db.transaction() as s:
+        await s.execute(update(Staff).values(telegram_id=7001))  # Dewi, on Telegram
+
+    async def in_group(text: str, photo: str | None = None) -> list[Reply]:
+        incoming = Incoming(
+            channel=Channel.TELEGRAM,
+            chat="-100200",
+            sender="7001",
+            name="Dewi",
+            text=text,
+            group=True,
+            photo=photo,
+        )
+        return await shop.conversation.handle(incoming)
+
+    [queue] = await in_group("/antrian")  # staff commands are answered there
+    assert queue.text.startswith(shop.t("id", "queue.title").split(":")[0])
+    for chatter in ("sudah makan belum?", "INV-1002 jahit hari ini ya"):
+        assert await in_group(chatter) == []
+    assert await in_group("", photo="lunch") == []
+    await in_group("/foto INV-1002 sudah dijahit")
+    assert [r.photo for _, r in await shop.deliver()] == [None]
 
 
 async def test_restock_serves_the_waiting_order_then_tells_subscribers(shop: Shop) -> None:
