@@ -16,7 +16,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 
 from handlers.context import Context, Settings
 from handlers.i18n import Messages
-from handlers.intents import language_of
+from handlers.intents import affirms, language_of
 from handlers.router import dispatch
 from handlers.types import Incoming, Reply, Role, SharedContact
 from models.base import utcnow
@@ -531,15 +531,18 @@ async def _link_verified_phone(
 
 
 def _picked(incoming: Incoming, choices: list[str] | None) -> Incoming:
-    """A bare number answers the last menu: "2" is its second option. So does an order code
-    typed instead of tapped: "INV-1001" after "which order is this proof for?" is the one
-    option about INV-1001 (`/bukti INV-1001`), not a question about that order."""
+    """A bare number answers the last menu: "2" is its second option; a plain yes takes a
+    menu's one option. So does an order code typed instead of tapped: "INV-1001" after "which
+    order is this proof for?" is the one option about INV-1001 (`/bukti INV-1001`), not a
+    question about that order."""
     text = incoming.text.strip()
     if not choices:
         return incoming
     # isdecimal, not isdigit: "²" is a digit int() cannot read; "٢" (Arabic-Indic 2) it can.
     if text.isdecimal() and 1 <= int(text) <= len(choices):
         return replace(incoming, text=choices[int(text) - 1])
+    if len(choices) == 1 and affirms(text):  # "iya kak" to the one thing offered
+        return replace(incoming, text=choices[0])
     code = clean_code(text.strip("#.!?"))
     if code is None or not any(c.isdigit() for c in code):
         return incoming

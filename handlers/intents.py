@@ -338,7 +338,7 @@ _QUANTITY_UNITS = _words("pcs pc biji buah lusin pieces piece dozen lembar")
 _FOR_WHOM = _words("buat untuk bwt for")
 _SIZE_RE = re.compile(r"x{0,4}[sml]|\d?xl|\d{2}")
 # Asking to be told when a product is back: "kabari kalau kaos putih L ready", "let me know".
-_TELL_WHEN_BACK = _words("kabari kabarin kabarkan infoin infokan notify")
+_TELL_WHEN_BACK = _words("kabari kabarin kabarkan dikabari dikabarin infoin infokan notify")
 _TELL_WHEN_BACK_PHRASES = ("kasih tau", "kasih tahu", "let me know", "tell me when")
 _QUERY_NOISE = (
     _QUANTITY_UNITS
@@ -506,6 +506,16 @@ def asks_to_be_told(words: Sequence[str]) -> bool:
         return True
     padded = f" {' '.join(words)} "
     return any(f" {phrase} " in padded for phrase in _TELL_WHEN_BACK_PHRASES)
+
+
+_YES = _words("ya iya yes yup yep boleh mau sure")
+_YES_TOO = _words("please pls kak kakak ka dong deh min sis gan")
+
+
+def affirms(text: str) -> bool:
+    """Whether a message says only yes ("iya kak", "yes please", "boleh dong")."""
+    words = set(normalise(text))
+    return bool(words & _YES) and words <= _YES | _YES_TOO
 
 
 def normalise(text: str) -> list[str]:

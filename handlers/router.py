@@ -277,6 +277,8 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
             return await payment.how_to_pay(ctx, intent.order_code or "")
         if _asks_what_is_unwritten(understood, ctx.settings.faq):
             return await support.hand_over(ctx, Reason.NO_ANSWER)  # understood, not answerable
+        if subscribed := await _told_when_back(ctx, understood):  # "yes, let me know" to 🔔
+            return subscribed
         if answer := await _narrowed(ctx, understood):  # "yang hitam?" after a stock list
             if ctx.chat.misses:
                 ctx.chat.misses = 0
@@ -325,6 +327,16 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
     if kind is IntentKind.RESUME and ctx.role is not Role.STAFF:
         return await common.resume(ctx, "")
     return await common.not_understood(ctx, "")
+
+
+async def _told_when_back(ctx: Context, understood: Understood) -> Reply | None:
+    """A back-in-stock alert asked for the one product just shown, naming none ("yes please
+    let me know when it's back", "iya mau dikabari"); None for any other message."""
+    intent = understood.intent
+    if intent.query or not asks_to_be_told(intent.words):
+        return None
+    shown = customer.shown(ctx)
+    return await customer.notify(ctx, shown[0]) if len(shown) == 1 else None
 
 
 async def _narrowed(ctx: Context, understood: Understood) -> Reply | None:

@@ -46,7 +46,9 @@ async def hand_over(ctx: Context, reason: Reason) -> Reply:
     else:
         start = ctx.settings.support_hours[0] if ctx.settings.support_hours else None
         answer = ctx.t("support.later", start=f"{start:%H:%M}" if start else "")
-    return Reply(ctx.t(f"support.ack.{reason.value}", number=number) + " " + answer)
+    # A number or a yes from here on answers the person, never a menu the bot showed before.
+    text = ctx.t(f"support.ack.{reason.value}", number=number) + " " + answer
+    return Reply(text, clears_menu=True)
 
 
 async def held(ctx: Context) -> list[Reply]:

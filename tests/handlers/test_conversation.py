@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import Engine, event, select, update
+from sqlalchemy import Engine, event, func, select, update
 
 from handlers.router import ROUTES, find_route, reads_as_command
 from handlers.types import Incoming, Reply, Role
-from models import Notification, Order, Staff
+from models import Notification, Order, Staff, StockSubscription
 from models.enums import Channel, Language, NotificationStatus, Phase
 from models.linking import is_link_code, new_link_code
 from models.storage import Database
@@ -642,6 +642,31 @@ async def test_staff_talk_in_their_group_gets_no_answer_and_lends_no_photo(shop:
     assert await in_group("", photo="lunch") == []
     await in_group("/foto INV-1002 sudah dijahit")
     assert [r.photo for _, r in await shop.deliver()] == [None]
+
+
+async def test_a_plain_yes_takes_the_one_thing_offered(shop: Shop) -> None:
+    offer = await shop.text("sari", "ada kemeja batik?")
+    assert "BATIK-PRM-M" in offer
+    assert (await shop.text("sari", "iya kak")).endswith(shop.t("id", "draft.ask_qty"))
+    await shop.say("sari", "1")
+    assert await shop.text("sari", "ya") == shop.t("id", "draft.ask_address")  # "Sari", offered
+    await shop.say("sari", "batal")
+    await shop.say("sari", "pesanan saya")  # three orders: a yes picks none of them
+    assert "Status" not in await shop.text("sari", "iya")
+
+
+@pytest.mark.parametrize(
+    ("who", "asked"),
+    [("rina", "yes please let me know when it's back"), ("sari", "iya mau dikabari")],
+)
+async def test_asking_to_hear_of_the_product_just_shown_subscribes(
+    shop: Shop, who: str, asked: str
+) -> None:
+    await shop.say(who, "/stok KAOS-PTH-L")  # sold out: 🔔 offered
+    await shop.say(who, asked)
+    async with shop.db.sessions() as s:
+        subscribed = await s.scalar(select(func.count()).select_from(StockSubscription))
+    assert subscribed == 1
 
 
 async def test_restock_serves_the_waiting_order_then_tells_subscribers(shop: Shop) -> None:

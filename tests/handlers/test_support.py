@@ -147,6 +147,21 @@ async def test_while_open_free_text_goes_to_staff_and_commands_are_still_answere
     assert [who for who, _ in await shop.deliver()] == ["sari"]  # pushes still go
 
 
+@pytest.mark.parametrize("answer", ["2", "iya kak"])
+async def test_an_answer_to_the_person_is_theirs_not_a_pick_from_an_older_menu(
+    shop: Shop, answer: str
+) -> None:
+    await shop.say("sari", "pesanan saya" if answer == "2" else "ada kemeja batik?")  # a menu
+    await shop.say("sari", "mau bicara sama admin")
+    await shop.say("dewi", "/balas 1 mau pesan berapa kak?")
+    await shop.deliver(after=0)
+    before = await shop.snapshot(but_handovers=True)
+    assert await shop.say("sari", answer) == []  # no order's status, no draft
+    [forwarded] = forwards(await shop.deliver(after=11))
+    assert forwarded.endswith(f"Sari: {answer}")
+    assert await shop.snapshot(but_handovers=True) == before
+
+
 async def test_staff_answer_take_and_close_a_thread(shop: Shop) -> None:
     await shop.say("sari", "mau bicara sama admin")
     [thread] = await threads(shop)
