@@ -16,7 +16,7 @@ from handlers.views import (
     status_reply,
     stock_line,
 )
-from models import linking
+from models import inventory, linking
 from models.catalog import Product
 from models.chat_orders import products_by_sku
 from models.enums import Fulfillment, Phase
@@ -168,8 +168,40 @@ async def stock(ctx: Context, args: str) -> Reply:
     """Answer a stock question: one product in words, or a short list to choose from."""
     query = args.strip()
     if not query:
-        return ctx.reply("stock.ask")
+        return await catalogue(ctx)  # "Cek stok" tapped: what is there to check
     return await stock_answer(ctx, query) or ctx.reply("stock.none", query=query[:100])
+
+
+async def catalogue(ctx: Context) -> Reply:
+    """What the shop sells, a line a product name (its lowest price, how many variants,
+    whether it can be had), each a tap away from its variants' stock."""
+    kinds, total = await inventory.catalogue(ctx.session, LIST_LIMIT)
+    if not kinds:
+        return ctx.reply("stock.ask")
+    lines = [ctx.t("catalogue.title")] + ["• " + _kind_line(ctx, kind) for kind in kinds]
+    if total > len(kinds):
+        lines.append(ctx.t("catalogue.more", count=total - len(kinds)))
+    lines.append(ctx.t("catalogue.hint"))
+    choices = tuple(Choice(kind.name, f"/stok {kind.name}") for kind in kinds)
+    return Reply("\n".join(lines), choices=choices)
+
+
+def _kind_line(ctx: Context, kind: inventory.Kind) -> str:
+    """`Kaos Polos — mulai Rp85.000 · 3 varian`, priced for the asker as stock_line prices."""
+    parts = [kind.name]
+    if not ctx.reseller_brand:  # a reseller's customer hears the reseller's prices, not ours
+        lowest = kind.lowest_for_resellers if ctx.role is Role.RESELLER else kind.lowest
+        # A reseller's prices are known by their lowest only: several variants are "from".
+        same = kind.variants == 1 or (kind.lowest == kind.highest and ctx.role is not Role.RESELLER)
+        price = ctx.money(lowest)
+        parts[0] += " — " + (price if same else ctx.t("catalogue.from", price=price))
+    if kind.variants > 1:
+        parts.append(ctx.t("catalogue.variants", count=kind.variants))
+    if kind.made_to_order:
+        parts.append(ctx.t("catalogue.made_to_order"))
+    elif not kind.orderable:
+        parts.append(ctx.t("catalogue.sold_out"))
+    return " · ".join(parts)
 
 
 async def stock_answer(

@@ -508,6 +508,28 @@ def asks_to_be_told(words: Sequence[str]) -> bool:
     return any(f" {phrase} " in padded for phrase in _TELL_WHEN_BACK_PHRASES)
 
 
+# Asking what the shop sells, with no product named: "ada produk apa aja?", "katalognya
+# dong", "what do you sell?", "list harga".
+_CATALOGUE = _words("katalog catalog catalogue pricelist koleksi")
+_CATALOGUE_PHRASES = (
+    "daftar harga", "list harga", "price list", "daftar produk", "list produk", "semua produk",
+    "all products", "all product", "produk apa", "barang apa", "products do you",
+    "what do you sell", "jual apa", "jualan apa", "sell what", "what products",
+    "what kind of products",
+)  # fmt: skip
+_ANY_PRODUCT = _words("produk product products barang item items semua all")
+
+
+def asks_for_the_catalogue(intent: Intent) -> bool:
+    """Whether a message asks what the shop sells, naming no product of it."""
+    if intent.query and not set(intent.query.split()) <= _ANY_PRODUCT:
+        return False  # "ada kaos apa aja?" asks for the shirts
+    padded = f" {' '.join(intent.words)} "
+    return bool(_CATALOGUE.intersection(intent.words)) or any(
+        f" {phrase} " in padded for phrase in _CATALOGUE_PHRASES
+    )
+
+
 _YES = _words("ya iya yes yup yep boleh mau sure")
 _YES_TOO = _words("please pls kak kakak ka dong deh min sis gan")
 

@@ -62,6 +62,8 @@ _QTY_AFTER_VERB = re.compile(
 _QTY_AT_END = re.compile(
     r"\s(\d{1,3})(?:\s+(?:ya|aja|saja|deh|dong|kak|kakak|min|gan|sis|please|pls))*[\s.!]*$", re.I
 )
+# A number before whom it is for: "tote 2 buat customer saya", "kemeja 1 untuk kado".
+_QTY_BEFORE_FOR = re.compile(r"\s(\d{1,3})\s+(?:buat|untuk|utk|for)\b", re.I)
 # How many, in words: "dua", "two", "dua pcs".
 _NUMBER_WORDS = {
     word: number
@@ -396,13 +398,15 @@ def _lifetime(ctx: Context) -> timedelta:
 
 
 def _qty_in(text: str) -> int | None:
-    """How many a request names: "2 pcs", "x2", "order 2 …", or a number at the end
-    ("kaos hitam XL 2")."""
+    """How many a request names: "2 pcs", "x2", "order 2 …", "tote 2 buat …", or a number at
+    the end ("kaos hitam XL 2")."""
     found = _QTY_IN_TEXT.search(text)
     if found is not None:
         qty = int(found[1] or found[2])
     elif after := _QTY_AFTER_VERB.search(text):
         qty = int(after[1])
+    elif before_whom := _QTY_BEFORE_FOR.search(text):
+        qty = int(before_whom[1])
     elif trailing := _QTY_AT_END.search(text.strip()):
         qty = int(trailing[1])
     else:

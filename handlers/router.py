@@ -13,6 +13,7 @@ from handlers.intents import (
     Hint,
     Intent,
     IntentKind,
+    asks_for_the_catalogue,
     asks_the_price,
     asks_to_be_told,
     asks_what_is_late,
@@ -258,6 +259,8 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
     understood = understand(text, ctx.settings.faq)
     intent, faq = understood.intent, understood.faq
     kind = intent.kind
+    if asks_for_the_catalogue(intent) and not _about_reselling(ctx, understood):
+        return await customer.catalogue(ctx)  # "ada produk apa aja?", "katalognya dong"
     if ctx.role is not Role.STAFF:
         if taken := ordering.the_shown_taken(ctx, text):  # "mau 2 ya kak" after "ada kaos?"
             if ctx.role is Role.RESELLER:
@@ -327,6 +330,17 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
     if kind is IntentKind.RESUME and ctx.role is not Role.STAFF:
         return await common.resume(ctx, "")
     return await common.not_understood(ctx, "")
+
+
+def _about_reselling(ctx: Context, understood: Understood) -> bool:
+    """Whether someone who is no reseller asks about reselling ("list harga reseller?"): the
+    shop's answer about it, not the catalogue, is what they want."""
+    if ctx.role is Role.RESELLER:
+        return False
+    asked = understood.faq or (
+        found.topic if (found := unanswered(ctx.settings.faq, understood.intent.words)) else None
+    )
+    return asked is not None and asked.key == "reseller"
 
 
 async def _told_when_back(ctx: Context, understood: Understood) -> Reply | None:

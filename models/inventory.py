@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import case, distinct, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.base import utcnow
@@ -141,3 +142,43 @@ async def subscribe(session: AsyncSession, chat_id: int, sku: str) -> Product | 
     else:
         sub.notified_at = None
     return product
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """One product name of the catalogue with what its variants have in common."""
+
+    name: str
+    variants: int
+    lowest: Decimal  # the lowest price of its variants
+    highest: Decimal
+    lowest_for_resellers: Decimal  # a variant without a reseller price counts at its price
+    orderable: bool  # some variant can be ordered now (made to order, or in stock)
+    made_to_order: bool  # every variant is made to order
+
+
+async def catalogue(session: AsyncSession, limit: int) -> tuple[list[Kind], int]:
+    """The catalogue by product name, alphabetical: the first `limit` names, and how many
+    names there are in all (one statement each; a shop's catalogue is thousands of rows)."""
+    made = Product.fulfillment == Fulfillment.MADE_TO_ORDER
+    orderable = or_(made, Product.on_hand > Product.reserved)
+    rows = await session.execute(
+        select(
+            Product.name,
+            func.count(),
+            func.min(Product.price),
+            func.max(Product.price),
+            func.min(func.coalesce(Product.reseller_price, Product.price)),
+            func.max(case((orderable, 1), else_=0)),
+            func.min(case((made, 1), else_=0)),
+        )
+        .group_by(Product.name)
+        .order_by(Product.name)
+        .limit(limit)
+    )
+    kinds = [
+        Kind(name, count, Decimal(low), Decimal(high), Decimal(resold), bool(can), bool(made_all))
+        for name, count, low, high, resold, can, made_all in rows
+    ]
+    total = await session.scalar(select(func.count(distinct(Product.name))))
+    return kinds, int(total or 0)

@@ -7,6 +7,7 @@ import string
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime, time
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -16,8 +17,8 @@ from sqlalchemy import Engine, event, func, select, update
 
 from handlers.router import ROUTES, find_route, reads_as_command
 from handlers.types import Incoming, Reply, Role
-from models import Notification, Order, Staff, StockSubscription
-from models.enums import Channel, Language, NotificationStatus, Phase
+from models import Notification, Order, Product, Staff, StockSubscription
+from models.enums import Channel, Fulfillment, Language, NotificationStatus, Phase
 from models.linking import is_link_code, new_link_code
 from models.storage import Database
 from tests.support.shop import Shop, attach, open_shop
@@ -185,6 +186,47 @@ async def test_stock_answer_depends_on_who_asks(shop: Shop) -> None:
     several = await shop.say("sari", "/stok kaos hitam")
     assert len(several[0].choices) == 2
     assert {c.command for c in several[0].choices} == {"/stok KAOS-HTM-XL", "/stok KAOS-HTM-L"}
+
+
+async def test_asking_what_the_shop_sells_gets_the_catalogue_priced_for_the_asker(
+    any_shop: Shop,
+) -> None:
+    shop = any_shop
+    lines = (await shop.text("sari", "ada produk apa aja kak?")).splitlines()
+    assert lines[:4] == [
+        shop.t("id", "catalogue.title"),
+        "• Kaos Polos — Rp85.000 · 3 varian",
+        "• Kemeja Batik — Rp350.000 · dibuat sesuai pesanan",
+        "• Tote Bag — Rp60.000",
+    ]
+    [tapped] = await shop.say("sari", "/stok")  # the menu's "Cek stok"
+    assert tapped.text.splitlines() == lines
+    assert tapped.choices[0].command == "/stok Kaos Polos"
+    # A reseller sees their prices; a reseller's customer no price of the shop's.
+    assert "• Kaos Polos — mulai Rp70.000 · 3 varian" in await shop.text("mawar", "list harga")
+    assert "• Kaos Polos · 3 variants" in await shop.text("rina", "what do you sell?")
+    # A product named is a stock question; reselling asked of the shop is the shop's answer.
+    assert "KAOS-HTM-L" in await shop.text("sari", "ada kaos apa aja?")
+    asked = await shop.text("tamu", "list harga reseller dong")
+    assert shop.t("id", "catalogue.title") not in asked
+
+
+async def test_a_long_catalogue_is_cut_with_how_many_more(shop: Shop) -> None:
+    async with shop.db.transaction() as s:
+        for n in range(12):
+            s.add(
+                Product(
+                    sku=f"SARUNG-{n:02}",
+                    name=f"Sarung {n:02}",
+                    price=Decimal(50000),
+                    on_hand=0,
+                    fulfillment=Fulfillment.READY_STOCK,
+                )
+            )
+    catalogue = (await shop.text("sari", "katalognya dong")).splitlines()
+    assert catalogue[1] == "• Kaos Polos — Rp85.000 · 3 varian"
+    assert "• Sarung 00 — Rp50.000 · habis" in catalogue
+    assert shop.t("id", "catalogue.more", count=5) in catalogue  # 15 names, 10 shown
 
 
 async def test_staff_move_reaches_customer_after_the_undo_window_in_their_language(
