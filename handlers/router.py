@@ -180,11 +180,25 @@ async def dispatch(ctx: Context, *, slash_optional: bool) -> list[Reply]:
 async def media(ctx: Context, caption: str) -> Reply:
     """A photo or file from a customer: a transfer proof, or for a person to look at."""
     kind, _ = ctx.incoming.media or ("", "")
-    if kind in PROOF_KINDS and classify(caption).kind is not IntentKind.PERSON:
+    if kind in PROOF_KINDS and _may_be_a_proof(caption):
         proof = await payment.payment_proof(ctx, claim=False)
         if proof is not None:
             return proof
     return await support.hand_over(ctx, Reason.MEDIA)  # nothing here reads it
+
+
+def _may_be_a_proof(caption: str) -> bool:
+    """Whether a photo's words leave it a transfer proof: none, an order code, words of paying.
+    A question with it ("yang ini ready kak?" under a product's picture, "sudah sampai tapi
+    sobek") makes it something for a person to see."""
+    intent = classify(caption)
+    if intent.kind is IntentKind.PAID:
+        return True
+    if intent.kind in (IntentKind.PERSON, IntentKind.STOCK, IntentKind.BUY):
+        return False
+    if intent.kind is IntentKind.ORDER_STATUS and intent.order_code is None:
+        return False
+    return "?" not in caption
 
 
 def reads_as_command(text: str, args: str, route: Route | None) -> bool:

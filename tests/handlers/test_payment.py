@@ -9,7 +9,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.jobs import Jobs
 from handlers.context import PaymentSettings
@@ -355,6 +355,26 @@ async def test_proof_names_the_pdf_sent_before_it(shop: Shop) -> None:
     assert picked.text == shop.t("id", "pay.proof_received", code="INV-1003")
     [alert] = [r for who, r in await shop.deliver(after=0) if who == "dewi"]
     assert "INV-1003" in alert.text and alert.file == receipt
+
+
+@pytest.mark.parametrize(
+    "caption", ["yang ini ready kak?", "ada warna lain?", "sudah sampai tapi sobek", "bisa custom?"]
+)
+async def test_a_photo_with_a_question_is_for_a_person_not_a_proof(
+    shop: Shop, caption: str
+) -> None:
+    [reply] = await shop.say("sari", caption, photo="from-instagram")
+    assert reply.text.startswith(shop.t("id", "support.ack.media", number=1).split("(")[0])
+    async with shop.db.sessions() as s:
+        proofs = await s.scalar(select(func.count()).where(PaymentEvent.kind == "proof"))
+    assert proofs == 0
+
+
+@pytest.mark.parametrize("caption", ["", "tf ya kak", "INV-1001", "sudah transfer, dicek ya?"])
+async def test_a_photo_with_words_of_paying_is_a_proof(shop: Shop, caption: str) -> None:
+    await shop.say("sari", "/bayar INV-1001")  # its instructions: the next photo pays it
+    [reply] = await shop.say("sari", caption, photo="transfer")
+    assert reply.text == shop.t("id", "pay.proof_received", code="INV-1001")
 
 
 @pytest.mark.parametrize("typed", ["INV-1003", "inv1003", "#INV-1003."])
