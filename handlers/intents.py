@@ -153,7 +153,7 @@ _ACK = _words("ok oke okay okey okee oce oc sip siap baik noted yes yup iya")
 _QUESTION = _words("apa bagaimana berapa kapan mana kenapa mengapa siapa where when what how why")
 _GREET = _words("""
     halo hai hi hello hey hei hola p ping assalamualaikum assalamu alaikum salam ass wr wb wrwb
-    selamat good permisi punten kabar yo sugeng swastiastu shalom howdy greetings
+    selamat good permisi misi punten numpang kabar yo sugeng swastiastu shalom howdy greetings
 """)
 _TIME_OF_DAY = _words("pagi siang sore malam morning afternoon evening night")
 # How people call the shop before they ask: "kak", "min?", "gan", "mau tanya dong".
@@ -163,7 +163,8 @@ _CALLS = _words("""
 """)
 _CALL_PHRASES = (
     "i have a question", "can i ask", "may i ask", "quick question", "ada pertanyaan",
-    "punya pertanyaan", "ada yang mau ditanyakan", "ada yang ingin ditanyakan",
+    "punya pertanyaan", "ada yang mau ditanyakan", "ada yang ingin ditanyakan", "ada orang",
+    "anybody there", "anyone there",
 )  # fmt: skip
 # Marks that say thanks or OK with no word: a thumbs-up, folded hands, a smile, a heart.
 _THANKS_MARKS = frozenset("👍👌🙏🤝👏❤♥💕😊🙂☺😀😁😄🥰😍✅💯")
