@@ -141,13 +141,22 @@ def size_of(word: str) -> str | None:
     return word if word in SIZES else None
 
 
+# Words of their own a letter away from a colour: never read as its typo.
+_NEAR_COLOURS = frozenset(
+    {"orang", "marah", "merak", "salam", "emak", "good", "golf", "kaki", "pick", "ping", "write"}
+)
+
+
 def colour_of(word: str) -> str | None:
     """The colour a query word names, a typo read as the nearest colour ("hitm"); or None."""
     if word in _COLOUR_WORDS:
         return word
-    if len(word) < 4 or not word.isalpha():
+    if len(word) < 4 or not word.isalpha() or word in _NEAR_COLOURS:
         return None
-    found = process.extractOne(word, _COLOUR_WORDS, scorer=fuzz.ratio, score_cutoff=WORD_CUTOFF)
+    # A typo keeps the first letter and about the length: "hitm", "puith", "merha"; a word of
+    # its own that happens to be near one is not ("kuningan" a town, "orang", "ready", "lacak").
+    near = [c for c in _COLOUR_WORDS if c[0] == word[0] and abs(len(c) - len(word)) <= 1]
+    found = process.extractOne(word, near, scorer=fuzz.ratio, score_cutoff=WORD_CUTOFF)
     return found[0] if found else None
 
 

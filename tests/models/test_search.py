@@ -13,6 +13,7 @@ from models.search import (
     MATCH_CUTOFF,
     IndexCache,
     ProductIndex,
+    colour_of,
     load_index,
     normalize,
     search_products,
@@ -473,3 +474,24 @@ def test_a_size_alone_lists_every_product_in_it() -> None:
         "KAOS-HTM-XXL",
         "KAOS-NVY-XXL",
     }
+
+
+@pytest.mark.parametrize(
+    ("typed", "colour"),
+    [
+        ("hitm", "hitam"),
+        ("htam", "hitam"),
+        ("puith", "putih"),
+        ("merha", "merah"),
+        ("kunign", "kuning"),
+    ],
+)
+def test_a_colour_typo_is_read_as_the_colour(typed: str, colour: str) -> None:
+    assert colour_of(typed) == colour
+
+
+@pytest.mark.parametrize(
+    "word", ["kuningan", "orang", "ready", "lacak", "ongkir", "tunggu", "about", "marah", "write"]
+)
+def test_a_word_of_its_own_near_a_colour_is_no_colour(word: str) -> None:
+    assert colour_of(word) is None
