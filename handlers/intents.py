@@ -172,6 +172,14 @@ _THANKS = _words("makasih thanks nuhun suwun bye goodbye dadah")
 _THANKS_PHRASES = ("terima kasih", "sampai jumpa", "see you")
 # Praise for what came: said, not asked, it is thanked for ("barangnya bagus, suka banget").
 _PRAISE = _words("bagus mantap mantul keren puas suka cakep cantik rapi love great nice awesome")
+# Praise words that describe what is wanted: "kaos yang bagus buat kondangan", "cari yang rapi".
+_WANTING = _words("buat untuk utk cari carikan rekomendasi rekomen saran recommend suggest")
+
+
+def _wants_one(words: Sequence[str]) -> bool:
+    """Whether praise words describe something wanted, not something received."""
+    described = any(a in ("yang", "yg", "the") and b in _PRAISE for a, b in pairwise(words))
+    return described or bool(_WANTING.intersection(words))
 # A sentence that asks something, even with thanks or praise in it.
 _ASKING = _words("belum apakah kah bisa boleh can could is are do does")
 _HELP = _words("bantuan bantu help tolong panduan petunjuk guide bingung confused support cara")
@@ -732,7 +740,7 @@ def classify(text: str) -> Intent:
     says_it = code is None and "?" not in text and not t.has(_QUESTION | _ASKING)
     if says_it and t.thanks():
         return Intent(IntentKind.THANKS, words=kept)  # "paketnya sudah sampai, makasih ya"
-    if says_it and t.has(_PRAISE) and not t.weak_stock():
+    if says_it and t.has(_PRAISE) and not t.weak_stock() and not _wants_one(words):
         return Intent(IntentKind.THANKS, hints=frozenset({Hint.PRAISE}), words=kept)
     resume = t.has(_RESUME) or t.says(_RESUME_PHRASES)
     if code is None and resume and not t.has(_PRODUCTS | _STOCK_STRONG | {"ready"}):
