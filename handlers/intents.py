@@ -180,6 +180,8 @@ def _wants_one(words: Sequence[str]) -> bool:
     """Whether praise words describe something wanted, not something received."""
     described = any(a in ("yang", "yg", "the") and b in _PRAISE for a, b in pairwise(words))
     return described or bool(_WANTING.intersection(words))
+
+
 # A sentence that asks something, even with thanks or praise in it.
 _ASKING = _words("belum apakah kah bisa boleh can could is are do does")
 _HELP = _words("bantuan bantu help tolong panduan petunjuk guide bingung confused support cara")

@@ -342,6 +342,11 @@ class ProductIndex:
         if within is not None:
             scores = {p: score for p, score in scores.items() if p in within}
         kept = {p: score for p, score in scores.items() if all(p in h for h in having)}
+        if kept and wanted and (best := max(scores.values())) - max(kept.values()) > CLEAR_LEAD:
+            # "batik shirt L": the batik shirt was meant, and it has no L. Say so; never
+            # answer with the t-shirts that have one.
+            meant = {p: score for p, score in scores.items() if score >= best - CLEAR_LEAD}
+            return self._missing(meant, wanted, having)
         if kept or not scores:
             return Found(self._best(kept, limit))
         return self._missing(scores, wanted, having)

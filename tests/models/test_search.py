@@ -426,6 +426,8 @@ VARIANTS = ProductIndex.build(
         ("hoodie abu s", [], ("S",), ("M", "L", "XL")),
         ("kemeja batik xl", [], ("XL",), ("M", "L")),
         ("batik s", [], ("S",), ("M", "L")),
+        # The batik shirt was meant: the t-shirts in S are no answer to it.
+        ("batik shirt s", [], ("S",), ("M", "L")),
         ("kaos merah", [], ("merah",), ("Hitam", "Putih", "Navy")),
         ("red tee L", [], ("red",), ("Hitam", "Putih", "Navy")),
         ("kaos hijau xl", [], ("hijau",), ("Hitam", "Putih", "Navy")),
