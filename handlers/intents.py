@@ -543,10 +543,13 @@ def asks_for_the_catalogue(intent: Intent) -> bool:
 
 _YES = _words("ya iya yes yup yep boleh mau sure")
 _YES_TOO = _words("please pls kak kakak ka dong deh min sis gan")
+_YES_STARTS = frozenset(word[:2] for word in _YES)
 
 
 def affirms(text: str) -> bool:
     """Whether a message says only yes ("iya kak", "yes please", "boleh dong")."""
+    if len(text) > 40 or text[:2].lower() not in _YES_STARTS:
+        return False  # most messages: no need to read them word by word
     words = set(normalise(text))
     return bool(words & _YES) and words <= _YES | _YES_TOO
 

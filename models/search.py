@@ -341,8 +341,14 @@ class ProductIndex:
         scores = self._scores(free, len(wanted)) if free else dict.fromkeys(everyone, 100.0)
         if within is not None:
             scores = {p: score for p, score in scores.items() if p in within}
-        kept = {p: score for p, score in scores.items() if all(p in h for h in having)}
-        if kept and wanted and (best := max(scores.values())) - max(kept.values()) > CLEAR_LEAD:
+        kept: dict[int, float] = {}
+        best = best_kept = 0.0  # one pass: a catalogue's every shirt may score
+        for p, score in scores.items():
+            best = max(best, score)
+            if all(p in h for h in having):
+                kept[p] = score
+                best_kept = max(best_kept, score)
+        if kept and wanted and best - best_kept > CLEAR_LEAD:
             # "batik shirt L": the batik shirt was meant, and it has no L. Say so; never
             # answer with the t-shirts that have one.
             meant = {p: score for p, score in scores.items() if score >= best - CLEAR_LEAD}
