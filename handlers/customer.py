@@ -246,6 +246,8 @@ def _one(ctx: Context, product: Product) -> Reply:
     if not product.orderable_now and ctx.role in (Role.CUSTOMER, Role.UNKNOWN):
         tell_me = Choice(ctx.t("stock.tell_me"), f"/kabari {product.sku}")  # /kabari, a tap
         return Reply(stock_line(ctx, product), choices=(tell_me,))
+    if product.orderable_now and (brand := ctx.reseller_brand):  # ordered where they bought
+        return Reply(stock_line(ctx, product) + "\n" + ctx.t("draft.via_seller", seller=brand))
     return Reply(stock_line(ctx, product))
 
 
