@@ -6,7 +6,7 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
-from handlers import common, customer, ordering, payment, staff, support
+from handlers import common, customer, drafts, ordering, payment, staff, support
 from handlers.context import Context
 from handlers.faq import ABOUT_PRODUCTS, FaqTopic, match, topic, unanswered
 from handlers.intents import (
@@ -72,7 +72,7 @@ ROUTES: tuple[Route, ...] = (
     Route(("tagihan", "invoice"), payment.invoice, ALL, "help.invoice"),
     Route(("bukti", "proof"), payment.proof, CUSTOMERS | RESELLERS),
     # Ordering in chat: a customer's draft, a reseller's dropship order, staff for a customer.
-    Route(("pesan", "order"), ordering.start, CUSTOMERS, "help.order"),
+    Route(("pesan", "order"), drafts.start, CUSTOMERS, "help.order"),
     Route(("pesan", "order"), ordering.reseller_order, RESELLERS, "help.resellerorder"),
     Route(("putus", "unlink"), common.unlink, CUSTOMERS | RESELLERS, "help.unlink"),
     # Resellers.
@@ -162,17 +162,17 @@ async def dispatch(ctx: Context, *, slash_optional: bool) -> list[Reply]:
     drafting = ctx.drafting and ctx.incoming.media is None
     if ctx.thread is not None and ctx.role is not Role.STAFF:
         # A person answers this chat now; an order in the making still takes its answers.
-        step = await ordering.answer(ctx, text, held=True) if drafting else None
+        step = await drafts.answer(ctx, text, held=True) if drafting else None
         return _as_list(step) if step is not None else await support.held(ctx)
     if drafting:
-        step = await ordering.answer(ctx, text)  # the next answer of an order in the making
+        step = await drafts.answer(ctx, text)  # the next answer of an order in the making
         if step is not None:
             return _as_list(step)
     if ctx.role is not Role.STAFF and ctx.incoming.media is not None:
         return [await media(ctx, text)]
     replies = _as_list(await free_text(ctx, text))
     # A question in the middle of a draft went to a person: the draft's own question again.
-    if drafting and ctx.thread is not None and (again := await ordering.meanwhile(ctx)):
+    if drafting and ctx.thread is not None and (again := await drafts.meanwhile(ctx)):
         replies.append(again)
     return replies
 
@@ -279,7 +279,7 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
         if taken := ordering.the_shown_taken(ctx, text):  # "mau 2 ya kak" after "ada kaos?"
             if ctx.role is Role.RESELLER:
                 return await ordering.reseller_order(ctx, taken)
-            return await ordering.start(ctx, taken)
+            return await drafts.start(ctx, taken)
         if pick := await ordering.which_of_the_shown(ctx, text):  # "ambil 1" after two shirts
             return pick
         if kind is IntentKind.PERSON or support.asks_for_person(ctx, intent.words):
@@ -287,7 +287,7 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
         if kind is IntentKind.BUY and ctx.role is Role.RESELLER:
             return await ordering.reseller_asks_to_order(ctx, text)
         if kind is IntentKind.BUY:
-            return await ordering.start(ctx, text)
+            return await drafts.start(ctx, text)
         if kind is IntentKind.PAID:
             return await payment.payment_proof(ctx, claim=True) or ctx.reply("pay.nothing_waits")
         if asks_how_to_pay(ctx, understood):
