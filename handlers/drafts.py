@@ -14,7 +14,14 @@ from dataclasses import replace
 from handlers import faq
 from handlers.context import Context
 from handlers.customer import follow_up, stock_answer
-from handlers.intents import IntentKind, classify, narrowing, normalise, product_words
+from handlers.intents import (
+    IntentKind,
+    asks_for_the_catalogue,
+    classify,
+    narrowing,
+    normalise,
+    product_words,
+)
 from handlers.ordering import (
     draft_lifetime,
     qty_in,
@@ -342,9 +349,11 @@ async def _plainly_answers(ctx: Context, draft: OrderDraft, text: str) -> bool:
 
 def _asks_instead_of_a_name(ctx: Context, said: str) -> bool:
     """Whether a message sent when a name is wanted says something else: a question, a shop
-    question, a paste too long to be anyone's name."""
-    asks = classify(said).kind not in (IntentKind.UNKNOWN, IntentKind.GREETING)
-    return asks or _asks_the_shop(ctx, said) or len(said) > 200
+    question ("katalognya dong" too), a paste too long to be anyone's name."""
+    intent = classify(said)
+    asks = intent.kind not in (IntentKind.UNKNOWN, IntentKind.GREETING)
+    shop = _asks_the_shop(ctx, said) or asks_for_the_catalogue(intent)
+    return asks or shop or len(said) > 200
 
 
 def _an_address(ctx: Context, said: str) -> bool:

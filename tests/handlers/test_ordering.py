@@ -309,6 +309,8 @@ async def test_a_change_of_mind_in_a_draft_changes_it_and_its_question_stands(sh
         shop.t("id", "draft.ask_name_or", name="Pembeli"),
     ]
     assert await text(shop, NEW, "ganti nama") == shop.t("id", "draft.ask_name_or", name="Pembeli")
+    asked = await text(shop, NEW, "katalognya dong kak")  # a question, answered: no name
+    assert asked.startswith(shop.t("id", "catalogue.title"))
     assert await text(shop, NEW, "Sari Wulandari") == shop.t("id", "draft.ask_address")
     switched = await text(shop, NEW, "eh ganti XL deh")  # at "where to?": not an address
     assert "KAOS-HTM-XL" in switched and switched.endswith(shop.t("id", "draft.ask_address"))
