@@ -356,6 +356,17 @@ def _asks_instead_of_a_name(ctx: Context, said: str) -> bool:
     return asks or shop or len(said) > 200
 
 
+# Words only an address has: a street, a block, a house number, a district.
+_ADDRESS_PARTS = frozenset(
+    {
+        "jl", "jln", "jalan", "gang", "gg", "blok", "no", "nomor", "rt", "rw", "kel", "kelurahan",
+        "kec", "kecamatan", "kab", "kabupaten", "desa", "ds", "dsn", "dusun", "perum",
+        "perumahan", "komplek", "kompleks", "apartemen", "tower", "lantai", "lt", "unit", "kav",
+        "kavling", "street", "road", "avenue", "lane",
+    }
+)  # fmt: skip
+
+
 def _an_address(ctx: Context, said: str) -> bool:
     """Whether a message may be an address: no question to the shop ("ongkir ke bandung
     berapa?") or of any other kind (a street may well sound like a product, and a postcode
@@ -365,10 +376,14 @@ def _an_address(ctx: Context, said: str) -> bool:
         return False
     if intent.kind in (IntentKind.UNKNOWN, IntentKind.STOCK):
         return True
-    # A postcode reads as an order code ("12 Baker Street, London NW1 6XE"); an order
-    # question is short and has no commas.
-    written_out = "," in said and len(said.split()) >= 4 and "?" not in said
-    return intent.kind is IntentKind.ORDER_STATUS and intent.order_code is not None and written_out
+    # A postcode or a housing block reads as an order code ("12 Baker Street, London NW1
+    # 6XE", "Perum Griya Indah Blok C2 No 10"); an order question is short, has no commas
+    # and no word of an address.
+    words = said.lower().replace(".", " ").split()
+    written_out = "?" not in said and len(words) >= 4
+    addressed = "," in said or bool(_ADDRESS_PARTS.intersection(words))
+    coded = intent.kind is IntentKind.ORDER_STATUS and intent.order_code is not None
+    return coded and written_out and addressed
 
 
 def _asks_the_shop(ctx: Context, said: str) -> bool:

@@ -681,6 +681,23 @@ async def test_an_english_stranger_orders_to_an_address_with_a_postcode(shop: Sh
     assert "✅" in await text(shop, uk, "yes")
 
 
+@pytest.mark.parametrize(
+    "address",
+    [
+        "Perum Griya Indah Blok C2 No 10 Bekasi",  # a housing block reads like an order code
+        "Komplek Batik Indah Blok B-12 Pekalongan",
+        "Jl. Sudirman No. 5, RT 01/RW 02, Kel. Karet, Jakarta Selatan 12920",
+    ],
+)
+async def test_an_address_with_a_block_or_house_number_is_the_address(
+    shop: Shop, address: str
+) -> None:
+    await wa(shop, NEW, "mau pesan tote 1")
+    await wa(shop, NEW, "Andi")
+    [summary] = await wa(shop, NEW, address)
+    assert f"Andi, {address}" in summary.text
+
+
 async def test_a_vouched_number_kabar_cannot_read_hands_the_order_to_a_person(shop: Shop) -> None:
     unknown_range = "+447700900123"  # WhatsApp vouches for it; phonenumbers knows no such range
     [handed] = await wa(shop, unknown_range, "I'd like to order a black tee size L")
