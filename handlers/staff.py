@@ -394,6 +394,9 @@ async def cancel_orders(ctx: Context, args: str) -> Reply:
 
 async def undo(ctx: Context, args: str) -> Reply:
     """Take back my last command while customers have not been told."""
+    named = split_codes(args)[0]
+    if named and clean_code(named[0]) and any(ch.isdigit() for ch in named[0]):
+        return ctx.reply("cancel.usage")  # "batalkan INV-1003" cancels an order: undo nothing
     result = await undo_last_command(
         ctx.session, ctx.staff_id, window=ctx.settings.undo_window, now=ctx.now
     )

@@ -262,6 +262,16 @@ async def test_undo_inside_the_window_sends_nothing(any_shop: Shop) -> None:
     assert shop.t("id", "undo.nothing", seconds=30) == await shop.text("dewi", "/undo")
 
 
+async def test_batalkan_with_an_order_code_cancels_nothing_and_takes_nothing_back(
+    shop: Shop,
+) -> None:
+    # "batalkan" is /undo's Indonesian word; with a code it means "cancel that order".
+    await shop.say("dewi", "/bayar INV-1001")
+    before = await shop.snapshot()
+    assert await shop.text("dewi", "batalkan INV-1003") == shop.t("id", "cancel.usage")
+    assert await shop.snapshot() == before  # INV-1001 stays paid, INV-1003 stays open
+
+
 async def test_undo_again_steps_back_again_and_nothing_is_told(any_shop: Shop) -> None:
     shop = any_shop
     for stage in ("potong", "jahit", "sablon"):
