@@ -184,7 +184,7 @@ class Conversation:
         """Route the message (a bare number picks from the last menu) to its handler."""
         menu = self.visits.last_menu(ctx.chat)
         ctx.last_menu = tuple(menu or ())
-        ctx.incoming = _picked(ctx.incoming, menu)
+        ctx.incoming = _picked(ctx.incoming, menu, staff=ctx.role is Role.STAFF)
         slash_optional = ctx.incoming.channel is not Channel.TELEGRAM
         return await dispatch(ctx, slash_optional=slash_optional)
 
@@ -530,17 +530,18 @@ async def _link_verified_phone(
     await link_by_phone(session, chat, phone, now=now)
 
 
-def _picked(incoming: Incoming, choices: list[str] | None) -> Incoming:
-    """A bare number answers the last menu: "2" is its second option; a plain yes takes a
-    menu's one option. So does an order code typed instead of tapped: "INV-1001" after "which
-    order is this proof for?" is the one option about INV-1001 (`/bukti INV-1001`), not a
-    question about that order."""
+def _picked(incoming: Incoming, choices: list[str] | None, *, staff: bool) -> Incoming:
+    """A bare number answers the last menu: "2" is its second option. A customer's plain yes
+    takes a menu's one option, and an order code typed instead of tapped the option about it:
+    "INV-1001" after "which order is this proof for?" is `/bukti INV-1001`, not a question."""
     text = incoming.text.strip()
     if not choices:
         return incoming
     # isdecimal, not isdigit: "²" is a digit int() cannot read; "٢" (Arabic-Indic 2) it can.
     if text.isdecimal() and 1 <= int(text) <= len(choices):
         return replace(incoming, text=choices[int(text) - 1])
+    if staff:
+        return incoming  # staff are offered commands that change orders: a tap or a number
     if len(choices) == 1 and affirms(text):  # "iya kak" to the one thing offered
         return replace(incoming, text=choices[0])
     code = clean_code(text.strip("#.!?"))

@@ -309,6 +309,8 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
             ctx.chat.misses = 0
     elif intent.order_code is None and (who := staff.customer_searched(text)):
         return await staff.find_orders(ctx, who)  # "cari pesanan ani", "0813-1111-2222"
+    elif intent.order_code and (offer := await staff.move_offered(ctx, text, intent.order_code)):
+        return offer  # "INV-1001 lunas", "INV-1002 mulai potong": the command, one tap away
     if understood.kind == "faq" and faq is not None:
         return common.faq_answer(ctx, faq)
     if kind is IntentKind.ORDER_STATUS:

@@ -29,6 +29,7 @@ from models.lifecycle import (
     tell_progress,
 )
 from models.lifecycle import ship as ship_order
+from models.linking import order_history
 from models.messages import photo_just_before
 from models.orders import Order, clean_code
 from models.queue import due_by, orders_of_customers, work_queue
@@ -264,10 +265,25 @@ def _target(order: Order, word: str) -> Position | None:
 def _next(ctx: Context, order: Order) -> Position | None:
     """Where `/tahap KODE next` takes an order: its next production stage, or the phase after
     it; never paid (money is recorded with /bayar) nor shipped (that needs a resi: /kirim)."""
+    word = _next_word(ctx, order)
+    return _target(order, word) if word is not None else None
+
+
+def _after(ctx: Context, order: Order, finished: str | None) -> str | None:
+    """The step after a finished stage (the order's own, unless another is named)."""
+    stages = [planned.name for planned in order.plan]
+    if finished not in stages:
+        return _next_word(ctx, order)
+    following = stages.index(finished) + 1
+    return stages[following] if following < len(stages) else ctx.phase("ready").split()[0]
+
+
+def _next_word(ctx: Context, order: Order) -> str | None:
+    """The stage or phase word of `_next`, as staff write it."""
     for word in _words_ahead(ctx, order):
         target = _target(order, word)
         if target is not None and target.phase is not Phase.PAID:
-            return target if target.phase is not Phase.SHIPPED else None
+            return word if target.phase is not Phase.SHIPPED else None
     return None
 
 
@@ -405,6 +421,46 @@ async def undo(ctx: Context, args: str) -> Reply:
     lines = [ctx.t("undo.done", code=code) for code in result.reverted]
     lines += [ctx.t(f"undo.refused.{rule}", code=code) for code, rule in result.refused]
     return Reply("\n".join(lines))
+
+
+# What staff write of an order in passing: "INV-1001 lunas", "INV-1002 mulai potong",
+# "INV-1002 jahit sudah selesai", "INV-1001 sudah sampai".
+_PAID_WORDS = frozenset({"lunas", "bayar", "dibayar", "transfer", "tf", "paid"})
+_ARRIVED_WORDS = frozenset({"sampai", "diterima", "delivered", "arrived"})
+_DONE_WORDS = frozenset({"selesai", "beres", "kelar", "done", "finished"})
+_ASKS = frozenset(
+    {"?", "mana", "kapan", "apa", "apakah", "gimana", "bagaimana", "belum", "berapa", "kah"}
+    | {"where", "when", "what", "how", "is", "has"}
+)
+
+
+async def move_offered(ctx: Context, text: str, code: str) -> Reply | None:
+    """The command a staff message about an order means, one tap away (nothing moves until
+    tapped); None when it names no move. Finished stages move on to the next one."""
+    said = text.lower().replace(",", " ").replace("?", " ? ").split()
+    if _ASKS.intersection(said):
+        return None  # "INV-1001 sudah sampai mana?" asks where it is
+    history = await order_history(ctx.session, code, seen_by=None)  # staff see every order
+    if history is None:
+        return None
+    order = history.order
+    named = next((w for w in said if _target(order, w)), None)
+    if _PAID_WORDS.intersection(said):
+        command = f"/bayar {order.code}"
+    elif _ARRIVED_WORDS.intersection(said):
+        command = f"/terima {order.code}"
+    elif _DONE_WORDS.intersection(said) and order.phase is Phase.IN_PRODUCTION:
+        following = _after(ctx, order, named)  # "jahit sudah selesai": on to what follows
+        command = f"/tahap {order.code} {following}" if following else ""
+    else:
+        command = f"/tahap {order.code} {named}" if named else ""
+    if not command:
+        return None
+    where = phase_label(ctx, order)
+    return Reply(
+        ctx.t("staff.move_offered", code=order.code, phase=where),
+        choices=(Choice(command, command),),
+    )
 
 
 # A stock change written in words: "stok kaos hitam XL tambah 5", "… jadi 20", "… -2".

@@ -262,6 +262,36 @@ async def test_undo_inside_the_window_sends_nothing(any_shop: Shop) -> None:
     assert shop.t("id", "undo.nothing", seconds=30) == await shop.text("dewi", "/undo")
 
 
+@pytest.mark.parametrize(
+    ("said", "offered"),
+    [
+        ("INV-1001 lunas", "/bayar INV-1001"),
+        ("INV-1001 sudah transfer kak", "/bayar INV-1001"),
+        ("INV-1001 sudah sampai", "/terima INV-1001"),
+        ("INV-1002 mulai potong", "/tahap INV-1002 potong"),
+        ("INV-1002 jahit sudah selesai", "/tahap INV-1002 sablon"),  # it is at potong
+        ("INV-1002 potong beres", "/tahap INV-1002 jahit"),
+    ],
+)
+async def test_staff_writing_what_became_of_an_order_get_the_command_one_tap_away(
+    shop: Shop, said: str, offered: str
+) -> None:
+    await shop.say("dewi", "/tahap INV-1002 potong")
+    await shop.deliver()
+    before = await shop.snapshot()
+    [offer] = await shop.say("dewi", said)
+    assert [c.command for c in offer.choices] == [offered]
+    # Nothing moves until tapped: not on the words, nor on a yes, nor on the code typed again.
+    for after in ("ya", "INV-1001", "INV-1002"):
+        await shop.say("dewi", after)
+    assert await shop.snapshot() == before
+
+
+async def test_staff_asking_after_an_order_get_its_status_and_no_offer(shop: Shop) -> None:
+    [status] = await shop.say("dewi", "INV-1001 sudah sampai mana?")
+    assert status.text.startswith("Toko Batik Kabar · Pesanan INV-1001") and not status.choices
+
+
 async def test_batalkan_with_an_order_code_cancels_nothing_and_takes_nothing_back(
     shop: Shop,
 ) -> None:
