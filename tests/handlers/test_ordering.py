@@ -215,6 +215,9 @@ async def test_a_reseller_asking_to_order_in_words_gets_the_dropship_command_fil
         == shop.t("id", "resellerorder.fill", lines="TOTE-KNV 2").splitlines()
     )
     assert "Rp48.000" in asked  # their price, as /stok shows it
+    for whom in ("mau order tote 2 buat customer saya", "pesan tote 2 untuk kado"):
+        filled = (await shop.text("mawar", whom)).splitlines()[-1]
+        assert filled == shop.t("id", "resellerorder.fill", lines="TOTE-KNV 2").splitlines()[-1]
     await shop.say("mawar", "/bahasa en")
     asked = await shop.text("mawar", "can I get 3 black tees XL?")
     assert asked.endswith(shop.t("en", "resellerorder.fill", lines="KAOS-HTM-XL 3"))
