@@ -558,3 +558,11 @@ async def test_money_that_moves_no_phase_reads_as_money_in_the_timeline(shop: Sh
     assert shop.t("id", "phase.placed") not in down.splitlines()[-1]
     billed = await shop.text("dewi", "/status INV-1001")
     assert billed.splitlines()[-1].endswith(shop.t("id", "status.money.bill"))
+
+
+async def test_a_resellers_word_that_it_is_paid_reaches_staff_as_theirs(shop: Shop) -> None:
+    await shop.say("mawar", "DS-2001 sudah transfer ya")
+    [alert] = [r for who, r in await shop.deliver(after=0) if who == "dewi"]
+    assert "Mawar Batik Store" in alert.text.splitlines()[0]
+    assert shop.t("id", "alert.proof_without_photo") in alert.text
+    assert "pembeli" not in alert.text  # the reseller is no buyer of the shop's
