@@ -221,7 +221,7 @@ async def stock_answer(
 async def _found(ctx: Context, found: StockFound, *, tell_when_back: bool = False) -> Reply | None:
     """What a search found, in words (see stock_answer); None when it found nothing."""
     if found.missing:
-        wanted = " ".join(found.missing)
+        wanted = " ".join((found.product, *found.missing)).strip()  # "Kaos Polos Hitam XXL"
         if found.alternatives:
             return ctx.reply(
                 "stock.no_variant", wanted=wanted, alternatives=", ".join(found.alternatives)

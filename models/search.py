@@ -147,6 +147,11 @@ _NEAR_COLOURS = frozenset(
 )
 
 
+def _is_a(kind: str, word: str) -> bool:
+    """Whether a word of a label is a size (`kind` "size") or a colour ("colour")."""
+    return size_of(word) is not None if kind == "size" else word in _COLOUR_WORDS
+
+
 def colour_of(word: str) -> str | None:
     """The colour a query word names, a typo read as the nearest colour ("hitm"); or None."""
     if word in _COLOUR_WORDS:
@@ -176,6 +181,7 @@ class Found:
     matches: list[ProductMatch]
     missing: tuple[str, ...] = ()  # the sizes or colours asked for that no match has
     alternatives: tuple[str, ...] = ()  # the ones the products asked about do come in
+    product: str = ""  # what those products are called, when they share a name
 
 
 @dataclass(frozen=True, slots=True)
@@ -430,7 +436,26 @@ class ProductIndex:
             [],
             tuple(w.upper() if kind == "size" else w for w in missing),
             tuple(shown),
+            self._named(within, kind),
         )
+
+    def _named(self, positions: Collection[int], kind: str) -> str:
+        """What these products have in common by name ("Kaos Polos Hitam"), without the size
+        or colour that is missing; "" when they are many, or share nothing."""
+        if not positions or len(positions) > NAMED_AT_MOST:
+            return ""
+        labels = [self._labels[p].split() for p in positions]
+        common = labels[0]
+        for other in labels[1:]:
+            same = 0
+            while same < min(len(common), len(other)) and (
+                common[same].casefold() == other[same].casefold()
+            ):
+                same += 1
+            common = common[:same]
+        while common and _is_a(kind, common[-1].casefold()):
+            common = common[:-1]
+        return " ".join(common)
 
     def _exact_sku(self, query: str) -> int | None:
         """Return the position of the product whose SKU the query is, if any."""
@@ -583,17 +608,19 @@ async def _renamed(session: AsyncSession, built: _Built, newest: datetime | None
     return any(built.texts.get(pid) != (sku, name, variant) for pid, sku, name, variant in changed)
 
 
+NAMED_AT_MOST = 200  # products whose common name a "not in that size" answer looks for
 CLEAR_LEAD = 20  # a match this far behind the best one is not worth showing
 
 
 @dataclass(frozen=True)
 class StockFound:
     """The products a stock question found; or the size or colour asked for that no product
-    has, with the ones that exist."""
+    has, with the ones that exist (and what the products asked about are called)."""
 
     products: list[Product]
     missing: tuple[str, ...] = ()
     alternatives: tuple[str, ...] = ()
+    product: str = ""
 
 
 async def search_products(
@@ -630,7 +657,7 @@ async def find_products(
     found = index.find(query, limit, among)
     ids = _clearly_best(found)
     if not ids:
-        return StockFound([], found.missing, found.alternatives)
+        return StockFound([], found.missing, found.alternatives, found.product)
     return _in_order(ids, await session.scalars(_products_query(), {"ids": ids}))
 
 

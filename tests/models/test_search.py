@@ -497,3 +497,19 @@ def test_a_colour_typo_is_read_as_the_colour(typed: str, colour: str) -> None:
 )
 def test_a_word_of_its_own_near_a_colour_is_no_colour(word: str) -> None:
     assert colour_of(word) is None
+
+
+@pytest.mark.parametrize(
+    ("query", "product"),
+    [
+        ("kemeja batik xl", "Kemeja Batik Premium"),  # its own size is no part of its name
+        ("kaos hitam xxl", "Kaos Polos Hitam"),
+        ("kaos merah", "Kaos Polos"),  # the colour missing is left out too
+        ("xxxl", ""),  # products of every name: none is named
+    ],
+)
+def test_a_missing_size_or_colour_names_the_products_asked_about(
+    index: ProductIndex, query: str, product: str
+) -> None:
+    found = index.find(query)
+    assert found.missing and found.product == product
