@@ -9,11 +9,13 @@ placed through the one call every order goes through.
 from __future__ import annotations
 
 import re
+from contextlib import suppress
 from dataclasses import replace
 
 from handlers import faq
 from handlers.context import Context
 from handlers.customer import follow_up, stock_answer
+from handlers.forms import OrderForm
 from handlers.intents import (
     IntentKind,
     asks_for_the_catalogue,
@@ -23,6 +25,10 @@ from handlers.intents import (
     product_words,
 )
 from handlers.ordering import (
+    CHANGE,
+    DROP,
+    ORDERS_FOR_OTHERS,
+    YES,
     draft_lifetime,
     qty_in,
     shown_product,
@@ -57,13 +63,12 @@ from models.placing import would_wait
 from models.search import colour_of, find_products, size_of
 from models.support import Reason, answered_since
 
-DROP = {"batal", "cancel", "batalkan", "gak jadi", "tidak jadi", "ga jadi"}  # no order after all
-YES = {"ya", "iya", "y", "ok", "oke", "yes", "betul", "benar", "sip", "lanjut", "kirim"}
-CHANGE = {"ubah", "ganti", "change", "tidak", "no", "bukan"}
 
-
-async def start(ctx: Context, args: str) -> Reply | list[Reply]:
-    """`/pesan [produk]`, "mau order kaos hitam XL 2": start (or go on with) a draft order."""
+async def start(
+    ctx: Context, args: str, given: dict[str, object] | None = None
+) -> Reply | list[Reply]:
+    """`/pesan [produk]`, "mau order kaos hitam XL 2": start (or go on with) a draft order;
+    `given`: the name, address or phone an order form already said."""
     if brand := ctx.reseller_brand:  # a reseller's customer orders from the reseller
         return ctx.reply("draft.via_seller", seller=brand)
     if not ctx.settings.orders.customers_can_order:
@@ -80,6 +85,7 @@ async def start(ctx: Context, args: str) -> Reply | list[Reply]:
         # A chat that is not linked has no number yet; a typed one is not proof it is theirs.
         return Reply(ctx.t("draft.share_phone"), contact_button=share_button(ctx))
     draft = await new_draft(ctx.session, ctx.chat.id, "customer", ctx.now, draft_lifetime(ctx))
+    draft.data = {**draft.data, **(given or {})}
     qty = qty_in(words)
     if qty:
         draft.data = {**draft.data, "qty": qty}
@@ -90,6 +96,30 @@ async def start(ctx: Context, args: str) -> Reply | list[Reply]:
             return await _choose_product(ctx, draft, shown)
         return ctx.reply("draft.ask_product")
     return await _choose_product(ctx, draft, words)
+
+
+async def from_form(ctx: Context, form: OrderForm) -> Reply | list[Reply]:
+    """An order form a customer filled in: the draft takes its product, name, address and
+    number, and asks only what it leaves out. Several products go to a person: a draft
+    holds one."""
+    products = [piece.strip() for piece in form.items.split(",") if piece.strip()]
+    if len(products) > 1:
+        return await hand_over(ctx, Reason.NO_ANSWER)
+    given: dict[str, object] = {"form": True}
+    if any(ch.isalpha() for ch in form.name):
+        given["name"] = form.name[:200]
+    if len(form.address) >= 10:
+        given["address"] = form.address[:500]
+    with suppress(InvalidPhone):
+        given["phone"] = normalize_phone(form.phone)  # whom the courier calls
+    draft = await draft_of(ctx.session, ctx.chat.id, ctx.now)
+    if draft is not None and not products and draft.data.get("qty"):
+        draft.data = {**draft.data, **given}  # to whom and where, for the product chosen
+        return await _ask_recipient(ctx, draft)
+    if draft is not None:
+        await ctx.session.delete(draft)  # the form is the order now
+        await ctx.session.flush()
+    return await start(ctx, products[0] if products else "", given)
 
 
 # "mau 2 ya kak", "ambil 3", "I'll take 2" right after one product was shown with its button.
@@ -141,11 +171,20 @@ async def _choose_product(ctx: Context, draft: OrderDraft, words: str) -> Reply:
 
 
 async def _ask_recipient(ctx: Context, draft: OrderDraft, said: str = "") -> Reply:
-    """Where it goes: the address of the last order, to confirm, or a name and address."""
+    """Where it goes: what an order form said, the address of the last order to confirm, or
+    a name and address."""
+    prefix = said + "\n" if said else ""
+    if draft.data.get("form"):  # an order form said to whom or where: the rest is asked
+        if draft.data.get("name") and draft.data.get("address"):
+            return await _confirm(ctx, draft, prefix)
+        if draft.data.get("name"):
+            draft.step = "address"
+            return _ask(prefix + ctx.t("draft.ask_address"))
+        draft.step = "name"
+        return _ask_name(ctx, prefix)
     phone = await _phone_of(ctx)
     customer = await customer_with_phone(ctx.session, phone) if phone else None
     before = await last_recipient(ctx.session, customer.id) if customer else None
-    prefix = said + "\n" if said else ""
     if before is not None:
         draft.data = {**draft.data, "name": before.name, "address": before.address}
         draft.step = "recipient"
@@ -177,8 +216,8 @@ async def answer(ctx: Context, text: str, *, held: bool = False) -> Reply | list
         await ctx.session.delete(draft)
         return ctx.reply("draft.dropped")
     touch(draft, ctx.now, draft_lifetime(ctx))
-    if draft.data.get("kind") == "staff":
-        return await staff_step(ctx, draft, said)
+    if draft.data.get("kind") in ORDERS_FOR_OTHERS:
+        return await staff_step(ctx, draft, text)
     step = draft.step
     if step in LATER_STEPS and (changed := await _changed(ctx, draft, said)) is not None:
         return changed  # "4 aja", "eh ganti XL deh": the order changed, its question stands
@@ -196,8 +235,7 @@ async def answer(ctx: Context, text: str, *, held: bool = False) -> Reply | list
         if lowered in YES:
             return await _confirm(ctx, draft)
         if lowered in CHANGE:
-            draft.step = "name"
-            return _ask_name(ctx)
+            return _change_recipient(ctx, draft)
         return None
     if step == "name":
         if _asks_instead_of_a_name(ctx, said):
@@ -205,6 +243,8 @@ async def answer(ctx: Context, text: str, *, held: bool = False) -> Reply | list
         if not any(ch.isalpha() for ch in said):
             return _ask_name(ctx)  # "-" or "?" is nobody's name
         draft.data = {**draft.data, "name": said}
+        if draft.data.get("form") and draft.data.get("address"):  # a form said where
+            return await _confirm(ctx, draft)
         draft.step = "address"
         return _ask(ctx.t("draft.ask_address"))
     if step == "address":
@@ -216,10 +256,16 @@ async def answer(ctx: Context, text: str, *, held: bool = False) -> Reply | list
         if lowered in YES:
             return await _place_draft(ctx, draft)
         if lowered in CHANGE:
-            draft.step = "name"
-            return _ask_name(ctx)
+            return _change_recipient(ctx, draft)
         return None
     return None
+
+
+def _change_recipient(ctx: Context, draft: OrderDraft) -> Reply:
+    """ "ubah" to where it goes: the name asked, then the address, whatever a form said."""
+    draft.data = {key: value for key, value in draft.data.items() if key != "form"}
+    draft.step = "name"
+    return _ask_name(ctx)
 
 
 LATER_STEPS = ("recipient", "name", "address", "confirm")  # the product and quantity chosen
@@ -310,7 +356,7 @@ async def meanwhile(ctx: Context) -> Reply | None:
     """The draft's question again, once a question asked in the middle of it went to a
     person: the order goes on while they wait. None when the draft's buttons ask it."""
     draft = await draft_of(ctx.session, ctx.chat.id, ctx.now)
-    if draft is None or draft.data.get("kind") == "staff":
+    if draft is None or draft.data.get("kind") in ORDERS_FOR_OTHERS:
         return None
     meanwhile = ctx.t("draft.meanwhile") + "\n"
     if draft.step == "qty":
@@ -408,15 +454,15 @@ def _ask(question: str) -> Reply:
     return Reply(question, clears_menu=True)
 
 
-async def _confirm(ctx: Context, draft: OrderDraft) -> Reply:
-    """The summary with the total, to confirm or cancel."""
+async def _confirm(ctx: Context, draft: OrderDraft, prefix: str = "") -> Reply:
+    """The summary with the total, to confirm or cancel (`prefix`: what is said first)."""
     products = await products_by_sku(ctx.session, [draft.data["sku"]])
     product = products[draft.data["sku"]]
     qty = int(draft.data["qty"])
     price = product.price
     draft.step = "confirm"
     lines = [
-        ctx.t("draft.summary"),
+        prefix + ctx.t("draft.summary"),
         f"• {product.label} ({product.sku}) ×{qty} — {ctx.money(price * qty)}",
         ctx.t("invoice.total", amount=ctx.money(price * qty)),
         ctx.t("draft.to", name=draft.data["name"], address=draft.data["address"]),
@@ -442,7 +488,10 @@ async def _place_draft(ctx: Context, draft: OrderDraft) -> Reply:
     customer = await customer_by_phone(ctx.session, phone, draft.data["name"], ctx.lang.value)
     if ctx.incoming.phone_verified:
         await link_by_phone(ctx.session, ctx.chat, phone)
-    recipient = Recipient(draft.data["name"], phone, draft.data["address"])
+    # An order form may name someone else's number to deliver to; the order is still theirs.
+    recipient = Recipient(
+        draft.data["name"], draft.data.get("phone") or phone, draft.data["address"]
+    )
     await ctx.session.delete(draft)
     order = await place_chat_order(
         ctx.session,

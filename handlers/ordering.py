@@ -12,16 +12,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 
 from handlers.context import Context
 from handlers.customer import shown, stock_answer
+from handlers.forms import OrderForm
 from handlers.i18n import day
 from handlers.intents import classify
 from handlers.payment import account_lines
 from handlers.types import Choice, Reply, Role
 from handlers.views import stock_line
 from models.audience import audiences_of
-from models.catalog import Product
+from models.catalog import Product, line_price
 from models.change import Actor
 from models.chat_orders import (
     OrderDraft,
@@ -299,27 +301,139 @@ def _fill(ctx: Context, lines: list[tuple[Product, int]]) -> str:
 
 
 STAFF_STEPS = ("name", "phone", "lines", "address")
+ORDERS_FOR_OTHERS = ("staff", "reseller")  # drafts asked part by part (STAFF_STEPS)
+# Words that answer an order in the making: go ahead, stop, or change what it says.
+YES = {"ya", "iya", "y", "ok", "oke", "yes", "betul", "benar", "sip", "lanjut", "kirim"}
+DROP = {"batal", "cancel", "batalkan", "gak jadi", "tidak jadi", "ga jadi"}
+CHANGE = {"ubah", "ganti", "change", "tidak", "no", "bukan"}
 
 
-async def staff_step(ctx: Context, draft: OrderDraft, said: str) -> Reply | list[Reply]:
-    """The guided /pesananbaru: name, phone, products, address, each checked as it comes."""
+async def staff_step(ctx: Context, draft: OrderDraft, text: str) -> Reply | list[Reply]:
+    """The next answer of an order staff (/pesananbaru, bare) or a reseller (an order form)
+    are putting together: each part checked as it comes, then the order placed."""
+    said = " ".join(text.split())
     if said.startswith("/"):
-        return ctx.reply(f"neworder.ask_{draft.step}")  # a command: the step is asked again
+        return await _ask_next(ctx, draft)  # a command: the step is asked again
+    if draft.step == "confirm":
+        if said.lower() in YES:
+            return await _place_drafted(ctx, draft)
+        return await _ask_next(ctx, draft)
+    if draft.step == "lines":
+        said = ", ".join(" ".join(line.split()) for line in text.splitlines() if line.strip())
+    elif draft.step == "address" and (added := await _more_lines(ctx, draft, text)):
+        return added  # another product, sent when the address was asked
     problems = Problems([])
-    if draft.step == "phone":
-        parse_phone(ctx, said, problems)
-    elif draft.step == "lines":
-        await parse_lines(ctx, said, problems)
+    if draft.step == "address" and said.lower() in YES:
+        return await _ask_next(ctx, draft)  # "ok" is nobody's address
+    await _check(ctx, draft.step, said, problems)
     if problems:
         return Reply("\n".join([*problems.found, ctx.t(f"neworder.ask_{draft.step}")]))
     draft.data = {**draft.data, draft.step: said}
-    following = STAFF_STEPS.index(draft.step) + 1
-    if following < len(STAFF_STEPS):
-        draft.step = STAFF_STEPS[following]
-        return ctx.reply(f"neworder.ask_{draft.step}")
+    return await _ask_next(ctx, draft)
+
+
+async def from_form(ctx: Context, form: OrderForm) -> Reply | list[Reply]:
+    """An order form staff (for a customer) or a reseller (for their buyer) pasted: what it
+    says is checked, what it lacks asked, and the order shown to place with one tap."""
+    kind = "staff" if ctx.role is Role.STAFF else "reseller"
+    draft = await new_draft(ctx.session, ctx.chat.id, kind, ctx.now, draft_lifetime(ctx))
+    given = {"name": form.name, "phone": form.phone, "lines": form.items, "address": form.address}
+    problems = Problems([])
+    for step, value in given.items():
+        before = len(problems.found)
+        if value:
+            await _check(ctx, step, value, problems)
+        if value and len(problems.found) == before:
+            draft.data = {**draft.data, step: value}
+    draft.data = {**draft.data, "form": True}  # read from a paste: shown before it is placed
+    asked = _ask_missing(ctx, draft) or await _to_confirm(ctx, draft)
+    if not problems:
+        return asked
+    return Reply("\n".join([*problems.found, asked.text]), choices=asked.choices)
+
+
+async def _check(ctx: Context, step: str, said: str, problems: Problems) -> None:
+    """Note what is wrong with one part of an order in the making."""
+    if step == "phone":
+        parse_phone(ctx, said, problems)
+    elif step == "lines":
+        await parse_lines(ctx, said, problems)
+    elif step == "name":
+        _text(said, "name", ctx, problems, longest=200)
+    elif step == "address":
+        _text(said, "address", ctx, problems, longest=500)
+
+
+async def _more_lines(ctx: Context, draft: OrderDraft, text: str) -> Reply | None:
+    """Products sent when the address was asked ("KAOS-HTM-XL 1", a second list): added to
+    the order, and the address asked again; None when the message names no product."""
+    said = ", ".join(" ".join(line.split()) for line in text.splitlines() if line.strip())
+    problems = Problems([])
+    added = await parse_lines(ctx, said, problems)
+    if problems or not added:
+        return None
+    written = f"{draft.data['lines']}, {said}"
+    await parse_lines(ctx, written, problems)  # a product written twice
+    if problems:
+        return Reply("\n".join([*problems.found, ctx.t("neworder.ask_address")]))
+    draft.data = {**draft.data, "lines": written}
+    items = ", ".join(f"{product.label} ×{qty}" for product, qty in added)
+    return Reply(ctx.t("neworder.added", items=items) + "\n" + ctx.t("neworder.ask_address"))
+
+
+async def _ask_next(ctx: Context, draft: OrderDraft) -> Reply | list[Reply]:
+    """The first part still missing; when none is, the order: placed at once when staff
+    typed each part, shown to confirm when it came from a pasted form."""
+    if asked := _ask_missing(ctx, draft):
+        return asked
+    if not draft.data.get("form"):
+        return await _place_drafted(ctx, draft)
+    return await _to_confirm(ctx, draft)
+
+
+def _ask_missing(ctx: Context, draft: OrderDraft) -> Reply | None:
+    """The question for the first part still missing; None when none is."""
+    missing = [step for step in STAFF_STEPS if not draft.data.get(step)]
+    if not missing:
+        return None
+    draft.step = missing[0]
+    return ctx.reply(f"neworder.ask_{draft.step}")
+
+
+async def _to_confirm(ctx: Context, draft: OrderDraft) -> Reply:
+    """The order a form gave, to place with one tap or drop."""
+    draft.step = "confirm"
+    problems = Problems([])
+    lines = await parse_lines(ctx, draft.data["lines"], problems)
+    dropship = draft.data["kind"] == "reseller"
+    out = [ctx.t("neworder.form_check")]
+    total = Decimal(0)
+    for product, qty in lines:
+        price = line_price(product.price, product.reseller_price, dropship=dropship) * qty
+        total += price
+        out.append(f"• {product.label} ({product.sku}) ×{qty} — {ctx.money(price)}")
+    out.append(ctx.t("invoice.total", amount=ctx.money(total)))
+    data = draft.data
+    out.append(ctx.t("neworder.form_to", name=data["name"], phone=data["phone"]))
+    out.append(ctx.t("neworder.form_address", address=data["address"]))
+    return Reply(
+        "\n".join(out),
+        choices=(
+            Choice(ctx.t("neworder.form_place"), "ya"),
+            Choice(ctx.t("draft.cancel"), "batal"),
+        ),
+    )
+
+
+async def _place_drafted(ctx: Context, draft: OrderDraft) -> Reply | list[Reply]:
+    """Place what staff or a reseller put together, as their one-message command would."""
     await ctx.session.delete(draft)
-    parts = [draft.data[step] for step in ("name", "phone", "lines", "address")]
-    return await new_order(ctx, "; ".join(parts))
+    name, phone, lines, address = (
+        draft.data[step].replace(";", ",") for step in ("name", "phone", "lines", "address")
+    )
+    if draft.data["kind"] == "reseller":
+        return await reseller_order(ctx, "; ".join((lines, name, phone, address)))
+    return await new_order(ctx, "; ".join((name, phone, lines, address)))
 
 
 # ------------------------------------------------------------------------------- what was shown

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from handlers import common, customer, drafts, ordering, payment, staff, support
 from handlers.context import Context
 from handlers.faq import ABOUT_PRODUCTS, FaqTopic, match, topic, unanswered
+from handlers.forms import OrderForm, read_form
 from handlers.intents import (
     Hint,
     Intent,
@@ -131,6 +132,9 @@ async def dispatch(ctx: Context, *, slash_optional: bool) -> list[Reply]:
         quoted = await support.answer_quoted(ctx)  # a reply to a forwarded customer message
         if quoted is not None:
             return [quoted]
+    if ctx.drafting and ctx.thread is None and text.lower() in ordering.DROP:
+        # "batal" ends the order in the making, before it reads as the staff's /batal.
+        return _as_list(await drafts.answer(ctx, text) or ctx.reply("draft.dropped"))
     # The conversation already cut the text to what a platform sends; the pattern is linear.
     match = COMMAND.match(text)
     slashed = text.startswith("/")
@@ -164,6 +168,8 @@ async def dispatch(ctx: Context, *, slash_optional: bool) -> list[Reply]:
         # A person answers this chat now; an order in the making still takes its answers.
         step = await drafts.answer(ctx, text, held=True) if drafting else None
         return _as_list(step) if step is not None else await support.held(ctx)
+    if ctx.incoming.media is None and (form := read_form(text)) is not None:
+        return _as_list(await _order_form(ctx, form))  # "Nama: …, Alamat: …, Pesanan: …"
     if drafting:
         step = await drafts.answer(ctx, text)  # the next answer of an order in the making
         if step is not None:
@@ -175,6 +181,13 @@ async def dispatch(ctx: Context, *, slash_optional: bool) -> list[Reply]:
     if drafting and ctx.thread is not None and (again := await drafts.meanwhile(ctx)):
         replies.append(again)
     return replies
+
+
+async def _order_form(ctx: Context, form: OrderForm) -> Reply | list[Reply]:
+    """An order form, filled in by a customer, or pasted by staff or a reseller for another."""
+    if ctx.role in (Role.STAFF, Role.RESELLER):
+        return await ordering.from_form(ctx, form)
+    return await drafts.from_form(ctx, form)
 
 
 async def media(ctx: Context, caption: str) -> Reply:

@@ -1,0 +1,119 @@
+"""The order form shops ask for in chat ("format order"), read into its parts.
+
+    Nama: Budi Santoso
+    No HP/WA: 0812-3456-7890
+    Alamat: Jl. Melati No 5, RT 02/RW 05
+    Kec. Coblong, Bandung 40132
+    Pesanan: Kaos Polos Hitam XL 2
+
+Customers fill it in and send it back, resellers paste their buyer's, staff copy one from
+another chat. Labels come in Indonesian or English, with or without "No.", bullets, `:` or
+`=`; a line without a label goes on with the one above (an address over two lines, one
+product a line). Separate "Warna", "Ukuran" and "Jumlah" lines add to the one product named.
+Reading needs no database: the same text reads the same.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Each part of a form, and the words its label is known by. Checked in this order: "nama
+# barang" is the product, "alamat penerima" the address, "jumlah pesanan" how many.
+_LABELS: tuple[tuple[str, frozenset[str]], ...] = tuple(
+    (part, frozenset(words.split()))
+    for part, words in (
+        ("qty", "jumlah jml qty quantity kuantitas banyaknya pcs"),
+        ("items", "pesanan order orderan produk product products barang item items artikel beli"
+         " belanja"),
+        ("address", "alamat address almt kirim dikirim ship"),
+        ("address_part", "kecamatan kec kelurahan kel desa kota kabupaten kab provinsi prov pos"
+         " kodepos zip postcode city district province rt rw"),
+        ("phone", "hp wa whatsapp telp tlp telepon telpon phone handphone ponsel kontak contact"
+         " mobile nohp nowa"),
+        ("variant", "warna color colour ukuran size varian variant variasi motif model tipe type"),
+        ("name", "nama name penerima recipient pemesan pembeli"),
+    )
+)  # fmt: skip
+PARTS = ("name", "phone", "address", "items")  # what an order needs
+_LABEL = re.compile(r"^\s*(?:[-•*·>]+\s*|\d{1,2}[.)]\s+)?([^:=\n]{1,30}?)\s*[:=]\s*(.*)$")
+_LABEL_WORDS = 4  # "no hp / wa penerima": a label is short; a longer head is a sentence
+# A form has a few parts at least: one labelled line ("Alamat: …") is a sentence with a colon.
+_FEWEST_PARTS = 2
+
+
+@dataclass(frozen=True)
+class OrderForm:
+    """What a filled-in order form says; an empty string where it says nothing."""
+
+    name: str = ""
+    phone: str = ""
+    address: str = ""
+    items: str = ""  # the products and how many, "," between them: as /pesananbaru takes them
+
+    def missing(self) -> list[str]:
+        """The parts an order needs that the form leaves out, in the order they are asked."""
+        return [part for part in PARTS if not getattr(self, part)]
+
+
+def read_form(text: str) -> OrderForm | None:
+    """The order form a message is, or None when it is none."""
+    if "\n" not in text.strip():
+        return None
+    found: dict[str, list[str]] = {}
+    current: str | None = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        labelled = _labelled(line)
+        if labelled is not None:
+            current, value = labelled
+            found.setdefault(current, [])
+            if value:
+                found[current].append(value)
+        elif current in ("address", "address_part", "items"):
+            found[current].append(_unbulleted(line))  # an address or a list over more lines
+    parts = {part for part in found if part in PARTS}
+    if len(parts) < _FEWEST_PARTS or not parts & {"address", "items"}:
+        return None
+    return OrderForm(
+        name=_joined(found.get("name"), " "),
+        phone=_joined(found.get("phone"), " "),
+        address=_joined([*found.get("address", []), *found.get("address_part", [])], ", "),
+        items=_items(found),
+    )
+
+
+def _labelled(line: str) -> tuple[str, str] | None:
+    """The part a line's label names ("other" for a label of something else: "Ekspedisi",
+    "Catatan") and what follows it; None when the line has no label."""
+    match = _LABEL.match(line)
+    if match is None:
+        return None
+    words = re.sub(r"[^a-z]+", " ", match[1].lower()).split()
+    if not words or len(words) > _LABEL_WORDS:
+        return None
+    for part, known in _LABELS:
+        if known.intersection(words):
+            return part, match[2].strip()
+    return "other", match[2].strip()
+
+
+def _unbulleted(line: str) -> str:
+    return re.sub(r"^(?:[-•*·>]+\s*|\d{1,2}[.)]\s+)", "", line).strip()
+
+
+def _joined(values: list[str] | None, between: str) -> str:
+    return between.join(" ".join(v.split()) for v in values or () if v.strip())
+
+
+def _items(found: dict[str, list[str]]) -> str:
+    """The products, one a line or comma separated; a lone product takes the form's colour,
+    size and count ("Produk: Kaos Polos", "Warna: Hitam", "Ukuran: XL", "Jumlah: 2")."""
+    lines = [piece.strip() for value in found.get("items", []) for piece in value.split(",")]
+    lines = [line for line in lines if line]
+    extra = [*found.get("variant", []), *found.get("qty", [])]
+    if extra and len(lines) <= 1:
+        return " ".join([*lines, *extra])
+    return ", ".join(lines)

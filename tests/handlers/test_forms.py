@@ -1,0 +1,271 @@
+"""The order form shops ask for in chat: read, then placed by staff, resellers and customers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import func, select
+
+from handlers.forms import OrderForm, read_form
+from handlers.types import Incoming, Reply
+from models import Order, OrderDraft, SupportThread
+from models.enums import Channel
+from models.storage import Database
+from tests.support.shop import Shop, open_shop
+
+STRANGER = "+6285799990000"  # writes on WhatsApp, no order yet
+
+FORM = """halo kak mau order
+Nama: Budi Santoso
+No HP: 0812-3456-7001
+Alamat: Jl. Melati No 5, Bandung 40123
+Pesanan: kaos hitam XL 2"""
+
+LIST_FORM = """Nama : Budi Santoso
+No. HP/WA : 0812-3456-7001
+Alamat lengkap: Jl. Melati No 5
+RT 02 RW 05
+Kec. Coblong
+Kota: Bandung
+Order:
+- KAOS-HTM-XL 2
+- TOTE-KNV 1
+Ekspedisi: JNE"""
+
+
+@pytest.fixture
+async def shop(db: Database) -> AsyncIterator[Shop]:
+    yield await open_shop(db)
+
+
+async def said(shop: Shop, phone: str, text: str) -> str:
+    """The first reply's text to a WhatsApp message."""
+    return (await wa(shop, phone, text))[0].text
+
+
+async def wa(shop: Shop, phone: str, text: str) -> list[Reply]:
+    incoming = Incoming(
+        channel=Channel.WHATSAPP,
+        chat=phone,
+        sender=phone,
+        name="Pembeli",
+        text=text,
+        phone_verified=True,
+    )
+    return await shop.conversation.handle(incoming)
+
+
+async def order_count(shop: Shop) -> int:
+    async with shop.db.sessions() as s:
+        return int(await s.scalar(select(func.count()).select_from(Order)) or 0)
+
+
+async def newest_order(shop: Shop) -> Order:
+    async with shop.db.sessions() as s:
+        order = await s.scalar(select(Order).order_by(Order.id.desc()).limit(1))
+    assert order is not None
+    return order
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "form"),
+    [
+        (
+            FORM,
+            OrderForm(
+                "Budi Santoso",
+                "0812-3456-7001",
+                "Jl. Melati No 5, Bandung 40123",
+                "kaos hitam XL 2",
+            ),
+        ),
+        # Labels with dots and slashes, an address over lines and labelled parts, one product
+        # a line, a part no order needs (the courier) left out.
+        (
+            LIST_FORM,
+            OrderForm(
+                "Budi Santoso",
+                "0812-3456-7001",
+                "Jl. Melati No 5, RT 02 RW 05, Kec. Coblong, Bandung",
+                "KAOS-HTM-XL 2, TOTE-KNV 1",
+            ),
+        ),
+        # One product told part by part; "Nama Produk" is the product, not the name.
+        (
+            "Nama Produk: Kaos Polos\nWarna: Hitam\nUkuran: XL\nJumlah: 2 pcs\n"
+            "Nama penerima: Ani\nAlamat: Jl Mawar 1 Bogor",
+            OrderForm("Ani", "", "Jl Mawar 1 Bogor", "Kaos Polos Hitam XL 2 pcs"),
+        ),
+        (
+            "Name: Ann Lee\nPhone: +65 9123 4567\nAddress: 12 Baker Street, London\nOrder: tote 1",
+            OrderForm("Ann Lee", "+65 9123 4567", "12 Baker Street, London", "tote 1"),
+        ),
+    ],
+)
+def test_an_order_form_is_read_into_its_parts(text: str, form: OrderForm) -> None:
+    assert read_form(text) == form
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Nama: Budi Santoso, Alamat: Jl. Melati 5, Pesanan: tote 1",  # one line is a sentence
+        "Alamat: Jl. Melati 5 Bandung\nmakasih kak",  # one part
+        "Nama: Budi\nHP: 0812-3456-7001",  # neither where to nor what
+        "jam buka: 9\nalamat toko: dimana ya?\nini pesanan saya yang kemarin: belum sampai",
+    ],
+)
+def test_what_is_no_order_form_is_not_read_as_one(text: str) -> None:
+    assert read_form(text) is None
+
+
+def test_a_form_says_what_it_leaves_out() -> None:
+    form = read_form("Nama: Ani\nAlamat: Jl Mawar 1 Bogor")
+    assert form is not None and form.missing() == ["phone", "items"]
+
+
+# --- staff -------------------------------------------------------------------------------------
+
+
+async def test_staff_paste_a_form_and_place_it_with_one_tap(shop: Shop) -> None:
+    before = await order_count(shop)
+    [shown] = await shop.say("dewi", LIST_FORM)
+    assert shown.text.splitlines() == [
+        shop.t("id", "neworder.form_check"),
+        "• Kaos Polos Hitam XL (KAOS-HTM-XL) ×2 — Rp170.000",
+        "• Tote Bag Kanvas (TOTE-KNV) ×1 — Rp60.000",
+        "Total: Rp230.000",
+        shop.t("id", "neworder.form_to", name="Budi Santoso", phone="0812-3456-7001"),
+        shop.t(
+            "id",
+            "neworder.form_address",
+            address="Jl. Melati No 5, RT 02 RW 05, Kec. Coblong, Bandung",
+        ),
+    ]
+    assert [c.command for c in shown.choices] == ["ya", "batal"]
+    assert await order_count(shop) == before  # nothing placed before the tap
+    placed = await shop.text("dewi", "ya")
+    assert placed.startswith(shop.t("id", "neworder.placed", code="INV-1004", name="Budi Santoso"))
+    order = await newest_order(shop)
+    assert (order.recipient_name, order.recipient_phone) == ("Budi Santoso", "+6281234567001")
+    assert order.address == "Jl. Melati No 5, RT 02 RW 05, Kec. Coblong, Bandung"
+    assert order.reseller_id is None
+
+
+async def test_a_form_staff_drop_places_nothing(shop: Shop) -> None:
+    before = await shop.snapshot()
+    await shop.say("dewi", FORM)
+    assert await shop.text("dewi", "batal") == shop.t("id", "draft.dropped")
+    assert await shop.snapshot() == before
+
+
+async def test_what_is_wrong_in_a_form_is_named_and_what_is_missing_asked(shop: Shop) -> None:
+    before = await order_count(shop)
+    form = "Nama: Budi\nHP: 12\nAlamat: Jl. Melati 5 Bandung\nPesanan: KAOS-XYZ 2"
+    said = await shop.text("dewi", form)
+    assert said.splitlines() == [
+        '• nomor HP "12" tidak valid',
+        shop.t("id", "neworder.unknown_sku", sku="KAOS-XYZ"),
+        shop.t("id", "neworder.ask_phone"),
+    ]
+    assert await shop.text("dewi", "0812-3456-7001") == shop.t("id", "neworder.ask_lines")
+    shown = await shop.text("dewi", "tote 1")
+    assert shown.startswith(shop.t("id", "neworder.form_check"))
+    assert await order_count(shop) == before  # nothing placed before the tap
+
+
+# --- resellers and customers -------------------------------------------------------------------
+
+
+async def test_a_reseller_pastes_their_buyers_form_for_a_dropship_order(shop: Shop) -> None:
+    [shown] = await shop.say("mawar", FORM)
+    assert "• Kaos Polos Hitam XL (KAOS-HTM-XL) ×2 — Rp140.000" in shown.text  # their price
+    placed = await shop.text("mawar", "ya")
+    assert placed.startswith(shop.t("id", "neworder.placed", code="INV-1004", name="Budi Santoso"))
+    order = await newest_order(shop)
+    assert order.reseller_id is not None and order.recipient_phone == "+6281234567001"
+    pushed = {who: r.text for who, r in await shop.deliver(after=0)}
+    assert pushed["mawar"].startswith("Pesanan dropship INV-1004 untuk Budi Santoso:")
+
+
+async def test_a_customers_form_goes_straight_to_the_summary(shop: Shop) -> None:
+    [stock, summary] = (await said(shop, STRANGER, FORM)).split(shop.t("id", "draft.summary"))
+    assert "Kaos Polos Hitam XL (KAOS-HTM-XL)" in stock
+    assert summary.splitlines()[1:] == [
+        "• Kaos Polos Hitam XL (KAOS-HTM-XL) ×2 — Rp170.000",
+        "Total: Rp170.000",
+        shop.t("id", "draft.to", name="Budi Santoso", address="Jl. Melati No 5, Bandung 40123"),
+    ]
+    placed = await said(shop, STRANGER, "/pesan ok")
+    assert placed.startswith(shop.t("id", "draft.placed", code="INV-1004", due="Rp170.000"))
+    order = await newest_order(shop)
+    # The order is the chat's; the courier calls the number the form gave.
+    assert (order.recipient_name, order.recipient_phone) == ("Budi Santoso", "+6281234567001")
+
+
+async def test_a_form_with_the_name_and_address_fills_the_draft_under_way(shop: Shop) -> None:
+    await wa(shop, STRANGER, "mau order tote 1")
+    [summary] = await wa(shop, STRANGER, "Nama: Ani\nAlamat: Jl Mawar 1, Bogor")
+    assert summary.text.splitlines()[1] == "• Tote Bag Kanvas (TOTE-KNV) ×1 — Rp60.000"
+    assert summary.text.splitlines()[-1] == shop.t(
+        "id", "draft.to", name="Ani", address="Jl Mawar 1, Bogor"
+    )
+    # "ubah" asks both again: a new name does not go to the form's address unasked.
+    await wa(shop, STRANGER, "ubah")
+    asked = [r.text for r in await wa(shop, STRANGER, "Ani Lestari")]
+    assert asked == [shop.t("id", "draft.ask_address")]
+
+
+async def test_a_customers_form_of_several_products_goes_to_a_person(shop: Shop) -> None:
+    assert "#" in await said(shop, STRANGER, LIST_FORM)
+    async with shop.db.sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(SupportThread)) == 1
+        assert await s.scalar(select(func.count()).select_from(OrderDraft)) == 0
+
+
+# --- the staff's guided order ------------------------------------------------------------------
+
+
+async def test_products_sent_when_the_address_is_asked_are_added_not_the_address(
+    shop: Shop,
+) -> None:
+    for said in ("/pesananbaru", "Ani", "0812-3456-7001"):
+        await shop.say("dewi", said)
+    assert await shop.text("dewi", "KAOS-HTM-L 1\nTOTE-KNV 1") == shop.t(
+        "id", "neworder.ask_address"
+    )
+    added = await shop.text("dewi", "KAOS-HTM-XL 1")
+    assert added.splitlines() == [
+        shop.t("id", "neworder.added", items="Kaos Polos Hitam XL ×1"),
+        shop.t("id", "neworder.ask_address"),
+    ]
+    assert await shop.text("dewi", "ok") == shop.t("id", "neworder.ask_address")
+    placed = await shop.text("dewi", "Jl. Kenanga 7 Bogor")
+    assert "• Kaos Polos Hitam XL ×1 — Rp85.000" in placed
+    assert "• Tote Bag Kanvas ×1 — Rp60.000" in placed
+    assert (await newest_order(shop)).address == "Jl. Kenanga 7 Bogor"
+
+
+async def test_batal_ends_the_staffs_order_in_the_making_not_a_cancel(shop: Shop) -> None:
+    # Where a command needs no slash (WhatsApp, the console), "batal" is also /batal.
+    await shop.say("dewi", "/pesananbaru")
+    assert await shop.text("dewi", "batal") == shop.t("id", "draft.dropped")
+    assert await shop.text("dewi", "Budi") != shop.t("id", "neworder.ask_phone")
+
+
+async def test_a_form_in_a_staff_group_is_left_to_the_people_there(shop: Shop) -> None:
+    group = Incoming(
+        channel=Channel.CONSOLE,
+        chat="staff-room",
+        sender="dewi",
+        name="Dewi",
+        text=FORM,
+        group=True,
+    )
+    assert await shop.conversation.handle(group) == []
+    async with shop.db.sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(OrderDraft)) == 0
