@@ -10,6 +10,7 @@ from handlers.faq import AS_THE_SHOP, FaqTopic
 from handlers.types import Choice, Reply, Role
 from handlers.views import menu, share_button, status_reply
 from models import linking
+from models.chat_orders import customer_by_phone
 from models.enums import Language
 from models.errors import InvalidPhone, TooManyLinkCodes
 from models.linking import link_by_code, link_by_phone, order_history
@@ -133,8 +134,9 @@ async def info(ctx: Context, args: str) -> Reply:
     )
 
 
-async def contact(ctx: Context) -> Reply:
-    """Link every order of a shared phone number, if the number is the sender's own."""
+async def contact(ctx: Context, *, to_order: bool = False) -> Reply:
+    """Link every order of a shared phone number, if the number is the sender's own;
+    `to_order`: the chat shares it to order, so a number with no orders yet is kept too."""
     shared = ctx.incoming.contact
     assert shared is not None
     if ctx.incoming.group:
@@ -146,6 +148,15 @@ async def contact(ctx: Context) -> Reply:
     except InvalidPhone:
         return ctx.reply("contact.not_found")
     customer = await link_by_phone(ctx.session, ctx.chat, phone, now=ctx.now)
+    if customer is None and to_order:
+        # Their first order: the number they proved is theirs is who it goes under.
+        name = " ".join((ctx.incoming.name or "").split())
+        await customer_by_phone(ctx.session, phone, name, ctx.lang.value)
+        customer = await link_by_phone(ctx.session, ctx.chat, phone, now=ctx.now)
+        assert customer is not None
+        if ctx.role is Role.UNKNOWN:
+            ctx.role = Role.CUSTOMER
+        return ctx.reply("contact.saved")
     if customer is None:
         return ctx.reply("contact.not_found")
     if ctx.role is Role.UNKNOWN:

@@ -81,11 +81,14 @@ async def start(
     phone = await _phone_of(ctx)
     if phone is None and ctx.incoming.phone_verified:
         return await hand_over(ctx, Reason.ASKED)  # a number kabar cannot read: a person takes it
-    if ctx.incoming.channel is Channel.TELEGRAM and phone is None:
-        # A chat that is not linked has no number yet; a typed one is not proof it is theirs.
-        return Reply(ctx.t("draft.share_phone"), contact_button=share_button(ctx))
     draft = await new_draft(ctx.session, ctx.chat.id, "customer", ctx.now, draft_lifetime(ctx))
     draft.data = {**draft.data, **(given or {})}
+    if ctx.incoming.channel is Channel.TELEGRAM and phone is None:
+        # A chat that is not linked has no number yet; a typed one is not proof it is theirs.
+        # The draft keeps what was asked for until the number comes (after_contact).
+        draft.data = {**draft.data, "asked": words}
+        draft.step = "phone"
+        return Reply(ctx.t("draft.share_phone"), contact_button=share_button(ctx))
     qty = qty_in(words)
     if qty:
         draft.data = {**draft.data, "qty": qty}
@@ -120,6 +123,21 @@ async def from_form(ctx: Context, form: OrderForm) -> Reply | list[Reply]:
         await ctx.session.delete(draft)  # the form is the order now
         await ctx.session.flush()
     return await start(ctx, products[0] if products else "", given)
+
+
+async def after_contact(ctx: Context) -> Reply | list[Reply] | None:
+    """The order a Telegram chat was asked to share its number for, once it did: started
+    again from what was asked; None when there is none, or the number was not taken."""
+    draft = await draft_of(ctx.session, ctx.chat.id, ctx.now)
+    if draft is None or draft.step != "phone" or await _phone_of(ctx) is None:
+        return None
+    kept = {key: value for key, value in draft.data.items() if key in _GIVEN}
+    await ctx.session.delete(draft)
+    await ctx.session.flush()
+    return await start(ctx, str(draft.data.get("asked", "")), kept)
+
+
+_GIVEN = ("form", "name", "address", "phone")  # what an order form gave a draft
 
 
 # "mau 2 ya kak", "ambil 3", "I'll take 2" right after one product was shown with its button.

@@ -123,7 +123,9 @@ def find_route(word: str, role: Role) -> tuple[Route | None, bool]:
 async def dispatch(ctx: Context, *, slash_optional: bool) -> list[Reply]:
     """Answer one message: a shared contact, a command, or free text."""
     if ctx.incoming.contact is not None:
-        return [await common.contact(ctx)]
+        shared = await common.contact(ctx, to_order=ctx.drafting)
+        going_on = await drafts.after_contact(ctx) if ctx.drafting else None
+        return [shared, *_as_list(going_on)] if going_on is not None else [shared]
     text = ctx.incoming.text.strip()
     if ctx.incoming.group and ctx.role is not Role.STAFF:
         # Groups hear nothing about anyone's orders; plain chatter there is not for us.

@@ -72,6 +72,26 @@ async def test_a_telegram_customer_orders_with_buttons(desk: Desk) -> None:
     assert told[-1].startswith("Toko Batik Kabar · Pesanan INV-1004\nPesanan Anda sudah kami")
 
 
+async def test_a_new_telegram_customer_shares_their_number_and_the_order_goes_on(
+    desk: Desk,
+) -> None:
+    # No order has this number yet: the number is kept for the order, and the product asked
+    # for is taken up again without being asked for twice.
+    t, budi = desk.shop.t, 5077
+    [ask] = await desk.tg(budi, "mau order tote 1", first_name="Budi")
+    assert ask.text == t("id", "draft.share_phone")
+    own = {"phone_number": "6285711112222", "first_name": "Budi", "user_id": budi}
+    [saved, product] = await desk.tg(budi, contact=own, first_name="Budi")
+    assert saved.text == t("id", "contact.saved")
+    assert product.text.startswith("Tote Bag Kanvas (TOTE-KNV) — Rp60.000")
+    assert product.text.endswith(t("id", "draft.ask_name_or", name="Budi"))
+    await desk.tg(budi, "Budi")
+    await desk.tg(budi, "Jl. Melati 5, Bandung")
+    [placed] = await desk.tg(budi, "/pesan ok")
+    assert placed.text.startswith(t("id", "draft.placed", code="INV-1004", due="Rp60.000"))
+    assert (await order(desk, "INV-1004")).recipient_phone == "+6285711112222"
+
+
 async def test_a_whatsapp_customer_orders_by_numbers(desk: Desk) -> None:
     [refused] = await desk.wa(SARI_WA, "pesan kaos hitam XXL")
     assert refused.body and "XXL tidak ada; yang ada: L, XL" in refused.body

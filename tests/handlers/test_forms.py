@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from handlers.forms import OrderForm, read_form
-from handlers.types import Incoming, Reply
+from handlers.types import Incoming, Reply, SharedContact
 from models import Order, OrderDraft, SupportThread
 from models.enums import Channel
 from models.storage import Database
@@ -218,6 +218,24 @@ async def test_a_form_with_the_name_and_address_fills_the_draft_under_way(shop: 
     await wa(shop, STRANGER, "ubah")
     asked = [r.text for r in await wa(shop, STRANGER, "Ani Lestari")]
     assert asked == [shop.t("id", "draft.ask_address")]
+
+
+async def test_a_telegram_strangers_form_waits_for_their_number_and_goes_on(
+    shop: Shop,
+) -> None:
+    def tg(text: str = "", contact: SharedContact | None = None) -> Incoming:
+        return Incoming(
+            channel=Channel.TELEGRAM, chat="7001", sender="7001", text=text, contact=contact
+        )
+
+    [ask] = await shop.conversation.handle(tg(FORM))
+    assert ask.text == shop.t("id", "draft.share_phone")
+    own = SharedContact("6285799991111", user_id="7001")
+    saved, summary = await shop.conversation.handle(tg(contact=own))
+    assert saved.text == shop.t("id", "contact.saved")
+    assert summary.text.splitlines()[-1] == shop.t(
+        "id", "draft.to", name="Budi Santoso", address="Jl. Melati No 5, Bandung 40123"
+    )
 
 
 async def test_a_customers_form_of_several_products_goes_to_a_person(shop: Shop) -> None:
