@@ -117,3 +117,54 @@ def _items(found: dict[str, list[str]]) -> str:
     if extra and len(lines) <= 1:
         return " ".join([*lines, *extra])
     return ", ".join(lines)
+
+
+# -- an order in one sentence ------------------------------------------------------------------
+
+_PHONE = re.compile(r"(?<![\w+])(?:\+62|62|0)\s?8[\d .-]{6,15}\d\b")
+# Where a sentence says whom it is for, and where to: "a.n Joko", "alamat Jl. Anggrek 3".
+_NAMED = re.compile(r"\b(?:a\.?\s?n\.?|atas nama|nama(?:nya)?|penerima(?:nya)?)(?=[\s:])", re.I)
+_WHERE = re.compile(r"\b(?:alamat(?:nya)?|almt|(?:di)?kirim(?:kan)? ke(?: alamat)?)(?=[\s:])", re.I)
+_CALLED = re.compile(r"\b(?:no\.?\s?|nomor\s)?(?:hp|wa|telp|tlp|phone)\b[\s.:]*", re.I)
+# What comes before the products, and after them whom the order is for ("untuk customer saya").
+_OPENING = re.compile(
+    r"^(?:(?:halo|hai|kak|kakak|min|admin|saya|aku|sy|mau|ingin|pengen|order|pesan|beli|ambil"
+    r"|dong|ya|yang|tolong)\b[\s,.:]*)+",
+    re.I,
+)
+_FOR_WHOM = re.compile(
+    r"\s*\b(?:untuk|buat|utk|for)\s+(?:customer|pelanggan|pembeli|konsumen|buyer|teman|orang)"
+    r"(?:\s+(?:saya|sy|ku|aku|my))?\b.*$",
+    re.I,
+)
+
+
+def read_sentence(text: str) -> OrderForm | None:
+    """An order written out in one message with the recipient's number: "mau order kaos
+    hitam L 2 untuk customer saya a.n Joko 0813-2222-3333 alamat Jl. Anggrek 3 Malang", or
+    "order tote 1 kirim ke Budi, 0812-3334-444, Jl. Mawar 2 Depok". None without a number
+    and an address."""
+    said = " ".join(text.split())
+    phone = _PHONE.search(said)
+    where = _WHERE.search(said)
+    if phone is None or where is None:
+        return None
+    named = _NAMED.search(said)
+    called = _CALLED.search(said, 0, phone.start())  # "no hp 0812…": the number's own label
+    stops = (phone, where, named, called)
+    items = said[: min(m.start() for m in stops if m is not None)]
+    items = _FOR_WHOM.sub("", _OPENING.sub("", items.strip(" ,.;:")))
+    name = _until(said, named.end(), stops) if named is not None else ""
+    address = _until(said, where.end(), stops)
+    if named is None and where.end() <= phone.start():
+        # "kirim ke Budi, 0812…, Jl. Mawar 2": the name before the number, the address after
+        after = said[phone.end() :].strip(" ,.;:")
+        if address and after:
+            name, address = address, _until(said, phone.end(), stops)
+    return OrderForm(name=name, phone=phone.group(), address=address, items=items.strip(" ,.;:"))
+
+
+def _until(said: str, start: int, marks: tuple[re.Match[str] | None, ...]) -> str:
+    """The words from `start` up to the next mark after it (or the end)."""
+    ends = [m.start() for m in marks if m is not None and m.start() >= start]
+    return said[start : min(ends, default=len(said))].strip(" ,.;:")

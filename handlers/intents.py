@@ -478,6 +478,17 @@ def _wants(words: list[str]) -> bool:
     return words[-2:] in (["can", "i"], ["could", "i"], ["may", "i"])
 
 
+def _orders_a_product(words: list[str]) -> bool:
+    """Whether "order" opens an order for a product with how many: "order tote 1 kirim ke
+    Budi", "order kaos hitam L 2 ya" (where "order kaos saya belum sampai" asks after one)."""
+    start = 1 if words[:1] and words[0] in _CALLS | _GREET else 0
+    opened = words[start : start + 2]
+    if len(opened) < 2 or opened[0] != "pesanan" or opened[1] not in _PRODUCTS:
+        return False
+    counted = any(word.isdigit() and 0 < int(word) < 1000 for word in words[start + 2 :])
+    return counted and not (_ASKS_WHEN_WHERE | _ASKS_IF_DONE).intersection(words)
+
+
 def _analyse(text: str) -> tuple[list[str], list[str]]:
     """Return the canonical words of text and the order-code-like tokens among them."""
     words: list[str] = []
@@ -508,6 +519,8 @@ def _analyse(text: str) -> tuple[list[str], list[str]]:
     for i, word in enumerate(words[:-1]):
         if word == "pesan" and words[i + 1] in _PRODUCTS:
             words[i] = "beli"  # "pesan kaos 2" orders a product; "pesan" alone is a message
+    if _orders_a_product(words):
+        words[words.index("pesanan")] = "beli"
     return words, codes
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from handlers import common, customer, drafts, ordering, payment, staff, support
 from handlers.context import Context
 from handlers.faq import ABOUT_PRODUCTS, FaqTopic, match, topic, unanswered
-from handlers.forms import OrderForm, read_form
+from handlers.forms import OrderForm, read_form, read_sentence
 from handlers.intents import (
     Hint,
     Intent,
@@ -290,6 +290,8 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
     kind = intent.kind
     if asks_for_the_catalogue(intent) and not _about_reselling(ctx, understood):
         return await customer.catalogue(ctx)  # "ada produk apa aja?", "katalognya dong"
+    if kind is IntentKind.BUY and (form := read_sentence(text)) is not None:
+        return await _order_form(ctx, form)  # "order tote 1 a.n Budi 0812… alamat Jl. …"
     if ctx.role is not Role.STAFF:
         if taken := ordering.the_shown_taken(ctx, text):  # "mau 2 ya kak" after "ada kaos?"
             if ctx.role is Role.RESELLER:

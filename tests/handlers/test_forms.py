@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import func, select
 
-from handlers.forms import OrderForm, read_form
+from handlers.forms import OrderForm, read_form, read_sentence
 from handlers.types import Incoming, Reply, SharedContact
 from models import Order, OrderDraft, SupportThread
 from models.enums import Channel
@@ -128,6 +128,40 @@ def test_a_form_says_what_it_leaves_out() -> None:
     assert form is not None and form.missing() == ["phone", "items"]
 
 
+@pytest.mark.parametrize(
+    ("text", "form"),
+    [
+        (
+            "mau order kaos hitam L 2 untuk customer saya a.n Joko 0813-2222-3333 "
+            "alamat Jl. Anggrek 3 Malang",
+            OrderForm("Joko", "0813-2222-3333", "Jl. Anggrek 3 Malang", "kaos hitam L 2"),
+        ),
+        # Whom and where after "kirim ke", the number between them.
+        (
+            "order tote 1 kirim ke Budi, 08123334444, Jl Mawar 2 Depok",
+            OrderForm("Budi", "08123334444", "Jl Mawar 2 Depok", "tote 1"),
+        ),
+        # The number's own label ends the name.
+        (
+            "kak pesan tote 1 atas nama Rina no hp 0812 3456 7001 alamat Jl Kenanga 9, Bogor",
+            OrderForm("Rina", "0812 3456 7001", "Jl Kenanga 9, Bogor", "tote 1"),
+        ),
+    ],
+)
+def test_an_order_written_in_one_sentence_is_read_into_its_parts(
+    text: str, form: OrderForm
+) -> None:
+    assert read_sentence(text) == form
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["mau order tote 1 kirim ke Depok", "order tote 1 a.n Budi 0812-3334-444"],  # no number; where
+)
+def test_a_sentence_without_a_number_and_an_address_is_no_order_of_its_own(text: str) -> None:
+    assert read_sentence(text) is None
+
+
 # --- staff -------------------------------------------------------------------------------------
 
 
@@ -190,6 +224,24 @@ async def test_a_reseller_pastes_their_buyers_form_for_a_dropship_order(shop: Sh
     assert order.reseller_id is not None and order.recipient_phone == "+6281234567001"
     pushed = {who: r.text for who, r in await shop.deliver(after=0)}
     assert pushed["mawar"].startswith("Pesanan dropship INV-1004 untuk Budi Santoso:")
+
+
+async def test_a_reseller_writes_the_whole_order_in_one_sentence(shop: Shop) -> None:
+    said = (
+        "mau order kaos hitam L 2 untuk customer saya a.n Joko 0813-2222-3333 "
+        "alamat Jl. Anggrek 3 Malang"
+    )
+    [shown] = await shop.say("mawar", said)
+    assert shown.text.splitlines()[1:] == [
+        "• Kaos Polos Hitam L (KAOS-HTM-L) ×2 — Rp140.000",
+        "Total: Rp140.000",
+        shop.t("id", "neworder.form_to", name="Joko", phone="0813-2222-3333"),
+        shop.t("id", "neworder.form_address", address="Jl. Anggrek 3 Malang"),
+    ]
+    await shop.say("mawar", "ya")
+    order = await newest_order(shop)
+    assert (order.recipient_name, order.address) == ("Joko", "Jl. Anggrek 3 Malang")
+    assert order.reseller_id is not None
 
 
 async def test_a_customers_form_goes_straight_to_the_summary(shop: Shop) -> None:
