@@ -106,7 +106,9 @@ async def from_form(ctx: Context, form: OrderForm) -> Reply | list[Reply]:
     number, and asks only what it leaves out. Several products go to a person: a draft
     holds one."""
     products = [piece.strip() for piece in form.items.split(",") if piece.strip()]
-    if len(products) > 1:
+    if len(products) > 1 or classify(form.items).order_code is not None:
+        # Several products (a draft holds one), or an order placed ("Pesanan: INV-1001,
+        # Alamat: tolong ganti ke …"): a person reads it.
         return await hand_over(ctx, Reason.NO_ANSWER)
     given: dict[str, object] = {"form": True}
     if any(ch.isalpha() for ch in form.name):

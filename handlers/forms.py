@@ -36,6 +36,10 @@ _LABELS: tuple[tuple[str, frozenset[str]], ...] = tuple(
     )
 )  # fmt: skip
 PARTS = ("name", "phone", "address", "items")  # what an order needs
+# Labels of an order already placed: "Kode pesanan", "No. order", "Invoice", "Resi".
+_ORDER_CODE = frozenset({"invoice", "inv", "resi", "awb"})
+_NUMBER = frozenset({"no", "nomor", "nmr", "number", "kode", "code"})  # "Kode pos" is an address
+_ORDER = frozenset({"pesanan", "order", "orderan"})
 _LABEL = re.compile(r"^\s*(?:[-•*·>]+\s*|\d{1,2}[.)]\s+)?([^:=\n]{1,30}?)\s*[:=]\s*(.*)$")
 _LABEL_WORDS = 4  # "no hp / wa penerima": a label is short; a longer head is a sentence
 # A form has a few parts at least: one labelled line ("Alamat: …") is a sentence with a colon.
@@ -75,8 +79,8 @@ def read_form(text: str) -> OrderForm | None:
         elif current in ("address", "address_part", "items"):
             found[current].append(_unbulleted(line))  # an address or a list over more lines
     parts = {part for part in found if part in PARTS}
-    if len(parts) < _FEWEST_PARTS or not parts & {"address", "items"}:
-        return None
+    if len(parts) < _FEWEST_PARTS or not parts & {"address", "items"} or "code" in found:
+        return None  # too little for an order, or about one placed (a complaint, a change)
     return OrderForm(
         name=_joined(found.get("name"), " "),
         phone=_joined(found.get("phone"), " "),
@@ -94,6 +98,10 @@ def _labelled(line: str) -> tuple[str, str] | None:
     words = re.sub(r"[^a-z]+", " ", match[1].lower()).split()
     if not words or len(words) > _LABEL_WORDS:
         return None
+    if _ORDER_CODE.intersection(words) or (
+        _NUMBER.intersection(words) and _ORDER.intersection(words)
+    ):
+        return "code", match[2].strip()  # "No. pesanan: INV-1001" is about an order placed
     for part, known in _LABELS:
         if known.intersection(words):
             return part, match[2].strip()

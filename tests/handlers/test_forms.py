@@ -100,6 +100,11 @@ async def newest_order(shop: Shop) -> Order:
             "Nama penerima: Ani\nAlamat: Jl Mawar 1 Bogor",
             OrderForm("Ani", "", "Jl Mawar 1 Bogor", "Kaos Polos Hitam XL 2 pcs"),
         ),
+        # "Kode pos" is part of the address, not an order's code.
+        (
+            "Nama: Ani\nAlamat: Jl Mawar 1\nKode Pos: 16111\nPesanan: tote 1",
+            OrderForm("Ani", "", "Jl Mawar 1, 16111", "tote 1"),
+        ),
         (
             "Name: Ann Lee\nPhone: +65 9123 4567\nAddress: 12 Baker Street, London\nOrder: tote 1",
             OrderForm("Ann Lee", "+65 9123 4567", "12 Baker Street, London", "tote 1"),
@@ -117,6 +122,8 @@ def test_an_order_form_is_read_into_its_parts(text: str, form: OrderForm) -> Non
         "Alamat: Jl. Melati 5 Bandung\nmakasih kak",  # one part
         "Nama: Budi\nHP: 0812-3456-7001",  # neither where to nor what
         "jam buka: 9\nalamat toko: dimana ya?\nini pesanan saya yang kemarin: belum sampai",
+        "No pesanan: DS-2001\nNama: Rina\nKeluhan: barang belum sampai",  # about one placed
+        "Invoice: INV-1001\nAlamat: tolong ganti ke Jl Baru 5",
     ],
 )
 def test_what_is_no_order_form_is_not_read_as_one(text: str) -> None:
@@ -290,8 +297,13 @@ async def test_a_telegram_strangers_form_waits_for_their_number_and_goes_on(
     )
 
 
-async def test_a_customers_form_of_several_products_goes_to_a_person(shop: Shop) -> None:
-    assert "#" in await said(shop, STRANGER, LIST_FORM)
+@pytest.mark.parametrize(
+    "form",
+    [LIST_FORM, "Pesanan: INV-1001\nAlamat: salah kak, tolong ganti ke Jl Baru 5 Bandung"],
+    ids=["several products", "an order placed"],
+)
+async def test_a_customers_form_a_draft_cannot_take_goes_to_a_person(shop: Shop, form: str) -> None:
+    assert "#" in await said(shop, STRANGER, form)
     async with shop.db.sessions() as s:
         assert await s.scalar(select(func.count()).select_from(SupportThread)) == 1
         assert await s.scalar(select(func.count()).select_from(OrderDraft)) == 0
