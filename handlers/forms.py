@@ -41,6 +41,7 @@ _ORDER_CODE = frozenset({"invoice", "inv", "resi", "awb"})
 _NUMBER = frozenset({"no", "nomor", "nmr", "number", "kode", "code"})  # "Kode pos" is an address
 _ORDER = frozenset({"pesanan", "order", "orderan"})
 _LABEL = re.compile(r"^\s*(?:[-•*·>]+\s*|\d{1,2}[.)]\s+)?([^:=\n]{1,30}?)\s*[:=]\s*(.*)$")
+_PLAIN = re.compile(r"[*_~]")
 _LABEL_WORDS = 4  # "no hp / wa penerima": a label is short; a longer head is a sentence
 # A form has a few parts at least: one labelled line ("Alamat: …") is a sentence with a colon.
 _FEWEST_PARTS = 2
@@ -67,7 +68,7 @@ def read_form(text: str) -> OrderForm | None:
     found: dict[str, list[str]] = {}
     current: str | None = None
     for raw in text.splitlines():
-        line = raw.strip()
+        line = _PLAIN.sub("", raw).strip()  # WhatsApp's *bold* and _italics_ say nothing here
         if not line:
             continue
         labelled = _labelled(line)

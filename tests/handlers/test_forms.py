@@ -100,6 +100,12 @@ async def newest_order(shop: Shop) -> Order:
             "Nama penerima: Ani\nAlamat: Jl Mawar 1 Bogor",
             OrderForm("Ani", "", "Jl Mawar 1 Bogor", "Kaos Polos Hitam XL 2 pcs"),
         ),
+        # WhatsApp's bold, a heading.
+        (
+            "*FORMAT ORDER*\n*Nama :* Budi\n*No HP :* 0812-3456-7001\n*Alamat :* Jl. Melati 5\n"
+            "*Pesanan :* tote 1",
+            OrderForm("Budi", "0812-3456-7001", "Jl. Melati 5", "tote 1"),
+        ),
         # "Kode pos" is part of the address, not an order's code.
         (
             "Nama: Ani\nAlamat: Jl Mawar 1\nKode Pos: 16111\nPesanan: tote 1",
