@@ -41,6 +41,7 @@ from models.orders import Order, clean_code
 from models.payments import bill_of
 from models.people import Customer, Reseller
 from models.phones import normalize_phone
+from models.placing import would_wait
 from models.search import find_products
 
 MAX_QTY = 999
@@ -416,6 +417,8 @@ async def _to_confirm(ctx: Context, draft: OrderDraft) -> Reply:
     data = draft.data
     out.append(ctx.t("neworder.form_to", name=data["name"], phone=data["phone"]))
     out.append(ctx.t("neworder.form_address", address=data["address"]))
+    if any([await would_wait(ctx.session, product, qty) for product, qty in lines]):
+        out.append(ctx.t("draft.waits"))  # told before, not after, placing it
     return Reply(
         "\n".join(out),
         choices=(

@@ -203,6 +203,11 @@ async def test_staff_paste_a_form_and_place_it_with_one_tap(shop: Shop) -> None:
     assert order.reseller_id is None
 
 
+async def test_the_order_to_confirm_says_when_it_would_wait_for_stock(shop: Shop) -> None:
+    shown = await shop.text("mawar", FORM.replace("kaos hitam XL 2", "kaos hitam L 9"))
+    assert shown.splitlines()[-1] == shop.t("id", "draft.waits")  # 4 on hand
+
+
 async def test_a_form_staff_drop_places_nothing(shop: Shop) -> None:
     before = await shop.snapshot()
     await shop.say("dewi", FORM)
