@@ -16,7 +16,7 @@ Reading needs no database: the same text reads the same.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 # Each part of a form, and the words its label is known by. Checked in this order: "nama
 # barang" is the product, "alamat penerima" the address, "jumlah pesanan" how many.
@@ -82,12 +82,25 @@ def read_form(text: str) -> OrderForm | None:
     parts = {part for part in found if part in PARTS}
     if len(parts) < _FEWEST_PARTS or not parts & {"address", "items"} or "code" in found:
         return None  # too little for an order, or about one placed (a complaint, a change)
-    return OrderForm(
+    form = OrderForm(
         name=_joined(found.get("name"), " "),
         phone=_joined(found.get("phone"), " "),
         address=_joined([*found.get("address", []), *found.get("address_part", [])], ", "),
         items=_items(found),
     )
+    return form if form.phone else _number_within(form)
+
+
+def _number_within(form: OrderForm) -> OrderForm:
+    """The number written beside the name or in the address ("Penerima: Budi (0812…)"),
+    when no line of its own gives it."""
+    for part in ("name", "address"):
+        said = getattr(form, part)
+        if found := _PHONE.search(said):
+            rest = (said[: found.start()] + said[found.end() :]).replace("()", "")
+            kept = " ".join(rest.split()).strip(" ,.;:-/")
+            return replace(form, phone=found.group(), **{part: kept})
+    return form
 
 
 def _labelled(line: str) -> tuple[str, str] | None:

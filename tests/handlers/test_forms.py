@@ -106,6 +106,11 @@ async def newest_order(shop: Shop) -> Order:
             "*Pesanan :* tote 1",
             OrderForm("Budi", "0812-3456-7001", "Jl. Melati 5", "tote 1"),
         ),
+        # The number beside the name, with no line of its own.
+        (
+            "Penerima: Budi (0812-3456-7001)\nAlamat: Jl. Melati 5\nPesanan: tote 1",
+            OrderForm("Budi", "0812-3456-7001", "Jl. Melati 5", "tote 1"),
+        ),
         # "Kode pos" is part of the address, not an order's code.
         (
             "Nama: Ani\nAlamat: Jl Mawar 1\nKode Pos: 16111\nPesanan: tote 1",
