@@ -97,7 +97,7 @@ async def start(
         # "I want to buy 2" right after "ada kaos hitam L?": the product just shown
         if shown := shown_product(ctx):
             return await _choose_product(ctx, draft, shown)
-        return ctx.reply("draft.ask_product")
+        return _ask_product(ctx, words)
     return await _choose_product(ctx, draft, words)
 
 
@@ -125,6 +125,16 @@ async def from_form(ctx: Context, form: OrderForm) -> Reply | list[Reply]:
         await ctx.session.delete(draft)  # the form is the order now
         await ctx.session.flush()
     return await start(ctx, products[0] if products else "", given)
+
+
+_HOW = frozenset({"cara", "how", "format", "bagaimana"})  # asking how to order
+
+
+def _ask_product(ctx: Context, said: str) -> Reply:
+    """Which product: "cara ordernya gimana?" and "format order dong" hear of the form too."""
+    return ctx.reply(
+        "draft.how" if _HOW.intersection(classify(said).words) else "draft.ask_product"
+    )
 
 
 async def after_contact(ctx: Context) -> Reply | list[Reply] | None:
@@ -242,6 +252,10 @@ async def answer(ctx: Context, text: str, *, held: bool = False) -> Reply | list
     if step in LATER_STEPS and (changed := await _changed(ctx, draft, said)) is not None:
         return changed  # "4 aja", "eh ganti XL deh": the order changed, its question stands
     if step == "product":
+        if classify(said).kind is IntentKind.BUY and not product_words(said):
+            return _ask_product(ctx, said)  # asked again how, or said again they want to
+        if not draft.data.get("qty") and (qty := qty_in(said)):
+            draft.data = {**draft.data, "qty": qty}  # "tote 1": how many came with it
         return await _choose_product(ctx, draft, said)
     if step == "qty":
         qty = typed_qty(lowered)

@@ -233,7 +233,7 @@ _LIST = _words("daftar list semua all riwayat history orders")
 _LIST_LOOK = _words("lihat show view see tampilkan")
 _POSSESSIVE = _words("saya my mine kami our")
 # Words that, said with "order"/"pesan" right after them, make it a purchase, not an order.
-_WANT = _words("mau ingin pengen pingin mo mw want wanna to can cara bisa boleh like")
+_WANT = _words("mau ingin pengen pingin mo mw want wanna to can cara bisa boleh like format")
 # Ways of taking a product: "can I get 2 tote bags", "I'll take the black tee", "saya ambil 2".
 _TAKE = _words("get take ambil")
 _TAKER = _words("i ill will saya")
@@ -358,7 +358,7 @@ _QUERY_NOISE = (
     ada punya have got any some there left out sold harga price much many cek check lihat
     bisa boleh beli buy purchase like want wanna need butuh kirim pesanan orders
     let know tell when back kasih tau tahu reseller grosir wholesale lain other others colors
-    colours sizes one ones lama banget nunggu menunggu tunggu ditunggu
+    colours sizes one ones lama banget nunggu menunggu tunggu ditunggu format
 """)
 )
 _REMOVE_FROM_QUERY = (
@@ -471,11 +471,16 @@ def _canon(token: str) -> tuple[str, ...]:
     return (token,)
 
 
+# "order" as a verb, and its forms: "cara ordernya", "bagaimana cara memesan".
+_ORDER_VERBS = frozenset({"order", "pesan", "ordernya", "pesannya", "memesan", "pesen", "mesen"})
+
+
 def _wants(words: list[str]) -> bool:
-    """Tell whether the words so far end in a wish to buy: "mau", "can i", "how to"."""
+    """Tell whether the words so far end in a wish to buy: "mau", "can i", "how to",
+    "format order", "how do I"."""
     if words and words[-1] in _WANT:
         return True
-    return words[-2:] in (["can", "i"], ["could", "i"], ["may", "i"])
+    return words[-2:] in (["can", "i"], ["could", "i"], ["may", "i"], ["do", "i"])
 
 
 def _orders_a_product(words: list[str]) -> bool:
@@ -499,7 +504,7 @@ def _analyse(text: str) -> tuple[list[str], list[str]]:
             codes.append(raw)
             words.append(raw)
         elif raw in ("beli", "buy", "purchase", "checkout") or (
-            raw in ("order", "pesan") and _wants(words)
+            raw in _ORDER_VERBS and _wants(words)
         ):
             words.append("beli")
         else:

@@ -325,6 +325,16 @@ async def test_a_customers_form_a_draft_cannot_take_goes_to_a_person(shop: Shop,
         assert await s.scalar(select(func.count()).select_from(OrderDraft)) == 0
 
 
+async def test_asking_how_to_order_is_told_what_to_write_and_the_form(shop: Shop) -> None:
+    how = shop.t("id", "draft.how")
+    assert await said(shop, STRANGER, "format ordernya gimana kak?") == how
+    assert await said(shop, STRANGER, "format order dong") == how  # asked again, in the draft
+    assert "Nama:\nNo HP:\nAlamat:\nPesanan:" in how
+    # What they then write is the order: the product, and how many came with it.
+    taken = await said(shop, STRANGER, "tote 1")
+    assert taken.endswith(shop.t("id", "draft.ask_name_or", name="Pembeli"))
+
+
 # --- the staff's guided order ------------------------------------------------------------------
 
 
