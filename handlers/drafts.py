@@ -15,7 +15,7 @@ from dataclasses import replace
 from handlers import faq
 from handlers.context import Context
 from handlers.customer import follow_up, stock_answer
-from handlers.forms import OrderForm
+from handlers.forms import OrderForm, answer_to
 from handlers.intents import (
     IntentKind,
     asks_for_the_catalogue,
@@ -271,6 +271,9 @@ async def answer(ctx: Context, text: str, *, held: bool = False) -> Reply | list
         if lowered in CHANGE:
             return _change_recipient(ctx, draft)
         return None
+    if step in ("name", "address"):
+        said = answer_to(text, step) or said  # "Nama: Budi", "Alamat: … / Kota: …"
+        lowered = said.lower()
     if step == "name":
         if _asks_instead_of_a_name(ctx, said):
             return None

@@ -65,20 +65,7 @@ def read_form(text: str) -> OrderForm | None:
     """The order form a message is, or None when it is none."""
     if "\n" not in text.strip():
         return None
-    found: dict[str, list[str]] = {}
-    current: str | None = None
-    for raw in text.splitlines():
-        line = _PLAIN.sub("", raw).strip()  # WhatsApp's *bold* and _italics_ say nothing here
-        if not line:
-            continue
-        labelled = _labelled(line)
-        if labelled is not None:
-            current, value = labelled
-            found.setdefault(current, [])
-            if value:
-                found[current].append(value)
-        elif current in ("address", "address_part", "items"):
-            found[current].append(_unbulleted(line))  # an address or a list over more lines
+    found = _labelled_parts(text)
     parts = {part for part in found if part in PARTS}
     if len(parts) < _FEWEST_PARTS or not parts & {"address", "items"} or "code" in found:
         return None  # too little for an order, or about one placed (a complaint, a change)
@@ -101,6 +88,33 @@ def _number_within(form: OrderForm) -> OrderForm:
             kept = " ".join(rest.split()).strip(" ,.;:-/")
             return replace(form, phone=found.group(), **{part: kept})
     return form
+
+
+def answer_to(text: str, part: str) -> str | None:
+    """What a message answering one question says under that question's label ("Alamat:
+    Jl. Melati 5 / Kota: Bandung" when the address was asked); None when it has no label."""
+    found = _labelled_parts(text)
+    values = [*found.get(part, []), *(found.get("address_part", []) if part == "address" else [])]
+    return _joined(values, ", " if part == "address" else " ") or None
+
+
+def _labelled_parts(text: str) -> dict[str, list[str]]:
+    """Each labelled part of a message and what it says, line by line."""
+    found: dict[str, list[str]] = {}
+    current: str | None = None
+    for raw in text.splitlines():
+        line = _PLAIN.sub("", raw).strip()  # WhatsApp's *bold* and _italics_ say nothing here
+        if not line:
+            continue
+        labelled = _labelled(line)
+        if labelled is not None:
+            current, value = labelled
+            found.setdefault(current, [])
+            if value:
+                found[current].append(value)
+        elif current in ("address", "address_part", "items"):
+            found[current].append(_unbulleted(line))  # an address or a list over more lines
+    return found
 
 
 def _labelled(line: str) -> tuple[str, str] | None:

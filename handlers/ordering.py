@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from handlers.context import Context
 from handlers.customer import shown, stock_answer
-from handlers.forms import OrderForm
+from handlers.forms import OrderForm, answer_to
 from handlers.i18n import day
 from handlers.intents import classify
 from handlers.payment import account_lines
@@ -319,6 +319,8 @@ async def staff_step(ctx: Context, draft: OrderDraft, text: str) -> Reply | list
         if said.lower() in YES:
             return await _place_drafted(ctx, draft)
         return await _ask_next(ctx, draft)
+    if draft.step in ("name", "phone", "address"):
+        said = answer_to(text, draft.step) or said  # "No HP: 0812…", "Alamat: … / Kota: …"
     if draft.step == "lines":
         said = ", ".join(" ".join(line.split()) for line in text.splitlines() if line.strip())
     elif draft.step == "address" and (added := await _more_lines(ctx, draft, text)):

@@ -358,6 +358,20 @@ async def test_products_sent_when_the_address_is_asked_are_added_not_the_address
     assert (await newest_order(shop)).address == "Jl. Kenanga 7 Bogor"
 
 
+async def test_an_answer_under_its_label_is_the_answer(shop: Shop) -> None:
+    await wa(shop, STRANGER, "mau order tote 1")
+    assert await said(shop, STRANGER, "Nama: Dimas") == shop.t("id", "draft.ask_address")
+    summary = await said(shop, STRANGER, "Alamat: Jl Sudirman 10\nKec. Tanah Abang\nKota: Jakarta")
+    assert summary.splitlines()[-1] == shop.t(
+        "id", "draft.to", name="Dimas", address="Jl Sudirman 10, Kec. Tanah Abang, Jakarta"
+    )
+    for typed in ("/pesananbaru", "Nama: Ani", "No HP: 0812-3456-7001", "tote 1"):
+        await shop.say("dewi", typed)
+    await shop.say("dewi", "Alamat: Jl. Kenanga 7 Bogor")
+    order = await newest_order(shop)
+    assert (order.recipient_name, order.address) == ("Ani", "Jl. Kenanga 7 Bogor")
+
+
 async def test_batal_ends_the_staffs_order_in_the_making_not_a_cancel(shop: Shop) -> None:
     # Where a command needs no slash (WhatsApp, the console), "batal" is also /batal.
     await shop.say("dewi", "/pesananbaru")
