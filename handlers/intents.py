@@ -161,7 +161,7 @@ _CALLS = _words("""
     kak ka kk kakak kaka min admin mimin gan agan sis sist bro bos boss bang mas mba mbak om
     bu ibu pak bapak teh kang tanya nanya bertanya
 """)
-_CALL_PHRASES = (
+_CALL_PHRASES: tuple[str, ...] = (
     "i have a question", "can i ask", "may i ask", "quick question", "ada pertanyaan",
     "punya pertanyaan", "ada yang mau ditanyakan", "ada yang ingin ditanyakan", "ada orang",
     "anybody there", "anyone there",
@@ -169,7 +169,7 @@ _CALL_PHRASES = (
 # Marks that say thanks or OK with no word: a thumbs-up, folded hands, a smile, a heart.
 _THANKS_MARKS = frozenset("👍👌🙏🤝👏❤♥💕😊🙂☺😀😁😄🥰😍✅💯")
 _THANKS = _words("makasih thanks nuhun suwun bye goodbye dadah")
-_THANKS_PHRASES = ("terima kasih", "sampai jumpa", "see you")
+_THANKS_PHRASES: tuple[str, ...] = ("terima kasih", "sampai jumpa", "see you")
 # Praise for what came: said, not asked, it is thanked for ("barangnya bagus, suka banget").
 _PRAISE = _words("bagus mantap mantul keren puas suka cakep cantik rapi love great nice awesome")
 # Praise words that describe what is wanted: "kaos yang bagus buat kondangan", "cari yang rapi".
@@ -185,7 +185,7 @@ def _wants_one(words: Sequence[str]) -> bool:
 # A sentence that asks something, even with thanks or praise in it.
 _ASKING = _words("belum apakah kah bisa boleh can could is are do does")
 _HELP = _words("bantuan bantu help tolong panduan petunjuk guide bingung confused support cara")
-_HELP_PHRASES = (
+_HELP_PHRASES: tuple[str, ...] = (
     "how does this work",
     "how does it work",
     "how it works",
@@ -195,9 +195,15 @@ _HELP_PHRASES = (
     "how do i",
 )
 _MENU = _words("menu mulai start fitur features feature pilihan options commands perintah lakukan")
-_MENU_PHRASES = ("bisa apa", "apa yang bisa", "saja yang bisa", "what can you", "what do you do")
+_MENU_PHRASES: tuple[str, ...] = (
+    "bisa apa",
+    "apa yang bisa",
+    "saja yang bisa",
+    "what can you",
+    "what do you do",
+)
 _STOP = _words("stop berhenti unsubscribe optout mute")
-_STOP_PHRASES = (
+_STOP_PHRASES: tuple[str, ...] = (
     "jangan kirim", "jangan hubungi", "jangan chat", "jangan spam", "stop kirim", "berhenti kirim",
     "stop sending", "stop messaging", "stop texting", "do not send", "do not message",
     "do not text", "do not contact", "opt out", "no more messages", "berhenti langganan",
@@ -218,7 +224,7 @@ _STATUS = _LATE | _words("""
     status dikirim terkirim dikemas diproses diantar shipped delivered dispatched arrived arrive
     arriving arrives lacak track tracking resi awb posisi estimasi eta kurir courier
 """)
-_STATUS_PHRASES = (
+_STATUS_PHRASES: tuple[str, ...] = (
     "sampai mana", "sudah sampai", "belum sampai", "kapan sampai", "sampai belum",
     "sampai tidak", "sudah datang", "belum datang", "terima barang", "kapan datang",
     "kapan kirim", "sudah kirim",
@@ -242,12 +248,12 @@ _ASKS_WHEN_WHERE = _words("kapan when where dimana mana how gimana bagaimana")  
 _WISH = _words("mau ingin pengen pingin mo mw want wanna like need butuh")
 
 _STOCK_STRONG = _words("stok restok tersedia available availability avail sedia")
-_STOCK_STRONG_PHRASES = ("sold out", "out of stok")
+_STOCK_STRONG_PHRASES: tuple[str, ...] = ("sold out", "out of stok")
 _STOCK_WEAK = _words("""
     ready jual jualan sell sells selling habis kosong beli cari nyari mencari looking kabari
     kabarin notify
 """)
-_STOCK_WEAK_PHRASES = (
+_STOCK_WEAK_PHRASES: tuple[str, ...] = (
     "you have", "you got", "have any", "got any", "you sell", "still have", "is there",
     "are there", "any left", "masih ada",
 )  # fmt: skip
@@ -273,7 +279,7 @@ _PERSON = _words("""
     customerservice
     cancel batal batalin batalkan dibatalkan membatalkan
 """)  # the last line: only a person cancels an order for a customer
-_PERSON_PHRASES = (
+_PERSON_PHRASES: tuple[str, ...] = (
     "sama admin", "dengan admin", "ke admin", "hubungi admin", "panggil admin", "chat admin",
     "minta admin", "admin saja", "adminnya mana", "admin asli", "orang asli", "bukan bot",
     "sama orang", "dengan orang", "bicara sama", "bicara dengan", "ngomong sama",
@@ -293,15 +299,21 @@ _PERSON_PHRASES = (
     "foto real", "progress photo", "real photo", "real picture", "send a photo",
     "send me a photo", "send a picture", "send me a picture",
 )  # fmt: skip
+# Adding to an order placed, with what between: "mau tambah 1 tote ke pesanan INV-1001",
+# "can I add a tote to my order?". Only a person changes an order.
+_ADDS = _words("tambah tambahkan nambah menambah ditambah add")
+_TO_AN_ORDER: tuple[str, ...] = (
+    "ke pesanan", "di pesanan", "dalam pesanan", "to my order", "to the order", "to order",
+)  # fmt: skip
 # Saying the order came ("paketnya udah sampai kak", "it arrived today, thanks").
-_ARRIVED_PHRASES = (
+_ARRIVED_PHRASES: tuple[str, ...] = (
     "sudah sampai", "sudah datang", "sudah diterima", "sudah terima", "sudah saya terima",
     "barang sampai", "paket sampai", "has arrived", "have arrived", "it arrived", "arrived today",
     "got it", "received it", "have received", "i received", "got my order", "got the package",
 )  # fmt: skip
 _NOT_YET = _words("belum tidak not no yet never")
 # The customer says the money went: a transfer proof without a photo, or announcing one.
-_PAID_PHRASES = (
+_PAID_PHRASES: tuple[str, ...] = (
     "sudah transfer", "sudah bayar", "sudah dibayar", "sudah saya transfer", "sudah saya bayar",
     "transfer sudah", "sudah lunas", "sudah kirim bukti", "ini bukti transfer", "bukti transfer",
     "bukti tf", "already paid", "i have paid", "i paid", "payment done", "have transferred",
@@ -335,7 +347,7 @@ def _says_paid(words: list[str], text: str) -> bool:
 
 # Pushes again after a STOP: "oke lanjut kabari lagi", "start again".
 _RESUME = _words("lanjut lanjutkan aktifkan nyalakan resume subscribe")
-_RESUME_PHRASES = (
+_RESUME_PHRASES: tuple[str, ...] = (
     "kabari lagi", "kabarin lagi", "mulai lagi", "aktif lagi", "start again", "turn on",
     "notifikasi lagi", "kirim lagi kabar", "keep me posted", "notify me again",
 )  # fmt: skip
@@ -350,7 +362,12 @@ _FOR_WHOM = _words("buat untuk bwt for")
 _SIZE_RE = re.compile(r"x{0,4}[sml]|\d?xl|\d{2}")
 # Asking to be told when a product is back: "kabari kalau kaos putih L ready", "let me know".
 _TELL_WHEN_BACK = _words("kabari kabarin kabarkan dikabari dikabarin infoin infokan notify")
-_TELL_WHEN_BACK_PHRASES = ("kasih tau", "kasih tahu", "let me know", "tell me when")
+_TELL_WHEN_BACK_PHRASES: tuple[str, ...] = (
+    "kasih tau",
+    "kasih tahu",
+    "let me know",
+    "tell me when",
+)
 _QUERY_NOISE = (
     _QUANTITY_UNITS
     | _TELL_WHEN_BACK
@@ -540,7 +557,7 @@ def asks_to_be_told(words: Sequence[str]) -> bool:
 # Asking what the shop sells, with no product named: "ada produk apa aja?", "katalognya
 # dong", "what do you sell?", "list harga".
 _CATALOGUE = _words("katalog catalog catalogue pricelist koleksi")
-_CATALOGUE_PHRASES = (
+_CATALOGUE_PHRASES: tuple[str, ...] = (
     "daftar harga", "list harga", "price list", "daftar produk", "list produk", "semua produk",
     "all products", "all product", "produk apa", "barang apa", "products do you",
     "what do you sell", "jual apa", "jualan apa", "sell what", "what products",
@@ -750,7 +767,7 @@ def classify(text: str) -> Intent:
     # Order of precedence: the most specific signal wins.
     if code is None and t.says(_STOP_PHRASES) and (not order_noun or t.has(_MESSAGE_WORDS)):
         return Intent(IntentKind.STOP, words=kept)
-    if t.has(_PERSON) or t.says(_PERSON_PHRASES):
+    if t.has(_PERSON) or t.says(_PERSON_PHRASES) or (t.has(_ADDS) and t.says(_TO_AN_ORDER)):
         return Intent(IntentKind.PERSON, code.upper() if code else None, words=kept)
     if t.says(_PAID_PHRASES):
         if _says_paid(words, text):
@@ -837,3 +854,27 @@ def language_of(text: str) -> str | None:
     if indonesian >= 2 and indonesian > 2 * english:
         return "id"
     return None
+
+
+def _as_read(phrases: tuple[str, ...]) -> tuple[str, ...]:
+    """Phrases in the words a message is read into ("change my order" is matched as "change
+    my pesanan"): a phrase written as people type it would never match otherwise."""
+    read = (" ".join(word for token in p.split() for word in _canon(token)) for p in phrases)
+    return tuple(dict.fromkeys(read))
+
+
+_CALL_PHRASES = _as_read(_CALL_PHRASES)
+_THANKS_PHRASES = _as_read(_THANKS_PHRASES)
+_HELP_PHRASES = _as_read(_HELP_PHRASES)
+_MENU_PHRASES = _as_read(_MENU_PHRASES)
+_STOP_PHRASES = _as_read(_STOP_PHRASES)
+_STATUS_PHRASES = _as_read(_STATUS_PHRASES)
+_STOCK_STRONG_PHRASES = _as_read(_STOCK_STRONG_PHRASES)
+_STOCK_WEAK_PHRASES = _as_read(_STOCK_WEAK_PHRASES)
+_PERSON_PHRASES = _as_read(_PERSON_PHRASES)
+_TO_AN_ORDER = _as_read(_TO_AN_ORDER)
+_ARRIVED_PHRASES = _as_read(_ARRIVED_PHRASES)
+_PAID_PHRASES = _as_read(_PAID_PHRASES)
+_RESUME_PHRASES = _as_read(_RESUME_PHRASES)
+_TELL_WHEN_BACK_PHRASES = _as_read(_TELL_WHEN_BACK_PHRASES)
+_CATALOGUE_PHRASES = _as_read(_CATALOGUE_PHRASES)
