@@ -375,7 +375,8 @@ _QUERY_NOISE = (
     ada punya have got any some there left out sold harga price much many cek check lihat
     bisa boleh beli buy purchase like want wanna need butuh kirim pesanan orders
     let know tell when back kasih tau tahu reseller grosir wholesale lain other others colors
-    colours sizes one ones lama banget nunggu menunggu tunggu ditunggu format
+    colours sizes one ones lama banget nunggu menunggu tunggu ditunggu format tinggal sisa
+    remaining
 """)
 )
 _REMOVE_FROM_QUERY = (

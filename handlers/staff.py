@@ -469,6 +469,12 @@ STOCK_CHANGE = re.compile(
     r"|(?<![\w+-])([+-])\s*(\d{1,6})\b",
     re.I,
 )
+# The change first, then the product, then how many: "tambah stok tote 10".
+_VERB_FIRST = re.compile(
+    r"^\s*(?P<verb>tambah(?:kan|in)?|add|kurang(?:i|in)?)\s+(?:stok|stock)\s+(?P<what>.+?)\s+"
+    r"(?P<count>\d{1,6})(?:\s*(?:pcs|biji|buah))?[\s.!]*$",
+    re.I,
+)
 _ADDING = ("tambah", "add", "plus", "+")
 _TAKING = ("kurang", "minus", "-")
 
@@ -477,17 +483,21 @@ async def stock_change_offered(ctx: Context, text: str) -> Reply | None:
     """Staff writing a stock change in words ("stok kaos hitam XL tambah 5"): the product's
     stock, with the change one tap away as `/stokset`; None when the words name no change or
     no product. Words never change stock by themselves."""
-    found = STOCK_CHANGE.search(text)
-    if found is None:
+    if first := _VERB_FIRST.match(text):  # "tambah stok tote 10"
+        word, count = first["verb"].lower(), first["count"]
+        named = first["what"]
+    elif found := STOCK_CHANGE.search(text):
+        word, count = (found[1] or found[3]).lower(), found[2] or found[4]
+        named = f"{text[: found.start()]} {text[found.end() :]}"
+    else:
         return None
-    word, count = (found[1] or found[3]).lower(), found[2] or found[4]
     if word.startswith(_ADDING):
         change, key = f"+{count}", "setstock.offer_add"
     elif word.startswith(_TAKING):
         change, key = f"-{count}", "setstock.offer_take"
     else:
         change, key = count, "setstock.offer_set"
-    query = product_words(f"{text[: found.start()]} {text[found.end() :]}")
+    query = product_words(named)
     products = (await find_products(ctx.session, query or "", cache=ctx.catalog)).products
     if len(products) == 1:
         product = products[0]

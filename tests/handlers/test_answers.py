@@ -540,6 +540,8 @@ async def test_a_customer_saying_it_is_late_asks_after_the_order(
         ("kaos putih L jadi 20", "/stokset KAOS-PTH-L 20"),
         ("stok tote kurangi 1", "/stokset TOTE-KNV -1"),
         ("stock black tee XL +3", "/stokset KAOS-HTM-XL +3"),
+        ("tambah stok tote 10", "/stokset TOTE-KNV +10"),  # the change first
+        ("kurangi stok kaos hitam L 2", "/stokset KAOS-HTM-L -2"),
     ],
 )
 async def test_staff_writing_a_stock_change_get_it_one_tap_away(
