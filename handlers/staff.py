@@ -428,10 +428,32 @@ async def undo(ctx: Context, args: str) -> Reply:
 _PAID_WORDS = frozenset({"lunas", "bayar", "dibayar", "transfer", "tf", "paid"})
 _ARRIVED_WORDS = frozenset({"sampai", "diterima", "delivered", "arrived"})
 _DONE_WORDS = frozenset({"selesai", "beres", "kelar", "done", "finished"})
+_SHIP_WORDS = frozenset({"resi", "awb", "kirim", "dikirim", "terkirim", "shipped", "sent"})
 _ASKS = frozenset(
     {"?", "mana", "kapan", "apa", "apakah", "gimana", "bagaimana", "belum", "berapa", "kah"}
     | {"where", "when", "what", "how", "is", "has"}
 )
+
+
+def _shipping_in(text: str, order: Order) -> str | None:
+    """The courier and resi a staff message gives an order ("INV-1001 dikirim JNE
+    JP1234567890", "resi INV-1001 salah, harusnya JP9876543210"): the order's own courier when
+    none is named; None when it gives no resi."""
+    tokens = text.replace(",", " ").split()
+    if not _SHIP_WORDS.intersection(t.lower() for t in tokens):
+        return None
+    resi = next(
+        (
+            t
+            for t in tokens
+            if RESI.fullmatch(t) and len(t) >= 8 and any(c.isdigit() for c in t)
+            and clean_code(t) != order.code and t.lower() not in COURIERS
+        ),
+        None,
+    )  # fmt: skip
+    named = next((COURIERS[t.lower()] for t in tokens if t.lower() in COURIERS), None)
+    courier = named or order.courier
+    return f"{courier} {resi.upper()}" if resi and courier else None
 
 
 async def move_offered(ctx: Context, text: str, code: str) -> Reply | None:
@@ -445,7 +467,9 @@ async def move_offered(ctx: Context, text: str, code: str) -> Reply | None:
         return None
     order = history.order
     named = next((w for w in said if _target(order, w)), None)
-    if _PAID_WORDS.intersection(said):
+    if shipped := _shipping_in(text, order):
+        command = f"/kirim {order.code} {shipped}"
+    elif _PAID_WORDS.intersection(said):
         command = f"/bayar {order.code}"
     elif _ARRIVED_WORDS.intersection(said):
         command = f"/terima {order.code}"

@@ -271,6 +271,8 @@ async def test_undo_inside_the_window_sends_nothing(any_shop: Shop) -> None:
         ("INV-1002 mulai potong", "/tahap INV-1002 potong"),
         ("INV-1002 jahit sudah selesai", "/tahap INV-1002 sablon"),  # it is at potong
         ("INV-1002 potong beres", "/tahap INV-1002 jahit"),
+        ("INV-1001 dikirim JNE JP1234567890", "/kirim INV-1001 JNE JP1234567890"),
+        ("INV-1001 sudah dikirim jnt jp1234567890", "/kirim INV-1001 J&T JP1234567890"),
     ],
 )
 async def test_staff_writing_what_became_of_an_order_get_the_command_one_tap_away(
@@ -285,6 +287,13 @@ async def test_staff_writing_what_became_of_an_order_get_the_command_one_tap_awa
     for after in ("ya", "INV-1001", "INV-1002"):
         await shop.say("dewi", after)
     assert await shop.snapshot() == before
+
+
+async def test_a_resi_corrected_in_words_is_offered_with_the_orders_courier(shop: Shop) -> None:
+    await shop.say("dewi", "/kirim INV-1001 JNE JP1234567890")
+    await shop.deliver()
+    [offer] = await shop.say("dewi", "resi INV-1001 salah, harusnya JP9876543210")
+    assert [c.command for c in offer.choices] == ["/kirim INV-1001 JNE JP9876543210"]
 
 
 async def test_staff_asking_after_an_order_get_its_status_and_no_offer(shop: Shop) -> None:
