@@ -330,6 +330,9 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
         return offer  # "INV-1001 lunas", "INV-1002 mulai potong": the command, one tap away
     if understood.kind == "faq" and faq is not None:
         return common.faq_answer(ctx, faq)
+    about_orders = kind in (IntentKind.ORDER_STATUS, IntentKind.MY_ORDERS) and not intent.order_code
+    if ctx.role is Role.STAFF and about_orders and staff.asks_about_today(text):
+        return await staff.orders_today(ctx)  # "berapa order hari ini?"
     if kind is IntentKind.ORDER_STATUS:
         if ctx.role is Role.STAFF and asks_what_is_late(text):
             return await staff.queue(ctx, "telat")  # "yang telat apa aja?"

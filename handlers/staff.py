@@ -7,7 +7,7 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, timedelta
 from types import MappingProxyType
 
 from handlers.context import Context
@@ -32,7 +32,7 @@ from models.lifecycle import ship as ship_order
 from models.linking import order_history
 from models.messages import photo_just_before
 from models.orders import Order, clean_code
-from models.queue import due_by, orders_of_customers, work_queue
+from models.queue import due_by, orders_of_customers, placed_since, work_queue
 from models.search import find_products
 from models.undo import undo_last_command
 from models.updates import Batch
@@ -622,11 +622,35 @@ def customer_searched(text: str) -> str | None:
     return who if searched["search"] and searched["orders"] else None
 
 
+def asks_about_today(text: str) -> bool:
+    """Whether staff ask for today's orders ("pesanan hari ini berapa?", "today's orders")."""
+    return _TODAY.search(text) is not None
+
+
+_TODAY = re.compile(r"\b(?:hari ini|today'?s?)\b", re.IGNORECASE)
+
+
+async def orders_today(ctx: Context) -> Reply:
+    """The orders placed since midnight, shop time: how many, the newest first."""
+    local = ctx.now.astimezone(ctx.settings.timezone)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+    count, found = await placed_since(ctx.session, midnight, FOUND_LIMIT)
+    lines = [ctx.t("findorders.today", count=count)]
+    lines += [f"{order.code} · {name} · {phase_label(ctx, order)}" for order, name in found]
+    if count > len(found):
+        lines.append(ctx.t("findorders.more", count=count - len(found)))
+    choices = tuple(Choice(order.code, f"/status {order.code}") for order, _ in found[:5])
+    return Reply("\n".join(lines), choices=choices)
+
+
 async def find_orders(ctx: Context, args: str) -> Reply:
-    """A customer's orders, found by their name or phone number: `/pesanan sari`."""
+    """A customer's orders, found by their name or phone number: `/pesanan sari`; today's,
+    with `/pesanan hari ini`."""
     words = " ".join((customer_searched(f"cari pesanan {args}") or args).split())[:100]
     if not words:
         return ctx.reply("findorders.usage")
+    if asks_about_today(words):
+        return await orders_today(ctx)
     if asks_what_is_late(words):
         return await queue(ctx, "telat")  # "pesanan yang telat" asks for no one by name
     found = await orders_of_customers(ctx.session, words, FOUND_LIMIT)

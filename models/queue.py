@@ -193,3 +193,21 @@ async def orders_of_customers(
         .limit(limit)
     )
     return [(order, name) for order, name in rows]
+
+
+async def placed_since(
+    session: AsyncSession, since: datetime, limit: int
+) -> tuple[int, list[tuple[Order, str]]]:
+    """Orders placed since `since`: how many, and the newest `limit` with their customer's
+    name."""
+    count = await session.scalar(
+        select(func.count()).select_from(Order).where(Order.placed_at >= since)
+    )
+    rows = await session.execute(
+        select(Order, Customer.name)
+        .join(Customer, Customer.id == Order.customer_id)
+        .where(Order.placed_at >= since)
+        .order_by(Order.placed_at.desc(), Order.id.desc())
+        .limit(limit)
+    )
+    return int(count or 0), [(order, name) for order, name in rows]

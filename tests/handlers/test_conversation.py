@@ -564,6 +564,22 @@ async def test_staff_find_a_customers_orders_by_name_or_phone(any_shop: Shop) ->
 
 
 @pytest.mark.parametrize(
+    "asked",
+    ["pesanan hari ini berapa?", "berapa order hari ini?", "orderan hari ini", "/pesanan hari ini"],
+)
+async def test_staff_asking_for_todays_orders_get_those_placed_since_midnight(
+    any_shop: Shop, asked: str
+) -> None:
+    shop = any_shop
+    shop.clock.advance(24 * 3600)  # the demo's orders were placed yesterday
+    await shop.say("dewi", "/pesananbaru Budi; 0812-3456-7001; tote 1; Jl. Melati 5 Bandung")
+    assert (await shop.text("dewi", asked)).splitlines() == [
+        shop.t("id", "findorders.today", count=1),
+        "INV-1004 · Budi · dipesan",
+    ]
+
+
+@pytest.mark.parametrize(
     ("asked", "found"),
     [
         ("cari pesanan sari", "sari"),
