@@ -635,12 +635,8 @@ async def orders_today(ctx: Context) -> Reply:
     local = ctx.now.astimezone(ctx.settings.timezone)
     midnight = local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
     count, found = await placed_since(ctx.session, midnight, FOUND_LIMIT)
-    lines = [ctx.t("findorders.today", count=count)]
-    lines += [f"{order.code} · {name} · {phase_label(ctx, order)}" for order, name in found]
-    if count > len(found):
-        lines.append(ctx.t("findorders.more", count=count - len(found)))
-    choices = tuple(Choice(order.code, f"/status {order.code}") for order, _ in found[:5])
-    return Reply("\n".join(lines), choices=choices)
+    more = [ctx.t("findorders.more", count=count - len(found))] if count > len(found) else []
+    return _listed(ctx, ctx.t("findorders.today", count=count), found, more)
 
 
 async def find_orders(ctx: Context, args: str) -> Reply:
@@ -656,10 +652,16 @@ async def find_orders(ctx: Context, args: str) -> Reply:
     found = await orders_of_customers(ctx.session, words, FOUND_LIMIT)
     if not found:
         return ctx.reply("findorders.none", words=words)
-    lines = [ctx.t("findorders.title", words=words)]
-    lines += [f"{order.code} · {name} · {phase_label(ctx, order)}" for order, name in found]
+    return _listed(ctx, ctx.t("findorders.title", words=words), found)
+
+
+def _listed(
+    ctx: Context, title: str, found: list[tuple[Order, str]], more: list[str] | None = None
+) -> Reply:
+    """Orders found for staff, a line each with the customer's name, the first five a tap."""
+    lines = [title, *(f"{o.code} · {name} · {phase_label(ctx, o)}" for o, name in found)]
     choices = tuple(Choice(order.code, f"/status {order.code}") for order, _ in found[:5])
-    return Reply("\n".join(lines), choices=choices)
+    return Reply("\n".join([*lines, *(more or [])]), choices=choices)
 
 
 async def queue(ctx: Context, args: str) -> Reply:
