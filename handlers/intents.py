@@ -832,13 +832,14 @@ def classify(text: str) -> Intent:
 _ENGLISH_ONLY = _words("""
     the is are am was were my your you where what when which how much many do does did can
     could would will please it this that have has i me we our of to in for with any there yet
-    still not and if an want need get know just been be should shipped arrived like
+    still not and if an want need get know just been be should shipped arrived like name
+    address phone
 """)
 _INDONESIAN_ONLY = _words("""
     ada saya aku sy kak kakak ka mau berapa brp apa yang yg sudah udah udh sdh belum blm dong
     ya gak ga nggak enggak tidak tdk bisa bs mana dimana kapan untuk buat dengan dan ini itu
     min gan sis pesanan barang stok kirim bayar harga terima kasih makasih tolong mohon kok
-    sih deh lagi masih punya kah pak bu mas mbak
+    sih deh lagi masih punya kah pak bu mas mbak nama alamat jumlah ukuran warna
 """)
 
 

@@ -292,6 +292,9 @@ def test_any_text_gives_a_well_formed_intent_without_raising(text: str) -> None:
         ("kak, barangnya udah dikirim belum?", "id"),
         # Too little, or both: no language of its own.
         ("thanks", None),
+        # An order form says its language in its labels.
+        ("Name: John\nPhone: +65 9123 4567\nAddress: 12 Orchard Road\nOrder: tote 1", "en"),
+        ("Nama: Budi\nNo HP: 0812-3456-7001\nAlamat: Jl. Melati 5\nPesanan: tote 1", "id"),
         ("ok", None),
         ("INV-1001", None),
         ("order 2 black tees", None),
