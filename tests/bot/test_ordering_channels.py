@@ -130,3 +130,22 @@ async def test_staff_on_telegram_and_a_reseller_on_whatsapp_place_orders(desk: D
     assert dropship.body and "• Kaos Polos Hitam XL ×1 — Rp70.000" in dropship.body
     andi = await order(desk, "INV-1005")
     assert (andi.reseller_id, andi.recipient_name, andi.subtotal) == (1, "Andi", Decimal(70000))
+
+
+async def test_order_forms_over_both_platforms_are_placed_with_one_tap(desk: Desk) -> None:
+    # The lines of a form survive Twilio's form post and Telegram's JSON.
+    form = "Nama: Andi\nNo HP: 0813-5555-1234\nAlamat: Jl. Kenanga 7, Surabaya\nPesanan: tote 1"
+    [shown] = await desk.wa(MAWAR_WA, form)
+    assert shown.body and "1. ✅ Buat pesanan" in shown.body and "2. ❌ Batal" in shown.body
+    [placed] = await desk.wa(MAWAR_WA, "1")
+    assert placed.body and placed.body.startswith("✅ Pesanan INV-1004 untuk Andi:")
+    [summary] = await desk.tg(DEWI_TG, form.replace("Andi", "Budi"))
+    [[place], [_]] = (summary.reply_markup or {})["inline_keyboard"]
+    assert (place["text"], place["callback_data"]) == ("✅ Buat pesanan", "ya")
+    before = len(desk.telegram.sent)
+    desk.telegram.push_update(
+        desk.telegram.callback_update(chat_id=DEWI_TG, user_id=DEWI_TG, data="ya")
+    )
+    sent = await desk.telegram.wait_for_sent(before + 1)
+    assert sent[before].text.startswith("✅ Pesanan INV-1005 untuk Budi:")
+    assert (await order(desk, "INV-1005")).address == "Jl. Kenanga 7, Surabaya"
