@@ -254,6 +254,11 @@ class DraftNews:
     expired: list[int]
 
 
+def _own(draft: OrderDraft) -> bool:
+    """Whether a customer puts the draft together for themselves (not staff or a reseller)."""
+    return bool(draft.data.get("kind", "customer") == "customer")
+
+
 async def tend_drafts(session: AsyncSession, now: datetime) -> DraftNews:
     """Remind each draft once half way, and drop the ones that ran out (their chats told)."""
     expired = list(
@@ -275,11 +280,17 @@ async def tend_drafts(session: AsyncSession, now: datetime) -> DraftNews:
     notices = []
     for draft in due:
         draft.reminded = True
-        notice: SupportNotice = {"notice": "draft_reminder", "thread": 0}
+        notice: SupportNotice = {
+            "notice": "draft_reminder" if _own(draft) else "draft_reminder_for_another",
+            "thread": 0,
+        }
         key = f"draft:{draft.id}:{draft.updated_at.isoformat()}:remind"
         notices.append(Outgoing.support_notice(draft.chat_id, notice, key=key, due_at=now))
     for draft in expired:
-        notice = {"notice": "draft_expired", "thread": 0}
+        notice = {
+            "notice": "draft_expired" if _own(draft) else "draft_expired_for_another",
+            "thread": 0,
+        }
         key = f"draft:{draft.id}:expired"
         notices.append(Outgoing.support_notice(draft.chat_id, notice, key=key, due_at=now))
         await session.delete(draft)

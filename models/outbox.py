@@ -280,7 +280,14 @@ class StaffReply(TypedDict):
 class SupportNotice(TypedDict):
     """A customer: their handover thread closed (by staff, or idle); the bot answers again."""
 
-    notice: Literal["closed", "closed_idle", "draft_reminder", "draft_expired"]
+    notice: Literal[
+        "closed",
+        "closed_idle",
+        "draft_reminder",
+        "draft_expired",
+        "draft_reminder_for_another",  # staff's or a reseller's, for a customer of theirs
+        "draft_expired_for_another",
+    ]
     thread: int  # 0 for the notices about an order draft
 
 

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import func, select
 
+from bot.jobs import Jobs
 from handlers.forms import OrderForm, read_form, read_sentence
 from handlers.types import Incoming, Reply, SharedContact
 from models import Order, OrderDraft, SupportThread
@@ -218,6 +219,20 @@ async def test_a_form_staff_drop_places_nothing(shop: Shop) -> None:
     await shop.say("dewi", FORM)
     assert await shop.text("dewi", "batal") == shop.t("id", "draft.dropped")
     assert await shop.snapshot() == before
+
+
+async def test_an_unfinished_form_is_reminded_and_dropped_in_words_for_staff(shop: Shop) -> None:
+    await shop.say("dewi", FORM)
+    jobs = Jobs(shop.db, shop.settings, shop.clock)
+    shop.clock.advance(31 * 60)
+    await jobs.tend_drafts()
+    shop.clock.advance(30 * 60)
+    await jobs.tend_drafts()
+    told = [reply.text for who, reply in await shop.deliver(after=0) if who == "dewi"]
+    assert told == [
+        shop.t("id", "support.notice.draft_reminder_for_another"),
+        shop.t("id", "support.notice.draft_expired_for_another"),  # no "/pesan ya" for staff
+    ]
 
 
 async def test_what_is_wrong_in_a_form_is_named_and_what_is_missing_asked(shop: Shop) -> None:
