@@ -113,6 +113,13 @@ SCRIPT: tuple[tuple[str, str], ...] = (
     ("sari", "Sari Lestari"),
     ("sari", "Jl. Mawar 1, Bandung 40115"),
     ("sari", "1"),
+    # The order form shops ask for, pasted by a reseller: checked, then placed with one tap.
+    (
+        "mawar",
+        "Nama: Putri Ayu\nNo HP: 0813-7777-8888\nAlamat: Jl. Cempaka 3\nKota: Malang\n"
+        "Pesanan: tote 1",
+    ),
+    ("mawar", "1"),
 )
 
 
@@ -259,7 +266,8 @@ async def play_script(app: App, clock: DemoClock, out: Console, links: dict[str,
             await app.dispatcher.tick()
             out.print("", markup=False)
             continue
-        out.print(f"{persona} ▸ {text}", markup=False, highlight=False)
+        said = f"{persona} ▸ "
+        out.print(said + text.replace("\n", "\n" + " " * len(said)), markup=False, highlight=False)
         for reply in await say(app, persona, text):
             _show(out, persona, reply, push=False)
         undo_next = step + 1 < len(SCRIPT) and SCRIPT[step + 1][1] == "/undo"

@@ -80,3 +80,6 @@ async def test_demo_script_pushes_every_phase_of_each_flow() -> None:
     assert "Dikirim ke: Sari Lestari, Jl. Mawar 1, Bandung 40115" in transcript
     assert "✅ Terima kasih! Pesanan INV-1006 sudah kami buat." in transcript
     assert pushed("sari", "Pesanan INV-1006", "Pesanan Anda sudah kami terima") == 1
+    # An order form from a reseller: shown to check, placed with one tap.
+    assert "Untuk: Putri Ayu · 0813-7777-8888\n" in transcript
+    assert "✅ Pesanan INV-1007 untuk Putri Ayu:" in transcript
