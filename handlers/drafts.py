@@ -289,6 +289,11 @@ async def answer(ctx: Context, text: str, *, held: bool = False) -> Reply | list
             return _ask(ctx.t("draft.ask_address")) if len(said) < 10 else None
         draft.data = {**draft.data, "address": said[:500]}
         return await _confirm(ctx, draft)
+    if step == "phone":
+        if classify(said).kind is not IntentKind.UNKNOWN or _asks_the_shop(ctx, said):
+            return None  # a question in between: answered as usual, the draft waits
+        # A typed number is no proof it is theirs: the button shares the chat's own.
+        return Reply(ctx.t("draft.share_phone"), contact_button=share_button(ctx))
     if step == "confirm":
         if lowered in YES:
             return await _place_draft(ctx, draft)

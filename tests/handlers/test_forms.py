@@ -320,6 +320,9 @@ async def test_a_telegram_strangers_form_waits_for_their_number_and_goes_on(
 
     [ask] = await shop.conversation.handle(tg(FORM))
     assert ask.text == shop.t("id", "draft.share_phone")
+    # A number typed instead is asked for again, with the button; the form still waits.
+    [again] = await shop.conversation.handle(tg("085799991111"))
+    assert (again.text, again.contact_button) == (ask.text, ask.contact_button)
     own = SharedContact("6285799991111", user_id="7001")
     saved, summary = await shop.conversation.handle(tg(contact=own))
     assert saved.text == shop.t("id", "contact.saved")
