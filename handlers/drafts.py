@@ -260,14 +260,14 @@ async def answer(ctx: Context, text: str, *, held: bool = False) -> Reply | list
     if step == "qty":
         qty = typed_qty(lowered)
         if qty is None:
-            if classify(said).kind is not IntentKind.UNKNOWN or _asks_the_shop(ctx, said):
+            if _in_between(ctx, said):
                 return None  # a question in between: answered as usual, the draft waits
             return _ask(ctx.t("draft.ask_qty"))
         draft.data = {**draft.data, "qty": qty}
         return await _ask_recipient(ctx, draft)
-    if step == "recipient":
+    if step in ("recipient", "confirm"):  # the address of the last order, or the summary
         if lowered in YES:
-            return await _confirm(ctx, draft)
+            return await (_confirm if step == "recipient" else _place_draft)(ctx, draft)
         if lowered in CHANGE:
             return _change_recipient(ctx, draft)
         return None
@@ -290,16 +290,10 @@ async def answer(ctx: Context, text: str, *, held: bool = False) -> Reply | list
         draft.data = {**draft.data, "address": said[:500]}
         return await _confirm(ctx, draft)
     if step == "phone":
-        if classify(said).kind is not IntentKind.UNKNOWN or _asks_the_shop(ctx, said):
+        if _in_between(ctx, said):
             return None  # a question in between: answered as usual, the draft waits
         # A typed number is no proof it is theirs: the button shares the chat's own.
         return Reply(ctx.t("draft.share_phone"), contact_button=share_button(ctx))
-    if step == "confirm":
-        if lowered in YES:
-            return await _place_draft(ctx, draft)
-        if lowered in CHANGE:
-            return _change_recipient(ctx, draft)
-        return None
     return None
 
 
@@ -433,6 +427,11 @@ async def _plainly_answers(ctx: Context, draft: OrderDraft, text: str) -> bool:
     if last is None or last[0] != "kabar":
         return False
     return not await answered_since(ctx.session, ctx.chat.id, last[1])  # nor on its way
+
+
+def _in_between(ctx: Context, said: str) -> bool:
+    """Whether a message sent when the draft asked something is a question of its own."""
+    return classify(said).kind is not IntentKind.UNKNOWN or _asks_the_shop(ctx, said)
 
 
 def _asks_instead_of_a_name(ctx: Context, said: str) -> bool:
