@@ -2,8 +2,10 @@
 
 "mau order kaos hitam XL 2" or `/pesan` starts it: product and exact variant, quantity, name
 and address, a summary to confirm. A question in between is answered and the draft waits; a
-change of mind ("4 aja", "ganti XL deh") is taken and its question asked again. The order is
-placed through the one call every order goes through.
+change of mind ("4 aja", "ganti XL deh") is taken and its question asked again. More products
+join it ("tambah tote 1", the summary's ➕): the draft keeps the ones chosen in `lines`, and the
+one being chosen in `sku` and `qty`. The order is placed through the one call every order goes
+through.
 """
 
 from __future__ import annotations
@@ -12,24 +14,37 @@ import re
 from contextlib import suppress
 from dataclasses import replace
 
-from handlers import faq
 from handlers.context import Context
 from handlers.customer import follow_up, stock_answer
+from handlers.draft_reading import (
+    ADDRESS_WORDS,
+    CHANGE_WORDS,
+    ENOUGH,
+    MORE,
+    NAME_WORDS,
+    SAYS_CHANGE,
+    adds,
+    an_address,
+    asks_instead_of_a_name,
+    in_between,
+    names_a_product,
+)
 from handlers.forms import OrderForm, answer_to
 from handlers.intents import (
     IntentKind,
-    asks_for_the_catalogue,
     classify,
     narrowing,
-    normalise,
     product_words,
 )
 from handlers.ordering import (
     CHANGE,
     DROP,
+    MAX_QTY,
     ORDERS_FOR_OTHERS,
     YES,
+    Problems,
     draft_lifetime,
+    parse_lines,
     qty_in,
     shown_product,
     staff_step,
@@ -39,6 +54,7 @@ from handlers.payment import account_lines
 from handlers.support import hand_over
 from handlers.types import Choice, Reply
 from handlers.views import share_button, stock_line
+from models.catalog import Product
 from models.change import CUSTOMER
 from models.chat_orders import (
     OrderDraft,
@@ -75,9 +91,12 @@ async def start(
         return await hand_over(ctx, Reason.ASKED)  # the shop takes orders itself
     words = args.strip()
     draft = await draft_of(ctx.session, ctx.chat.id, ctx.now)
-    going_on = words.lower() in ("batal", "cancel", "ok", "ya", "ubah")
+    going_on = words.lower() in _BUTTONS
     if draft is not None and (going_on or (words and draft.step == "product")):
         return await answer(ctx, words) or ctx.reply("draft.ask_product")  # a button pressed
+    if draft is not None and draft.step in LATER_STEPS and names_a_product(words):
+        # "mau order tote 1" once a product is chosen: another one, or the same said again
+        return await _said_again(ctx, draft, words) or await _add_product(ctx, draft, words)
     phone = await _phone_of(ctx)
     if phone is None and ctx.incoming.phone_verified:
         return await hand_over(ctx, Reason.ASKED)  # a number kabar cannot read: a person takes it
@@ -101,16 +120,26 @@ async def start(
     return await _choose_product(ctx, draft, words)
 
 
+_BUTTONS = ("batal", "cancel", "ok", "ya", "ubah", "tambah", "cukup")  # the draft's own choices
+
+
 async def from_form(ctx: Context, form: OrderForm) -> Reply | list[Reply]:
-    """An order form a customer filled in: the draft takes its product, name, address and
-    number, and asks only what it leaves out. Several products go to a person: a draft
-    holds one."""
+    """An order form a customer filled in: the draft takes its products, name, address and
+    number, and asks only what it leaves out. Several products join the draft when each
+    names one product; otherwise a person reads the form."""
     products = [piece.strip() for piece in form.items.split(",") if piece.strip()]
-    if len(products) > 1 or classify(form.items).order_code is not None:
-        # Several products (a draft holds one), or an order placed ("Pesanan: INV-1001,
-        # Alamat: tolong ganti ke …"): a person reads it.
+    if classify(form.items).order_code is not None:
+        # An order placed ("Pesanan: INV-1001, Alamat: tolong ganti ke …"): a person reads it.
         return await hand_over(ctx, Reason.NO_ANSWER)
     given: dict[str, object] = {"form": True}
+    if len(products) > 1:
+        problems = Problems([])
+        chosen = await parse_lines(ctx, form.items, problems)
+        if problems or len(chosen) > MAX_LINES:
+            return await hand_over(ctx, Reason.NO_ANSWER)  # "which kaos?" is a person's to ask
+        given["lines"] = [[product.sku, qty] for product, qty in chosen[:-1]]
+        last, qty = chosen[-1]
+        products = [f"{last.sku} {qty}"]
     if any(ch.isalpha() for ch in form.name):
         given["name"] = form.name[:200]
     if len(form.address) >= 10:
@@ -149,7 +178,7 @@ async def after_contact(ctx: Context) -> Reply | list[Reply] | None:
     return await start(ctx, str(draft.data.get("asked", "")), kept)
 
 
-_GIVEN = ("form", "name", "address", "phone")  # what an order form gave a draft
+_GIVEN = ("form", "name", "address", "phone", "lines")  # what an order form gave a draft
 
 
 # "mau 2 ya kak", "ambil 3", "I'll take 2" right after one product was shown with its button.
@@ -203,6 +232,10 @@ async def _choose_product(ctx: Context, draft: OrderDraft, words: str) -> Reply:
 async def _ask_recipient(ctx: Context, draft: OrderDraft, said: str = "") -> Reply:
     """Where it goes: what an order form said, the address of the last order to confirm, or
     a name and address."""
+    if resume := draft.data.get("resume"):  # a product added: back to where the draft was
+        draft.data = {key: value for key, value in draft.data.items() if key != "resume"}
+        draft.step = resume
+        return await _ask_again(ctx, draft, said, news="draft.added")
     prefix = said + "\n" if said else ""
     if draft.data.get("form"):  # an order form said to whom or where: the rest is asked
         if draft.data.get("name") and draft.data.get("address"):
@@ -251,6 +284,10 @@ async def answer(ctx: Context, text: str, *, held: bool = False) -> Reply | list
     step = draft.step
     if step in LATER_STEPS and (changed := await _changed(ctx, draft, said)) is not None:
         return changed  # "4 aja", "eh ganti XL deh": the order changed, its question stands
+    if step in LATER_STEPS and (more := adds(said)) is not None:
+        return await _add_product(ctx, draft, more)  # "tambah tote 1", the summary's ➕
+    if step in ("product", "qty") and draft.data.get("resume") and lowered in ENOUGH:
+        return await _enough(ctx, draft)  # no other product after all: back to where it was
     if step == "product":
         if classify(said).kind is IntentKind.BUY and not product_words(said):
             return _ask_product(ctx, said)  # asked again how, or said again they want to
@@ -260,7 +297,7 @@ async def answer(ctx: Context, text: str, *, held: bool = False) -> Reply | list
     if step == "qty":
         qty = typed_qty(lowered)
         if qty is None:
-            if _in_between(ctx, said):
+            if in_between(ctx, said):
                 return None  # a question in between: answered as usual, the draft waits
             return _ask(ctx.t("draft.ask_qty"))
         draft.data = {**draft.data, "qty": qty}
@@ -275,7 +312,7 @@ async def answer(ctx: Context, text: str, *, held: bool = False) -> Reply | list
         said = answer_to(text, step) or said  # "Nama: Budi", "Alamat: … / Kota: …"
         lowered = said.lower()
     if step == "name":
-        if _asks_instead_of_a_name(ctx, said):
+        if asks_instead_of_a_name(ctx, said):
             return None
         if not any(ch.isalpha() for ch in said):
             return _ask_name(ctx)  # "-" or "?" is nobody's name
@@ -285,12 +322,12 @@ async def answer(ctx: Context, text: str, *, held: bool = False) -> Reply | list
         draft.step = "address"
         return _ask(ctx.t("draft.ask_address"))
     if step == "address":
-        if len(said) < 10 or not _an_address(ctx, said):
+        if len(said) < 10 or not an_address(ctx, said):
             return _ask(ctx.t("draft.ask_address")) if len(said) < 10 else None
         draft.data = {**draft.data, "address": said[:500]}
         return await _confirm(ctx, draft)
     if step == "phone":
-        if _in_between(ctx, said):
+        if in_between(ctx, said):
             return None  # a question in between: answered as usual, the draft waits
         # A typed number is no proof it is theirs: the button shares the chat's own.
         return Reply(ctx.t("draft.share_phone"), contact_button=share_button(ctx))
@@ -305,16 +342,6 @@ def _change_recipient(ctx: Context, draft: OrderDraft) -> Reply:
 
 
 LATER_STEPS = ("recipient", "name", "address", "confirm")  # the product and quantity chosen
-# Words around a change of mind: "yaudah 4 aja", "eh ganti XL deh", "make it 3 please".
-_CHANGE_WORDS = frozenset(
-    {
-        "yaudah", "ya", "udah", "sudah", "ok", "oke", "okay", "eh", "deh", "aja", "saja", "dong",
-        "kak", "kakak", "min", "gan", "sis", "jadi", "ganti", "diganti", "ubah", "diubah",
-        "kalau", "kalo", "gitu", "begitu", "just", "only", "make", "it", "then", "instead",
-        "please", "pls", "sih", "mau", "yang", "yg", "change", "actually", "sorry", "maaf",
-    }
-)  # fmt: skip
-_SAYS_CHANGE = frozenset({"ganti", "diganti", "ubah", "diubah", "aja", "saja", "instead", "change"})
 
 
 async def _changed(ctx: Context, draft: OrderDraft, said: str) -> Reply | None:
@@ -322,32 +349,28 @@ async def _changed(ctx: Context, draft: OrderDraft, said: str) -> Reply | None:
     deh", "ganti alamat". The draft takes it and asks its question again; None when the
     message changes nothing of it."""
     words = re.findall(r"\w+", said.lower())
-    kept = [w for w in words if w not in _CHANGE_WORDS]
+    kept = [w for w in words if w not in CHANGE_WORDS]
     # A bare "123" at "whose name?" is asked again: only words around it say it is a change.
     qty = typed_qty(" ".join(kept)) if 0 < len(kept) <= 2 and len(kept) < len(words) else None
     if qty is not None:
         draft.data = {**draft.data, "qty": qty}
         return await _ask_again(ctx, draft)
-    if not _SAYS_CHANGE.intersection(words) or not kept:
+    if not SAYS_CHANGE.intersection(words) or not kept:
         return None
-    if set(kept) <= _NAME_WORDS:  # "ganti nama": the name is asked again
+    if set(kept) <= NAME_WORDS:  # "ganti nama": the name is asked again
         draft.step = "name"
         return _ask_name(ctx)
-    if set(kept) <= _ADDRESS_WORDS:
+    if set(kept) <= ADDRESS_WORDS:
         draft.step = "address"
         return _ask(ctx.t("draft.ask_address"))
     return await _variant_changed(ctx, draft, said)
-
-
-_NAME_WORDS = frozenset({"nama", "namanya", "name", "penerima", "penerimanya", "recipient"})
-_ADDRESS_WORDS = frozenset({"alamat", "alamatnya", "address", "kirim", "pengiriman"})
 
 
 async def _variant_changed(ctx: Context, draft: OrderDraft, said: str) -> Reply | None:
     """Another size or colour of the product chosen ("ganti XL deh", "the white one
     instead"), the rest of it kept: a white shirt in XL stays XL. None when the message names
     no size or colour alone ("ganti jadi Budi")."""
-    wanted = [w for w in (narrowing(classify(said)) or "").split() if w not in _CHANGE_WORDS]
+    wanted = [w for w in (narrowing(classify(said)) or "").split() if w not in CHANGE_WORDS]
     if not wanted or not all(size_of(w) or colour_of(w) for w in wanted):
         return None
     current = (await products_by_sku(ctx.session, [draft.data["sku"]]))[draft.data["sku"]]
@@ -368,24 +391,89 @@ async def _variant_changed(ctx: Context, draft: OrderDraft, said: str) -> Reply 
     return await _ask_again(ctx, draft, stock_line(ctx, others[0]))
 
 
-async def _ask_again(ctx: Context, draft: OrderDraft, said: str = "") -> Reply:
+async def _ask_again(
+    ctx: Context, draft: OrderDraft, said: str = "", news: str | None = "draft.changed"
+) -> Reply:
     """The draft's question once more after a change, what it is now first (`said`: the new
-    variant's stock)."""
-    product = (await products_by_sku(ctx.session, [draft.data["sku"]]))[draft.data["sku"]]
-    item = f"{product.label} ({product.sku})"
-    prefix = (said + "\n" if said else "") + ctx.t(
-        "draft.changed", item=item, qty=draft.data["qty"]
-    )
-    prefix += "\n"
+    variant's stock; `news`: how the product being chosen is told, if it is)."""
+    prefix = said + "\n" if said else ""
+    if news is not None:
+        product = (await products_by_sku(ctx.session, [draft.data["sku"]]))[draft.data["sku"]]
+        item = f"{product.label} ({product.sku})"
+        prefix += ctx.t(news, item=item, qty=draft.data["qty"]) + "\n"
     if draft.step == "name":
         return _ask_name(ctx, prefix)
     if draft.step == "address":
         return _ask(prefix + ctx.t("draft.ask_address"))
-    return (
-        await _confirm(ctx, draft)
-        if draft.step == "confirm"
-        else await _ask_recipient(ctx, draft, prefix.rstrip("\n"))
-    )
+    if draft.step == "confirm":  # the summary shows the change; only what was said first
+        return await _confirm(ctx, draft, said + "\n" if said else "")
+    return await _ask_recipient(ctx, draft, prefix.rstrip("\n"))
+
+
+# ------------------------------------------------------------------------------- more products
+
+MAX_LINES = 20  # products in one order placed in chat; a longer list is a person's to take
+
+
+async def _add_product(ctx: Context, draft: OrderDraft, words: str) -> Reply:
+    """Another product into the draft: the one chosen so far is kept among its lines, the new
+    one is chosen as the first was, and the draft goes back to where it was."""
+    sku, qty = draft.data["sku"], int(draft.data["qty"])
+    lines = [
+        [chosen, min(count + qty, MAX_QTY) if chosen == sku else count]
+        for chosen, count in draft.data.get("lines") or []
+    ]
+    if not any(chosen == sku for chosen, _ in lines):
+        lines.append([sku, qty])
+    if len(lines) >= MAX_LINES:  # no room for one more
+        return await _ask_again(ctx, draft, ctx.t("draft.too_many", most=MAX_LINES), news=None)
+    kept = {k: v for k, v in draft.data.items() if k not in ("sku", "qty", "query")}
+    draft.data = {**kept, "lines": lines, "resume": draft.step}
+    draft.step = "product"
+    if wanted := qty_in(words):  # "tambah tote 2", "tambah 2": how many came with it
+        draft.data = {**draft.data, "qty": wanted}
+    if not names_a_product(words):  # the ➕, or "tambah 1": which product
+        return Reply(
+            ctx.t("draft.ask_more"),
+            choices=(Choice(ctx.t("draft.enough"), "/pesan cukup"),),
+            clears_menu=True,
+        )
+    return await _choose_product(ctx, draft, words)
+
+
+async def _said_again(ctx: Context, draft: OrderDraft, words: str) -> Reply | None:
+    """The product being chosen, asked for again ("mau order kaos hitam L 2" sent twice): its
+    quantity is the one said now, and the draft's question stands. None for another product."""
+    query = classify(words).query or product_words(words) or words
+    found = await find_products(ctx.session, query, limit=5, cache=ctx.catalog)
+    if found.missing or [p.sku for p in found.products] != [draft.data["sku"]]:
+        return None
+    if qty := qty_in(words):
+        draft.data = {**draft.data, "qty": qty}
+    return await _ask_again(ctx, draft, stock_line(ctx, found.products[0]))
+
+
+async def _enough(ctx: Context, draft: OrderDraft) -> Reply:
+    """No other product after all: the last one chosen is the one being chosen again, and the
+    draft's question is asked once more."""
+    *lines, (sku, qty) = draft.data["lines"]
+    resume = str(draft.data["resume"])
+    kept = {
+        k: v for k, v in draft.data.items() if k not in ("sku", "qty", "query", "resume", "lines")
+    }
+    draft.data = {**kept, "sku": sku, "qty": qty, **({"lines": lines} if lines else {})}
+    draft.step = resume
+    return await _ask_again(ctx, draft, news=None)
+
+
+async def _chosen(ctx: Context, draft: OrderDraft) -> list[tuple[Product, int]]:
+    """The draft's products and how many of each, in the order chosen; one chosen twice is
+    one line."""
+    wanted: dict[str, int] = {}
+    for sku, qty in [*(draft.data.get("lines") or []), [draft.data["sku"], draft.data["qty"]]]:
+        wanted[sku] = min(wanted.get(sku, 0) + int(qty), MAX_QTY)
+    products = await products_by_sku(ctx.session, list(wanted))
+    return [(products[sku], qty) for sku, qty in wanted.items() if sku in products]
 
 
 async def meanwhile(ctx: Context) -> Reply | None:
@@ -414,11 +502,11 @@ async def _plainly_answers(ctx: Context, draft: OrderDraft, text: str) -> bool:
     if draft.step == "qty":
         plain = typed_qty(lowered) is not None
     elif draft.step in ("recipient", "confirm"):
-        plain = lowered in YES or lowered in CHANGE
+        plain = lowered in YES or lowered in CHANGE or lowered in MORE
     elif draft.step == "name":
-        plain = not _asks_instead_of_a_name(ctx, said) and any(ch.isalpha() for ch in said)
+        plain = not asks_instead_of_a_name(ctx, said) and any(ch.isalpha() for ch in said)
     elif draft.step == "address":
-        plain = len(said) >= 10 and _an_address(ctx, said)
+        plain = len(said) >= 10 and an_address(ctx, said)
     else:
         plain = False  # which product: the draft's buttons choose it, and they are commands
     if not (plain or lowered in DROP):
@@ -427,59 +515,6 @@ async def _plainly_answers(ctx: Context, draft: OrderDraft, text: str) -> bool:
     if last is None or last[0] != "kabar":
         return False
     return not await answered_since(ctx.session, ctx.chat.id, last[1])  # nor on its way
-
-
-def _in_between(ctx: Context, said: str) -> bool:
-    """Whether a message sent when the draft asked something is a question of its own."""
-    return classify(said).kind is not IntentKind.UNKNOWN or _asks_the_shop(ctx, said)
-
-
-def _asks_instead_of_a_name(ctx: Context, said: str) -> bool:
-    """Whether a message sent when a name is wanted says something else: a question, a shop
-    question ("katalognya dong" too), a paste too long to be anyone's name."""
-    intent = classify(said)
-    asks = intent.kind not in (IntentKind.UNKNOWN, IntentKind.GREETING)
-    shop = _asks_the_shop(ctx, said) or asks_for_the_catalogue(intent)
-    return asks or shop or len(said) > 200
-
-
-# Words only an address has: a street, a block, a house number, a district.
-_ADDRESS_PARTS = frozenset(
-    {
-        "jl", "jln", "jalan", "gang", "gg", "blok", "no", "nomor", "rt", "rw", "kel", "kelurahan",
-        "kec", "kecamatan", "kab", "kabupaten", "desa", "ds", "dsn", "dusun", "perum",
-        "perumahan", "komplek", "kompleks", "apartemen", "tower", "lantai", "lt", "unit", "kav",
-        "kavling", "street", "road", "avenue", "lane",
-    }
-)  # fmt: skip
-
-
-def _an_address(ctx: Context, said: str) -> bool:
-    """Whether a message may be an address: no question to the shop ("ongkir ke bandung
-    berapa?") or of any other kind (a street may well sound like a product, and a postcode
-    like an order code)."""
-    intent = classify(said)
-    if _asks_the_shop(ctx, said):
-        return False
-    if intent.kind in (IntentKind.UNKNOWN, IntentKind.STOCK):
-        return True
-    # A postcode or a housing block reads as an order code ("12 Baker Street, London NW1
-    # 6XE", "Perum Griya Indah Blok C2 No 10"); an order question is short, has no commas
-    # and no word of an address.
-    words = said.lower().replace(".", " ").split()
-    written_out = "?" not in said and len(words) >= 4
-    addressed = "," in said or bool(_ADDRESS_PARTS.intersection(words))
-    coded = intent.kind is IntentKind.ORDER_STATUS and intent.order_code is not None
-    return coded and written_out and addressed
-
-
-def _asks_the_shop(ctx: Context, said: str) -> bool:
-    """Whether a message in the middle of a draft is a shop question ("ongkirnya berapa?"):
-    it is answered as usual, or handed to a person, and the draft waits."""
-    words = normalise(said)
-    return faq.match(ctx.settings.faq, words) is not None or bool(
-        faq.unanswered(ctx.settings.faq, words)
-    )
 
 
 def _ask_name(ctx: Context, prefix: str = "") -> Reply:
@@ -496,24 +531,29 @@ def _ask(question: str) -> Reply:
 
 
 async def _confirm(ctx: Context, draft: OrderDraft, prefix: str = "") -> Reply:
-    """The summary with the total, to confirm or cancel (`prefix`: what is said first)."""
-    products = await products_by_sku(ctx.session, [draft.data["sku"]])
-    product = products[draft.data["sku"]]
-    qty = int(draft.data["qty"])
-    price = product.price
+    """The summary with the total, to confirm, add to or cancel (`prefix`: what is said
+    first)."""
+    chosen = await _chosen(ctx, draft)
     draft.step = "confirm"
-    lines = [
-        prefix + ctx.t("draft.summary"),
-        f"• {product.label} ({product.sku}) ×{qty} — {ctx.money(price * qty)}",
-        ctx.t("invoice.total", amount=ctx.money(price * qty)),
+    lines = [prefix + ctx.t("draft.summary")]
+    lines += [
+        f"• {product.label} ({product.sku}) ×{qty} — {ctx.money(product.price * qty)}"
+        for product, qty in chosen
+    ]
+    total = sum(product.price * qty for product, qty in chosen)
+    lines += [
+        ctx.t("invoice.total", amount=ctx.money(total)),
         ctx.t("draft.to", name=draft.data["name"], address=draft.data["address"]),
     ]
-    if await would_wait(ctx.session, product, qty):  # told before, not after, confirming
-        lines.append(ctx.t("draft.waits"))
+    for product, qty in chosen:
+        if await would_wait(ctx.session, product, qty):  # told before, not after, confirming
+            lines.append(ctx.t("draft.waits"))
+            break
     return Reply(
         "\n".join(lines),
         choices=(
             Choice(ctx.t("draft.place"), "/pesan ok"),
+            Choice(ctx.t("draft.add"), "/pesan tambah"),
             Choice(ctx.t("draft.cancel"), "/pesan batal"),
         ),
     )
@@ -524,8 +564,7 @@ async def _place_draft(ctx: Context, draft: OrderDraft) -> Reply:
     phone = await _phone_of(ctx)
     if phone is None:
         return Reply(ctx.t("draft.share_phone"), contact_button=share_button(ctx))
-    products = await products_by_sku(ctx.session, [draft.data["sku"]])
-    product = products[draft.data["sku"]]
+    chosen = await _chosen(ctx, draft)
     customer = await customer_by_phone(ctx.session, phone, draft.data["name"], ctx.lang.value)
     if ctx.incoming.phone_verified:
         await link_by_phone(ctx.session, ctx.chat, phone)
@@ -538,7 +577,7 @@ async def _place_draft(ctx: Context, draft: OrderDraft) -> Reply:
         ctx.session,
         prefix=ctx.settings.orders.prefix,
         customer=customer,
-        lines=[(product, int(draft.data["qty"]))],
+        lines=chosen,
         recipient=recipient,
         actor=CUSTOMER,
         now=ctx.now,

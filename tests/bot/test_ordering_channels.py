@@ -52,6 +52,7 @@ async def test_a_telegram_customer_orders_with_buttons(desk: Desk) -> None:
     buttons = [row[0] for row in (summary.reply_markup or {})["inline_keyboard"]]
     assert [(b["text"], b["callback_data"]) for b in buttons] == [
         (t("id", "draft.place"), "/pesan ok"),
+        (t("id", "draft.add"), "/pesan tambah"),
         (t("id", "draft.cancel"), "/pesan batal"),
     ]
     before = len(desk.telegram.sent)
@@ -100,7 +101,7 @@ async def test_a_whatsapp_customer_orders_by_numbers(desk: Desk) -> None:
     await desk.wa(SARI_WA, "3")
     await desk.wa(SARI_WA, "Sari")
     [summary] = await desk.wa(SARI_WA, "Jl. Mawar 1, Bandung")
-    assert summary.body and "1. ✅ Pesan" in summary.body and "2. ❌ Batal" in summary.body
+    assert summary.body and "1. ✅ Pesan" in summary.body and "3. ❌ Batal" in summary.body
     [placed] = await desk.wa(SARI_WA, "1")
     assert placed.body and placed.body.startswith("✅ Terima kasih! Pesanan INV-1004")
     new = await order(desk, "INV-1004")

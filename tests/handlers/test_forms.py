@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from bot.jobs import Jobs
 from handlers.forms import OrderForm, read_form, read_sentence
 from handlers.types import Incoming, Reply, SharedContact
-from models import Order, OrderDraft, SupportThread
+from models import Order, OrderDraft, OrderLine, SupportThread
 from models.enums import Channel
 from models.storage import Database
 from tests.support.shop import Shop, open_shop
@@ -331,10 +331,27 @@ async def test_a_telegram_strangers_form_waits_for_their_number_and_goes_on(
     )
 
 
+async def test_a_customers_form_with_several_products_is_one_order(shop: Shop) -> None:
+    summary = (await said(shop, STRANGER, LIST_FORM)).split(shop.t("id", "draft.summary"))[1]
+    assert summary.splitlines()[1:3] == [
+        "• Kaos Polos Hitam XL (KAOS-HTM-XL) ×2 — Rp170.000",
+        "• Tote Bag Kanvas (TOTE-KNV) ×1 — Rp60.000",
+    ]
+    placed = await said(shop, STRANGER, "/pesan ok")
+    assert placed.startswith(shop.t("id", "draft.placed", code="INV-1004", due="Rp230.000"))
+    order = await newest_order(shop)
+    async with shop.db.sessions() as s:
+        lines = (await s.execute(select(OrderLine.qty).where(OrderLine.order_id == order.id))).all()
+    assert sorted(qty for (qty,) in lines) == [1, 2]
+
+
 @pytest.mark.parametrize(
     "form",
-    [LIST_FORM, "Pesanan: INV-1001\nAlamat: salah kak, tolong ganti ke Jl Baru 5 Bandung"],
-    ids=["several products", "an order placed"],
+    [
+        "Nama: Budi\nAlamat: Jl. Melati 5, Bandung\nPesanan: kaos hitam 2, tote 1",
+        "Pesanan: INV-1001\nAlamat: salah kak, tolong ganti ke Jl Baru 5 Bandung",
+    ],
+    ids=["a product that is several", "an order placed"],
 )
 async def test_a_customers_form_a_draft_cannot_take_goes_to_a_person(shop: Shop, form: str) -> None:
     assert "#" in await said(shop, STRANGER, form)

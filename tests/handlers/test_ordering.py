@@ -29,6 +29,7 @@ from models import (
 from models.enums import Channel, Language, NotificationKind, Phase
 from models.imports import ORDER_COLUMNS, import_orders, read_csv
 from models.storage import Database
+from tests.support.factories import product
 from tests.support.shop import Shop, attach, open_shop
 
 PHONE = "+6281234567890"  # Sari's, who chats on the console and (here) on WhatsApp
@@ -255,7 +256,7 @@ async def test_a_customer_orders_in_chat_from_product_to_confirmation(shop: Shop
         "Total: Rp170.000",
         shop.t("id", "draft.to", name="Sari Wulandari", address="Jl. Mawar 12, Bandung"),
     ]
-    assert [c.command for c in summary.choices] == ["/pesan ok", "/pesan batal"]
+    assert [c.command for c in summary.choices] == ["/pesan ok", "/pesan tambah", "/pesan batal"]
     placed = await text(shop, PHONE, "/pesan ok")
     assert placed.startswith(shop.t("id", "draft.placed", code="INV-1004", due="Rp170.000"))
     order = await orders_named(shop, "INV-1004")
@@ -328,6 +329,107 @@ async def test_a_change_of_mind_in_a_draft_changes_it_and_its_question_stands(sh
     assert "Jl. Melati 3, Bogor" in summary.text and "Sari Wulandari" in summary.text
     [summary] = await wa(shop, NEW, "jadi 2 ya kak")
     assert "• Kaos Polos Hitam XL (KAOS-HTM-XL) ×2 — Rp170.000" in summary.text.splitlines()
+
+
+async def draft_lines(shop: Shop, phone: str, said: str) -> list[str]:
+    """The product lines of the summary a message is answered with."""
+    replies = "\n".join(r.text for r in await wa(shop, phone, said))
+    return [line for line in replies.splitlines() if line.startswith("• ")]
+
+
+async def at_the_summary(shop: Shop, phone: str) -> None:
+    """A new customer's draft of one black tee L, at its summary."""
+    await wa(shop, phone, "mau order kaos hitam L 1")
+    await wa(shop, phone, "Sari Wulandari")
+    assert await draft_lines(shop, phone, "Jl. Mawar 12, Bandung") == [
+        "• Kaos Polos Hitam L (KAOS-HTM-L) ×1 — Rp85.000"
+    ]
+
+
+async def test_more_products_join_the_draft_and_are_placed_as_one_order(shop: Shop) -> None:
+    await at_the_summary(shop, NEW)
+    # Asked for in words at the summary: before, "tambah tote 1" was a search for a
+    # product called "tambah tote", and "mau order tote 1" dropped the tee.
+    assert await draft_lines(shop, NEW, "tambah tote 1") == [
+        "• Kaos Polos Hitam L (KAOS-HTM-L) ×1 — Rp85.000",
+        "• Tote Bag Kanvas (TOTE-KNV) ×1 — Rp60.000",
+    ]
+    asked = await wa(shop, NEW, "mau order kaos hitam XL")
+    assert asked[-1].text.endswith(shop.t("id", "draft.ask_qty"))
+    [summary] = await wa(shop, NEW, "2")
+    assert summary.text.splitlines()[1:5] == [
+        "• Kaos Polos Hitam L (KAOS-HTM-L) ×1 — Rp85.000",
+        "• Tote Bag Kanvas (TOTE-KNV) ×1 — Rp60.000",
+        "• Kaos Polos Hitam XL (KAOS-HTM-XL) ×2 — Rp170.000",
+        "Total: Rp315.000",
+    ]
+    # The same product again is one line, with both counts.
+    lines = await draft_lines(shop, NEW, "sama tote 1 ya kak")
+    assert lines[1] == "• Tote Bag Kanvas (TOTE-KNV) ×2 — Rp120.000" and len(lines) == 3
+    placed = await text(shop, NEW, "/pesan ok")
+    assert placed.startswith(shop.t("id", "draft.placed", code="INV-1004", due="Rp375.000"))
+    order = await orders_named(shop, "INV-1004")
+    async with shop.db.sessions() as s:
+        rows = await s.execute(
+            select(Product.sku, OrderLine.qty)
+            .join(Product, Product.id == OrderLine.product_id)
+            .where(OrderLine.order_id == order.id)
+        )
+        assert sorted(tuple(row) for row in rows) == [
+            ("KAOS-HTM-L", 1),
+            ("KAOS-HTM-XL", 2),
+            ("TOTE-KNV", 2),
+        ]
+
+
+async def test_the_same_wish_sent_again_is_not_a_second_line(shop: Shop) -> None:
+    await at_the_summary(shop, NEW)
+    # Sent again, the product being chosen keeps one line, with the count said now.
+    assert await draft_lines(shop, NEW, "mau order kaos hitam L 3") == [
+        "• Kaos Polos Hitam L (KAOS-HTM-L) ×3 — Rp255.000"
+    ]
+
+
+async def test_the_summary_button_adds_a_product_and_that_s_all_goes_back(shop: Shop) -> None:
+    await at_the_summary(shop, NEW)
+    [asked] = await wa(shop, NEW, "/pesan tambah")
+    assert asked.text == shop.t("id", "draft.ask_more")
+    assert [c.command for c in asked.choices] == ["/pesan cukup"]
+    # Nothing more after all: the summary again, as it was.
+    assert await draft_lines(shop, NEW, "cukup") == [
+        "• Kaos Polos Hitam L (KAOS-HTM-L) ×1 — Rp85.000"
+    ]
+    # On WhatsApp the summary's second option adds; a product then picked by its name.
+    assert (await text(shop, NEW, "2")) == shop.t("id", "draft.ask_more")
+    assert len(await draft_lines(shop, NEW, "tote 1")) == 2
+
+
+async def test_a_product_added_before_the_summary_comes_back_to_the_question_asked(
+    shop: Shop,
+) -> None:
+    await wa(shop, NEW, "mau order kaos hitam L 1")  # asked whose name it is in
+    added = await text(shop, NEW, "tote 1 juga ya kak")
+    assert added.splitlines()[-2:] == [
+        shop.t("id", "draft.added", item="Tote Bag Kanvas (TOTE-KNV)", qty=1),
+        shop.t("id", "draft.ask_name_or", name="Pembeli"),
+    ]
+    assert await text(shop, NEW, "Sari Wulandari") == shop.t("id", "draft.ask_address")
+    assert len(await draft_lines(shop, NEW, "Jl. Mawar 12, Bandung")) == 2
+
+
+async def test_an_order_in_chat_holds_twenty_products(shop: Shop) -> None:
+    async with shop.db.transaction() as s:
+        for n in range(20):
+            await product(s, f"SARUNG-{chr(65 + n)}X", stock=5, name="Sarung")
+    await wa(shop, NEW, "mau order SARUNG-AX 1")
+    await wa(shop, NEW, "Sari Wulandari")
+    await wa(shop, NEW, "Jl. Mawar 12, Bandung")
+    for n in range(1, 20):
+        lines = await draft_lines(shop, NEW, f"tambah SARUNG-{chr(65 + n)}X 1")
+    assert len(lines) == 20
+    refused = await text(shop, NEW, "tambah tote 1")
+    assert refused.splitlines()[0] == shop.t("id", "draft.too_many", most=20)
+    assert "TOTE-KNV" not in refused and refused.count("• ") == 20
 
 
 @pytest.mark.parametrize(

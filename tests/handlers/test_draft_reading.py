@@ -1,0 +1,38 @@
+"""Reading a customer's message while their draft order waits for an answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from handlers.draft_reading import adds
+
+
+@pytest.mark.parametrize(
+    ("said", "wanted"),
+    [
+        ("tambah tote 1", "tote 1"),
+        ("tambah", ""),  # the summary's ➕: which product is asked
+        ("sama tote 1 ya", "tote 1"),
+        ("tote 1 juga ya kak", "tote 1"),
+        ("add a tote too", "a tote"),
+        ("tambah SARUNG-GX 1", "sarung-gx 1"),  # a SKU is one word
+    ],
+)
+def test_another_product_is_read_with_what_it_names(said: str, wanted: str) -> None:
+    assert adds(said) == wanted
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "sama aja",
+        "sama-sama kak",
+        "Budi juga",
+        "terima kasih juga",
+        "Jl. Tambah Raya 5, Bekasi",  # an address, at "where to?"
+        "rumah saya juga toko, Jl. Melati 5",
+        "tambah ke pesanan INV-1001",  # an order placed: a person adds to it
+    ],
+)
+def test_what_adds_no_product_to_the_draft_is_not_read_as_one(said: str) -> None:
+    assert adds(said) is None
