@@ -501,12 +501,17 @@ def _wants(words: list[str]) -> bool:
     return words[-2:] in (["can", "i"], ["could", "i"], ["may", "i"], ["do", "i"])
 
 
+def _a_product(word: str) -> bool:
+    """Whether a word names a product: a kind of product ("kaos"), or a SKU (TOTE-KNV)."""
+    return word in _PRODUCTS or _sku_like(word)
+
+
 def _orders_a_product(words: list[str]) -> bool:
     """Whether "order" opens an order for a product with how many: "order tote 1 kirim ke
     Budi", "order kaos hitam L 2 ya" (where "order kaos saya belum sampai" asks after one)."""
     start = 1 if words[:1] and words[0] in _CALLS | _GREET else 0
     opened = words[start : start + 2]
-    if len(opened) < 2 or opened[0] != "pesanan" or opened[1] not in _PRODUCTS:
+    if len(opened) < 2 or opened[0] != "pesanan" or not _a_product(opened[1]):
         return False
     counted = any(word.isdigit() and 0 < int(word) < 1000 for word in words[start + 2 :])
     return counted and not (_ASKS_WHEN_WHERE | _ASKS_IF_DONE).intersection(words)
@@ -540,7 +545,7 @@ def _analyse(text: str) -> tuple[list[str], list[str]]:
         if word in _WISH | _TAKE and words[i + 1] in ("yang", "the") and _query(words[i + 2 :]):
             words[i] = "beli"
     for i, word in enumerate(words[:-1]):
-        if word == "pesan" and words[i + 1] in _PRODUCTS:
+        if word == "pesan" and _a_product(words[i + 1]):
             words[i] = "beli"  # "pesan kaos 2" orders a product; "pesan" alone is a message
     if _orders_a_product(words):
         words[words.index("pesanan")] = "beli"
