@@ -20,7 +20,7 @@ from models.messages import ChatMessage, Direction, Logged
 from models.people import Chat, InboundMessage
 from models.storage import Database
 from models.visits import Answered, Delivery, Visit, _in_one_statement, _plainly, store_visits
-from tests.support.database import close_database, open_database
+from tests.support.database import PgPlace, close_database, open_database
 
 T0 = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 
@@ -235,7 +235,7 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Databas
     """A PostgreSQL database with three chats, for the property test's examples."""
     folder: Path = tmp_path_factory.mktemp("visits")
 
-    async def make() -> tuple[Database, str | None, list[int]]:
+    async def make() -> tuple[Database, PgPlace | None, list[int]]:
         db, schema = await open_database("postgresql", folder)
         chats = await _chats(db, CHATS)
         await db.dispose()
