@@ -112,6 +112,7 @@ SCRIPT: tuple[tuple[str, str], ...] = (
     ("sari", "mau order kaos hitam L 2"),
     ("sari", "Sari Lestari"),
     ("sari", "Jl. Mawar 1, Bandung 40115"),
+    ("sari", "tambah kaos hitam XL 1"),  # one more product, into the same order
     ("sari", "1"),
     # The order form shops ask for, pasted by a reseller: checked, then placed with one tap.
     (

@@ -78,7 +78,8 @@ async def test_demo_script_pushes_every_phase_of_each_flow() -> None:
     assert "• Kaos Polos Hitam XL ×1 — Rp70.000" in transcript  # at Mawar's price
     assert pushed("mawar", "Pesanan dropship INV-1005 untuk Andi Wijaya") == 1
     assert "Dikirim ke: Sari Lestari, Jl. Mawar 1, Bandung 40115" in transcript
-    assert "✅ Terima kasih! Pesanan INV-1006 sudah kami buat." in transcript
+    assert "• Kaos Polos Hitam XL (KAOS-HTM-XL) ×1 — Rp85.000" in transcript  # added
+    assert "✅ Terima kasih! Pesanan INV-1006 sudah kami buat. Tagihan: Rp255.000" in transcript
     assert pushed("sari", "Pesanan INV-1006", "Pesanan Anda sudah kami terima") == 1
     # An order form from a reseller: shown to check, placed with one tap.
     assert "Untuk: Putri Ayu · 0813-7777-8888\n" in transcript
