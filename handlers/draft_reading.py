@@ -68,6 +68,28 @@ def adds(said: str) -> str | None:
     return wanted
 
 
+_REMOVE = frozenset(
+    {"hapus", "hapusin", "hapuskan", "buang", "remove", "delete", "drop", "cancel", "batal",
+     "batalin", "batalkan", "without"}
+)  # fmt: skip
+# "totenya gak jadi", "ga usah tote": this one not after all
+_NOT_AFTER_ALL = re.compile(r"\b(?:gak|ga|nggak|enggak|tidak|tdk|gk)\s+(?:jadi|usah)\b|\bgajadi\b")
+
+
+def removes(said: str) -> str | None:
+    """What a message asks to take out of the order being put together ("hapus tote",
+    "totenya gak jadi", "remove the tote"), or None when it asks no such thing."""
+    lowered = " ".join(said.lower().split())
+    unsaid = _NOT_AFTER_ALL.sub(" ", lowered)
+    words = [w.strip(".,!?;:") for w in unsaid.split()]
+    if unsaid == lowered and not _REMOVE.intersection(words):
+        return None
+    if classify(said).order_code is not None:
+        return None  # "batal INV-1001": an order placed
+    wanted = " ".join(w for w in words if w and w not in _REMOVE | CHANGE_WORDS)
+    return wanted if names_a_product(wanted) else None
+
+
 def in_between(ctx: Context, said: str) -> bool:
     """Whether a message sent when the draft asked something is a question of its own."""
     return classify(said).kind is not IntentKind.UNKNOWN or asks_the_shop(ctx, said)

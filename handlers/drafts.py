@@ -28,6 +28,7 @@ from handlers.draft_reading import (
     asks_instead_of_a_name,
     in_between,
     names_a_product,
+    removes,
 )
 from handlers.forms import OrderForm, answer_to
 from handlers.intents import (
@@ -286,6 +287,12 @@ async def answer(ctx: Context, text: str, *, held: bool = False) -> Reply | list
         return changed  # "4 aja", "eh ganti XL deh": the order changed, its question stands
     if step in LATER_STEPS and (more := adds(said)) is not None:
         return await _add_product(ctx, draft, more)  # "tambah tote 1", the summary's ➕
+    if (
+        step in LATER_STEPS
+        and (gone := removes(said))
+        and (less := await _remove(ctx, draft, gone))
+    ):
+        return less  # "hapus tote", "totenya gak jadi"
     if step in ("product", "qty") and draft.data.get("resume") and lowered in ENOUGH:
         return await _enough(ctx, draft)  # no other product after all: back to where it was
     if step == "product":
@@ -464,6 +471,25 @@ async def _enough(ctx: Context, draft: OrderDraft) -> Reply:
     draft.data = {**kept, "sku": sku, "qty": qty, **({"lines": lines} if lines else {})}
     draft.step = resume
     return await _ask_again(ctx, draft, news=None)
+
+
+async def _remove(ctx: Context, draft: OrderDraft, named: str) -> Reply | None:
+    """One of the draft's products taken out ("hapus tote"), and the draft's question asked
+    again; None when the words name none of them, or several."""
+    chosen = await _chosen(ctx, draft)
+    skus = [product.sku for product, _ in chosen]
+    query = classify(named).query or product_words(named) or named  # "totenya": the tote
+    found = await find_products(ctx.session, query, limit=5, cache=ctx.catalog, among=skus)
+    if found.missing or len(found.products) != 1:
+        return None
+    gone = found.products[0]
+    if len(chosen) == 1:  # the whole order: that is "batal"
+        return Reply(ctx.t("draft.only_product"))
+    *lines, (sku, qty) = [[product.sku, count] for product, count in chosen if product != gone]
+    kept = {k: v for k, v in draft.data.items() if k not in ("sku", "qty", "query", "lines")}
+    draft.data = {**kept, "sku": sku, "qty": qty, **({"lines": lines} if lines else {})}
+    removed = ctx.t("draft.removed", item=f"{gone.label} ({gone.sku})")
+    return await _ask_again(ctx, draft, removed, news=None)
 
 
 async def _chosen(ctx: Context, draft: OrderDraft) -> list[tuple[Product, int]]:

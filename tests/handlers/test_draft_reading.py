@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.draft_reading import adds
+from handlers.draft_reading import adds, removes
 
 
 @pytest.mark.parametrize(
@@ -36,3 +36,24 @@ def test_another_product_is_read_with_what_it_names(said: str, wanted: str) -> N
 )
 def test_what_adds_no_product_to_the_draft_is_not_read_as_one(said: str) -> None:
     assert adds(said) is None
+
+
+@pytest.mark.parametrize(
+    ("said", "named"),
+    [
+        ("hapus tote", "tote"),
+        ("totenya gak jadi kak", "totenya"),
+        ("ga usah kaos hitam", "kaos hitam"),
+        ("remove the tote", "the tote"),
+        ("batal TOTE-KNV", "tote-knv"),
+    ],
+)
+def test_a_product_taken_out_is_read_with_what_it_names(said: str, named: str) -> None:
+    assert removes(said) == named
+
+
+@pytest.mark.parametrize(
+    "said", ["batal", "cancel my order", "gak jadi deh", "batal INV-1001", "hapus", "tote 1"]
+)
+def test_what_takes_out_no_product_is_not_read_as_one(said: str) -> None:
+    assert removes(said) is None

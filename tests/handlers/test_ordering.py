@@ -390,6 +390,20 @@ async def test_the_same_wish_sent_again_is_not_a_second_line(shop: Shop) -> None
     ]
 
 
+async def test_a_product_taken_out_leaves_the_rest_and_the_last_one_is_batal(shop: Shop) -> None:
+    await at_the_summary(shop, NEW)
+    await wa(shop, NEW, "tambah tote 1")
+    taken = await text(shop, NEW, "totenya gak jadi kak")
+    assert taken.splitlines()[0] == shop.t("id", "draft.removed", item="Tote Bag Kanvas (TOTE-KNV)")
+    assert [line for line in taken.splitlines() if line.startswith("• ")] == [
+        "• Kaos Polos Hitam L (KAOS-HTM-L) ×1 — Rp85.000"
+    ]
+    # The one product left is the whole order: taking it out is cancelling, said so.
+    assert await text(shop, NEW, "hapus kaos hitam") == shop.t("id", "draft.only_product")
+    placed = await text(shop, NEW, "/pesan ok")
+    assert placed.startswith(shop.t("id", "draft.placed", code="INV-1004", due="Rp85.000"))
+
+
 async def test_the_summary_button_adds_a_product_and_that_s_all_goes_back(shop: Shop) -> None:
     await at_the_summary(shop, NEW)
     [asked] = await wa(shop, NEW, "/pesan tambah")
