@@ -28,6 +28,7 @@ from handlers.draft_reading import (
     asks_instead_of_a_name,
     in_between,
     names_a_product,
+    pieces,
     removes,
 )
 from handlers.forms import OrderForm, answer_to
@@ -97,7 +98,8 @@ async def start(
         return await answer(ctx, words) or ctx.reply("draft.ask_product")  # a button pressed
     if draft is not None and draft.step in LATER_STEPS and names_a_product(words):
         # "mau order tote 1" once a product is chosen: another one, or the same said again
-        return await _said_again(ctx, draft, words) or await _add_product(ctx, draft, words)
+        again = await _said_again(ctx, draft, words) if len(pieces(words)) == 1 else None
+        return again or await _add_product(ctx, draft, words)
     phone = await _phone_of(ctx)
     if phone is None and ctx.incoming.phone_verified:
         return await hand_over(ctx, Reason.ASKED)  # a number kabar cannot read: a person takes it
@@ -109,6 +111,7 @@ async def start(
         draft.data = {**draft.data, "asked": words}
         draft.step = "phone"
         return Reply(ctx.t("draft.share_phone"), contact_button=share_button(ctx))
+    words = await _take_first(ctx, draft, words)  # "kaos hitam L 2 sama tote 1": one by one
     qty = qty_in(words)
     if qty:
         draft.data = {**draft.data, "qty": qty}
@@ -233,6 +236,12 @@ async def _choose_product(ctx: Context, draft: OrderDraft, words: str) -> Reply:
 async def _ask_recipient(ctx: Context, draft: OrderDraft, said: str = "") -> Reply:
     """Where it goes: what an order form said, the address of the last order to confirm, or
     a name and address."""
+    if then := draft.data.get("then"):  # more products named at once: the next one
+        draft.data = {key: value for key, value in draft.data.items() if key != "then"}
+        if then[1:]:
+            draft.data = {**draft.data, "then": then[1:]}
+        chosen = await _add_product(ctx, draft, str(then[0]))
+        return replace(chosen, text=f"{said}\n{chosen.text}") if said else chosen
     if resume := draft.data.get("resume"):  # a product added: back to where the draft was
         draft.data = {key: value for key, value in draft.data.items() if key != "resume"}
         draft.step = resume
@@ -298,6 +307,7 @@ async def answer(ctx: Context, text: str, *, held: bool = False) -> Reply | list
     if step == "product":
         if classify(said).kind is IntentKind.BUY and not product_words(said):
             return _ask_product(ctx, said)  # asked again how, or said again they want to
+        said = await _take_first(ctx, draft, said)
         if not draft.data.get("qty") and (qty := qty_in(said)):
             draft.data = {**draft.data, "qty": qty}  # "tote 1": how many came with it
         return await _choose_product(ctx, draft, said)
@@ -435,8 +445,11 @@ async def _add_product(ctx: Context, draft: OrderDraft, words: str) -> Reply:
     if len(lines) >= MAX_LINES:  # no room for one more
         return await _ask_again(ctx, draft, ctx.t("draft.too_many", most=MAX_LINES), news=None)
     kept = {k: v for k, v in draft.data.items() if k not in ("sku", "qty", "query")}
-    draft.data = {**kept, "lines": lines, "resume": draft.step}
+    draft.data = {**kept, "lines": lines}
+    if "resume" not in kept and draft.step in LATER_STEPS:
+        draft.data = {**draft.data, "resume": draft.step}
     draft.step = "product"
+    words = await _take_first(ctx, draft, words)
     if wanted := qty_in(words):  # "tambah tote 2", "tambah 2": how many came with it
         draft.data = {**draft.data, "qty": wanted}
     if not names_a_product(words):  # the ➕, or "tambah 1": which product
@@ -446,6 +459,22 @@ async def _add_product(ctx: Context, draft: OrderDraft, words: str) -> Reply:
             clears_menu=True,
         )
     return await _choose_product(ctx, draft, words)
+
+
+async def _take_first(ctx: Context, draft: OrderDraft, words: str) -> str:
+    """The first of the products a message names one after another ("kaos hitam L 2 sama
+    tote 1"); the draft keeps the others (`then`) to add once it is chosen. The message as
+    it is when it names one product, or when what follows names nothing the shop sells ("L
+    sama kayak kemarin")."""
+    first, *rest = pieces(words)
+    for piece in rest:
+        query = classify(piece).query or product_words(piece) or ""
+        found = await find_products(ctx.session, query, limit=5, cache=ctx.catalog)
+        if found.missing or not found.products:
+            return words
+    if rest:
+        draft.data = {**draft.data, "then": [*rest, *(draft.data.get("then") or [])]}
+    return first
 
 
 async def _said_again(ctx: Context, draft: OrderDraft, words: str) -> Reply | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.draft_reading import adds, removes
+from handlers.draft_reading import adds, pieces, removes
 
 
 @pytest.mark.parametrize(
@@ -57,3 +57,20 @@ def test_a_product_taken_out_is_read_with_what_it_names(said: str, named: str) -
 )
 def test_what_takes_out_no_product_is_not_read_as_one(said: str) -> None:
     assert removes(said) is None
+
+
+@pytest.mark.parametrize(
+    ("said", "products"),
+    [
+        ("mau order kaos hitam L 2 sama tote 1", ["mau order kaos hitam L 2", "tote 1"]),
+        ("kaos hitam L 2, tote 1, batik M 1", ["kaos hitam L 2", "tote 1", "batik M 1"]),
+        ("I want a black tee XL and a tote", ["I want a black tee XL", "a tote"]),
+        ("mau kaos hitam dan ukuran L", ["mau kaos hitam dan ukuran L"]),  # one: its size
+        ("kaos hitam yang L dan XL", ["kaos hitam yang L dan XL"]),
+        ("tote 1", ["tote 1"]),
+    ],
+)
+def test_products_named_one_after_another_are_read_one_by_one(
+    said: str, products: list[str]
+) -> None:
+    assert pieces(said) == products

@@ -404,6 +404,23 @@ async def test_a_product_taken_out_leaves_the_rest_and_the_last_one_is_batal(sho
     assert placed.startswith(shop.t("id", "draft.placed", code="INV-1004", due="Rp85.000"))
 
 
+async def test_products_named_one_after_another_are_chosen_in_turn(shop: Shop) -> None:
+    # Before, the tote was lost and the tee was counted by the tote's "1".
+    await wa(shop, NEW, "kak mau order kaos hitam L 2 sama tote 1")
+    await wa(shop, NEW, "Sari Wulandari")
+    assert await draft_lines(shop, NEW, "Jl. Mawar 12, Bandung") == [
+        "• Kaos Polos Hitam L (KAOS-HTM-L) ×2 — Rp170.000",
+        "• Tote Bag Kanvas (TOTE-KNV) ×1 — Rp60.000",
+    ]
+    # Added at the summary, one of them needing a choice: the other waits for it.
+    [which] = await wa(shop, NEW, "tambah kaos hitam 1 dan batik 1")
+    assert [c.command for c in which.choices] == ["/pesan KAOS-HTM-L", "/pesan KAOS-HTM-XL"]
+    assert (await draft_lines(shop, NEW, "XL"))[2:] == [
+        "• Kaos Polos Hitam XL (KAOS-HTM-XL) ×1 — Rp85.000",
+        "• Kemeja Batik Premium M (BATIK-PRM-M) ×1 — Rp350.000",
+    ]
+
+
 async def test_the_summary_button_adds_a_product_and_that_s_all_goes_back(shop: Shop) -> None:
     await at_the_summary(shop, NEW)
     [asked] = await wa(shop, NEW, "/pesan tambah")
