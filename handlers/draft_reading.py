@@ -11,9 +11,9 @@ import re
 
 from handlers import faq
 from handlers.context import Context
-from handlers.intents import IntentKind, asks_for_the_catalogue, classify, normalise, product_words
+from handlers.forms import names_a_product
+from handlers.intents import IntentKind, asks_for_the_catalogue, classify, normalise
 from handlers.ordering import YES
-from models.search import colour_of, size_of
 
 # Words around a change of mind: "yaudah 4 aja", "eh ganti XL deh", "make it 3 please".
 CHANGE_WORDS = frozenset(
@@ -37,41 +37,6 @@ ENOUGH = frozenset(
     {"cukup", "sudah", "udah", "itu aja", "itu saja", "gak", "nggak", "enggak", "tidak", "no",
      "selesai", "done", "enough", "that's all", "thats all", *YES}
 )  # fmt: skip
-
-
-def names_a_product(words: str) -> bool:
-    """Whether a wish to buy names what ("mau order tote 1", not "mau beli 2")."""
-    named = classify(words).query or product_words(words) or ""
-    return any(ch.isalpha() for ch in named)
-
-
-# Between products named one after another: "kaos hitam L 2 sama tote 1", "a tee and a tote".
-_BETWEEN = re.compile(r"\s*(?:[,;&+]|\b(?:dan|sama|serta|and|plus)\b)\s*", re.IGNORECASE)
-
-
-def pieces(words: str) -> list[str]:
-    """The products a message names one after another, each in words of its own; the
-    message alone when it names one. A size or colour alone is no product of its own ("kaos
-    hitam dan ukuran L" is one)."""
-    parts = [part for part in _BETWEEN.split(words) if part.strip()]
-    if len(parts) < 2 or not all(_names_a_kind(part) for part in parts[1:]):
-        return [words]
-    return parts if names_a_product(parts[0]) else [words]
-
-
-def _names_a_kind(part: str) -> bool:
-    """Whether words name a product, not only a size, a colour or how many."""
-    named = (classify(part).query or product_words(part) or "").split()
-    return any(
-        any(ch.isalpha() for ch in word)
-        and not size_of(word)
-        and not colour_of(word)
-        and word not in _SIZE_WORDS
-        for word in named
-    )
-
-
-_SIZE_WORDS = frozenset({"ukuran", "size", "warna", "color", "colour", "yang", "yg"})
 
 
 def adds(said: str) -> str | None:

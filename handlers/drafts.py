@@ -27,11 +27,9 @@ from handlers.draft_reading import (
     an_address,
     asks_instead_of_a_name,
     in_between,
-    names_a_product,
-    pieces,
     removes,
 )
-from handlers.forms import OrderForm, answer_to
+from handlers.forms import OrderForm, answer_to, names_a_product, pieces
 from handlers.intents import (
     IntentKind,
     classify,

@@ -18,6 +18,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+from handlers.intents import classify, product_words
+from models.search import colour_of, size_of
+
 # Each part of a form, and the words its label is known by. Checked in this order: "nama
 # barang" is the product, "alamat penerima" the address, "jumlah pesanan" how many.
 _LABELS: tuple[tuple[str, frozenset[str]], ...] = tuple(
@@ -204,3 +207,41 @@ def _until(said: str, start: int, marks: tuple[re.Match[str] | None, ...]) -> st
     """The words from `start` up to the next mark after it (or the end)."""
     ends = [m.start() for m in marks if m is not None and m.start() >= start]
     return said[start : min(ends, default=len(said))].strip(" ,.;:")
+
+
+# ------------------------------------------------------------------------------- products
+
+
+def names_a_product(words: str) -> bool:
+    """Whether a wish to buy names what ("mau order tote 1", not "mau beli 2")."""
+    named = classify(words).query or product_words(words) or ""
+    return any(ch.isalpha() for ch in named)
+
+
+# Between products named one after another: "kaos hitam L 2 sama tote 1", "a tee and a tote".
+_BETWEEN = re.compile(r"\s*(?:[,;&+]|\b(?:dan|sama|serta|and|plus)\b)\s*", re.IGNORECASE)
+
+
+def pieces(words: str) -> list[str]:
+    """The products a message names one after another, each in words of its own; the
+    message alone when it names one. A size or colour alone is no product of its own ("kaos
+    hitam dan ukuran L" is one)."""
+    parts = [part for part in _BETWEEN.split(words) if part.strip()]
+    if len(parts) < 2 or not all(_names_a_kind(part) for part in parts[1:]):
+        return [words]
+    return parts if names_a_product(parts[0]) else [words]
+
+
+def _names_a_kind(part: str) -> bool:
+    """Whether words name a product, not only a size, a colour or how many."""
+    named = (classify(part).query or product_words(part) or "").split()
+    return any(
+        any(ch.isalpha() for ch in word)
+        and not size_of(word)
+        and not colour_of(word)
+        and word not in _SIZE_WORDS
+        for word in named
+    )
+
+
+_SIZE_WORDS = frozenset({"ukuran", "size", "warna", "color", "colour", "yang", "yg"})

@@ -16,9 +16,9 @@ from decimal import Decimal
 
 from handlers.context import Context
 from handlers.customer import shown, stock_answer
-from handlers.forms import OrderForm, answer_to
+from handlers.forms import OrderForm, answer_to, pieces
 from handlers.i18n import day
-from handlers.intents import classify
+from handlers.intents import classify, product_words
 from handlers.payment import account_lines
 from handlers.types import Choice, Reply, Role
 from handlers.views import stock_line
@@ -281,18 +281,21 @@ async def reseller_order(ctx: Context, args: str) -> Reply | list[Reply]:
 async def reseller_asks_to_order(ctx: Context, text: str) -> Reply:
     """A reseller's "mau order tote 2" in words: the dropship command, filled in as far as
     the words go (a dropship order needs the recipient's phone, which a draft never asks)."""
-    query = classify(text).query
     usage = ctx.t("resellerorder.usage")
-    if not query:
-        return Reply(usage)
-    found = await find_products(ctx.session, query, limit=5, cache=ctx.catalog)
-    if not found.missing and len(found.products) == 1:
+    lines: dict[Product, int] = {}
+    for piece in pieces(text):  # "kaos hitam L 2 sama tote 1": each product with its count
+        query = classify(piece).query or product_words(piece)
+        if not query:
+            return Reply(usage)
+        found = await find_products(ctx.session, query, limit=5, cache=ctx.catalog)
+        if found.missing or len(found.products) != 1:
+            listed = await stock_answer(ctx, query)  # the SKUs to write, or that there is none
+            said = listed.text if listed is not None else ctx.t("stock.none", query=query[:100])
+            return Reply(said + "\n" + usage)
         product = found.products[0]
-        said = _fill(ctx, [(product, qty_in(text) or 1)])
-        return Reply(stock_line(ctx, product) + "\n" + said)
-    listed = await stock_answer(ctx, query)  # the SKUs to write, or that there is none
-    said = listed.text if listed is not None else ctx.t("stock.none", query=query[:100])
-    return Reply(said + "\n" + usage)
+        lines[product] = min(lines.get(product, 0) + (qty_in(piece) or 1), MAX_QTY)
+    shown = [stock_line(ctx, product) for product in lines]
+    return Reply("\n".join([*shown, _fill(ctx, list(lines.items()))]))
 
 
 def _fill(ctx: Context, lines: list[tuple[Product, int]]) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.draft_reading import adds, pieces, removes
+from handlers.draft_reading import adds, removes
+from handlers.forms import pieces
 
 
 @pytest.mark.parametrize(

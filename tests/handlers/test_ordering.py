@@ -219,6 +219,9 @@ async def test_a_reseller_asking_to_order_in_words_gets_the_dropship_command_fil
     for whom in ("mau order tote 2 buat customer saya", "pesan tote 2 untuk kado"):
         filled = (await shop.text("mawar", whom)).splitlines()[-1]
         assert filled == shop.t("id", "resellerorder.fill", lines="TOTE-KNV 2").splitlines()[-1]
+    # Products named one after another are all written in, each with its own count.
+    both = await shop.text("mawar", "mau order kaos hitam L 2 sama tote 1")
+    assert both.endswith(shop.t("id", "resellerorder.fill", lines="KAOS-HTM-L 2, TOTE-KNV 1"))
     await shop.say("mawar", "/bahasa en")
     asked = await shop.text("mawar", "can I get 3 black tees XL?")
     assert asked.endswith(shop.t("en", "resellerorder.fill", lines="KAOS-HTM-XL 3"))
