@@ -440,7 +440,8 @@ async def _add_product(ctx: Context, draft: OrderDraft, words: str) -> Reply:
     ]
     if not any(chosen == sku for chosen, _ in lines):
         lines.append([sku, qty])
-    if len(lines) >= MAX_LINES:  # no room for one more
+    if len(lines) >= MAX_LINES:  # no room for one more, nor for any named with it
+        draft.data = {key: value for key, value in draft.data.items() if key != "then"}
         return await _ask_again(ctx, draft, ctx.t("draft.too_many", most=MAX_LINES), news=None)
     kept = {k: v for k, v in draft.data.items() if k not in ("sku", "qty", "query")}
     draft.data = {**kept, "lines": lines}

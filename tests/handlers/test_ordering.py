@@ -464,6 +464,14 @@ async def test_an_order_in_chat_holds_twenty_products(shop: Shop) -> None:
     refused = await text(shop, NEW, "tambah tote 1")
     assert refused.splitlines()[0] == shop.t("id", "draft.too_many", most=20)
     assert "TOTE-KNV" not in refused and refused.count("• ") == 20
+    # Named all at once, the twenty first and those after it are refused once.
+    await text(shop, NEW, "batal")
+    many = ", ".join(f"SARUNG-{chr(65 + n)}X 1" for n in range(20))
+    refused = await text(shop, NEW, f"mau order {many}, KAOS-HTM-L 1, TOTE-KNV 1")
+    assert refused.count(shop.t("id", "draft.too_many", most=20)) == 1
+    await text(shop, NEW, "Sari Wulandari")
+    lines = await draft_lines(shop, NEW, "Jl. Mawar 12, Bandung")
+    assert len(lines) == 20 and not any("TOTE-KNV" in line for line in lines)
 
 
 @pytest.mark.parametrize(
