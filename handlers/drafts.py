@@ -127,8 +127,9 @@ _BUTTONS = ("batal", "cancel", "ok", "ya", "ubah", "tambah", "cukup")  # the dra
 
 async def from_form(ctx: Context, form: OrderForm) -> Reply | list[Reply]:
     """An order form a customer filled in: the draft takes its products, name, address and
-    number, and asks only what it leaves out. Several products join the draft when each
-    names one product; otherwise a person reads the form."""
+    number, and asks only what it leaves out. Several products join the draft, one asked
+    about in turn where it names several; a product the shop does not sell, or an order
+    already placed, is for a person to read."""
     products = [piece.strip() for piece in form.items.split(",") if piece.strip()]
     if classify(form.items).order_code is not None:
         # An order placed ("Pesanan: INV-1001, Alamat: tolong ganti ke …"): a person reads it.
@@ -137,11 +138,15 @@ async def from_form(ctx: Context, form: OrderForm) -> Reply | list[Reply]:
     if len(products) > 1:
         problems = Problems([])
         chosen = await parse_lines(ctx, form.items, problems)
-        if problems or len(chosen) > MAX_LINES:
-            return await hand_over(ctx, Reason.NO_ANSWER)  # "which kaos?" is a person's to ask
-        given["lines"] = [[product.sku, qty] for product, qty in chosen[:-1]]
-        last, qty = chosen[-1]
-        products = [f"{last.sku} {qty}"]
+        if not problems and len(chosen) <= MAX_LINES:
+            given["lines"] = [[product.sku, qty] for product, qty in chosen[:-1]]
+            last, qty = chosen[-1]
+            products = [f"{last.sku} {qty}"]
+        elif all([await _sold(ctx, piece) for piece in products]):
+            products = [", ".join(products)]  # "kaos hitam 2": which one, asked in turn
+        else:
+            return await hand_over(ctx, Reason.NO_ANSWER)  # one the shop does not sell
+
     if any(ch.isalpha() for ch in form.name):
         given["name"] = form.name[:200]
     if len(form.address) >= 10:
@@ -466,14 +471,18 @@ async def _take_first(ctx: Context, draft: OrderDraft, words: str) -> str:
     it is when it names one product, or when what follows names nothing the shop sells ("L
     sama kayak kemarin")."""
     first, *rest = pieces(words)
-    for piece in rest:
-        query = classify(piece).query or product_words(piece) or ""
-        found = await find_products(ctx.session, query, limit=5, cache=ctx.catalog)
-        if found.missing or not found.products:
-            return words
+    if not all([await _sold(ctx, piece) for piece in rest]):
+        return words
     if rest:
         draft.data = {**draft.data, "then": [*rest, *(draft.data.get("then") or [])]}
     return first
+
+
+async def _sold(ctx: Context, words: str) -> bool:
+    """Whether words name something the shop sells, one product or several."""
+    query = classify(words).query or product_words(words) or ""
+    found = await find_products(ctx.session, query, limit=5, cache=ctx.catalog)
+    return bool(found.products) and not found.missing
 
 
 async def _said_again(ctx: Context, draft: OrderDraft, words: str) -> Reply | None:

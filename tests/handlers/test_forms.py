@@ -345,13 +345,29 @@ async def test_a_customers_form_with_several_products_is_one_order(shop: Shop) -
     assert sorted(qty for (qty,) in lines) == [1, 2]
 
 
+async def test_a_form_product_that_is_several_is_asked_about_and_the_rest_follow(
+    shop: Shop,
+) -> None:
+    form = "Nama: Budi\nAlamat: Jl. Melati 5, Bandung\nPesanan: kaos hitam 2, tote 1"
+    [which] = await wa(shop, STRANGER, form)  # before, a person was asked to read it
+    assert [c.command for c in which.choices] == ["/pesan KAOS-HTM-L", "/pesan KAOS-HTM-XL"]
+    summary = (await said(shop, STRANGER, "XL")).split(shop.t("id", "draft.summary"))[1]
+    assert summary.splitlines()[1:3] == [
+        "• Kaos Polos Hitam XL (KAOS-HTM-XL) ×2 — Rp170.000",
+        "• Tote Bag Kanvas (TOTE-KNV) ×1 — Rp60.000",
+    ]
+    assert summary.splitlines()[-1] == shop.t(
+        "id", "draft.to", name="Budi", address="Jl. Melati 5, Bandung"
+    )
+
+
 @pytest.mark.parametrize(
     "form",
     [
-        "Nama: Budi\nAlamat: Jl. Melati 5, Bandung\nPesanan: kaos hitam 2, tote 1",
+        "Nama: Budi\nAlamat: Jl. Melati 5, Bandung\nPesanan: sepatu 2, tote 1",
         "Pesanan: INV-1001\nAlamat: salah kak, tolong ganti ke Jl Baru 5 Bandung",
     ],
-    ids=["a product that is several", "an order placed"],
+    ids=["a product the shop does not sell", "an order placed"],
 )
 async def test_a_customers_form_a_draft_cannot_take_goes_to_a_person(shop: Shop, form: str) -> None:
     assert "#" in await said(shop, STRANGER, form)
