@@ -219,14 +219,14 @@ def names_a_product(words: str) -> bool:
 
 
 # Between products named one after another: "kaos hitam L 2 sama tote 1", "a tee and a tote".
-_BETWEEN = re.compile(r"\s*(?:[,;&+]|\b(?:dan|sama|serta|and|plus)\b)\s*", re.IGNORECASE)
+BETWEEN_PRODUCTS = re.compile(r"\s*(?:[,;&+]|\b(?:dan|sama|serta|and|plus)\b)\s*", re.IGNORECASE)
 
 
 def pieces(words: str) -> list[str]:
     """The products a message names one after another, each in words of its own; the
     message alone when it names one. A size or colour alone is no product of its own ("kaos
     hitam dan ukuran L" is one)."""
-    parts = [part for part in _BETWEEN.split(words) if part.strip()]
+    parts = [part for part in BETWEEN_PRODUCTS.split(words) if part.strip()]
     if len(parts) < 2 or not all(_names_a_kind(part) for part in parts[1:]):
         return [words]
     return parts if names_a_product(parts[0]) else [words]

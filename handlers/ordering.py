@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from handlers.context import Context
 from handlers.customer import shown, stock_answer
-from handlers.forms import OrderForm, answer_to, pieces
+from handlers.forms import BETWEEN_PRODUCTS, OrderForm, answer_to, pieces
 from handlers.i18n import day
 from handlers.intents import classify, product_words
 from handlers.payment import account_lines
@@ -97,7 +97,7 @@ async def parse_lines(ctx: Context, text: str, problems: Problems) -> list[tuple
     """`KAOS-HTM-L 2, TOTE-CANVAS 1` (or `2 KAOS-HTM-L`, `KAOS-HTM-L x2`) into products; a
     product's name that names one product does as well as its SKU (`kaos hitam xl 2`)."""
     wanted: list[tuple[list[str], int]] = []  # the words naming a product, how many
-    for piece in (p.strip() for p in text.split(",")):
+    for piece in (p.strip() for p in BETWEEN_PRODUCTS.split(text)):  # ",", "dan", "sama", "&"
         words = piece.split()
         if not words:
             continue
@@ -117,9 +117,11 @@ async def parse_lines(ctx: Context, text: str, problems: Problems) -> list[tuple
     for words, qty in wanted:
         named = " ".join(words)
         product = skus.get(clean_code(words[0]) or "")
-        if product is not None and len(words) == 2:
-            # "KAOS-HTM-L dua": a SKU with what is no quantity
-            problems.found.append(ctx.t("neworder.bad_qty", sku=product.sku, qty=words[1][:20]))
+        if product is not None and len(words) >= 2:
+            # "KAOS-HTM-L dua", "KAOS-HTM-L 2 3": a SKU with what is no quantity
+            problems.found.append(
+                ctx.t("neworder.bad_qty", sku=product.sku, qty=" ".join(words[1:])[:20])
+            )
             continue
         if product is None:
             found = await find_products(ctx.session, named, limit=5, cache=ctx.catalog)

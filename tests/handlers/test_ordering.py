@@ -138,6 +138,8 @@ async def test_a_customer_already_in_chat_is_simply_told(shop: Shop) -> None:
         ("; 0812-3456-7001; KAOS-HTM-L 1; Jl. Melati 5", "• nama penerima belum ditulis"),
         ("Budi; 0812-3456-7001; KAOS-HTM-L 1, KAOS-HTM-L 2; Jl. Melati 5",
          "• KAOS-HTM-L ditulis dua kali"),
+        ("Budi; 0812-3456-7001; KAOS-HTM-L lengan panjang 2; Jl. Melati 5",
+         "• KAOS-HTM-L: jumlah \"lengan panjang\" tidak valid (1–999)"),  # was placed
     ],
 )  # fmt: skip
 async def test_a_bad_line_is_named_and_nothing_is_written(
@@ -159,6 +161,20 @@ async def test_an_order_line_may_name_the_product_instead_of_its_sku(
     reply = await shop.text("dewi", f"/pesananbaru Budi; 0812-3456-7001; {lines}; Jl. Melati 5")
     assert "• Kaos Polos Hitam XL ×2 — Rp170.000" in reply.splitlines()
     assert "• Tote Bag Kanvas ×1 — Rp60.000" in reply.splitlines()
+
+
+async def test_products_joined_by_words_are_each_a_line(shop: Shop) -> None:
+    # Before, "dan" and "sama" were read as part of the first product: staff placed the tee
+    # alone (counted by the tote's "1"), and a reseller was told of an unknown product.
+    await shop.say(
+        "dewi", "/pesananbaru Budi; 0812-3456-7001; KAOS-HTM-L 2 dan TOTE-KNV 1; Jl. M 5"
+    )
+    order = await orders_named(shop, "INV-1004")
+    assert order.subtotal == Decimal(230000)
+    placed = await shop.text(
+        "mawar", "/pesan kaos hitam L 2 sama tote 1; Joko; 0813-2222-3333; Jl. Anggrek 3"
+    )
+    assert "• Kaos Polos Hitam L ×2 — Rp140.000\n• Tote Bag Kanvas ×1 — Rp48.000" in placed
 
 
 async def test_staff_place_an_order_step_by_step(shop: Shop) -> None:
