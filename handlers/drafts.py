@@ -305,6 +305,8 @@ async def answer(ctx: Context, text: str, *, held: bool = False) -> Reply | list
         and (less := await _remove(ctx, draft, gone))
     ):
         return less  # "hapus tote", "totenya gak jadi"
+    if step == "confirm" and (recounted := await _recounted(ctx, draft, said)) is not None:
+        return recounted  # "kaosnya jadi 3", seen on the summary: one product counted again
     if step in ("product", "qty") and draft.data.get("resume") and lowered in ENOUGH:
         return await _enough(ctx, draft)  # no other product after all: back to where it was
     if step == "product":
@@ -522,11 +524,41 @@ async def _remove(ctx: Context, draft: OrderDraft, named: str) -> Reply | None:
     gone = found.products[0]
     if len(chosen) == 1:  # the whole order: that is "batal"
         return Reply(ctx.t("draft.only_product"))
-    *lines, (sku, qty) = [[product.sku, count] for product, count in chosen if product != gone]
-    kept = {k: v for k, v in draft.data.items() if k not in ("sku", "qty", "query", "lines")}
-    draft.data = {**kept, "sku": sku, "qty": qty, **({"lines": lines} if lines else {})}
+    _keep(draft, [(product, count) for product, count in chosen if product != gone])
     removed = ctx.t("draft.removed", item=f"{gone.label} ({gone.sku})")
     return await _ask_again(ctx, draft, removed, news=None)
+
+
+_A_COUNT = re.compile(r"(?<![\w-])(\d{1,3})(?![\w-])")
+
+
+async def _recounted(ctx: Context, draft: OrderDraft, said: str) -> Reply | None:
+    """A new count for one of the draft's products, named ("kaosnya jadi 3", "tote 2 aja"),
+    and the draft's question asked again; None when the message names no count, or not
+    exactly one of them."""
+    counts = _A_COUNT.findall(said)
+    if len(counts) != 1 or not 1 <= int(counts[0]) <= MAX_QTY:
+        return None
+    named = _A_COUNT.sub(" ", said)
+    query = classify(named).query or product_words(named) or ""
+    if not any(ch.isalpha() for ch in query):
+        return None
+    chosen = await _chosen(ctx, draft)
+    skus = [product.sku for product, _ in chosen]
+    found = await find_products(ctx.session, query, limit=5, cache=ctx.catalog, among=skus)
+    if found.missing or len(found.products) != 1:
+        return None
+    which, qty = found.products[0], int(counts[0])
+    _keep(draft, [(product, qty if product == which else count) for product, count in chosen])
+    told = ctx.t("draft.changed", item=f"{which.label} ({which.sku})", qty=qty)
+    return await _ask_again(ctx, draft, told, news=None)
+
+
+def _keep(draft: OrderDraft, chosen: list[tuple[Product, int]]) -> None:
+    """Write the draft's products back: the last one is the one being chosen."""
+    *lines, (last, qty) = [[product.sku, count] for product, count in chosen]
+    kept = {k: v for k, v in draft.data.items() if k not in ("sku", "qty", "query", "lines")}
+    draft.data = {**kept, "sku": last, "qty": qty, **({"lines": lines} if lines else {})}
 
 
 async def _chosen(ctx: Context, draft: OrderDraft) -> list[tuple[Product, int]]:

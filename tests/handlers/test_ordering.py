@@ -440,6 +440,23 @@ async def test_products_named_one_after_another_are_chosen_in_turn(shop: Shop) -
     ]
 
 
+async def test_one_product_of_several_is_counted_again_by_name(shop: Shop) -> None:
+    await at_the_summary(shop, NEW)
+    await wa(shop, NEW, "tambah tote 1")
+    # Before, "kaosnya jadi 3" at the summary was a stock question, and the order kept 1.
+    assert await draft_lines(shop, NEW, "kaosnya jadi 3 aja") == [
+        "• Kaos Polos Hitam L (KAOS-HTM-L) ×3 — Rp255.000",
+        "• Tote Bag Kanvas (TOTE-KNV) ×1 — Rp60.000",
+    ]
+    assert (await draft_lines(shop, NEW, "tote 2 ya kak"))[1] == (
+        "• Tote Bag Kanvas (TOTE-KNV) ×2 — Rp120.000"
+    )
+    # "tambah" adds to the count; a plain count sets it.
+    assert (await draft_lines(shop, NEW, "tambah tote 1"))[1] == (
+        "• Tote Bag Kanvas (TOTE-KNV) ×3 — Rp180.000"
+    )
+
+
 async def test_the_summary_button_adds_a_product_and_that_s_all_goes_back(shop: Shop) -> None:
     await at_the_summary(shop, NEW)
     [asked] = await wa(shop, NEW, "/pesan tambah")
