@@ -14,6 +14,7 @@ import re
 from contextlib import suppress
 from dataclasses import replace
 
+from handlers import draft_lines
 from handlers.context import Context
 from handlers.customer import follow_up, stock_answer
 from handlers.draft_reading import (
@@ -39,7 +40,6 @@ from handlers.intents import (
 from handlers.ordering import (
     CHANGE,
     DROP,
-    MAX_QTY,
     ORDERS_FOR_OTHERS,
     YES,
     Problems,
@@ -54,7 +54,6 @@ from handlers.payment import account_lines
 from handlers.support import hand_over
 from handlers.types import Choice, Reply
 from handlers.views import share_button, stock_line
-from models.catalog import Product
 from models.change import CUSTOMER
 from models.chat_orders import (
     OrderDraft,
@@ -109,7 +108,9 @@ async def start(
         draft.data = {**draft.data, "asked": words}
         draft.step = "phone"
         return Reply(ctx.t("draft.share_phone"), contact_button=share_button(ctx))
-    words = await _take_first(ctx, draft, words)  # "kaos hitam L 2 sama tote 1": one by one
+    words = await draft_lines.take_first(
+        ctx, draft, words
+    )  # "kaos hitam L 2 sama tote 1": one by one
     qty = qty_in(words)
     if qty:
         draft.data = {**draft.data, "qty": qty}
@@ -138,11 +139,11 @@ async def from_form(ctx: Context, form: OrderForm) -> Reply | list[Reply]:
     if len(products) > 1:
         problems = Problems([])
         chosen = await parse_lines(ctx, form.items, problems)
-        if not problems and len(chosen) <= MAX_LINES:
+        if not problems and len(chosen) <= draft_lines.MAX_LINES:
             given["lines"] = [[product.sku, qty] for product, qty in chosen[:-1]]
             last, qty = chosen[-1]
             products = [f"{last.sku} {qty}"]
-        elif all([await _sold(ctx, piece) for piece in products]):
+        elif all([await draft_lines.sold(ctx, piece) for piece in products]):
             products = [", ".join(products)]  # "kaos hitam 2": which one, asked in turn
         else:
             return await hand_over(ctx, Reason.NO_ANSWER)  # one the shop does not sell
@@ -239,11 +240,8 @@ async def _choose_product(ctx: Context, draft: OrderDraft, words: str) -> Reply:
 async def _ask_recipient(ctx: Context, draft: OrderDraft, said: str = "") -> Reply:
     """Where it goes: what an order form said, the address of the last order to confirm, or
     a name and address."""
-    if then := draft.data.get("then"):  # more products named at once: the next one
-        draft.data = {key: value for key, value in draft.data.items() if key != "then"}
-        if then[1:]:
-            draft.data = {**draft.data, "then": then[1:]}
-        chosen = await _add_product(ctx, draft, str(then[0]))
+    if (named := draft_lines.next_named(draft)) is not None:  # more named at once: the next
+        chosen = await _add_product(ctx, draft, named)
         return replace(chosen, text=f"{said}\n{chosen.text}") if said else chosen
     if resume := draft.data.get("resume"):  # a product added: back to where the draft was
         draft.data = {key: value for key, value in draft.data.items() if key != "resume"}
@@ -312,7 +310,7 @@ async def answer(ctx: Context, text: str, *, held: bool = False) -> Reply | list
     if step == "product":
         if classify(said).kind is IntentKind.BUY and not product_words(said):
             return _ask_product(ctx, said)  # asked again how, or said again they want to
-        said = await _take_first(ctx, draft, said)
+        said = await draft_lines.take_first(ctx, draft, said)
         if not draft.data.get("qty") and (qty := qty_in(said)):
             draft.data = {**draft.data, "qty": qty}  # "tote 1": how many came with it
         return await _choose_product(ctx, draft, said)
@@ -434,28 +432,17 @@ async def _ask_again(
 
 # ------------------------------------------------------------------------------- more products
 
-MAX_LINES = 20  # products in one order placed in chat; a longer list is a person's to take
-
 
 async def _add_product(ctx: Context, draft: OrderDraft, words: str) -> Reply:
     """Another product into the draft: the one chosen so far is kept among its lines, the new
     one is chosen as the first was, and the draft goes back to where it was."""
-    sku, qty = draft.data["sku"], int(draft.data["qty"])
-    lines = [
-        [chosen, min(count + qty, MAX_QTY) if chosen == sku else count]
-        for chosen, count in draft.data.get("lines") or []
-    ]
-    if not any(chosen == sku for chosen, _ in lines):
-        lines.append([sku, qty])
-    if len(lines) >= MAX_LINES:  # no room for one more, nor for any named with it
-        draft.data = {key: value for key, value in draft.data.items() if key != "then"}
-        return await _ask_again(ctx, draft, ctx.t("draft.too_many", most=MAX_LINES), news=None)
-    kept = {k: v for k, v in draft.data.items() if k not in ("sku", "qty", "query")}
-    draft.data = {**kept, "lines": lines}
-    if "resume" not in kept and draft.step in LATER_STEPS:
+    if not draft_lines.set_aside(draft):  # no room for one more, nor for any named with it
+        too_many = ctx.t("draft.too_many", most=draft_lines.MAX_LINES)
+        return await _ask_again(ctx, draft, too_many, news=None)
+    if "resume" not in draft.data and draft.step in LATER_STEPS:
         draft.data = {**draft.data, "resume": draft.step}
     draft.step = "product"
-    words = await _take_first(ctx, draft, words)
+    words = await draft_lines.take_first(ctx, draft, words)
     if wanted := qty_in(words):  # "tambah tote 2", "tambah 2": how many came with it
         draft.data = {**draft.data, "qty": wanted}
     if not names_a_product(words):  # the ➕, or "tambah 1": which product
@@ -467,108 +454,52 @@ async def _add_product(ctx: Context, draft: OrderDraft, words: str) -> Reply:
     return await _choose_product(ctx, draft, words)
 
 
-async def _take_first(ctx: Context, draft: OrderDraft, words: str) -> str:
-    """The first of the products a message names one after another ("kaos hitam L 2 sama
-    tote 1"); the draft keeps the others (`then`) to add once it is chosen. The message as
-    it is when it names one product, or when what follows names nothing the shop sells ("L
-    sama kayak kemarin")."""
-    first, *rest = pieces(words)
-    if not all([await _sold(ctx, piece) for piece in rest]):
-        return words
-    if rest:
-        draft.data = {**draft.data, "then": [*rest, *(draft.data.get("then") or [])]}
-    return first
-
-
-async def _sold(ctx: Context, words: str) -> bool:
-    """Whether words name something the shop sells, one product or several."""
-    query = classify(words).query or product_words(words) or ""
-    found = await find_products(ctx.session, query, limit=5, cache=ctx.catalog)
-    return bool(found.products) and not found.missing
-
-
 async def _said_again(ctx: Context, draft: OrderDraft, words: str) -> Reply | None:
     """The product being chosen, asked for again ("mau order kaos hitam L 2" sent twice): its
     quantity is the one said now, and the draft's question stands. None for another product."""
-    query = classify(words).query or product_words(words) or words
-    found = await find_products(ctx.session, query, limit=5, cache=ctx.catalog)
-    if found.missing or [p.sku for p in found.products] != [draft.data["sku"]]:
+    product = await draft_lines.the_one_chosen(ctx, draft, words)
+    if product is None:
         return None
     if qty := qty_in(words):
         draft.data = {**draft.data, "qty": qty}
-    return await _ask_again(ctx, draft, stock_line(ctx, found.products[0]))
+    return await _ask_again(ctx, draft, stock_line(ctx, product))
 
 
 async def _enough(ctx: Context, draft: OrderDraft) -> Reply:
     """No other product after all: the last one chosen is the one being chosen again, and the
     draft's question is asked once more."""
-    *lines, (sku, qty) = draft.data["lines"]
-    resume = str(draft.data["resume"])
-    kept = {
-        k: v for k, v in draft.data.items() if k not in ("sku", "qty", "query", "resume", "lines")
-    }
-    draft.data = {**kept, "sku": sku, "qty": qty, **({"lines": lines} if lines else {})}
-    draft.step = resume
+    draft.step = str(draft.data["resume"])
+    draft.data = {key: value for key, value in draft.data.items() if key != "resume"}
+    draft_lines.take_back(draft)
     return await _ask_again(ctx, draft, news=None)
 
 
 async def _remove(ctx: Context, draft: OrderDraft, named: str) -> Reply | None:
     """One of the draft's products taken out ("hapus tote"), and the draft's question asked
     again; None when the words name none of them, or several."""
-    chosen = await _chosen(ctx, draft)
-    skus = [product.sku for product, _ in chosen]
-    query = classify(named).query or product_words(named) or named  # "totenya": the tote
-    found = await find_products(ctx.session, query, limit=5, cache=ctx.catalog, among=skus)
-    if found.missing or len(found.products) != 1:
+    found = await draft_lines.one_of(ctx, draft, named)
+    if found is None:
         return None
-    gone = found.products[0]
-    if len(chosen) == 1:  # the whole order: that is "batal"
+    gone, rows = found
+    if len(rows) == 1:  # the whole order: that is "batal"
         return Reply(ctx.t("draft.only_product"))
-    _keep(draft, [(product, count) for product, count in chosen if product != gone])
+    draft_lines.keep(draft, [(product, count) for product, count in rows if product != gone])
     removed = ctx.t("draft.removed", item=f"{gone.label} ({gone.sku})")
     return await _ask_again(ctx, draft, removed, news=None)
-
-
-_A_COUNT = re.compile(r"(?<![\w-])(\d{1,3})(?![\w-])")
 
 
 async def _recounted(ctx: Context, draft: OrderDraft, said: str) -> Reply | None:
     """A new count for one of the draft's products, named ("kaosnya jadi 3", "tote 2 aja"),
     and the draft's question asked again; None when the message names no count, or not
     exactly one of them."""
-    counts = _A_COUNT.findall(said)
-    if len(counts) != 1 or not 1 <= int(counts[0]) <= MAX_QTY:
+    counted = draft_lines.count_named(said)
+    found = await draft_lines.one_of(ctx, draft, counted[1]) if counted else None
+    if counted is None or found is None:
         return None
-    named = _A_COUNT.sub(" ", said)
-    query = classify(named).query or product_words(named) or ""
-    if not any(ch.isalpha() for ch in query):
-        return None
-    chosen = await _chosen(ctx, draft)
-    skus = [product.sku for product, _ in chosen]
-    found = await find_products(ctx.session, query, limit=5, cache=ctx.catalog, among=skus)
-    if found.missing or len(found.products) != 1:
-        return None
-    which, qty = found.products[0], int(counts[0])
-    _keep(draft, [(product, qty if product == which else count) for product, count in chosen])
+    (qty, _), (which, rows) = counted, found
+    draft_lines.keep(draft, [(p, qty if p == which else count) for p, count in rows])
     told = ctx.t("draft.changed", item=f"{which.label} ({which.sku})", qty=qty)
     return await _ask_again(ctx, draft, told, news=None)
-
-
-def _keep(draft: OrderDraft, chosen: list[tuple[Product, int]]) -> None:
-    """Write the draft's products back: the last one is the one being chosen."""
-    *lines, (last, qty) = [[product.sku, count] for product, count in chosen]
-    kept = {k: v for k, v in draft.data.items() if k not in ("sku", "qty", "query", "lines")}
-    draft.data = {**kept, "sku": last, "qty": qty, **({"lines": lines} if lines else {})}
-
-
-async def _chosen(ctx: Context, draft: OrderDraft) -> list[tuple[Product, int]]:
-    """The draft's products and how many of each, in the order chosen; one chosen twice is
-    one line."""
-    wanted: dict[str, int] = {}
-    for sku, qty in [*(draft.data.get("lines") or []), [draft.data["sku"], draft.data["qty"]]]:
-        wanted[sku] = min(wanted.get(sku, 0) + int(qty), MAX_QTY)
-    products = await products_by_sku(ctx.session, list(wanted))
-    return [(products[sku], qty) for sku, qty in wanted.items() if sku in products]
 
 
 async def meanwhile(ctx: Context) -> Reply | None:
@@ -628,7 +559,7 @@ def _ask(question: str) -> Reply:
 async def _confirm(ctx: Context, draft: OrderDraft, prefix: str = "") -> Reply:
     """The summary with the total, to confirm, add to or cancel (`prefix`: what is said
     first)."""
-    chosen = await _chosen(ctx, draft)
+    chosen = await draft_lines.chosen(ctx, draft)
     draft.step = "confirm"
     lines = [prefix + ctx.t("draft.summary")]
     lines += [
@@ -659,7 +590,7 @@ async def _place_draft(ctx: Context, draft: OrderDraft) -> Reply:
     phone = await _phone_of(ctx)
     if phone is None:
         return Reply(ctx.t("draft.share_phone"), contact_button=share_button(ctx))
-    chosen = await _chosen(ctx, draft)
+    chosen = await draft_lines.chosen(ctx, draft)
     customer = await customer_by_phone(ctx.session, phone, draft.data["name"], ctx.lang.value)
     if ctx.incoming.phone_verified:
         await link_by_phone(ctx.session, ctx.chat, phone)
