@@ -224,17 +224,47 @@ BETWEEN_PRODUCTS = re.compile(r"\s*(?:[,;&+]|\b(?:dan|sama|serta|and|plus)\b)\s*
 
 def pieces(words: str) -> list[str]:
     """The products a message names one after another, each in words of its own; the
-    message alone when it names one. A size or colour alone is no product of its own ("kaos
-    hitam dan ukuran L" is one)."""
+    message alone when it names one. Another size or colour of the first is the first in
+    that size or colour ("kaos hitam L 2 dan XL 1"); a size or colour the first leaves open
+    is the first's own ("kaos hitam dan ukuran L" is one product)."""
     parts = [part for part in BETWEEN_PRODUCTS.split(words) if part.strip()]
-    if len(parts) < 2 or not all(_names_a_kind(part) for part in parts[1:]):
+    if len(parts) < 2 or not names_a_product(parts[0]):
         return [words]
-    return parts if names_a_product(parts[0]) else [words]
+    named = [parts[0]]
+    for part in parts[1:]:
+        other = part if _names_a_kind(part) else _another_variant(parts[0], part)
+        if other is None:
+            return [words]
+        named.append(other)
+    return named
+
+
+def _another_variant(first: str, part: str) -> str | None:
+    """The first product in the size or colour a part names ("XL 1" after "kaos hitam L 2":
+    "kaos hitam xl 1"); None when the first names no size, or no colour, to replace."""
+    had, said = _query_words(first), _query_words(part)
+    sizes, colours = [w for w in said if size_of(w)], [w for w in said if colour_of(w)]
+    if not (sizes or colours):
+        return None
+    if (sizes and not any(size_of(w) for w in had)) or (
+        colours and not any(colour_of(w) for w in had)
+    ):
+        return None  # what the first leaves open: it is the first's own
+    base = [
+        w
+        for w in had
+        if not w.isdigit() and not (sizes and size_of(w)) and not (colours and colour_of(w))
+    ]
+    return " ".join([*base, *sizes, *colours, *(w for w in said if w.isdigit())])
+
+
+def _query_words(words: str) -> list[str]:
+    return (classify(words).query or product_words(words) or "").split()
 
 
 def _names_a_kind(part: str) -> bool:
     """Whether words name a product, not only a size, a colour or how many."""
-    named = (classify(part).query or product_words(part) or "").split()
+    named = _query_words(part)
     return any(
         any(ch.isalpha() for ch in word)
         and not size_of(word)
@@ -244,4 +274,7 @@ def _names_a_kind(part: str) -> bool:
     )
 
 
-_SIZE_WORDS = frozenset({"ukuran", "size", "warna", "color", "colour", "yang", "yg"})
+# Words beside a size or colour that name no product: "ukuran L", "XL masing-masing 1".
+_SIZE_WORDS = frozenset(
+    {"ukuran", "size", "warna", "color", "colour", "yang", "yg", "masing-masing", "masing", "each"}
+)

@@ -67,7 +67,9 @@ def test_what_takes_out_no_product_is_not_read_as_one(said: str) -> None:
         ("kaos hitam L 2, tote 1, batik M 1", ["kaos hitam L 2", "tote 1", "batik M 1"]),
         ("I want a black tee XL and a tote", ["I want a black tee XL", "a tote"]),
         ("mau kaos hitam dan ukuran L", ["mau kaos hitam dan ukuran L"]),  # one: its size
-        ("kaos hitam yang L dan XL", ["kaos hitam yang L dan XL"]),
+        ("kaos hitam yang L dan XL", ["kaos hitam yang L", "kaos hitam xl"]),  # both sizes
+        ("kaos hitam L 2 dan XL 1", ["kaos hitam L 2", "kaos hitam xl 1"]),
+        ("kaos hitam dan putih", ["kaos hitam", "kaos putih"]),
         ("tote 1", ["tote 1"]),
     ],
 )

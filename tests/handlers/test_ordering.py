@@ -431,6 +431,18 @@ async def test_products_named_one_after_another_are_chosen_in_turn(shop: Shop) -
         "• Kaos Polos Hitam L (KAOS-HTM-L) ×2 — Rp170.000",
         "• Tote Bag Kanvas (TOTE-KNV) ×1 — Rp60.000",
     ]
+    # Another size of the same shirt is a product of its own, as said.
+    await text(shop, NEW, "batal")
+    await wa(shop, NEW, "mau order kaos hitam L 1 dan XL 2")
+    await wa(shop, NEW, "Sari Wulandari")
+    assert await draft_lines(shop, NEW, "Jl. Mawar 12, Bandung") == [
+        "• Kaos Polos Hitam L (KAOS-HTM-L) ×1 — Rp85.000",
+        "• Kaos Polos Hitam XL (KAOS-HTM-XL) ×2 — Rp170.000",
+    ]
+    await text(shop, NEW, "batal")
+    await wa(shop, NEW, "kak mau order kaos hitam L 2 sama tote 1")
+    await wa(shop, NEW, "Sari Wulandari")
+    await wa(shop, NEW, "Jl. Mawar 12, Bandung")
     # Added at the summary, one of them needing a choice: the other waits for it.
     [which] = await wa(shop, NEW, "tambah kaos hitam 1 dan batik 1")
     assert [c.command for c in which.choices] == ["/pesan KAOS-HTM-L", "/pesan KAOS-HTM-XL"]
