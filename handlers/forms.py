@@ -227,7 +227,8 @@ def pieces(words: str) -> list[str]:
     message alone when it names one. Another size or colour of the first is the first in
     that size or colour ("kaos hitam L 2 dan XL 1"); a size or colour the first leaves open
     is the first's own ("kaos hitam dan ukuran L" is one product)."""
-    parts = [part for part in BETWEEN_PRODUCTS.split(words) if part.strip()]
+    each = _EACH.search(words)  # "kaos hitam L dan XL masing-masing 1": a count for all
+    parts = [part for part in BETWEEN_PRODUCTS.split(_EACH.sub(" ", words)) if part.strip()]
     if len(parts) < 2 or not names_a_product(parts[0]):
         return [words]
     named = [parts[0]]
@@ -236,7 +237,12 @@ def pieces(words: str) -> list[str]:
         if other is None:
             return [words]
         named.append(other)
+    if each is not None:
+        named = [" ".join(f"{part} {each[1]}".split()) for part in named]
     return named
+
+
+_EACH = re.compile(r"\b(?:masing-masing|masing2|masing|each|semuanya)\s+(\d{1,3})\b", re.I)
 
 
 def _another_variant(first: str, part: str) -> str | None:

@@ -70,6 +70,7 @@ def test_what_takes_out_no_product_is_not_read_as_one(said: str) -> None:
         ("kaos hitam yang L dan XL", ["kaos hitam yang L", "kaos hitam xl"]),  # both sizes
         ("kaos hitam L 2 dan XL 1", ["kaos hitam L 2", "kaos hitam xl 1"]),
         ("kaos hitam dan putih", ["kaos hitam", "kaos putih"]),
+        ("kaos hitam L dan XL masing-masing 2", ["kaos hitam L 2", "kaos hitam xl 2"]),
         ("tote 1", ["tote 1"]),
     ],
 )
