@@ -356,11 +356,16 @@ async def draft_lines(shop: Shop, phone: str, said: str) -> list[str]:
     return [line for line in replies.splitlines() if line.startswith("• ")]
 
 
+async def ordered(shop: Shop, phone: str, wish: str) -> list[str]:
+    """A new customer's wish, then their name and address: the summary's product lines."""
+    await wa(shop, phone, wish)
+    await wa(shop, phone, "Sari Wulandari")
+    return await draft_lines(shop, phone, "Jl. Mawar 12, Bandung")
+
+
 async def at_the_summary(shop: Shop, phone: str) -> None:
     """A new customer's draft of one black tee L, at its summary."""
-    await wa(shop, phone, "mau order kaos hitam L 1")
-    await wa(shop, phone, "Sari Wulandari")
-    assert await draft_lines(shop, phone, "Jl. Mawar 12, Bandung") == [
+    assert await ordered(shop, phone, "mau order kaos hitam L 1") == [
         "• Kaos Polos Hitam L (KAOS-HTM-L) ×1 — Rp85.000"
     ]
 
@@ -424,25 +429,17 @@ async def test_a_product_taken_out_leaves_the_rest_and_the_last_one_is_batal(sho
 
 
 async def test_products_named_one_after_another_are_chosen_in_turn(shop: Shop) -> None:
-    # Before, the tote was lost and the tee was counted by the tote's "1".
-    await wa(shop, NEW, "kak mau order kaos hitam L 2 sama tote 1")
-    await wa(shop, NEW, "Sari Wulandari")
-    assert await draft_lines(shop, NEW, "Jl. Mawar 12, Bandung") == [
-        "• Kaos Polos Hitam L (KAOS-HTM-L) ×2 — Rp170.000",
-        "• Tote Bag Kanvas (TOTE-KNV) ×1 — Rp60.000",
-    ]
     # Another size of the same shirt is a product of its own, as said.
-    await text(shop, NEW, "batal")
-    await wa(shop, NEW, "mau order kaos hitam L 1 dan XL 2")
-    await wa(shop, NEW, "Sari Wulandari")
-    assert await draft_lines(shop, NEW, "Jl. Mawar 12, Bandung") == [
+    assert await ordered(shop, NEW, "mau order kaos hitam L 1 dan XL 2") == [
         "• Kaos Polos Hitam L (KAOS-HTM-L) ×1 — Rp85.000",
         "• Kaos Polos Hitam XL (KAOS-HTM-XL) ×2 — Rp170.000",
     ]
     await text(shop, NEW, "batal")
-    await wa(shop, NEW, "kak mau order kaos hitam L 2 sama tote 1")
-    await wa(shop, NEW, "Sari Wulandari")
-    await wa(shop, NEW, "Jl. Mawar 12, Bandung")
+    # Before, the tote was lost and the tee was counted by the tote's "1".
+    assert await ordered(shop, NEW, "kak mau order kaos hitam L 2 sama tote 1") == [
+        "• Kaos Polos Hitam L (KAOS-HTM-L) ×2 — Rp170.000",
+        "• Tote Bag Kanvas (TOTE-KNV) ×1 — Rp60.000",
+    ]
     # Added at the summary, one of them needing a choice: the other waits for it.
     [which] = await wa(shop, NEW, "tambah kaos hitam 1 dan batik 1")
     assert [c.command for c in which.choices] == ["/pesan KAOS-HTM-L", "/pesan KAOS-HTM-XL"]
