@@ -108,9 +108,8 @@ async def start(
         draft.data = {**draft.data, "asked": words}
         draft.step = "phone"
         return Reply(ctx.t("draft.share_phone"), contact_button=share_button(ctx))
-    words = await draft_lines.take_first(
-        ctx, draft, words
-    )  # "kaos hitam L 2 sama tote 1": one by one
+    # "kaos hitam L 2 sama tote 1": one by one, the others waiting their turn
+    words = await draft_lines.take_first(ctx, draft, words)
     qty = qty_in(words)
     if qty:
         draft.data = {**draft.data, "qty": qty}
@@ -147,7 +146,6 @@ async def from_form(ctx: Context, form: OrderForm) -> Reply | list[Reply]:
             products = [", ".join(products)]  # "kaos hitam 2": which one, asked in turn
         else:
             return await hand_over(ctx, Reason.NO_ANSWER)  # one the shop does not sell
-
     if any(ch.isalpha() for ch in form.name):
         given["name"] = form.name[:200]
     if len(form.address) >= 10:
@@ -469,7 +467,8 @@ async def _enough(ctx: Context, draft: OrderDraft) -> Reply:
     """No other product after all: the last one chosen is the one being chosen again, and the
     draft's question is asked once more."""
     draft.step = str(draft.data["resume"])
-    draft.data = {key: value for key, value in draft.data.items() if key != "resume"}
+    # none of those named with it either
+    draft.data = {key: value for key, value in draft.data.items() if key not in ("resume", "then")}
     draft_lines.take_back(draft)
     return await _ask_again(ctx, draft, news=None)
 

@@ -478,6 +478,11 @@ async def test_the_summary_button_adds_a_product_and_that_s_all_goes_back(shop: 
     # On WhatsApp the summary's second option adds; a product then picked by its name.
     assert (await text(shop, NEW, "2")) == shop.t("id", "draft.ask_more")
     assert len(await draft_lines(shop, NEW, "tote 1")) == 2
+    # "cukup" at the choice of one of two products named at once drops both.
+    await wa(shop, NEW, "tambah kaos hitam 1 dan batik 1")  # which kaos?
+    assert len(await draft_lines(shop, NEW, "cukup")) == 2
+    lines = await draft_lines(shop, NEW, "tambah kaos putih 1")
+    assert len(lines) == 3 and not any("BATIK" in line for line in lines)
 
 
 async def test_a_product_added_before_the_summary_comes_back_to_the_question_asked(
