@@ -58,6 +58,8 @@ class Hint(StrEnum):
     PRODUCTION = "production"  # how far it is made: "batiknya udah jadi belum"
     PRAISE = "praise"  # a thank-you that is praise: "barangnya bagus, suka banget"
     ARRIVED = "arrived"  # said, not asked, that it came: "paketnya udah sampai kak"
+    REQUEST = "request"  # something to be done, for a person: "tolong dikirim besok", "tolong
+    # dibungkus kado" (where "tolong" alone asks for help)
 
 
 @dataclass(frozen=True)
@@ -305,6 +307,25 @@ _ADDS = _words("tambah tambahkan nambah menambah ditambah add")
 _TO_AN_ORDER: tuple[str, ...] = (
     "ke pesanan", "di pesanan", "dalam pesanan", "to my order", "to the order", "to order",
 )  # fmt: skip
+# Asking the shop to do something to an order, which only a person can, in the customer's
+# own words and word order: another address, size or colour ("alamat pengiriman saya mau
+# ganti", "ukurannya diganti L ya"), a detail that is wrong ("nomor hp penerima salah"),
+# haste ("tolong dipercepat ya"), somewhere else to send it ("kirim ke alamat kantor aja").
+# ("Tukar" is not among them: "bisa tukar ukuran?" asks the shop's rule on exchanges.)
+_CHANGE = _words("""
+    ganti diganti ubah diubah rubah dirubah change switch edit salah keliru wrong koreksi revisi
+""")
+_DETAILS = _words("alamat address ukuran size warna color colour penerima recipient")
+_HURRY = _words("""
+    cepetin cepatin cepatkan percepat dipercepat secepatnya buruan hurry rush faster expedite
+""")
+_SEND = _words("kirim dikirim kirimkan kirimin antar diantar anter dianter send ship deliver")
+_TOWARDS = _words("ke to")
+_ASKS_FOR = _words("tolong mohon please jangan segera")
+_PLACES = _words("""
+    alamat address kantor office rumah home house jalan jl jln street gang gg komplek kompleks
+    perumahan apartemen kos kost kosan
+""")
 # Saying the order came ("paketnya udah sampai kak", "it arrived today, thanks").
 _ARRIVED_PHRASES: tuple[str, ...] = (
     "sudah sampai", "sudah datang", "sudah diterima", "sudah terima", "sudah saya terima",
@@ -515,6 +536,46 @@ def _orders_a_product(words: list[str]) -> bool:
         return False
     counted = any(word.isdigit() and 0 < int(word) < 1000 for word in words[start + 2 :])
     return counted and not (_ASKS_WHEN_WHERE | _ASKS_IF_DONE).intersection(words)
+
+
+def _asks_to_change(t: _Text, text: str) -> bool:
+    """Whether a message asks the shop to change an order, not whether it could ("kapan
+    dikirim ke rumah?" asks when)."""
+    if t.has(_HURRY):
+        return True
+    if t.has(_CHANGE) and t.has(_DETAILS):
+        # "kaos L ganti XL ada?" asks for another size in stock; "pesanan saya ganti ukuran
+        # L ya, ada?" still asks to change the order.
+        return t.order_noun() or not (t.has(_STOCK_STRONG) or t.weak_stock())
+    if (sent := _sent_at(t, text)) is None:
+        return False
+    towards = next((i for i, word in enumerate(t.words[sent:], sent) if word in _TOWARDS), None)
+    return towards is not None and not _PLACES.isdisjoint(t.words[towards + 1 :])
+
+
+def _asks_to_send(t: _Text, text: str) -> bool:
+    """Whether a message tells the shop when or whether to send ("tolong dikirim besok ya",
+    "jangan dikirim dulu", "mohon segera dikirim"), not asks when it was ("sudah dikirim?")
+    or asks for the tracking number ("tolong kirim resinya")."""
+    return _sent_at(t, text) is not None and t.has(_ASKS_FOR) and not t.has(_TRACKING)
+
+
+def _sent_at(t: _Text, text: str) -> int | None:
+    """Where a message that asks nothing says "send", if it does."""
+    if "?" in text or t.has(_QUESTION | _ASKING):
+        return None
+    return next((i for i, word in enumerate(t.words) if word in _SEND), None)
+
+
+_NO_FAVOUR = _FILLER | _ACK | _GREET | _TIME_OF_DAY | _CALLS | _THANKS | _QUESTION
+
+
+def _asks_a_favour(t: _Text) -> bool:
+    """Whether "tolong" asks for something done ("tolong dibungkus kado ya", "tolong pakai
+    jne") rather than for help ("tolong", "tolong bantu saya", "tolong, caranya gimana?")."""
+    if t.vocab & _HELP != {"tolong"} or t.says(_HELP_PHRASES):
+        return False
+    return not t.vocab <= _NO_FAVOUR | {"tolong"}
 
 
 def _analyse(text: str) -> tuple[list[str], list[str]]:
@@ -758,6 +819,8 @@ def classify(text: str) -> Intent:
 
     def status(order_code: str | None = None) -> Intent:
         hints = {Hint.TRACKING} if t.has(_TRACKING | _PARCEL) else set()
+        if _asks_to_send(t, text):
+            hints.add(Hint.REQUEST)
         if progress:
             hints.add(Hint.PRODUCTION)
         if arrived:
@@ -773,7 +836,12 @@ def classify(text: str) -> Intent:
     # Order of precedence: the most specific signal wins.
     if code is None and t.says(_STOP_PHRASES) and (not order_noun or t.has(_MESSAGE_WORDS)):
         return Intent(IntentKind.STOP, words=kept)
-    if t.has(_PERSON) or t.says(_PERSON_PHRASES) or (t.has(_ADDS) and t.says(_TO_AN_ORDER)):
+    if (
+        t.has(_PERSON)
+        or t.says(_PERSON_PHRASES)
+        or (t.has(_ADDS) and t.says(_TO_AN_ORDER))
+        or ("beli" not in t.vocab and _asks_to_change(t, text))
+    ):
         return Intent(IntentKind.PERSON, code.upper() if code else None, words=kept)
     if t.says(_PAID_PHRASES):
         if _says_paid(words, text):
@@ -822,7 +890,8 @@ def classify(text: str) -> Intent:
     if greeting and t.only(_GREET | _TIME_OF_DAY | _FILLER | _QUESTION | _ACK):
         return Intent(IntentKind.GREETING, words=kept)
     if t.has(_HELP) or t.says(_HELP_PHRASES):
-        return Intent(IntentKind.HELP, words=kept)
+        hints = frozenset({Hint.REQUEST}) if _asks_a_favour(t) else frozenset()
+        return Intent(IntentKind.HELP, hints=hints, words=kept)
     if t.has(_MENU) or t.says(_MENU_PHRASES):
         return Intent(IntentKind.MENU, words=kept)
     if t.has(_STOP):

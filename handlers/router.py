@@ -333,6 +333,8 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
     about_orders = kind in (IntentKind.ORDER_STATUS, IntentKind.MY_ORDERS) and not intent.order_code
     if ctx.role is Role.STAFF and about_orders and staff.asks_about_today(text):
         return await staff.orders_today(ctx)  # "berapa order hari ini?"
+    if Hint.REQUEST in intent.hints and ctx.role is not Role.STAFF:
+        return await support.hand_over(ctx, Reason.ASKED)  # "tolong dikirim besok ya"
     if kind is IntentKind.ORDER_STATUS:
         if ctx.role is Role.STAFF and asks_what_is_late(text):
             return await staff.queue(ctx, "telat")  # "yang telat apa aja?"

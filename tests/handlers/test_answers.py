@@ -112,6 +112,12 @@ async def test_a_customer_message_is_read_and_answered_as_meant(
         assert replies[-1].text == shop.t(lang, "status.pick")
         labels = [choice.label for choice in replies[-1].choices]
         assert all(" · " in label for label in labels) and len(labels) > 1  # items and phase
+    elif resolves == "person":  # handed to a person, who is asked to look at once
+        async with corpus_db.sessions() as session:
+            [thread] = await session.scalars(select(SupportThread))
+        assert first.startswith(shop.t(lang, "support.ack.asked", number=thread.id))
+    elif resolves == "help":
+        assert first == shop.t(lang, "help.title")
     elif resolves == "orders":
         assert first == shop.t(lang, "orders.title")
     elif resolves == "myorders":

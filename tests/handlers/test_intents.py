@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from handlers.intents import (
     MAX_TEXT_LENGTH,
+    Hint,
     Intent,
     IntentKind,
     classify,
@@ -211,6 +212,36 @@ def test_classifies_chat_text(text: str, expected: Intent) -> None:
 @pytest.mark.parametrize("token", ["XL", "2pcs", "3xl", "50rb", "10am", "30x40cm", "x2", "kaos2"])
 def test_sizes_quantities_and_plurals_are_not_order_codes(token: str) -> None:
     assert classify(f"pesanan {token} sudah dikirim?") == status()
+
+
+# Asked to do something to an order, not asked about one: only a person does it.
+TO_BE_DONE = [
+    ("alamat pengiriman saya mau ganti", K.PERSON, False),  # the change named last
+    ("ukurannya diganti L aja kak", K.PERSON, False),
+    ("nomor hp penerima salah", K.PERSON, False),
+    ("kak tolong cepetin ya", K.PERSON, False),
+    ("kirim ke alamat kantor aja", K.PERSON, False),
+    ("send it to my office please", K.PERSON, False),
+    ("tolong jangan dikirim dulu", K.ORDER_STATUS, True),  # the order named: after the FAQ
+    ("mohon segera dikirim ya", K.ORDER_STATUS, True),
+    ("tolong dibungkus kado ya", K.HELP, True),
+    # ... and what stays a question, or help
+    ("kapan dikirim ke rumah saya?", K.ORDER_STATUS, False),
+    ("apakah pesanan saya segera dikirim?", K.ORDER_STATUS, False),
+    ("tolong kirim resinya", K.ORDER_STATUS, False),  # the tracking number, answered
+    ("kaos hitam ukuran L ganti XL ada?", K.STOCK, False),  # another size in stock
+    ("bisa tukar ukuran?", K.UNKNOWN, False),  # the shop's rule on exchanges
+    ("tolong bantu saya", K.HELP, False),
+    ("tolong kak", K.HELP, False),
+]
+
+
+@pytest.mark.parametrize(("text", "kind", "to_be_done"), TO_BE_DONE, ids=[r[0] for r in TO_BE_DONE])
+def test_a_request_for_the_order_is_told_from_a_question(
+    text: str, kind: IntentKind, to_be_done: bool
+) -> None:
+    intent = classify(text)
+    assert (intent.kind, Hint.REQUEST in intent.hints) == (kind, to_be_done)
 
 
 def test_normalise_maps_chat_spellings_to_canonical_words() -> None:
