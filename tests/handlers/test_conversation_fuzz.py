@@ -6,11 +6,12 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 
 from models import Chat, SupportThread
+from models.enums import Language
 from models.storage import Database
 from models.support import ThreadStatus
 from tests.support.database import sqlite_file
@@ -28,6 +29,11 @@ TEXTS = st.one_of(
     st.builds(lambda junk: "/status " + junk, st.text(max_size=80)),
 )
 CHANGED = ("✅", "↩️", "→")  # words in a staff reply that say something did change
+# What a customer or a reseller changes with one message, said back in these replies: an alert
+# when a product is back, a payment announced, a reseller's dropship order. Hypothesis also
+# tries strings from kabar's own code (the demo's "/kabari KAOS-PTH-L"), so they do come up.
+DONE = ("notify.done", "pay.claim_received", "pay.claim_waits", "pay.proof_received")
+DONE_BY_RESELLERS = ("neworder.placed",)
 
 
 @pytest.fixture
@@ -48,6 +54,12 @@ async def _talk(path: Path, persona: str, text: str) -> tuple[list[str], bool, s
         changed = await shop.snapshot() != before
         if changed and await _handed_over(db):
             changed = False  # asked for a person: staff were told, which is what was asked
+        if changed and persona != "dewi":
+            done = DONE + DONE_BY_RESELLERS if persona == "mawar" else DONE
+            said = tuple(
+                shop.messages.template(lang, key).split("{")[0] for key in done for lang in Language
+            )
+            changed = not any(reply.text.startswith(said) for reply in replies)
         return [r.text for r in replies], changed, shop.t("id", "error.sorry")
     finally:
         await db.dispose()
@@ -67,6 +79,7 @@ async def _handed_over(db: Database) -> bool:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(persona=st.sampled_from(["sari", "tamu", "mawar", "dewi"]), text=TEXTS)
+@example(persona="sari", text="/kabari KAOS-PTH-L")  # asked: she is told when it is back
 def test_any_text_from_anyone_gets_an_answer_and_changes_nothing_unasked(
     shop_file: Path, persona: str, text: str
 ) -> None:
