@@ -226,6 +226,9 @@ async def _found(ctx: Context, found: StockFound, *, tell_when_back: bool = Fals
             return ctx.reply(
                 "stock.no_variant", wanted=wanted, alternatives=", ".join(found.alternatives)
             )
+        if found.product:  # "Tote Bag Kanvas does not come in black", not "that product …"
+            missing = " ".join(found.missing)
+            return ctx.reply("stock.not_made_in", product=found.product, missing=missing)
         return ctx.reply("stock.no_variant_at_all", wanted=wanted)
     products = found.products
     if not products:

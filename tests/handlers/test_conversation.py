@@ -374,7 +374,10 @@ async def test_a_follow_up_to_one_product_asks_after_its_other_variants(
 async def test_a_colour_the_product_shown_does_not_come_in_is_said_plainly(shop: Shop) -> None:
     await shop.say("tamu", "ada tote?")
     answer = await shop.text("tamu", "yang hitam?")
-    assert answer == shop.t("id", "stock.no_variant_at_all", wanted="Tote Bag Kanvas hitam")
+    assert answer == shop.t("id", "stock.not_made_in", product="Tote Bag Kanvas", missing="hitam")
+    await shop.say("tamu", "/bahasa en")
+    answer = await shop.text("tamu", "do you have the tote in black?")
+    assert answer == "Sorry, Tote Bag Kanvas does not come in black."
 
 
 @pytest.mark.parametrize("follow_up", ["kalau warna putih ada?", "do you have it in white?"])
