@@ -240,6 +240,7 @@ _STATUS_PHRASES: tuple[str, ...] = (
 _LIST = _words("daftar list semua all riwayat history orders")
 _LIST_LOOK = _words("lihat show view see tampilkan")
 _POSSESSIVE = _words("saya my mine kami our")
+_BELONGS = _words("my our")  # before what is theirs: "my bag"
 # Words that, said with "order"/"pesan" right after them, make it a purchase, not an order.
 _WANT = _words("mau ingin pengen pingin mo mw want wanna to can cara bisa boleh like format")
 # Ways of taking a product: "can I get 2 tote bags", "I'll take the black tee", "saya ambil 2".
@@ -288,6 +289,7 @@ _PERSON_PHRASES: tuple[str, ...] = (
     "ngobrol sama", "telepon admin", "telpon admin", "customer service", "real person",
     "talk to", "speak to", "speak with", "talk with", "a person", "help me", "not a bot",
     "barangnya rusak", "barang rusak", "salah kirim", "kurang barang",
+
     # What only a person may decide for a customer: money back, a cancellation, another address.
     "kembalikan uang", "uang kembali", "balikin uang", "minta refund", "mau refund",
     "pengembalian dana", "money back", "want a refund", "batalkan pesanan", "batal pesanan",
@@ -320,6 +322,13 @@ _HURRY = _words("""
     cepetin cepatin cepatkan percepat dipercepat secepatnya buruan hurry rush faster expedite
 """)
 _SEND = _words("kirim dikirim kirimkan kirimin antar diantar anter dianter send ship deliver")
+# It does not fit, said of what came ("kaosnya kekecilan"), where asked it is the shop's rule
+# on returns ("bisa retur kalau kekecilan?").
+_DOES_NOT_FIT: tuple[str, ...] = (
+    "kekecilan", "kebesaran", "tidak muat", "tidak pas", "too small", "too big", "too tight",
+    "does not fit", "not fit",
+)  # fmt: skip
+_MAY_I = _words("kalau kalo klo jika if bisa boleh can could apakah")
 _TOWARDS = _words("ke to")
 _ASKS_FOR = _words("tolong mohon please jangan segera")
 _PLACES = _words("""
@@ -543,6 +552,8 @@ def _asks_to_change(t: _Text, text: str) -> bool:
     dikirim ke rumah?" asks when)."""
     if t.has(_HURRY):
         return True
+    if t.says(_DOES_NOT_FIT):
+        return "?" not in text and not t.has(_MAY_I)
     if t.has(_CHANGE) and t.has(_DETAILS):
         # "kaos L ganti XL ada?" asks for another size in stock; "pesanan saya ganti ukuran
         # L ya, ada?" still asks to change the order.
@@ -709,10 +720,15 @@ class _Text:
         return any(a == "ada" and b in ("tidak", "belum") for a, b in pairwise(core))
 
     def order_noun(self) -> bool:
-        """Tell whether the text names an order: "pesanan", "paket", "my order", "barang saya"."""
+        """Tell whether the text names an order: "pesanan", "paket", "my order", "barang
+        saya", or what the customer bought as theirs: "kaos saya", "is my bag ready?"."""
         if self.has(_ORDER_NOUNS):
             return True
-        return any(a == "barang" and b in _POSSESSIVE for a, b in pairwise(self.words))
+        return any(
+            ((a == "barang" or a in _PRODUCTS) and b in _POSSESSIVE)
+            or (a in _BELONGS and b in _PRODUCTS)
+            for a, b in pairwise(self.words)
+        )
 
 
 def _query(words: list[str]) -> str | None:
@@ -949,6 +965,7 @@ _STOCK_STRONG_PHRASES = _as_read(_STOCK_STRONG_PHRASES)
 _STOCK_WEAK_PHRASES = _as_read(_STOCK_WEAK_PHRASES)
 _PERSON_PHRASES = _as_read(_PERSON_PHRASES)
 _TO_AN_ORDER = _as_read(_TO_AN_ORDER)
+_DOES_NOT_FIT = _as_read(_DOES_NOT_FIT)
 _ARRIVED_PHRASES = _as_read(_ARRIVED_PHRASES)
 _PAID_PHRASES = _as_read(_PAID_PHRASES)
 _RESUME_PHRASES = _as_read(_RESUME_PHRASES)

@@ -119,6 +119,10 @@ OWN: list[tuple[str, Intent]] = [
     ("مرحبا INV-1001", status("INV-1001")),
     ("terima INV-1001", status("INV-1001")),
     ("kak udh dikirim blm?", status()),
+    ("is my bag ready?", status()),  # what they bought, as theirs: their order
+    ("who is sending my bag?", status()),
+    ("kaos saya sudah dikirim belum?", status()),
+    ("ada kaos buat anak saya?", stock("kaos")),  # someone's, not what they bought
     ("brp lama lg nyampe paket sy?", status()),
     ("min orderan aku kok blm dikirim2 ya", status()),
     ("where's my package??", status()),
@@ -225,6 +229,9 @@ TO_BE_DONE = [
     ("tolong jangan dikirim dulu", K.ORDER_STATUS, True),  # the order named: after the FAQ
     ("mohon segera dikirim ya", K.ORDER_STATUS, True),
     ("tolong dibungkus kado ya", K.HELP, True),
+    ("my shirt is too small", K.PERSON, False),  # an exchange: a person arranges it
+    ("kaosnya kekecilan kak", K.PERSON, False),
+    ("ukurannya gak pas", K.PERSON, False),
     # ... and what stays a question, or help
     ("kapan dikirim ke rumah saya?", K.ORDER_STATUS, False),
     ("apakah pesanan saya segera dikirim?", K.ORDER_STATUS, False),
