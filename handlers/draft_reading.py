@@ -27,7 +27,10 @@ CHANGE_WORDS = frozenset(
 SAYS_CHANGE = frozenset({"ganti", "diganti", "ubah", "diubah", "aja", "saja", "instead", "change"})
 
 NAME_WORDS = frozenset({"nama", "namanya", "name", "penerima", "penerimanya", "recipient"})
-ADDRESS_WORDS = frozenset({"alamat", "alamatnya", "address", "kirim", "pengiriman"})
+ADDRESS_WORDS = frozenset(
+    {"alamat", "alamatnya", "address", "kirim", "pengiriman", "delivery", "shipping"}
+)
+OWN_WORDS = frozenset({"saya", "aku", "my", "our", "the", "of"})  # "alamat pengiriman saya"
 
 
 MORE = frozenset({"tambah", "tambahin", "tambahkan", "nambah", "add", "plus"})  # another product
@@ -127,6 +130,13 @@ def an_address(ctx: Context, said: str) -> bool:
     addressed = "," in said or bool(_ADDRESS_PARTS.intersection(words))
     coded = intent.kind is IntentKind.ORDER_STATUS and intent.order_code is not None
     return coded and written_out and addressed
+
+
+def plainly_an_address(said: str) -> bool:
+    """Whether a message can only be an address: a word of one and a number ("Jl. Melati 5
+    Bandung", "Perum Griya Blok C2"), which no one's name has."""
+    words = re.findall(r"\w+", said.lower())
+    return bool(_ADDRESS_PARTS.intersection(words)) and any(ch.isdigit() for ch in said)
 
 
 def asks_the_shop(ctx: Context, said: str) -> bool:

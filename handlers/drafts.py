@@ -23,11 +23,13 @@ from handlers.draft_reading import (
     ENOUGH,
     MORE,
     NAME_WORDS,
+    OWN_WORDS,
     SAYS_CHANGE,
     adds,
     an_address,
     asks_instead_of_a_name,
     in_between,
+    plainly_an_address,
     removes,
 )
 from handlers.forms import OrderForm, answer_to, names_a_product, pieces
@@ -334,6 +336,9 @@ async def answer(ctx: Context, text: str, *, held: bool = False) -> Reply | list
             return None
         if not any(ch.isalpha() for ch in said):
             return _ask_name(ctx)  # "-" or "?" is nobody's name
+        if plainly_an_address(said) and len(said) >= 10:  # the address first: kept, name asked
+            draft.data = {**draft.data, "address": said[:500], "form": True}
+            return _ask_name(ctx, ctx.t("draft.address_first") + "\n")
         draft.data = {**draft.data, "name": said}
         if draft.data.get("form") and draft.data.get("address"):  # a form said where
             return await _confirm(ctx, draft)
@@ -375,10 +380,11 @@ async def _changed(ctx: Context, draft: OrderDraft, said: str) -> Reply | None:
         return await _ask_again(ctx, draft)
     if not SAYS_CHANGE.intersection(words) or not kept:
         return None
-    if set(kept) <= NAME_WORDS:  # "ganti nama": the name is asked again
+    named = set(kept) - OWN_WORDS
+    if named and named <= NAME_WORDS:  # "ganti nama": the name is asked again
         draft.step = "name"
         return _ask_name(ctx)
-    if set(kept) <= ADDRESS_WORDS:
+    if named and named <= ADDRESS_WORDS:  # "alamat pengiriman saya mau ganti"
         draft.step = "address"
         return _ask(ctx.t("draft.ask_address"))
     return await _variant_changed(ctx, draft, said)

@@ -350,6 +350,31 @@ async def test_a_change_of_mind_in_a_draft_changes_it_and_its_question_stands(sh
     assert "• Kaos Polos Hitam XL (KAOS-HTM-XL) ×2 — Rp170.000" in summary.text.splitlines()
 
 
+async def test_an_address_given_for_the_name_is_kept_and_the_name_asked(shop: Shop) -> None:
+    await wa(shop, NEW, "mau pesan kaos hitam L 1")
+    asked = await text(shop, NEW, "Jl. Mawar 12 Bandung")  # at "whose name?": where, not who
+    assert asked.splitlines() == [
+        shop.t("id", "draft.address_first"),
+        shop.t("id", "draft.ask_name_or", name="Pembeli"),
+    ]
+    [summary] = await wa(shop, NEW, "Sari Wulandari")  # the address is not asked again
+    assert "Dikirim ke: Sari Wulandari, Jl. Mawar 12 Bandung" in summary.text.splitlines()
+
+
+@pytest.mark.parametrize(
+    "change", ["alamat pengiriman saya mau ganti", "change my delivery address please"]
+)
+async def test_the_address_changed_in_any_word_order_is_asked_again(
+    shop: Shop, change: str
+) -> None:
+    await at_the_summary(shop, NEW)
+    await wa(shop, NEW, "/bahasa en" if change.startswith("change") else "/bahasa id")
+    lang = "en" if change.startswith("change") else "id"
+    assert await text(shop, NEW, change) == shop.t(lang, "draft.ask_address")  # no person
+    [summary] = await wa(shop, NEW, "Jl. Melati 3, Bogor")
+    assert "Jl. Melati 3, Bogor" in summary.text
+
+
 async def draft_lines(shop: Shop, phone: str, said: str) -> list[str]:
     """The product lines of the summary a message is answered with."""
     replies = "\n".join(r.text for r in await wa(shop, phone, said))
