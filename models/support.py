@@ -39,7 +39,7 @@ from models.audience import staff_chat_ids
 from models.base import Base, UTCDateTime, str_enum, utcnow
 from models.enums import NotificationKind, Phase
 from models.flows import FINAL
-from models.linking import chat_orders, known_as, linked_customers
+from models.linking import chat_orders, known_as, linked_customers, reseller_orders
 from models.messages import ChatMessage, last_messages, messages_after
 from models.outbox import (
     Alert,
@@ -286,8 +286,12 @@ async def _forward_payload(
 
 
 async def _orders_of(session: AsyncSession, chat: Chat) -> list[tuple[str, str, str]]:
-    """The chat's newest orders, open ones first: (code, phase, production stage or "")."""
+    """The chat's newest orders, open ones first: (code, phase, production stage or ""); a
+    reseller's chat has the orders placed through them too."""
     orders = await chat_orders(session, chat, 10)
+    if chat.reseller_id is not None:
+        placed = await reseller_orders(session, chat.reseller_id, 10)
+        orders += [order for order, _ in placed if order not in orders]
     ranked = sorted(orders, key=lambda o: o.phase in FINAL)[:5]
     return [
         (o.code, o.phase.value, o.stage_name or "" if o.phase is Phase.IN_PRODUCTION else "")

@@ -82,6 +82,12 @@ async def test_staff_are_told_to_answer_a_dropship_customer_in_the_resellers_nam
     assert brand in rina.splitlines() and "dropship" not in sari
 
 
+async def test_staff_see_the_orders_a_reseller_placed_when_the_reseller_asks(shop: Shop) -> None:
+    await shop.say("mawar", "mau bicara sama admin")
+    [forward] = forwards(await shop.deliver(after=0))
+    assert "Pesanan: DS-2001 dipesan" in forward.splitlines()
+
+
 async def test_outside_the_hours_the_customer_is_told_when_people_answer(shop: Shop) -> None:
     shop.conversation.settings = replace(shop.settings, support_hours=(time(10), time(17)))
     [ack] = await shop.say("sari", "mau bicara sama admin")  # 09:00 in Jakarta
