@@ -62,6 +62,11 @@ BUILT_IN: dict[str, tuple[str, ...]] = {
         "promo", "diskon", "discount", "voucher", "kode promo", "potongan harga", "ada potongan",
         "sale", "harga spesial", "any promo", "any discount", "promo code",
     ),
+    # "min order" is left out: "min, order saya kapan dikirim?" calls the admin.
+    "minimum_order": (
+        "minimal order", "minimum order", "minimal pesan", "minimal pembelian", "minimal beli",
+        "beli minimal", "order minimal", "minimal berapa pcs", "minimum purchase", "moq",
+    ),
     "material": (
         "bahan", "bahan apa", "material", "kain apa", "jenis kain", "jenis bahan", "fabric",
         "what material", "made of", "katun apa", "cotton apa",

@@ -6,7 +6,7 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
-from handlers import common, customer, drafts, ordering, payment, staff, support
+from handlers import common, customer, draft_lines, drafts, ordering, payment, staff, support
 from handlers.context import Context
 from handlers.faq import ABOUT_PRODUCTS, FaqTopic, match, topic, unanswered
 from handlers.forms import OrderForm, read_form, read_sentence
@@ -301,6 +301,8 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
             return pick
         if kind is IntentKind.PERSON or support.asks_for_person(ctx, intent.words):
             return await support.hand_over(ctx, Reason.ASKED)
+        if kind is IntentKind.BUY and (asked := await _buying_asks_the_shop(ctx, understood)):
+            return asked  # "ada diskon kalau beli banyak?": no product, a shop question
         if kind is IntentKind.BUY and ctx.role is Role.RESELLER:
             return await ordering.reseller_asks_to_order(ctx, text)
         if kind is IntentKind.BUY:
@@ -426,6 +428,20 @@ def asks_how_to_pay(ctx: Context, understood: Understood) -> bool:
 SMALL_TALK = frozenset(
     {IntentKind.UNKNOWN, IntentKind.HELP, IntentKind.MENU, IntentKind.GREETING, IntentKind.THANKS}
 )
+
+
+async def _buying_asks_the_shop(ctx: Context, understood: Understood) -> Reply | None:
+    """A shop question with buying in it that names nothing the shop sells ("kalau beli 2
+    ongkirnya berapa?", "beli banyak ada diskon?"): the shop's answer, or a person where the
+    shop wrote none. None when it is a wish to buy after all."""
+    faq = understood.faq
+    if faq is None and unanswered(ctx.settings.faq, understood.intent.words) is None:
+        return None
+    if await draft_lines.sold(ctx, understood.intent.query or ""):
+        return None  # "mau beli kaos hitam, ada diskon?" starts the order
+    if faq is not None:
+        return common.faq_answer(ctx, faq)
+    return await support.hand_over(ctx, Reason.NO_ANSWER)
 
 
 def _asks_what_is_unwritten(understood: Understood, faq: Sequence[FaqTopic]) -> bool:

@@ -115,7 +115,7 @@ async def test_a_customer_message_is_read_and_answered_as_meant(
     elif resolves == "person":  # handed to a person, who is asked to look at once
         async with corpus_db.sessions() as session:
             [thread] = await session.scalars(select(SupportThread))
-        assert first.startswith(shop.t(lang, "support.ack.asked", number=thread.id))
+        assert first.startswith(shop.t(lang, f"support.ack.{thread.reason}", number=thread.id))
     elif resolves == "help":
         assert first == shop.t(lang, "help.title")
     elif resolves == "orders":
