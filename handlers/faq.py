@@ -74,7 +74,8 @@ BUILT_IN: dict[str, tuple[str, ...]] = {
     "size_chart": (
         "size chart", "sizechart", "ukuran detail", "detail ukuran", "lebar dada", "panjang baju",
         "lingkar dada", "lingkar pinggang", "berapa cm", "ukuran cm", "measurements",
-        "chest width", "body length",
+        "chest width", "body length", "ukuran yang cocok", "ukuran apa yang cocok",
+        "size yang cocok", "size apa yang cocok", "which size should", "what size should",
     ),
     "custom": (
         "custom", "kustom", "sablon custom", "bisa sablon", "desain sendiri", "design sendiri",

@@ -793,6 +793,14 @@ def narrowing(intent: Intent) -> str | None:
     return query
 
 
+def variants_asked(intent: Intent) -> str | None:
+    """What a question about sizes or colours names of a product, with no products shown to
+    follow up ("yang putih ukuran apa aja?" -> "putih"; "warna apa aja?" -> ""), or None."""
+    if not _SIZE_LABELS.intersection(intent.words):
+        return None
+    return narrowing(intent)
+
+
 def product_words(text: str) -> str | None:
     """The words of a message that may name a product ("yang XL aja" -> "xl"), or None."""
     return _query(normalise(text))

@@ -20,6 +20,7 @@ from handlers.intents import (
     asks_what_is_late,
     classify,
     narrowing,
+    variants_asked,
 )
 from handlers.types import Reply, Role
 from handlers.views import menu
@@ -319,7 +320,13 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
             if ctx.chat.misses:
                 ctx.chat.misses = 0
             return answer
-        if kind is IntentKind.UNKNOWN and understood.kind != "faq":
+        unwritten = understood.kind != "faq"
+        variants = variants_asked(intent) if kind is IntentKind.UNKNOWN and unwritten else None
+        if variants is not None:
+            # "warna apa aja?" with nothing shown before: which product, or the white ones
+            intent = replace(intent, kind=IntentKind.STOCK, query=variants or None)
+            kind = IntentKind.STOCK
+        if kind is IntentKind.UNKNOWN and unwritten:
             ctx.chat.misses += 1  # twice in a row, and a person takes over
             if ctx.chat.misses >= MISSES_BEFORE_HANDOVER:
                 return await support.hand_over(ctx, Reason.NOT_UNDERSTOOD)

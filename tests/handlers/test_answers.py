@@ -116,6 +116,8 @@ async def test_a_customer_message_is_read_and_answered_as_meant(
         async with corpus_db.sessions() as session:
             [thread] = await session.scalars(select(SupportThread))
         assert first.startswith(shop.t(lang, f"support.ack.{thread.reason}", number=thread.id))
+    elif resolves == "ask":  # which product?
+        assert answer == shop.t(lang, "stock.ask")
     elif resolves == "help":
         assert first == shop.t(lang, "help.title")
     elif resolves == "orders":

@@ -422,12 +422,19 @@ async def test_taking_one_of_several_listed_by_number_asks_which(shop: Shop) -> 
 
 
 async def test_only_a_stock_answer_just_shown_is_followed_up(shop: Shop) -> None:
-    follow_up = "yang hitam ukuran apa aja?"
-    assert await shop.text("sari", follow_up) == shop.t("id", "unknown.text")  # nothing shown
+    follow_up = "ukuran apa aja?"  # which product's? none shown: the customer is asked
+    assert await shop.text("sari", follow_up) == shop.t("id", "stock.ask")
     await shop.say("sari", LISTED)
     assert skus_in(await shop.text("sari", "ada tote?")) == ["TOTE-KNV"]  # a new question
     await shop.say("sari", "halo")  # another answer in between
-    assert await shop.text("sari", follow_up) == shop.t("id", "unknown.text")
+    assert await shop.text("sari", follow_up) == shop.t("id", "stock.ask")
+
+
+async def test_a_question_about_colours_with_nothing_shown_is_asked_of_the_shop(
+    shop: Shop,
+) -> None:
+    answer = await shop.text("sari", "yang hitam ukuran apa aja?")
+    assert skus_in(answer) == ["KAOS-HTM-L", "KAOS-HTM-XL"]
 
 
 async def test_undo_puts_shipped_stock_back(shop: Shop) -> None:
