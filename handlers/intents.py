@@ -793,6 +793,19 @@ def narrowing(intent: Intent) -> str | None:
     return query
 
 
+_CANCEL = _words("cancel batal batalin batalkan dibatalkan membatalkan")
+
+
+def asks_to_cancel(intent: Intent) -> bool:
+    """Whether a message asks to cancel an order without naming one: "cancel my order",
+    "batalin pesanan saya aja"."""
+    return (
+        intent.kind is IntentKind.PERSON
+        and intent.order_code is None
+        and not _CANCEL.isdisjoint(intent.words)
+    )
+
+
 def variants_asked(intent: Intent) -> str | None:
     """What a question about sizes or colours names of a product, with no products shown to
     follow up ("yang putih ukuran apa aja?" -> "putih"; "warna apa aja?" -> ""), or None."""

@@ -17,6 +17,7 @@ from handlers.intents import (
     asks_for_the_catalogue,
     asks_the_price,
     asks_to_be_told,
+    asks_to_cancel,
     asks_what_is_late,
     classify,
     narrowing,
@@ -138,6 +139,9 @@ async def dispatch(ctx: Context, *, slash_optional: bool) -> list[Reply]:
     if ctx.drafting and ctx.thread is None and text.lower() in ordering.DROP:
         # "batal" ends the order in the making, before it reads as the staff's /batal.
         return _as_list(await drafts.answer(ctx, text) or ctx.reply("draft.dropped"))
+    if ctx.drafting and ctx.role is Role.UNKNOWN and asks_to_cancel(classify(text)):
+        # "cancel my order" from a chat with no order but the one in the making: that one.
+        return _as_list(await drafts.answer(ctx, "batal") or ctx.reply("draft.dropped"))
     # The conversation already cut the text to what a platform sends; the pattern is linear.
     match = COMMAND.match(text)
     slashed = text.startswith("/")

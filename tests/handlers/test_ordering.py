@@ -760,6 +760,19 @@ async def test_a_shown_name_with_no_letters_is_not_offered(shop: Shop) -> None:
     assert asked.text.endswith(shop.t("id", "draft.ask_name")) and asked.choices == ()
 
 
+async def test_cancel_my_order_with_no_order_but_the_draft_drops_the_draft(shop: Shop) -> None:
+    await at_the_summary(shop, NEW)  # a new customer: the draft is all they have
+    assert await text(shop, NEW, "cancel my order") == shop.t("id", "draft.dropped")
+    async with shop.db.sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(OrderDraft)) == 0
+        assert await s.scalar(select(func.count()).select_from(SupportThread)) == 0
+    # Sari has orders placed: which one she means is for a person, and her draft waits.
+    await shop.say("sari", "mau order tote 1")
+    [handed, meanwhile] = await shop.say("sari", "batalin pesanan saya")
+    assert handed.text.startswith(shop.t("id", "support.ack.asked", number=1))
+    assert meanwhile.text.endswith(shop.t("id", "draft.ask_name_or", name="Sari"))
+
+
 async def test_a_draft_is_cancelled_reminded_expires_and_survives_a_restart(shop: Shop) -> None:
     await text(shop, PHONE, "mau order tote bag")
     assert await text(shop, PHONE, "batal") == shop.t("id", "draft.dropped")
