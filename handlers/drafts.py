@@ -303,8 +303,8 @@ async def answer(ctx: Context, text: str, *, held: bool = False) -> Reply | list
         and (less := await _remove(ctx, draft, gone))
     ):
         return less  # "hapus tote", "totenya gak jadi"
-    if step == "confirm" and (recounted := await _recounted(ctx, draft, said)) is not None:
-        return recounted  # "kaosnya jadi 3", seen on the summary: one product counted again
+    if step in LATER_STEPS and (recounted := await _recounted(ctx, draft, said)) is not None:
+        return recounted  # "kaosnya jadi 3": one product counted again
     if step in ("product", "qty") and draft.data.get("resume") and lowered in ENOUGH:
         return await _enough(ctx, draft)  # no other product after all: back to where it was
     if step == "product":
@@ -376,6 +376,10 @@ async def _changed(ctx: Context, draft: OrderDraft, said: str) -> Reply | None:
     # A bare "123" at "whose name?" is asked again: only words around it say it is a change.
     qty = typed_qty(" ".join(kept)) if 0 < len(kept) <= 2 and len(kept) < len(words) else None
     if qty is not None:
+        if draft.data.get("lines"):  # "jadi 3" of several products: of which?
+            rows = await draft_lines.chosen(ctx, draft)
+            choices = tuple(Choice(f"{p.label} ×{qty}", f"{p.sku} jadi {qty}") for p, _ in rows)
+            return Reply(ctx.t("draft.which_count", qty=qty), choices=choices)
         draft.data = {**draft.data, "qty": qty}
         return await _ask_again(ctx, draft)
     if not SAYS_CHANGE.intersection(words) or not kept:

@@ -491,6 +491,23 @@ async def test_one_product_of_several_is_counted_again_by_name(shop: Shop) -> No
     )
 
 
+async def test_a_count_of_several_products_naming_none_asks_which(shop: Shop) -> None:
+    await wa(shop, NEW, "mau order kaos hitam L 2 sama tote 1")  # at "whose name?"
+    [which] = await wa(shop, NEW, "jadi 3 aja")  # the tee or the tote? (it was the tote)
+    assert which.text == shop.t("id", "draft.which_count", qty=3)
+    assert [(c.label, c.command) for c in which.choices] == [
+        ("Kaos Polos Hitam L ×3", "KAOS-HTM-L jadi 3"),
+        ("Tote Bag Kanvas ×3", "TOTE-KNV jadi 3"),
+    ]
+    [again] = await wa(shop, NEW, which.choices[0].command)  # picked before the name
+    assert again.text.endswith(shop.t("id", "draft.ask_name_or", name="Pembeli"))
+    await wa(shop, NEW, "Sari Wulandari")
+    assert await draft_lines(shop, NEW, "Jl. Mawar 12, Bandung") == [
+        "• Kaos Polos Hitam L (KAOS-HTM-L) ×3 — Rp255.000",
+        "• Tote Bag Kanvas (TOTE-KNV) ×1 — Rp60.000",
+    ]
+
+
 async def test_the_summary_button_adds_a_product_and_that_s_all_goes_back(shop: Shop) -> None:
     await at_the_summary(shop, NEW)
     [asked] = await wa(shop, NEW, "/pesan tambah")
