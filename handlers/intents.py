@@ -58,8 +58,9 @@ class Hint(StrEnum):
     PRODUCTION = "production"  # how far it is made: "batiknya udah jadi belum"
     PRAISE = "praise"  # a thank-you that is praise: "barangnya bagus, suka banget"
     ARRIVED = "arrived"  # said, not asked, that it came: "paketnya udah sampai kak"
-    REQUEST = "request"  # something to be done, for a person: "tolong dikirim besok", "tolong
-    # dibungkus kado" (where "tolong" alone asks for help)
+    # Something to be done, for a person: "tolong dikirim besok", "tolong dibungkus kado"
+    # (where "tolong" alone asks for help).
+    REQUEST = "request"
 
 
 @dataclass(frozen=True)
@@ -277,11 +278,11 @@ _TRACKING = _words("resi awb tracking lacak track kurir courier ekspedisi")
 _PARCEL = _words("paket kiriman pengiriman package packages parcel shipment")
 # Asking for a person. "admin" and "min" alone are how people address the shop ("min, ada stok
 # kaos?"), so they count only with a word that asks to talk to them.
-_PERSON = _words("""
+_CANCEL = _words("cancel batal batalin batalkan dibatalkan membatalkan")
+_PERSON = _CANCEL | _words("""
     manusia operator komplain complain complaint keluhan kecewa human agent cs
     customerservice
-    cancel batal batalin batalkan dibatalkan membatalkan
-""")  # the last line: only a person cancels an order for a customer
+""")  # with _CANCEL: only a person cancels an order for a customer
 _PERSON_PHRASES: tuple[str, ...] = (
     "sama admin", "dengan admin", "ke admin", "hubungi admin", "panggil admin", "chat admin",
     "minta admin", "admin saja", "adminnya mana", "admin asli", "orang asli", "bukan bot",
@@ -289,7 +290,6 @@ _PERSON_PHRASES: tuple[str, ...] = (
     "ngobrol sama", "telepon admin", "telpon admin", "customer service", "real person",
     "talk to", "speak to", "speak with", "talk with", "a person", "help me", "not a bot",
     "barangnya rusak", "barang rusak", "salah kirim", "kurang barang",
-
     # What only a person may decide for a customer: money back, a cancellation, another address.
     "kembalikan uang", "uang kembali", "balikin uang", "minta refund", "mau refund",
     "pengembalian dana", "money back", "want a refund", "batalkan pesanan", "batal pesanan",
@@ -791,9 +791,6 @@ def narrowing(intent: Intent) -> str | None:
     if query is None and _VARIANTS.intersection(intent.words):
         return ""
     return query
-
-
-_CANCEL = _words("cancel batal batalin batalkan dibatalkan membatalkan")
 
 
 def asks_to_cancel(intent: Intent) -> bool:
