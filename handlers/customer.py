@@ -19,7 +19,7 @@ from handlers.views import (
 from models import inventory, linking
 from models.catalog import Product
 from models.chat_orders import products_by_sku
-from models.enums import Fulfillment, Phase
+from models.enums import Fulfillment, PaymentState, Phase
 from models.flows import FINAL
 from models.inventory import subscribe
 from models.linking import Item, items_of, order_history, visible_orders
@@ -113,6 +113,8 @@ def _pointed_to(pool: list[Order], items: dict[int, list[Item]], intent: Intent)
         picked = named or picked
     if Hint.TRACKING in intent.hints:
         picked = [o for o in picked if o.tracking_number] or picked
+    if Hint.PAYMENT in intent.hints:  # the one whose transfer is being checked
+        picked = [o for o in picked if o.payment_state is PaymentState.PROOF_SENT] or picked
     if Hint.PRODUCTION in intent.hints:
         making = [o for o in picked if o.phase is Phase.IN_PRODUCTION]
         made_to_order = [

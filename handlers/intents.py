@@ -58,6 +58,7 @@ class Hint(StrEnum):
     PRODUCTION = "production"  # how far it is made: "batiknya udah jadi belum"
     PRAISE = "praise"  # a thank-you that is praise: "barangnya bagus, suka banget"
     ARRIVED = "arrived"  # said, not asked, that it came: "paketnya udah sampai kak"
+    PAYMENT = "payment"  # whether the money came: "transferan saya sudah masuk belum?"
     # Something to be done, for a person: "tolong dikirim besok", "tolong dibungkus kado"
     # (where "tolong" alone asks for help).
     REQUEST = "request"
@@ -351,6 +352,12 @@ _PAID_PHRASES: tuple[str, ...] = (
 )  # fmt: skip
 # Around a payment phrase, words that make it a question: "sudah dibayar belum?", "apakah
 # sudah lunas?".
+# Asking whether the money came ("transferan saya sudah masuk belum?", "has my payment been
+# received?"): the order's payment, not how to pay ("bayar masuk ke rekening apa?").
+_MONEY = _words("transfer transferan bayar bayaran pembayaran payment uang dana dp")
+_CAME_IN = _words("masuk diterima received confirmed dikonfirmasi terkonfirmasi")
+_ASKS_IF = _words("sudah belum apakah kah has have did yet")
+_ASKS_WHICH = _words("apa mana berapa where what how")
 _PAID_ASKED_AFTER = _words("belum tidak atau kah")
 _PAID_ASKED_BEFORE = _words("apakah apa is has was")
 
@@ -851,8 +858,10 @@ def classify(text: str) -> Intent:
     plain = "?" not in text and not t.has(_QUESTION | _ASKING | _NOT_YET)
     arrived = plain and t.says(_ARRIVED_PHRASES)
 
-    def status(order_code: str | None = None) -> Intent:
+    def status(order_code: str | None = None, *, paying: bool = False) -> Intent:
         hints = {Hint.TRACKING} if t.has(_TRACKING | _PARCEL) else set()
+        if paying:
+            hints.add(Hint.PAYMENT)
         if _asks_to_send(t, text):
             hints.add(Hint.REQUEST)
         if progress:
@@ -880,7 +889,10 @@ def classify(text: str) -> Intent:
     if t.says(_PAID_PHRASES):
         if _says_paid(words, text):
             return Intent(IntentKind.PAID, code.upper() if code else None, words=kept)
-        return status(code.upper() if code else None)  # "sudah dibayar belum?" asks after it
+        return status(code.upper() if code else None, paying=True)  # "sudah dibayar belum?"
+    came_in = t.has(_MONEY) and t.has(_CAME_IN) and ("?" in text or t.has(_ASKS_IF))
+    if came_in and not t.has(_ASKS_WHICH):
+        return status(code.upper() if code else None, paying=True)
     if code is None and "beli" in t.vocab and not order_noun:
         return Intent(IntentKind.BUY, query=query, words=kept)
     if arrived and code is None:

@@ -426,6 +426,8 @@ def asks_how_to_pay(ctx: Context, understood: Understood) -> bool:
     shop lists accounts; else its own payment answer, if it wrote one, answers)."""
     if understood.intent.kind not in (*SMALL_TALK, IntentKind.ORDER_STATUS, IntentKind.STOCK):
         return False
+    if Hint.PAYMENT in understood.intent.hints:
+        return False  # "has my payment been received?" asks after the money sent
     if match([PAYING], understood.intent.words) is None:
         return False
     if understood.faq is not None and understood.faq.key != "payment":

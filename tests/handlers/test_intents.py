@@ -251,6 +251,24 @@ def test_a_request_for_the_order_is_told_from_a_question(
     assert (intent.kind, Hint.REQUEST in intent.hints) == (kind, to_be_done)
 
 
+@pytest.mark.parametrize(
+    ("text", "asks_after_the_money"),
+    [
+        ("transferan saya udah diterima?", True),
+        ("uang saya sudah masuk kak?", True),
+        ("has my payment been received?", True),
+        ("bayar masuk ke rekening apa?", False),  # how to pay
+        ("pesanan saya sudah dikirim belum?", False),
+    ],
+)
+def test_asking_whether_the_money_came_is_an_order_question_about_paying(
+    text: str, asks_after_the_money: bool
+) -> None:
+    intent = classify(text)
+    paying = intent.kind is K.ORDER_STATUS and Hint.PAYMENT in intent.hints
+    assert paying is asks_after_the_money
+
+
 def test_normalise_maps_chat_spellings_to_canonical_words() -> None:
     assert normalise("Udh sampe gmn, brp? Gak tdk! Pesenan psnan orderan setok redi") == [
         "sudah",

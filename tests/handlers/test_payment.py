@@ -335,6 +335,24 @@ async def test_asking_whether_an_order_is_paid_claims_nothing(
     assert await shop.deliver(after=0) == []
 
 
+@pytest.mark.parametrize(
+    "asked",
+    [
+        "kak sudah masuk belum transferan saya?",
+        "pembayaran saya sudah dikonfirmasi?",
+        "has my payment been received?",
+        "sudah dibayar belum?",
+    ],
+)
+async def test_asking_whether_the_money_came_shows_the_order_being_checked(
+    shop: Shop, asked: str
+) -> None:
+    await shop.say("sari", "sudah transfer kak untuk INV-1002")  # three open bills, one claimed
+    [answer] = await shop.say("sari", asked)  # not "which order will you pay?", nor a pick
+    assert answer.text.splitlines()[0].endswith("INV-1002")
+    assert shop.t("id", "payment.proof_sent", due="Rp350.000") in answer.text
+
+
 async def test_a_pdf_receipt_is_a_proof_staff_can_open(shop: Shop) -> None:
     # Banks' apps export a transfer receipt as a PDF: staff confirm what they can see.
     receipt = Attachment("document", "bca-receipt.pdf")
