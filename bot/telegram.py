@@ -6,6 +6,7 @@ import logging
 import mimetypes
 import os
 import warnings
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -351,12 +352,12 @@ class TelegramChannel:
             button = KeyboardButton(reply.contact_button, request_contact=True)
             markup = ReplyKeyboardMarkup([[button]], one_time_keyboard=True, resize_keyboard=True)
         elif reply.choices:
-            buttons = [
-                [InlineKeyboardButton(c.label[:64], callback_data=c.command)]
-                for c in reply.choices
-                if len(c.command.encode()) <= CALLBACK_LIMIT
-            ]
+            fits = [c for c in reply.choices if len(c.command.encode()) <= CALLBACK_LIMIT]
+            buttons = [[InlineKeyboardButton(c.label[:64], callback_data=c.command)] for c in fits]
             markup = InlineKeyboardMarkup(buttons) if buttons else None
+            if too_long := [c.command for c in reply.choices if c not in fits]:
+                # No button can carry it: written out, to be copied and sent.
+                reply = replace(reply, text="\n".join([reply.text, *too_long]))
         media = await self._media(reply)
         try:
             if media is not None and len(reply.text) <= CAPTION_LIMIT:

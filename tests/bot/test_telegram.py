@@ -23,7 +23,7 @@ from bot.channels import split_text
 from bot.config import config_from_mapping
 from bot.telegram import TelegramChannel
 from bot.web import SECRET_HEADER, create_web_app
-from handlers.types import Reply
+from handlers.types import Choice, Reply
 from models import Chat, InboundMessage, Notification, Product, Reseller, Staff, linking
 from models.enums import Channel, NotificationStatus
 from models.placing import place_order
@@ -177,6 +177,21 @@ async def test_inline_keyboard_choice_round_trip(shop: Shop, fake: FakeTelegram)
     )
     assert answer.text.startswith("Kaos Polos Hitam L (KAOS-HTM-L)")
     assert any(name == "answerCallbackQuery" for name, _ in fake.calls)
+
+
+async def test_a_choice_too_long_for_a_button_is_written_out(
+    shop: Shop, fake: FakeTelegram
+) -> None:
+    channel = shop.dispatcher.channels[Channel.TELEGRAM]
+    long = "/batal INV-1003 stok habis di gudang, pembeli sudah kami telepon tadi pagi"
+    short = "/status INV-1003"
+    offer = Reply("Maksudnya ini?", choices=(Choice(long, long), Choice(short, short)))
+    await channel.send(str(SARI), offer)
+    [sent] = await fake.wait_for_sent(1)
+    assert sent.text == "Maksudnya ini?\n" + long  # Telegram takes no button that long
+    assert [row[0]["callback_data"] for row in (sent.reply_markup or {})["inline_keyboard"]] == [
+        short
+    ]
 
 
 async def test_a_blocked_customer_is_marked_inactive_and_not_retried(
