@@ -429,6 +429,7 @@ _PAID_WORDS = frozenset({"lunas", "bayar", "dibayar", "transfer", "tf", "paid"})
 _ARRIVED_WORDS = frozenset({"sampai", "diterima", "delivered", "arrived"})
 _DONE_WORDS = frozenset({"selesai", "beres", "kelar", "done", "finished"})
 _SHIP_WORDS = frozenset({"resi", "awb", "kirim", "dikirim", "terkirim", "shipped", "sent"})
+_CANCEL_WORDS = frozenset({"batal", "batalkan", "dibatalkan", "cancel", "cancelled", "canceled"})
 _ASKS = frozenset(
     {"?", "mana", "kapan", "apa", "apakah", "gimana", "bagaimana", "belum", "berapa", "kah"}
     | {"where", "when", "what", "how", "is", "has"}
@@ -469,6 +470,16 @@ async def move_offered(ctx: Context, text: str, code: str) -> Reply | None:
     named = next((w for w in said if _target(order, w)), None)
     if shipped := _shipping_in(text, order):
         command = f"/kirim {order.code} {shipped}"
+    elif _CANCEL_WORDS.intersection(w.strip(".:;!") for w in said):  # "INV-3 batal, stok habis"
+        words = text.replace(",", " ").split()
+        why = [
+            w
+            for w in words
+            if w.lower().strip(".:;!") not in _CANCEL_WORDS and clean_code(w) != order.code
+        ]
+        if not why:
+            return ctx.reply("cancel.usage")
+        command = f"/batal {order.code} {' '.join(why)}"
     elif _PAID_WORDS.intersection(said):
         command = f"/bayar {order.code}"
     elif _ARRIVED_WORDS.intersection(said):

@@ -273,6 +273,8 @@ async def test_undo_inside_the_window_sends_nothing(any_shop: Shop) -> None:
         ("INV-1002 potong beres", "/tahap INV-1002 jahit"),
         ("INV-1001 dikirim JNE JP1234567890", "/kirim INV-1001 JNE JP1234567890"),
         ("INV-1001 sudah dikirim jnt jp1234567890", "/kirim INV-1001 J&T JP1234567890"),
+        ("INV-1003 batal, stok habis", "/batal INV-1003 stok habis"),  # the reason kept
+        ("INV-1001 cancelled: customer's wish", "/batal INV-1001 customer's wish"),
     ],
 )
 async def test_staff_writing_what_became_of_an_order_get_the_command_one_tap_away(
@@ -286,6 +288,12 @@ async def test_staff_writing_what_became_of_an_order_get_the_command_one_tap_awa
     # Nothing moves until tapped: not on the words, nor on a yes, nor on the code typed again.
     for after in ("ya", "INV-1001", "INV-1002"):
         await shop.say("dewi", after)
+    assert await shop.snapshot() == before
+
+
+async def test_a_cancel_in_words_without_a_reason_says_how(shop: Shop) -> None:
+    before = await shop.snapshot()
+    assert await shop.text("dewi", "INV-1003 batal") == shop.t("id", "cancel.usage")
     assert await shop.snapshot() == before
 
 
