@@ -303,7 +303,10 @@ async def answer(ctx: Context, text: str, *, held: bool = False) -> Reply | list
         and (less := await _remove(ctx, draft, gone))
     ):
         return less  # "hapus tote", "totenya gak jadi"
-    if step in LATER_STEPS and (recounted := await _recounted(ctx, draft, said)) is not None:
+    recount = step == "confirm" or (
+        step in LATER_STEPS and classify(said).kind is not IntentKind.BUY  # a wish again: below
+    )
+    if recount and (recounted := await _recounted(ctx, draft, said)) is not None:
         return recounted  # "kaosnya jadi 3": one product counted again
     if step in ("product", "qty") and draft.data.get("resume") and lowered in ENOUGH:
         return await _enough(ctx, draft)  # no other product after all: back to where it was
