@@ -321,13 +321,15 @@ _CHANGE = _words("""
 _DETAILS = _words("alamat address ukuran size warna color colour penerima recipient")
 _HURRY = _words("""
     cepetin cepatin cepatkan percepat dipercepat secepatnya buruan hurry rush faster expedite
+    quickly asap urgent urgently
 """)
 _SEND = _words("kirim dikirim kirimkan kirimin antar diantar anter dianter send ship deliver")
-# It does not fit, said of what came ("kaosnya kekecilan"), where asked it is the shop's rule
-# on returns ("bisa retur kalau kekecilan?").
-_DOES_NOT_FIT: tuple[str, ...] = (
+# Something wrong with what came, said of it ("kaosnya kekecilan", "it arrived torn"), where
+# asked it is the shop's rule on returns ("bisa retur kalau kekecilan?").
+_WRONG_WITH_IT: tuple[str, ...] = (
     "kekecilan", "kebesaran", "tidak muat", "tidak pas", "too small", "too big", "too tight",
-    "does not fit", "not fit",
+    "does not fit", "not fit", "sobek", "robek", "cacat", "bolong", "luntur", "torn", "ripped",
+    "broken", "damaged", "defective", "stained",
 )  # fmt: skip
 _MAY_I = _words("kalau kalo klo jika if bisa boleh can could apakah")
 _TOWARDS = _words("ke to")
@@ -559,7 +561,7 @@ def _asks_to_change(t: _Text, text: str) -> bool:
     dikirim ke rumah?" asks when)."""
     if t.has(_HURRY):
         return True
-    if t.says(_DOES_NOT_FIT):
+    if t.says(_WRONG_WITH_IT):
         return "?" not in text and not t.has(_MAY_I)
     if t.has(_CHANGE) and t.has(_DETAILS):
         # "kaos L ganti XL ada?" asks for another size in stock; "pesanan saya ganti ukuran
@@ -995,7 +997,7 @@ _STOCK_STRONG_PHRASES = _as_read(_STOCK_STRONG_PHRASES)
 _STOCK_WEAK_PHRASES = _as_read(_STOCK_WEAK_PHRASES)
 _PERSON_PHRASES = _as_read(_PERSON_PHRASES)
 _TO_AN_ORDER = _as_read(_TO_AN_ORDER)
-_DOES_NOT_FIT = _as_read(_DOES_NOT_FIT)
+_WRONG_WITH_IT = _as_read(_WRONG_WITH_IT)
 _ARRIVED_PHRASES = _as_read(_ARRIVED_PHRASES)
 _PAID_PHRASES = _as_read(_PAID_PHRASES)
 _RESUME_PHRASES = _as_read(_RESUME_PHRASES)

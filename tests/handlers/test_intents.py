@@ -232,12 +232,16 @@ TO_BE_DONE = [
     ("my shirt is too small", K.PERSON, False),  # an exchange: a person arranges it
     ("kaosnya kekecilan kak", K.PERSON, False),
     ("ukurannya gak pas", K.PERSON, False),
+    ("the bag arrived but it's torn", K.PERSON, False),
+    ("please send it quickly", K.PERSON, False),
     # ... and what stays a question, or help
     ("kapan dikirim ke rumah saya?", K.ORDER_STATUS, False),
     ("apakah pesanan saya segera dikirim?", K.ORDER_STATUS, False),
     ("tolong kirim resinya", K.ORDER_STATUS, False),  # the tracking number, answered
     ("kaos hitam ukuran L ganti XL ada?", K.STOCK, False),  # another size in stock
     ("bisa tukar ukuran?", K.UNKNOWN, False),  # the shop's rule on exchanges
+    ("kalau barangnya cacat bisa retur?", K.UNKNOWN, False),  # and on returns
+    ("quick question", K.GREETING, False),  # a question is coming
     ("tolong bantu saya", K.HELP, False),
     ("tolong kak", K.HELP, False),
 ]
