@@ -154,6 +154,8 @@ async def from_form(ctx: Context, form: OrderForm) -> Reply | list[Reply]:
         given["address"] = form.address[:500]
     with suppress(InvalidPhone):
         given["phone"] = normalize_phone(form.phone)  # whom the courier calls
+    if form.note:
+        given["note"] = form.note[:NOTE_LENGTH]  # "Catatan: bungkus kado": for the shop
     draft = await draft_of(ctx.session, ctx.chat.id, ctx.now)
     if draft is not None and not products and draft.data.get("qty"):
         draft.data = {**draft.data, **given}  # to whom and where, for the product chosen
@@ -186,7 +188,8 @@ async def after_contact(ctx: Context) -> Reply | list[Reply] | None:
     return await start(ctx, str(draft.data.get("asked", "")), kept)
 
 
-_GIVEN = ("form", "name", "address", "phone", "lines")  # what an order form gave a draft
+_GIVEN = ("form", "name", "address", "phone", "lines", "note")  # what an order form gave
+NOTE_LENGTH = 500
 
 
 # "mau 2 ya kak", "ambil 3", "I'll take 2" right after one product was shown with its button.
@@ -583,6 +586,8 @@ async def _confirm(ctx: Context, draft: OrderDraft, prefix: str = "") -> Reply:
         ctx.t("invoice.total", amount=ctx.money(total)),
         ctx.t("draft.to", name=draft.data["name"], address=draft.data["address"]),
     ]
+    if note := draft.data.get("note"):
+        lines.append(ctx.t("draft.note", note=note))  # seen kept, before it is placed
     for product, qty in chosen:
         if await would_wait(ctx.session, product, qty):  # told before, not after, confirming
             lines.append(ctx.t("draft.waits"))
@@ -619,6 +624,7 @@ async def _place_draft(ctx: Context, draft: OrderDraft) -> Reply:
         recipient=recipient,
         actor=CUSTOMER,
         now=ctx.now,
+        note=draft.data.get("note"),
     )
     lines = [ctx.t("draft.placed", code=order.code, due=ctx.money(bill_of(order).due))]
     if order.phase is Phase.AWAITING_STOCK:

@@ -36,6 +36,10 @@ _LABELS: tuple[tuple[str, frozenset[str]], ...] = tuple(
          " mobile nohp nowa"),
         ("variant", "warna color colour ukuran size varian variant variasi motif model tipe type"),
         ("name", "nama name penerima recipient pemesan pembeli"),
+        # Words for the shop: a gift wrap, a day to send, a courier. Kept with the order, the
+        # courier's with its label ("Ekspedisi: JNE").
+        ("note", "catatan note notes keterangan ket request permintaan"),
+        ("courier", "ekspedisi kurir courier"),
     )
 )  # fmt: skip
 PARTS = ("name", "phone", "address", "items")  # what an order needs
@@ -58,6 +62,7 @@ class OrderForm:
     phone: str = ""
     address: str = ""
     items: str = ""  # the products and how many, "," between them: as /pesananbaru takes them
+    note: str = ""  # what the customer asks of the shop besides ("Catatan: bungkus kado")
 
     def missing(self) -> list[str]:
         """The parts an order needs that the form leaves out, in the order they are asked."""
@@ -77,6 +82,7 @@ def read_form(text: str) -> OrderForm | None:
         phone=_joined(found.get("phone"), " "),
         address=_joined([*found.get("address", []), *found.get("address_part", [])], ", "),
         items=_items(found),
+        note=_joined(found.get("note"), "; "),
     )
     return form if form.phone else _number_within(form)
 
@@ -113,16 +119,18 @@ def _labelled_parts(text: str) -> dict[str, list[str]]:
         if labelled is not None:
             current, value = labelled
             found.setdefault(current, [])
-            if value:
+            if current == "courier":
+                found["note"] = [*found.get("note", []), _unbulleted(line)]  # label and all
+            elif value:
                 found[current].append(value)
-        elif current in ("address", "address_part", "items"):
+        elif current in ("address", "address_part", "items", "note"):
             found[current].append(_unbulleted(line))  # an address or a list over more lines
     return found
 
 
 def _labelled(line: str) -> tuple[str, str] | None:
-    """The part a line's label names ("other" for a label of something else: "Ekspedisi",
-    "Catatan") and what follows it; None when the line has no label."""
+    """The part a line's label names ("other" for a label of something else: "Total",
+    "Tanggal") and what follows it; None when the line has no label."""
     match = _LABEL.match(line)
     if match is None:
         return None

@@ -159,8 +159,10 @@ async def place_chat_order(
     reseller: Reseller | None = None,
     actor: Actor,
     now: datetime,
+    note: str | None = None,
 ) -> Order:
-    """Place an order written in chat, through the one way orders are placed."""
+    """Place an order written in chat, through the one way orders are placed (`note`: what
+    the customer asked of the shop besides, kept on the order's first event for staff)."""
     if not lines:
         raise DomainError("an order needs at least one product")
     request = NewOrder(
@@ -171,6 +173,7 @@ async def place_chat_order(
         recipient_name=recipient.name[:NAME_LENGTH],
         recipient_phone=recipient.phone,
         address=recipient.address,
+        note=note,
     )
     (placed,) = await place_orders(session, [request], now=now, actor=actor)
     order = await session.get(Order, placed.id)

@@ -138,6 +138,7 @@ class NewOrder:
     recipient_name: str | None = None  # where it goes (a dropship order: the end customer)
     recipient_phone: str | None = None
     address: str | None = None
+    note: str | None = None  # the customer's words for the shop, on the "placed" event
 
 
 @dataclass(slots=True)
@@ -376,12 +377,16 @@ async def _write(
     await insert_rows(session, table_of(OrderLine), _LINE_COLUMNS, lines)
     # Most imported orders are new customers' and reach nobody yet: word only the others.
     heard = await audiences_of(session, placed)
-    events = [(p.id, now, actor.kind, actor.staff_id, None, p.phase) for p in placed]
+    events: list[tuple[Any, ...]] = [
+        (p.id, now, actor.kind, actor.staff_id, None, p.phase) for p in placed
+    ]
+    columns: tuple[str, ...] = _EVENT_COLUMNS
+    if any(p.request.note for p in placed):  # an import has none: its rows stay as they were
+        events = [(*event, p.request.note) for event, p in zip(events, placed, strict=True)]
+        columns = (*_EVENT_COLUMNS, "note")
     returning = ("order_id", "id") if any(heard.values()) else ()
     event_ids = dict(
-        await insert_rows(
-            session, table_of(PhaseEvent), _EVENT_COLUMNS, events, returning=returning
-        )
+        await insert_rows(session, table_of(PhaseEvent), columns, events, returning=returning)
     )
     await tell(
         session,

@@ -85,7 +85,7 @@ async def newest_order(shop: Shop) -> Order:
             ),
         ),
         # Labels with dots and slashes, an address over lines and labelled parts, one product
-        # a line, a part no order needs (the courier) left out.
+        # a line; the courier asked for is a note for the shop, with its label.
         (
             LIST_FORM,
             OrderForm(
@@ -93,6 +93,19 @@ async def newest_order(shop: Shop) -> Order:
                 "0812-3456-7001",
                 "Jl. Melati No 5, RT 02 RW 05, Kec. Coblong, Bandung",
                 "KAOS-HTM-XL 2, TOTE-KNV 1",
+                "Ekspedisi: JNE",
+            ),
+        ),
+        # A note over two lines, for the shop; "Catatan" is said once.
+        (
+            "Nama: Ani\nAlamat: Jl Mawar 1 Bogor\nPesanan: tote 1\nCatatan: bungkus kado ya\n"
+            "kartunya tulis Selamat Ulang Tahun",
+            OrderForm(
+                "Ani",
+                "",
+                "Jl Mawar 1 Bogor",
+                "tote 1",
+                "bungkus kado ya; kartunya tulis Selamat Ulang Tahun",
             ),
         ),
         # One product told part by part; "Nama Produk" is the product, not the name.
@@ -295,6 +308,17 @@ async def test_a_customers_form_goes_straight_to_the_summary(shop: Shop) -> None
     order = await newest_order(shop)
     # The order is the chat's; the courier calls the number the form gave.
     assert (order.recipient_name, order.recipient_phone) == ("Budi Santoso", "+6281234567001")
+
+
+async def test_a_customers_note_in_a_form_is_shown_and_kept_for_staff(shop: Shop) -> None:
+    form = FORM + "\nCatatan: tolong dibungkus kado ya"
+    summary = await said(shop, STRANGER, form)
+    assert shop.t("id", "draft.note", note="tolong dibungkus kado ya") in summary.splitlines()
+    await said(shop, STRANGER, "/pesan ok")
+    code = (await newest_order(shop)).code
+    history = await shop.text("dewi", f"/status {code}")
+    assert "dipesan — tolong dibungkus kado ya" in history  # staff read it in the timeline
+    assert "kado" not in await said(shop, STRANGER, f"/status {code}")  # the shop's own notes
 
 
 async def test_a_form_with_the_name_and_address_fills_the_draft_under_way(shop: Shop) -> None:
