@@ -56,10 +56,13 @@ def render_notification(
         alert = cast(StaffAlert, payload)
         if alert["alert"] == "proof":
             return _proof(t, settings, lang, alert)
-        said = t("push.staff_alert", text=_alert_text(t, alert))
+        said = t("push.staff_alert", text=_alert_text(t, settings, lang, alert))
         if alert["alert"] == "arrived":
             delivered = Choice(t("alert.arrived_confirm"), f"/terima {alert['code']}")
             return Reply(said, choices=(delivered,), lang=lang)
+        if alert["alert"] == "chat_order":
+            shown = Choice(alert["code"], f"/status {alert['code']}")
+            return Reply(said, choices=(shown,), lang=lang)
         return Reply(said, lang=lang)
     if kind is NotificationKind.HANDOVER:
         return _forward(t, settings, lang, cast(HandoverForward, payload))
@@ -299,7 +302,7 @@ def _tracking_alert(t: Say, alert: TrackingAlert) -> str:
     )
 
 
-def _alert_text(t: Say, alert: StaffAlert) -> str:
+def _alert_text(t: Say, settings: Settings, lang: Language, alert: StaffAlert) -> str:
     """A staff alert in words."""
     if alert["alert"] == "digest":
         lines = [t("alert.digest", day=alert["day"])]
@@ -323,6 +326,12 @@ def _alert_text(t: Say, alert: StaffAlert) -> str:
         return _tracking_alert(t, alert)
     if alert["alert"] == "arrived":
         return t("alert.arrived", code=alert["code"], customer=alert["customer"])
+    if alert["alert"] == "chat_order":
+        total = money(Decimal(alert["total"]), settings.currency, lang)
+        said = t("alert.chat_order", code=alert["code"], who=alert["who"], total=total)
+        return (
+            f"{said}\n{t('alert.chat_order_note', note=alert['note'])}" if alert["note"] else said
+        )
     return t("alert.dead_letter", code=alert["code"], chat=alert["chat"], error=alert["error"])
 
 

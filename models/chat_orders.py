@@ -24,7 +24,7 @@ from models.catalog import Product
 from models.change import Actor
 from models.errors import DomainError
 from models.orders import Order, OrderLine, clean_code
-from models.outbox import Outgoing, SupportNotice, enqueue
+from models.outbox import Alert, ChatOrderAlert, Outgoing, SupportNotice, alert_staff, enqueue
 from models.people import Customer, Reseller
 from models.placing import CatalogItem, NewOrder, place_orders
 
@@ -178,6 +178,15 @@ async def place_chat_order(
     (placed,) = await place_orders(session, [request], now=now, actor=actor)
     order = await session.get(Order, placed.id)
     assert order is not None
+    if actor.kind != "staff":  # staff know what they placed; a customer's needs a person
+        said: ChatOrderAlert = {
+            "alert": "chat_order",
+            "code": order.code,
+            "who": (reseller.name if reseller else recipient.name)[:64],
+            "total": str(order.subtotal),
+            "note": note or "",
+        }
+        await alert_staff(session, [Alert(said, f"chat_order:{order.id}", order.id)], now=now)
     return order
 
 

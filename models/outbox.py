@@ -225,6 +225,17 @@ class ArrivedAlert(TypedDict):
     customer: str  # as the chat's platform names them
 
 
+class ChatOrderAlert(TypedDict):
+    """Staff: a customer or a reseller placed an order in chat; its shipping fee is theirs to
+    set, and the customer's note theirs to read."""
+
+    alert: Literal["chat_order"]
+    code: str
+    who: str  # the customer's name, or the reseller's (a dropship order)
+    total: str  # the lines, Decimal as text
+    note: str  # what the customer asked of the shop besides ("" for none)
+
+
 class ForwardedMessage(TypedDict):
     """One message of a handover thread, as staff are shown it."""
 
@@ -310,6 +321,7 @@ StaffAlert = (
     | ProofAlert
     | TrackingAlert
     | ArrivedAlert
+    | ChatOrderAlert
 )
 Payload = (
     OrderUpdate

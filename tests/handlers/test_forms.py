@@ -316,6 +316,10 @@ async def test_a_customers_note_in_a_form_is_shown_and_kept_for_staff(shop: Shop
     assert shop.t("id", "draft.note", note="tolong dibungkus kado ya") in summary.splitlines()
     await said(shop, STRANGER, "/pesan ok")
     code = (await newest_order(shop)).code
+    [alert] = [reply.text for who, reply in await shop.deliver(after=0) if who == "dewi"]
+    assert alert.endswith(
+        "\n" + shop.t("id", "alert.chat_order_note", note="tolong dibungkus kado ya")
+    )
     history = await shop.text("dewi", f"/status {code}")
     assert "dipesan — tolong dibungkus kado ya" in history  # staff read it in the timeline
     assert "kado" not in await said(shop, STRANGER, f"/status {code}")  # the shop's own notes

@@ -491,6 +491,24 @@ async def test_one_product_of_several_is_counted_again_by_name(shop: Shop) -> No
     )
 
 
+async def test_staff_hear_of_an_order_a_customer_or_reseller_places_in_chat(shop: Shop) -> None:
+    await at_the_summary(shop, NEW)
+    await wa(shop, NEW, "/pesan ok")
+    await shop.say("mawar", "/pesan TOTE-KNV 1; Budi; 081211113333; Jl. Mawar 1 Bandung")
+    heard = [reply for who, reply in await shop.deliver(after=0) if who == "dewi"]
+    said = [
+        shop.t("id", "alert.chat_order", code="INV-1004", who="Sari Wulandari", total="Rp85.000"),
+        shop.t(
+            "id", "alert.chat_order", code="INV-1005", who="Mawar Batik Store", total="Rp48.000"
+        ),
+    ]
+    assert [r.text for r in heard] == [shop.t("id", "push.staff_alert", text=s) for s in said]
+    assert [c.command for r in heard for c in r.choices] == ["/status INV-1004", "/status INV-1005"]
+    # What staff place themselves they know of.
+    await shop.say("dewi", "/pesananbaru Ani; 081211112222; TOTE-KNV 1; Jl. Anggrek 5 Bogor")
+    assert [who for who, _ in await shop.deliver(after=0) if who == "dewi"] == []
+
+
 async def test_a_count_of_several_products_naming_none_asks_which(shop: Shop) -> None:
     await wa(shop, NEW, "mau order kaos hitam L 2 sama tote 1")  # at "whose name?"
     [which] = await wa(shop, NEW, "jadi 3 aja")  # the tee or the tote? (it was the tote)
