@@ -410,9 +410,13 @@ async def cancel_orders(ctx: Context, args: str) -> Reply:
 
 async def undo(ctx: Context, args: str) -> Reply:
     """Take back my last command while customers have not been told."""
-    named = split_codes(args)[0]
+    named, reason = split_codes(args)
     if named and clean_code(named[0]) and any(ch.isdigit() for ch in named[0]):
-        return ctx.reply("cancel.usage")  # "batalkan INV-1003" cancels an order: undo nothing
+        # "batalkan INV-1003 stok habis" cancels an order: undo nothing, offer the /batal.
+        if not reason.strip():
+            return ctx.reply("cancel.usage")
+        command = f"/batal {args.strip()}"
+        return ctx.reply("cancel.usage", choices=(Choice(command, command),))
     result = await undo_last_command(
         ctx.session, ctx.staff_id, window=ctx.settings.undo_window, now=ctx.now
     )

@@ -316,6 +316,9 @@ async def test_batalkan_with_an_order_code_cancels_nothing_and_takes_nothing_bac
     await shop.say("dewi", "/bayar INV-1001")
     before = await shop.snapshot()
     assert await shop.text("dewi", "batalkan INV-1003") == shop.t("id", "cancel.usage")
+    # With a reason, the cancel it means is one tap away; nothing moves until tapped.
+    [offer] = await shop.say("dewi", "batalkan INV-1003 stok habis")
+    assert [c.command for c in offer.choices] == ["/batal INV-1003 stok habis"]
     assert await shop.snapshot() == before  # INV-1001 stays paid, INV-1003 stays open
 
 
