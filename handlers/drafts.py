@@ -42,6 +42,7 @@ from handlers.intents import (
 from handlers.ordering import (
     CHANGE,
     DROP,
+    NOTE_LENGTH,
     ORDERS_FOR_OTHERS,
     YES,
     Problems,
@@ -189,7 +190,6 @@ async def after_contact(ctx: Context) -> Reply | list[Reply] | None:
 
 
 _GIVEN = ("form", "name", "address", "phone", "lines", "note")  # what an order form gave
-NOTE_LENGTH = 500
 
 
 # "mau 2 ya kak", "ambil 3", "I'll take 2" right after one product was shown with its button.

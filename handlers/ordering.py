@@ -166,10 +166,11 @@ def _text(value: str, what: str, ctx: Context, problems: Problems, *, longest: i
 # ------------------------------------------------------------------------------- staff
 
 
-async def new_order(ctx: Context, args: str) -> Reply | list[Reply]:
+async def new_order(ctx: Context, args: str, *, note: str | None = None) -> Reply | list[Reply]:
     """`/pesananbaru nama; hp; SKU qty, …; alamat`: an order for a customer, placed now.
 
-    Sent bare, it asks for each part in turn (the same parts, one message each).
+    Sent bare, it asks for each part in turn (the same parts, one message each). A pasted
+    form's `note` ("Catatan: …") is kept with the order.
     """
     if not args.strip():
         draft = await new_draft(ctx.session, ctx.chat.id, "staff", ctx.now, draft_lifetime(ctx))
@@ -186,7 +187,7 @@ async def new_order(ctx: Context, args: str) -> Reply | list[Reply]:
     if problems:
         return Reply("\n".join([ctx.t("neworder.problems"), *problems.found]))
     customer = await customer_by_phone(ctx.session, phone, name)
-    order = await _place(ctx, customer.id, lines, Recipient(name, phone, address), None)
+    order = await _place(ctx, customer.id, lines, Recipient(name, phone, address), None, note)
     return await _placed_for_customer(ctx, order, phone, name)
 
 
@@ -196,6 +197,7 @@ async def _place(
     lines: list[tuple[Product, int]],
     recipient: Recipient,
     reseller_id: int | None,
+    note: str | None = None,
 ) -> Order:
     customer = await ctx.session.get(Customer, customer_id)
     reseller = await ctx.session.get(Reseller, reseller_id) if reseller_id else None
@@ -210,6 +212,7 @@ async def _place(
         reseller=reseller,
         actor=actor,
         now=ctx.now,
+        note=note,
     )
 
 
@@ -254,8 +257,11 @@ async def _placed_for_customer(ctx: Context, order: Order, phone: str, name: str
 # ------------------------------------------------------------------------------- resellers
 
 
-async def reseller_order(ctx: Context, args: str) -> Reply | list[Reply]:
-    """`/pesan SKU qty, …; penerima; hp; alamat`: a dropship order at the reseller's prices."""
+async def reseller_order(
+    ctx: Context, args: str, *, note: str | None = None
+) -> Reply | list[Reply]:
+    """`/pesan SKU qty, …; penerima; hp; alamat`: a dropship order at the reseller's prices
+    (`note`: a pasted form's, kept with the order)."""
     assert ctx.reseller is not None
     parts = [p.strip() for p in args.split(";")]
     if len(parts) == 1 and parts[0]:
@@ -274,7 +280,8 @@ async def reseller_order(ctx: Context, args: str) -> Reply | list[Reply]:
     if problems:
         return Reply("\n".join([ctx.t("neworder.problems"), *problems.found]))
     customer = await customer_by_phone(ctx.session, phone, name)
-    order = await _place(ctx, customer.id, lines, Recipient(name, phone, address), ctx.reseller.id)
+    recipient = Recipient(name, phone, address)
+    order = await _place(ctx, customer.id, lines, recipient, ctx.reseller.id, note)
     summary = await _summary(ctx, order)
     summary += account_lines(ctx)
     return Reply("\n".join(summary))
@@ -311,6 +318,7 @@ ORDERS_FOR_OTHERS = ("staff", "reseller")  # drafts asked part by part (STAFF_ST
 # Words that answer an order in the making: go ahead, stop, or change what it says.
 YES = {"ya", "iya", "y", "ok", "oke", "yes", "betul", "benar", "sip", "lanjut", "kirim"}
 DROP = {"batal", "cancel", "batalkan", "gak jadi", "tidak jadi", "ga jadi"}
+NOTE_LENGTH = 500  # of what a form asks of the shop besides ("Catatan: bungkus kado")
 CHANGE = {"ubah", "ganti", "change", "tidak", "no", "bukan"}
 
 
@@ -354,6 +362,8 @@ async def from_form(ctx: Context, form: OrderForm) -> Reply | list[Reply]:
         if value and len(problems.found) == before:
             draft.data = {**draft.data, step: value}
     draft.data = {**draft.data, "form": True}  # read from a paste: shown before it is placed
+    if form.note:
+        draft.data = {**draft.data, "note": form.note[:NOTE_LENGTH]}  # "Catatan: …", kept
     asked = _ask_missing(ctx, draft) or await _to_confirm(ctx, draft)
     if not problems:
         return asked
@@ -424,6 +434,8 @@ async def _to_confirm(ctx: Context, draft: OrderDraft) -> Reply:
     data = draft.data
     out.append(ctx.t("neworder.form_to", name=data["name"], phone=data["phone"]))
     out.append(ctx.t("neworder.form_address", address=data["address"]))
+    if data.get("note"):
+        out.append(ctx.t("draft.note", note=data["note"]))
     if any([await would_wait(ctx.session, product, qty) for product, qty in lines]):
         out.append(ctx.t("draft.waits"))  # told before, not after, placing it
     return Reply(
@@ -441,9 +453,10 @@ async def _place_drafted(ctx: Context, draft: OrderDraft) -> Reply | list[Reply]
     name, phone, lines, address = (
         draft.data[step].replace(";", ",") for step in ("name", "phone", "lines", "address")
     )
+    note = draft.data.get("note")
     if draft.data["kind"] == "reseller":
-        return await reseller_order(ctx, "; ".join((lines, name, phone, address)))
-    return await new_order(ctx, "; ".join((name, phone, lines, address)))
+        return await reseller_order(ctx, "; ".join((lines, name, phone, address)), note=note)
+    return await new_order(ctx, "; ".join((name, phone, lines, address)), note=note)
 
 
 # ------------------------------------------------------------------------------- what was shown

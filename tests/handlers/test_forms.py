@@ -211,6 +211,7 @@ async def test_staff_paste_a_form_and_place_it_with_one_tap(shop: Shop) -> None:
             "neworder.form_address",
             address="Jl. Melati No 5, RT 02 RW 05, Kec. Coblong, Bandung",
         ),
+        shop.t("id", "draft.note", note="Ekspedisi: JNE"),  # kept with the order
     ]
     assert [c.command for c in shown.choices] == ["ya", "batal"]
     assert await order_count(shop) == before  # nothing placed before the tap
@@ -220,6 +221,7 @@ async def test_staff_paste_a_form_and_place_it_with_one_tap(shop: Shop) -> None:
     assert (order.recipient_name, order.recipient_phone) == ("Budi Santoso", "+6281234567001")
     assert order.address == "Jl. Melati No 5, RT 02 RW 05, Kec. Coblong, Bandung"
     assert order.reseller_id is None
+    assert "dipesan — Ekspedisi: JNE" in await shop.text("dewi", "/status INV-1004")
 
 
 async def test_the_order_to_confirm_says_when_it_would_wait_for_stock(shop: Shop) -> None:
@@ -267,7 +269,7 @@ async def test_what_is_wrong_in_a_form_is_named_and_what_is_missing_asked(shop: 
 
 
 async def test_a_reseller_pastes_their_buyers_form_for_a_dropship_order(shop: Shop) -> None:
-    [shown] = await shop.say("mawar", FORM)
+    [shown] = await shop.say("mawar", FORM + "\nCatatan: kirim pagi ya")
     assert "• Kaos Polos Hitam XL (KAOS-HTM-XL) ×2 — Rp140.000" in shown.text  # their price
     placed = await shop.text("mawar", "ya")
     assert placed.startswith(shop.t("id", "neworder.placed", code="INV-1004", name="Budi Santoso"))
@@ -275,6 +277,8 @@ async def test_a_reseller_pastes_their_buyers_form_for_a_dropship_order(shop: Sh
     assert order.reseller_id is not None and order.recipient_phone == "+6281234567001"
     pushed = {who: r.text for who, r in await shop.deliver(after=0)}
     assert pushed["mawar"].startswith("Pesanan dropship INV-1004 untuk Budi Santoso:")
+    note = shop.t("id", "alert.chat_order_note", note="kirim pagi ya")
+    assert pushed["dewi"].endswith("\n" + note)  # staff hear of it, the reseller's note too
 
 
 async def test_a_reseller_writes_the_whole_order_in_one_sentence(shop: Shop) -> None:
