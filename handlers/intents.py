@@ -153,7 +153,7 @@ _FILLER = _words("""
     and or to for of in on at with the a an is are am was were be been do does did can could
     will would should may just hmm hm eh ah oh wah hehe haha wkwk wkwkwk kalau kalo klo jika if
 """)
-_ACK = _words("ok oke okay okey okee oce oc sip siap baik noted yes yup iya")
+_ACK = _words("ok oke okay okey okee oce oc sip siap baik noted yes yup iya ditunggu")
 _QUESTION = _words("apa bagaimana berapa kapan mana kenapa mengapa siapa where when what how why")
 _GREET = _words("""
     halo hai hi hello hey hei hola p ping assalamualaikum assalamu alaikum salam ass wr wb wrwb
@@ -334,6 +334,7 @@ _WRONG_WITH_IT: tuple[str, ...] = (
 _MAY_I = _words("kalau kalo klo jika if bisa boleh can could apakah")
 _TOWARDS = _words("ke to")
 _ASKS_FOR = _words("tolong mohon please jangan segera")
+_ONCE = _words("kalau kalo klo jika begitu once when")
 _PLACES = _words("""
     alamat address kantor office rumah home house jalan jl jln street gang gg komplek kompleks
     perumahan apartemen kos kost kosan
@@ -576,8 +577,10 @@ def _asks_to_change(t: _Text, text: str) -> bool:
 def _asks_to_send(t: _Text, text: str) -> bool:
     """Whether a message tells the shop when or whether to send ("tolong dikirim besok ya",
     "jangan dikirim dulu", "mohon segera dikirim"), not asks when it was ("sudah dikirim?")
-    or asks for the tracking number ("tolong kirim resinya")."""
-    return _sent_at(t, text) is not None and t.has(_ASKS_FOR) and not t.has(_TRACKING)
+    or asks for the tracking number ("tolong kirim resinya") or to be told when it is."""
+    if t.has(_TRACKING | _TELL_WHEN_BACK | _ONCE):
+        return False  # "tolong infokan kalau sudah dikirim": told, as every change is
+    return _sent_at(t, text) is not None and t.has(_ASKS_FOR)
 
 
 def _sent_at(t: _Text, text: str) -> int | None:
