@@ -402,6 +402,7 @@ _FOR_WHOM = _words("buat untuk bwt for")
 _SIZE_RE = re.compile(r"x{0,4}[sml]|\d?xl|\d{2}")
 # Asking to be told when a product is back: "kabari kalau kaos putih L ready", "let me know".
 _TELL_WHEN_BACK = _words("kabari kabarin kabarkan dikabari dikabarin infoin infokan notify")
+_BACK_WORDS = _words("ready habis kosong ada back available")  # what would be back
 _TELL_WHEN_BACK_PHRASES: tuple[str, ...] = (
     "kasih tau",
     "kasih tahu",
@@ -416,7 +417,7 @@ _QUERY_NOISE = (
     bisa boleh beli buy purchase like want wanna need butuh kirim pesanan orders
     let know tell when back kasih tau tahu reseller grosir wholesale lain other others colors
     colours sizes one ones lama banget nunggu menunggu tunggu ditunggu format tinggal sisa
-    remaining
+    remaining jangan lupa terus selalu
 """)
 )
 _REMOVE_FROM_QUERY = (
@@ -909,6 +910,11 @@ def classify(text: str) -> Intent:
         return Intent(IntentKind.THANKS, hints=frozenset({Hint.PRAISE}), words=kept)
     resume = t.has(_RESUME) or t.says(_RESUME_PHRASES)
     if code is None and resume and not t.has(_PRODUCTS | _STOCK_STRONG | {"ready"}):
+        return Intent(IntentKind.RESUME, words=kept)
+    # "jangan lupa kabari ya kak", "kabarin terus ya": told of the order, as it is anyway
+    # (where a product was just shown, the router takes it as the back-in-stock alert).
+    keep_posted = code is None and query is None and t.has(_TELL_WHEN_BACK)
+    if keep_posted and not t.has(_PRODUCTS | _STOCK_STRONG | _BACK_WORDS):
         return Intent(IntentKind.RESUME, words=kept)
     if code is not None and order_context:
         return status(code.upper())

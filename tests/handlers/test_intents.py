@@ -168,6 +168,9 @@ OWN: list[tuple[str, Intent]] = [
     ("kaosnya bagus, makasih kak", THANKS),
     ("ok sip", THANKS),
     ("oke ditunggu ya kak", THANKS),  # "I'll wait": nothing to answer but a welcome
+    ("jangan lupa kabari ya kak", Intent(K.RESUME)),  # told of every change: said so
+    ("kabarin terus ya", Intent(K.RESUME)),
+    ("kabari kalau ready ya", stock()),  # which product?
     ("sampai jumpa", THANKS),
     ("👍🏻", THANKS),  # a thumbs-up after an answer, skin tone and all
     ("🙏", THANKS),
@@ -238,7 +241,7 @@ TO_BE_DONE = [
     # ... and what stays a question, or help
     ("kapan dikirim ke rumah saya?", K.ORDER_STATUS, False),
     ("apakah pesanan saya segera dikirim?", K.ORDER_STATUS, False),
-    ("kak tolong infokan kalau sudah dikirim ya", K.ORDER_STATUS, False),  # told anyway
+    ("kak tolong infokan kalau sudah dikirim ya", K.RESUME, False),  # told, as of every change
     ("tolong kirim resinya", K.ORDER_STATUS, False),  # the tracking number, answered
     ("kaos hitam ukuran L ganti XL ada?", K.STOCK, False),  # another size in stock
     ("bisa tukar ukuran?", K.UNKNOWN, False),  # the shop's rule on exchanges
