@@ -225,9 +225,11 @@ async def _found(ctx: Context, found: StockFound, *, tell_when_back: bool = Fals
     if found.missing:
         wanted = " ".join((found.product, *found.missing)).strip()  # "Kaos Polos Hitam XXL"
         if found.alternatives:
-            return ctx.reply(
+            said = ctx.t(
                 "stock.no_variant", wanted=wanted, alternatives=", ".join(found.alternatives)
             )
+            # The ones there are, to order or ask about: "mau 1" then means the one shown.
+            return await _instead(ctx, said, found.others)
         if found.product:  # "Tote Bag Kanvas does not come in black", not "that product …"
             missing = " ".join(found.missing)
             return ctx.reply("stock.not_made_in", product=found.product, missing=missing)
@@ -240,6 +242,15 @@ async def _found(ctx: Context, found: StockFound, *, tell_when_back: bool = Fals
             return await notify(ctx, products[0].sku)
         return _one(ctx, products[0])
     return _several(ctx, products)
+
+
+async def _instead(ctx: Context, said: str, skus: Sequence[str]) -> Reply:
+    """A size or colour there is not, with the products there are in the others to choose."""
+    found = await products_by_sku(ctx.session, skus)
+    products = [found[sku] for sku in skus if sku in found]
+    if len(products) == 1:
+        return Reply(said, choices=_one(ctx, products[0]).choices)
+    return Reply(said, choices=_several(ctx, products).choices if products else ())
 
 
 def _one(ctx: Context, product: Product) -> Reply:

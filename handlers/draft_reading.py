@@ -93,6 +93,28 @@ def in_between(ctx: Context, said: str) -> bool:
     return classify(said).kind is not IntentKind.UNKNOWN or asks_the_shop(ctx, said)
 
 
+# What a product is named with: a stock question ("kaos hitam XL"), a wish to buy, a word.
+_NAMING_A_PRODUCT = (IntentKind.STOCK, IntentKind.BUY, IntentKind.UNKNOWN)
+# Said to "which product?" without naming one: asked again, not searched for ("ya", "halo").
+_NO_ANSWER = (IntentKind.THANKS, IntentKind.GREETING)
+
+
+def says_no_product(said: str) -> bool:
+    """Whether a message sent when the draft asks which product is a bare yes, thanks or
+    hello: the question is asked again, not a product called "ya" looked for."""
+    return classify(said).kind in _NO_ANSWER or said.lower().strip(" .!") in YES
+
+
+def asks_instead_of_a_product(ctx: Context, said: str) -> bool:
+    """Whether a message sent when the draft asks which product is a question of its own: a
+    shop question ("ongkirnya berapa?", "bayarnya kemana?"), or one about an order, help or
+    a person. A stock question names the product, as does a word the bot does not know."""
+    kind = classify(said).kind
+    if kind in _NAMING_A_PRODUCT:
+        return kind is IntentKind.UNKNOWN and asks_the_shop(ctx, said)
+    return kind not in _NO_ANSWER
+
+
 def asks_instead_of_a_name(ctx: Context, said: str) -> bool:
     """Whether a message sent when a name is wanted says something else: a question, a shop
     question ("katalognya dong" too), a paste too long to be anyone's name."""

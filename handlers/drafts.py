@@ -28,9 +28,11 @@ from handlers.draft_reading import (
     adds,
     an_address,
     asks_instead_of_a_name,
+    asks_instead_of_a_product,
     in_between,
     plainly_an_address,
     removes,
+    says_no_product,
 )
 from handlers.forms import OrderForm, answer_to, names_a_product, pieces
 from handlers.intents import (
@@ -224,7 +226,13 @@ async def _choose_product(ctx: Context, draft: OrderDraft, words: str) -> Reply:
         said = await stock_answer(ctx, query)
         draft.step = "product"
         told = said.text if said else ctx.t("stock.none", query=query[:100])
-        return Reply(told + "\n" + ctx.t("draft.ask_product"))
+        there = await products_by_sku(ctx.session, found.others)  # another size or colour
+        return Reply(
+            told + "\n" + ctx.t("draft.ask_product"),
+            choices=tuple(
+                Choice(there[sku].label, f"/pesan {sku}") for sku in found.others if sku in there
+            ),
+        )
     if len(found.products) > 1:
         draft.step = "product"
         draft.data = {**draft.data, "query": query}
@@ -316,6 +324,10 @@ async def answer(ctx: Context, text: str, *, held: bool = False) -> Reply | list
     if step == "product":
         if classify(said).kind is IntentKind.BUY and not product_words(said):
             return _ask_product(ctx, said)  # asked again how, or said again they want to
+        if asks_instead_of_a_product(ctx, said):
+            return None  # "ongkirnya berapa?": answered as usual, the draft waits
+        if says_no_product(said):
+            return ctx.reply("draft.ask_product")  # "ya", "halo": no product called so
         said = await draft_lines.take_first(ctx, draft, said)
         if not draft.data.get("qty") and (qty := qty_in(said)):
             draft.data = {**draft.data, "qty": qty}  # "tote 1": how many came with it
@@ -524,6 +536,8 @@ async def meanwhile(ctx: Context) -> Reply | None:
     if draft is None or draft.data.get("kind") in ORDERS_FOR_OTHERS:
         return None
     meanwhile = ctx.t("draft.meanwhile") + "\n"
+    if draft.step == "product" and not draft.data.get("query"):  # no buttons to choose with
+        return Reply(meanwhile + ctx.t("draft.ask_product"))
     if draft.step == "qty":
         return _ask(meanwhile + ctx.t("draft.ask_qty"))
     if draft.step == "name":
@@ -548,8 +562,8 @@ async def _plainly_answers(ctx: Context, draft: OrderDraft, text: str) -> bool:
         plain = not asks_instead_of_a_name(ctx, said) and any(ch.isalpha() for ch in said)
     elif draft.step == "address":
         plain = len(said) >= 10 and an_address(ctx, said)
-    else:
-        plain = False  # which product: the draft's buttons choose it, and they are commands
+    else:  # which product: a stock question names it (the draft's buttons are commands)
+        plain = classify(said).kind in (IntentKind.STOCK, IntentKind.BUY) and names_a_product(said)
     if not (plain or lowered in DROP):
         return False
     last = await last_said(ctx.session, ctx.chat.id)

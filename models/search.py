@@ -182,6 +182,7 @@ class Found:
     missing: tuple[str, ...] = ()  # the sizes or colours asked for that no match has
     alternatives: tuple[str, ...] = ()  # the ones the products asked about do come in
     product: str = ""  # what those products are called, when they share a name
+    others: tuple[str, ...] = ()  # the SKUs of those products in the others, when few
 
 
 @dataclass(frozen=True, slots=True)
@@ -432,11 +433,17 @@ class ProductIndex:
         ]
         shown = [v.upper() if kind == "size" else v.capitalize() for v in exist]
         missing = [wanted[i].word for i in absent if wanted[i].kind == kind]
+        offered: set[int] = set()
+        for v in exist:
+            offered.update(within.intersection(self._postings[self._slot_of[v]]))
         return Found(
             [],
             tuple(w.upper() if kind == "size" else w for w in missing),
             tuple(shown),
             self._named(within, kind),
+            tuple(self._skus[p] for p in sorted(offered, key=self._rank.__getitem__))
+            if len(offered) <= OFFERED_AT_MOST
+            else (),
         )
 
     def _named(self, positions: Collection[int], kind: str) -> str:
@@ -609,6 +616,7 @@ async def _renamed(session: AsyncSession, built: _Built, newest: datetime | None
 
 
 NAMED_AT_MOST = 200  # products whose common name a "not in that size" answer looks for
+OFFERED_AT_MOST = 5  # products in another size or colour a "not in that size" answer offers
 CLEAR_LEAD = 20  # a match this far behind the best one is not worth showing
 
 
@@ -621,6 +629,7 @@ class StockFound:
     missing: tuple[str, ...] = ()
     alternatives: tuple[str, ...] = ()
     product: str = ""
+    others: tuple[str, ...] = ()  # the SKUs of the products that come in the alternatives
 
 
 async def search_products(
@@ -657,7 +666,7 @@ async def find_products(
     found = index.find(query, limit, among)
     ids = _clearly_best(found)
     if not ids:
-        return StockFound([], found.missing, found.alternatives, found.product)
+        return StockFound([], found.missing, found.alternatives, found.product, found.others)
     return _in_order(ids, await session.scalars(_products_query(), {"ids": ids}))
 
 

@@ -283,10 +283,27 @@ async def test_a_size_that_does_not_exist_is_said_plainly_with_the_ones_that_do(
     wanted = "Kaos Polos Hitam XXL"  # what was asked, by the name the shop gives it
     assert answer == shop.t("id", "stock.no_variant", wanted=wanted, alternatives="L, XL")
     assert "tersedia" not in answer
+    [told] = await shop.say("sari", "ada kaos hitam ukuran XXL?")
+    assert [(c.label, c.command) for c in told.choices] == [
+        ("Kaos Polos Hitam L", "/stok KAOS-HTM-L"),
+        ("Kaos Polos Hitam XL", "/stok KAOS-HTM-XL"),
+    ]
     await shop.say("rina", "/language en")
     assert await shop.text("rina", "black tee XXL available?") == shop.t(
         "en", "stock.no_variant", wanted=wanted, alternatives="L, XL"
     )
+
+
+async def test_the_one_size_there_is_instead_may_be_ordered_or_asked_after(shop: Shop) -> None:
+    [told] = await shop.say("sari", "kemeja batik ada ukuran XL?")
+    assert told.text == shop.t(
+        "id", "stock.no_variant", wanted="Kemeja Batik Premium XL", alternatives="M"
+    )
+    assert [c.command for c in told.choices] == ["/pesan BATIK-PRM-M"]
+    assert "Rp350.000" in await shop.text("sari", "harganya berapa?")
+    # The one out of stock is offered to be told of instead.
+    [told] = await shop.say("sari", "kaos putih XL ada?")
+    assert [c.command for c in told.choices] == ["/kabari KAOS-PTH-L"]
 
 
 @pytest.mark.parametrize(

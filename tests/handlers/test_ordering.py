@@ -264,6 +264,8 @@ async def test_a_customer_orders_in_chat_from_product_to_confirmation(shop: Shop
     first = await text(shop, PHONE, "mau order kaos hitam XXL 2 pcs")
     no_xxl = shop.t("id", "stock.no_variant", wanted="Kaos Polos Hitam XXL", alternatives="L, XL")
     assert first.startswith(no_xxl)
+    [which] = await wa(shop, PHONE, "mau order kaos hitam XXL 2 pcs")  # the ones there are
+    assert [c.command for c in which.choices] == ["/pesan KAOS-HTM-L", "/pesan KAOS-HTM-XL"]
     picked = await text(shop, PHONE, "kaos hitam XL")
     assert "Kaos Polos Hitam XL (KAOS-HTM-XL)" in picked
     assert picked.endswith(shop.t("id", "draft.ask_name_or", name="Pembeli"))
@@ -731,6 +733,27 @@ async def test_a_shop_question_in_the_middle_of_a_draft_is_answered_and_the_draf
     handed, meanwhile = await wa(shop, PHONE, "bisa cod?")
     assert handed.text.startswith(shop.t("id", "support.ack.no_answer", number=1))
     assert meanwhile.text.endswith(shop.t("id", "draft.ask_qty"))
+
+
+async def test_which_product_waits_for_a_question_asked_instead_of_a_product(shop: Shop) -> None:
+    shipping = topic("shipping", {Language.ID: "Ongkir sesuai ekspedisi, dihitung admin"})
+    shop.conversation.settings = replace(shop.settings, faq=(shipping,))
+    assert await text(shop, PHONE, "mau order dong") == shop.t("id", "draft.ask_product")
+    assert await text(shop, PHONE, "ongkirnya berapa kak?") == (
+        "Ongkir sesuai ekspedisi, dihitung admin"
+    )
+    assert await text(shop, PHONE, "ya") == shop.t("id", "draft.ask_product")  # no "ya" sold
+    [which] = await wa(shop, PHONE, "pesanan saya mana?")  # Sari's orders, to pick from
+    assert which.choices and all(c.command.startswith("/status INV-") for c in which.choices)
+    assert "(TOTE-KNV)" in await text(shop, PHONE, "tote bag")
+    await wa(shop, PHONE, "batal")
+    # One the shop wrote no answer to goes to a person; the question is asked again, and
+    # a product named then is still taken.
+    await wa(shop, PHONE, "mau order dong")
+    handed, meanwhile = await wa(shop, PHONE, "bisa cod?")
+    assert handed.text.startswith(shop.t("id", "support.ack.no_answer", number=1))
+    assert meanwhile.text.endswith(shop.t("id", "draft.ask_product"))
+    assert "(TOTE-KNV)" in await text(shop, PHONE, "tote bag")
 
 
 async def orders_placed(shop: Shop) -> int:

@@ -466,6 +466,24 @@ def test_a_search_among_some_products_finds_only_those(
     assert (result.missing, result.alternatives) == (missing, alternatives)
 
 
+@pytest.mark.parametrize(
+    ("query", "others"),
+    [
+        ("kemeja batik xl", ("BTK-L", "BTK-M")),  # in label order
+        ("hoodie abu s", ("HOOD-ABU-L", "HOOD-ABU-M", "HOOD-ABU-XL")),
+        ("hoodie hitam", ("HOOD-ABU-L", "HOOD-ABU-M", "HOOD-ABU-XL")),
+        ("tote hitam", ("TOTE-KNV",)),
+        ("kaos putih xxl", ("KAOS-PTH-L", "KAOS-PTH-M", "KAOS-PTH-S", "KAOS-PTH-XL")),
+        ("kaos merah", ()),  # every shirt there is: too many to offer
+        ("tote bag xl", ()),  # it comes in no size
+    ],
+)
+def test_a_size_or_colour_there_is_not_offers_the_few_products_there_are(
+    query: str, others: tuple[str, ...]
+) -> None:
+    assert VARIANTS.find(query, limit=10).others == others
+
+
 def test_an_exact_sku_not_among_those_listed_is_not_found_there() -> None:
     assert VARIANTS.find("KAOS-HTM-XXL", among=["KAOS-HTM-L"]).matches == []
     assert [m.sku for m in VARIANTS.find("KAOS-HTM-XXL").matches] == ["KAOS-HTM-XXL"]
