@@ -417,7 +417,7 @@ _QUERY_NOISE = (
     bisa boleh beli buy purchase like want wanna need butuh kirim pesanan orders
     let know tell when back kasih tau tahu reseller grosir wholesale lain other others colors
     colours sizes one ones lama banget nunggu menunggu tunggu ditunggu format tinggal sisa
-    remaining jangan lupa terus selalu
+    remaining jangan lupa terus selalu pembeli pembelinya konsumen konsumennya buyer
 """)
 )
 _REMOVE_FROM_QUERY = (

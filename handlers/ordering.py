@@ -293,7 +293,9 @@ async def reseller_asks_to_order(ctx: Context, text: str) -> Reply:
     usage = ctx.t("resellerorder.usage")
     lines: dict[Product, int] = {}
     for piece in pieces(text):  # "kaos hitam L 2 sama tote 1": each product with its count
-        query = classify(piece).query or product_words(piece)
+        query = classify(piece).query or product_words(piece) or ""
+        if not any(ch.isalpha() for ch in query) and (sku := shown_product(ctx)):
+            query = sku  # "mau order 2 kirim ke pembeli saya" right after one product shown
         if not query:
             return Reply(usage)
         found = await find_products(ctx.session, query, limit=5, cache=ctx.catalog)

@@ -411,9 +411,11 @@ async def test_an_unwritten_answer_goes_to_a_person_however_the_question_reads(
 
 async def test_a_reseller_asking_the_wholesale_price_of_a_product_gets_it(shop: Shop) -> None:
     shop.conversation.settings = replace(shop.settings, faq=FAQ)  # with a reseller answer
+    assert await shop.text("mawar", "harga grosir berapa?") == "Daftar reseller di sini"
     answer = await shop.text("mawar", "harga grosir tote kanvas berapa?")
     assert answer.startswith("Tote Bag Kanvas (TOTE-KNV) — Rp48.000"), answer
-    assert await shop.text("mawar", "harga grosir berapa?") == "Daftar reseller di sini"
+    # Right after a product was shown, it is that product's price.
+    assert (await shop.text("mawar", "harga grosir berapa?")).startswith("Tote Bag Kanvas")
 
 
 # --- pushes that say the right thing --------------------------------------------------------------

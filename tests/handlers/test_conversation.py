@@ -421,6 +421,20 @@ async def test_asking_the_price_of_what_was_just_shown_shows_it_again(shop: Shop
     assert [c.command for c in again.choices] == ["/pesan TOTE-KNV"]  # still one tap to order
 
 
+async def test_asking_the_price_with_nothing_shown_shows_the_catalogue(shop: Shop) -> None:
+    title = shop.t("id", "catalogue.title")
+    assert (await shop.text("tamu", "harganya berapa kak?")).startswith(title)
+    assert "• Tote Bag — Rp60.000" in await shop.text("sari", "harganya berapa?")
+    # A reseller asking "the reseller price" asks their own, of what was shown or of all.
+    listed = await shop.text("mawar", "harga reseller berapa?")
+    assert listed.startswith(title) and "• Tote Bag — Rp48.000" in listed
+    await shop.say("mawar", "ada tote?")
+    assert skus_in(await shop.text("mawar", "harga reseller berapa?")) == ["TOTE-KNV"]
+    # Anyone else asks how reselling works: the shop's answer, here a person.
+    asked = await shop.text("sari", "harga reseller berapa?")
+    assert asked.startswith(shop.t("id", "support.ack.no_answer", number=1))
+
+
 async def test_taking_one_of_several_listed_by_number_asks_which(shop: Shop) -> None:
     await shop.say("tamu", "kak ready kaos hitam?")
     [which] = await shop.say("tamu", "ok saya ambil 1")

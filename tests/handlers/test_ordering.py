@@ -249,6 +249,10 @@ async def test_a_reseller_asking_to_order_in_words_gets_the_dropship_command_fil
     assert await shop.text("mawar", "/pesan TOTE-KNV") == shop.t(
         "en", "resellerorder.fill", lines="TOTE-KNV 1"
     )
+    await shop.say("mawar", "ada tote?")  # and where it goes, who it is for, said besides
+    for whom in ("mau order 2 kirim ke pembeli saya", "mau pesan 2 untuk konsumen saya"):
+        filled = await shop.text("mawar", whom)
+        assert filled.endswith(shop.t("en", "resellerorder.fill", lines="TOTE-KNV 2"))
     # Several products: their SKUs, then how to write the order.
     several = await shop.text("mawar", "I want to order a tee")
     assert "(KAOS-HTM-L)" in several and "(KAOS-HTM-XL)" in several
