@@ -348,6 +348,8 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
             return await common.not_understood(ctx, "")
         if ctx.chat.misses:
             ctx.chat.misses = 0
+    elif intent.order_code is None and staff.asks_who_has_not_paid(text):
+        return await staff.unpaid(ctx)  # "yang belum bayar siapa aja?"
     elif intent.order_code is None and (who := staff.customer_searched(text)):
         return await staff.find_orders(ctx, who)  # "cari pesanan ani", "0813-1111-2222"
     elif intent.order_code and (offer := await staff.move_offered(ctx, text, intent.order_code)):

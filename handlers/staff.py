@@ -14,7 +14,7 @@ from handlers.context import Context
 from handlers.i18n import when
 from handlers.intents import asks_what_is_late, product_words
 from handlers.types import Choice, Reply
-from handlers.views import phase_label, stock_line
+from handlers.views import payment_state, phase_label, stock_line
 from models.change import Actor, Change
 from models.enums import Phase
 from models.errors import DomainError, InvalidTransition, NotFound, StockError
@@ -32,7 +32,13 @@ from models.lifecycle import ship as ship_order
 from models.linking import order_history
 from models.messages import photo_just_before
 from models.orders import Order, clean_code
-from models.queue import due_by, orders_of_customers, placed_since, work_queue
+from models.queue import (
+    awaiting_payment,
+    due_by,
+    orders_of_customers,
+    placed_since,
+    work_queue,
+)
 from models.search import find_products
 from models.undo import undo_last_command
 from models.updates import Batch
@@ -638,11 +644,39 @@ def customer_searched(text: str) -> str | None:
 
 
 def asks_about_today(text: str) -> bool:
-    """Whether staff ask for today's orders ("pesanan hari ini berapa?", "today's orders")."""
+    """Whether staff ask for today's orders ("pesanan hari ini berapa?", "ada pesanan
+    baru?", "today's orders")."""
     return _TODAY.search(text) is not None
 
 
-_TODAY = re.compile(r"\b(?:hari ini|today'?s?)\b", re.IGNORECASE)
+_TODAY = re.compile(
+    r"\b(?:hari ini|today'?s?|(?:pesanan|order|orderan)\s+baru|new\s+orders?)\b", re.IGNORECASE
+)
+
+
+def asks_who_has_not_paid(text: str) -> bool:
+    """Whether staff ask which orders still wait for money ("yang belum bayar siapa aja?",
+    "pesanan belum lunas", "unpaid orders")."""
+    return _NOT_PAID.search(text) is not None
+
+
+_NOT_PAID = re.compile(
+    r"\b(?:belum|blm)\s+(?:di)?(?:bayar|lunas|transfer|tf)\b|\bunpaid\b|\bnot\s+paid\b",
+    re.IGNORECASE,
+)
+
+
+async def unpaid(ctx: Context) -> Reply:
+    """The orders whose money is still due, waiting longest first, each with what is due."""
+    count, found = await awaiting_payment(ctx.session, FOUND_LIMIT)
+    if not count:
+        return ctx.reply("findorders.none_unpaid")
+    lines = [ctx.t("findorders.unpaid", count=count)]
+    lines += [f"{o.code} · {name} · {payment_state(ctx, o)}" for o, name in found]
+    if count > len(found):
+        lines.append(ctx.t("findorders.more", count=count - len(found)))
+    choices = tuple(Choice(order.code, f"/status {order.code}") for order, _ in found[:5])
+    return Reply("\n".join(lines), choices=choices)
 
 
 async def orders_today(ctx: Context) -> Reply:
@@ -664,6 +698,8 @@ async def find_orders(ctx: Context, args: str) -> Reply:
         return await orders_today(ctx)
     if asks_what_is_late(words):
         return await queue(ctx, "telat")  # "pesanan yang telat" asks for no one by name
+    if asks_who_has_not_paid(words):
+        return await unpaid(ctx)  # "pesanan belum lunas" neither
     found = await orders_of_customers(ctx.session, words, FOUND_LIMIT)
     if not found:
         return ctx.reply("findorders.none", words=words)
@@ -685,6 +721,8 @@ async def queue(ctx: Context, args: str) -> Reply:
     `/antrian telat` shows only the late ones, `/antrian dibayar` (or a stage name) one line.
     """
     wanted = args.strip().lower()
+    if asks_who_has_not_paid(wanted):
+        return await unpaid(ctx)  # /antrian belum bayar
     summary = await work_queue(ctx.session, ctx.now, codes=QUEUE_CODES)
     phase = QUEUE_PHASE_WORDS.get(wanted)
     only_late = wanted in LATE_WORDS

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.enums import Phase
+from models.enums import OPEN_BILLS, Phase
 from models.errors import InvalidPhone
 from models.flows import FINAL
 from models.orders import Order
@@ -193,6 +193,24 @@ async def orders_of_customers(
         .limit(limit)
     )
     return [(order, name) for order, name in rows]
+
+
+async def awaiting_payment(
+    session: AsyncSession, limit: int
+) -> tuple[int, list[tuple[Order, str]]]:
+    """Orders whose money is still due (unpaid, a proof to check, a down payment in), the
+    cancelled left out: how many, and the `limit` placed longest ago with their customer's
+    name."""
+    waiting = (Order.payment_state.in_(OPEN_BILLS), Order.phase != Phase.CANCELLED)
+    count = await session.scalar(select(func.count()).select_from(Order).where(*waiting))
+    rows = await session.execute(
+        select(Order, Customer.name)
+        .join(Customer, Customer.id == Order.customer_id)
+        .where(*waiting)
+        .order_by(Order.placed_at, Order.id)
+        .limit(limit)
+    )
+    return int(count or 0), [(order, name) for order, name in rows]
 
 
 async def placed_since(

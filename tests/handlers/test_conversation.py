@@ -600,7 +600,14 @@ async def test_staff_find_a_customers_orders_by_name_or_phone(any_shop: Shop) ->
 
 @pytest.mark.parametrize(
     "asked",
-    ["pesanan hari ini berapa?", "berapa order hari ini?", "orderan hari ini", "/pesanan hari ini"],
+    [
+        "pesanan hari ini berapa?",
+        "berapa order hari ini?",
+        "orderan hari ini",
+        "/pesanan hari ini",
+        "ada pesanan baru?",
+        "any new orders?",
+    ],
 )
 async def test_staff_asking_for_todays_orders_get_those_placed_since_midnight(
     any_shop: Shop, asked: str
@@ -612,6 +619,37 @@ async def test_staff_asking_for_todays_orders_get_those_placed_since_midnight(
         shop.t("id", "findorders.today", count=1),
         "INV-1004 · Budi · dipesan",
     ]
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [
+        "yang belum bayar siapa aja?",
+        "siapa yang belum transfer?",
+        "pesanan belum lunas",
+        "/antrian belum bayar",
+        "/queue unpaid",
+        "unpaid orders?",
+    ],
+)
+async def test_staff_asking_who_has_not_paid_get_the_orders_still_owed_oldest_first(
+    any_shop: Shop, asked: str
+) -> None:
+    shop = any_shop
+    await shop.say("dewi", "/bayar INV-1001")  # paid: not owed
+    await shop.say("dewi", "/bayar INV-1002 100000")  # a down payment: the rest is owed
+    await shop.say("dewi", "/batal INV-1003 stok habis")  # cancelled: nothing is owed
+    [owed] = await shop.say("dewi", asked)
+    assert owed.text.splitlines() == [
+        shop.t("id", "findorders.unpaid", count=2),
+        "INV-1002 · Sari · " + shop.t("id", "payment.partly", paid="Rp100.000", due="Rp250.000"),
+        "DS-2001 · Rina · " + shop.t("id", "payment.unpaid", due="Rp48.000"),
+    ]
+    assert [c.command for c in owed.choices] == ["/status INV-1002", "/status DS-2001"]
+    # A customer asking so asks about their own bill, never the shop's list.
+    assert "Rina" not in await shop.text("sari", "yang belum bayar siapa aja?")
+    await shop.say("dewi", "/bayar INV-1002,DS-2001")
+    assert await shop.text("dewi", asked) == shop.t("id", "findorders.none_unpaid")
 
 
 @pytest.mark.parametrize(
