@@ -8,6 +8,7 @@ intent reader's canonical words, so "bayar dmn", "bayar dimana" and "bayar di ma
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -35,7 +36,12 @@ BUILT_IN: dict[str, tuple[str, ...]] = {
         "delivery fee", "delivery cost", "how much is shipping", "do you ship", "ship abroad",
         "ship internationally", "international shipping", "luar negeri", "bisa kirim ke",
         "ship to", "shipping to", "deliver to", "delivery to", "send to", "kirim hari ini",
-        "same day",
+        "same day", "estimasi pengiriman", "pengiriman berapa hari", "pengiriman berapa lama",
+        "kirim berapa hari", "berapa hari pengiriman", "shipping time", "delivery time",
+        "how long does shipping", "how long does delivery", "how long is shipping",
+        # "kalau ke surabaya berapa hari?": * is a place, one or two words
+        "ke * berapa hari", "ke * berapa lama", "ke * brp hari", "to * how long",
+        "how many days to *",
     ),
     "cod": ("cod", "bayar di tempat", "cash on delivery", "bayar ditempat"),
     "address": (
@@ -117,10 +123,24 @@ def topic(
     """A topic with the built-in phrases of its kind (if it is one) and the seller's words."""
     phrases: list[str] = []
     for phrase in (*BUILT_IN.get(key, ()), *words):
-        canonical = " ".join(normalise(phrase))
-        if canonical and canonical not in phrases:
+        # A * stands for any one or two words ("ke * berapa hari"): kept as it is.
+        parts = (" ".join(normalise(part)) for part in phrase.split(WILDCARD))
+        canonical = f" {WILDCARD} ".join(parts).strip()
+        if canonical.strip(f" {WILDCARD}") and canonical not in phrases:
             phrases.append(canonical)
     return FaqTopic(key, dict(answers), tuple(phrases), title)
+
+
+WILDCARD = "*"
+
+
+@cache
+def _pattern(phrase: str) -> re.Pattern[str]:
+    """A phrase with a * in it, as a search over the space-padded words of a message."""
+    any_words = r"[^ ]+(?: [^ ]+)?"
+    inner = " ".join(any_words if w == WILDCARD else re.escape(w) for w in phrase.split())
+    # "… berapa hari lagi?" asks how much longer something under way takes: an order.
+    return re.compile(f" {inner} (?!lagi |more )")
 
 
 @dataclass(frozen=True)
@@ -156,6 +176,13 @@ def match(topics: Sequence[FaqTopic], words: Sequence[str]) -> Match | None:
     for candidate in topics:  # the seller's order breaks ties
         for phrase in candidate.phrases:
             length = len(phrase.split())
-            if f" {phrase} " in padded and (best is None or length > best.words):
+            if best is not None and length <= best.words:
+                continue
+            said = (
+                _pattern(phrase).search(padded) is not None
+                if WILDCARD in phrase
+                else f" {phrase} " in padded
+            )
+            if said:
                 best = Match(candidate, length, phrase)
     return best

@@ -21,8 +21,9 @@ from hypothesis import strategies as st
 from sqlalchemy import select, update
 
 from handlers import common
-from handlers.faq import topic
+from handlers.faq import match, topic
 from handlers.i18n import Messages
+from handlers.intents import normalise
 from handlers.router import COMMAND, ROUTES, find_route, reads_as_command, understand
 from handlers.types import Role
 from models import Order, Product, StockSubscription, SupportThread
@@ -56,6 +57,21 @@ def corpus() -> Iterator[tuple[str, str, str, str]]:
 
 
 ROWS = list(corpus())
+
+
+@pytest.mark.parametrize(
+    ("said", "asked"),
+    [
+        ("ukuran kaos anak ada?", "kids"),
+        ("ukuran celana anak berapa?", "kids"),  # * is one word or two
+        ("ukuran kaos lengan panjang anak?", None),  # not three
+        ("ukuran anak?", None),  # nor none
+    ],
+)
+def test_a_sellers_words_may_leave_a_word_or_two_open(said: str, asked: str | None) -> None:
+    kids = topic("kids", {Language.ID: "Ukuran anak 2-12 tahun"}, words=["ukuran * anak"])
+    found = match((kids,), normalise(said))
+    assert (found.topic.key if found else None) == asked
 
 
 def test_the_corpus_holds_enough_messages() -> None:
