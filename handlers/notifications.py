@@ -186,8 +186,8 @@ def _order_update(t: Say, settings: Settings, lang: Language, update: OrderUpdat
     elif news is not None and told_as_money(update):
         lines.append(_payment_news(t, settings, lang, news, update["note"]))
         update = {**update, "note": None}  # a refusal's reason is the news itself
-    elif update.get("corrected"):
-        lines.append(t("push.resi_corrected"))  # the courier line below says the new one
+    elif update.get("corrected"):  # the courier line below says the new one
+        lines.append(t("push.resi_added" if update.get("resi_added") else "push.resi_corrected"))
     elif update.get("progress"):
         where = t(f"phase.{phase}") + (f" · {update['stage']}" if update["stage"] else "")
         lines.append(t("push.progress_news", where=where))

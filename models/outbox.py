@@ -132,6 +132,7 @@ class OrderUpdate(TypedDict):
     path: NotRequired[list[str]]  # set when several updates are told as one: the phases passed
     tracking: NotRequired[TrackingNews]  # the courier's news: a milestone of the parcel
     corrected: NotRequired[bool]  # staff put the courier or resi right (/kirim again)
+    resi_added: NotRequired[bool]  # … where the order had gone out with none
 
 
 class PaymentNews(TypedDict):

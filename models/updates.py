@@ -99,6 +99,8 @@ def update_of(order: Order, event: PhaseEvent) -> OrderUpdate:
             order.tracking_number,
         ):
             update["corrected"] = True  # news of its own: the parcel has another resi
+            if not (before.get("courier") or before.get("tracking_number")):
+                update["resi_added"] = True  # shipped without one, the resi came later
     if event.payment is not None:
         update["payment"] = payment_news(order, event.payment, event.paid)
     if event.tracking:

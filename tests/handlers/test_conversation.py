@@ -999,6 +999,16 @@ async def test_a_resi_put_right_before_shipping_was_told_is_told_once_right(shop
     assert shop.t("id", "push.resi_corrected") in again and "JT999999999" in again
 
 
+async def test_a_resi_given_after_shipping_without_one_is_told_as_its_resi(shop: Shop) -> None:
+    await shop.say("dewi", "/tahap INV-1001 dikirim")  # out with the shop's own rider, say
+    [shipped] = [r.text for who, r in await shop.deliver() if who == "sari"]
+    assert "Resi" not in shipped
+    await shop.say("dewi", "/kirim INV-1001 jne JN0012345678")  # the resi came later
+    [told] = [r.text for who, r in await shop.deliver() if who == "sari"]
+    assert shop.t("id", "push.resi_added") in told and "Kurir: JNE · Resi: JN0012345678" in told
+    assert shop.t("id", "push.resi_corrected") not in told  # nothing was wrong before
+
+
 async def test_money_received_inside_the_window_is_told_beside_the_phases(shop: Shop) -> None:
     await shop.say("dewi", "/tahap INV-1002 potong")
     await shop.say("dewi", "/bayar INV-1002 100000")  # a down payment: no phase moves
