@@ -344,6 +344,8 @@ _ARRIVED_PHRASES: tuple[str, ...] = (
     "sudah sampai", "sudah datang", "sudah diterima", "sudah terima", "sudah saya terima",
     "barang sampai", "paket sampai", "has arrived", "have arrived", "it arrived", "arrived today",
     "got it", "received it", "have received", "i received", "got my order", "got the package",
+    "already received", "already arrived", "arrived safely", "received safely", "received thanks",
+    "package received", "parcel received", "order received", "got the parcel", "got my package",
 )  # fmt: skip
 _NOT_YET = _words("belum tidak not no yet never")
 # The customer says the money went: a transfer proof without a photo, or announcing one.

@@ -223,7 +223,25 @@ async def test_a_customer_saying_it_came_lets_staff_mark_it_delivered_in_one_tap
 
 
 @pytest.mark.parametrize(
-    "asked", ["paket saya sudah sampai?", "paketnya belum sampai kak", "sudah sampai belum ya"]
+    "said", ["already received, thank you!", "arrived safely, thanks", "received, thanks kak"]
+)
+async def test_saying_it_came_in_english_tells_staff_too(shop: Shop, said: str) -> None:
+    await shop.say("sari", f"/start {shop.links['INV-1001']}")  # shipped (the fixture)
+    await shop.deliver()
+    assert await shop.text("sari", said) == shop.t("id", "arrived.thanks", code="INV-1001")
+    [(who, alert)] = await shop.deliver(after=0)
+    assert who == "dewi" and [c.command for c in alert.choices] == ["/terima INV-1001"]
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [
+        "paket saya sudah sampai?",
+        "paketnya belum sampai kak",
+        "sudah sampai belum ya",
+        "has my order been received?",
+        "order received?",
+    ],
 )
 async def test_asking_whether_it_came_tells_staff_nothing(shop: Shop, asked: str) -> None:
     await shop.say("sari", f"/start {shop.links['INV-1001']}")  # shipped (the fixture)
