@@ -67,6 +67,10 @@ BUILT_IN: dict[str, tuple[str, ...]] = {
     "promo": (
         "promo", "diskon", "discount", "voucher", "kode promo", "potongan harga", "ada potongan",
         "sale", "harga spesial", "any promo", "any discount", "promo code",
+        # bargaining: the shop's word on its prices
+        "nego", "bisa nego", "boleh nego", "harga nego", "nego harga", "boleh kurang",
+        "bisa kurang", "kurangin harga", "kurang harga", "harga pas", "harga nett", "negotiable",
+        "best price", "lower the price",
     ),
     # "min order" is left out: "min, order saya kapan dikirim?" calls the admin.
     "minimum_order": (

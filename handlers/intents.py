@@ -152,6 +152,7 @@ _FILLER = _words("""
     informasi minta mohon please maaf sorry yang untuk buat dengan sama dan atau di ke dari pada
     and or to for of in on at with the a an is are am was were be been do does did can could
     will would should may just hmm hm eh ah oh wah hehe haha wkwk wkwkwk kalau kalo klo jika if
+    kira kirakira
 """)
 _ACK = _words("ok oke okay okey okee oce oc sip siap baik noted yes yup iya ditunggu")
 _QUESTION = _words("apa bagaimana berapa kapan mana kenapa mengapa siapa where when what how why")
