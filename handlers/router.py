@@ -291,17 +291,19 @@ def understand(text: str, faq: Sequence[FaqTopic]) -> Understood:
 async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
     """Understand a message that is not a command."""
     understood = understand(text, ctx.settings.faq)
-    reselling = _about_reselling(ctx, understood)
-    if reselling and ctx.role is Role.RESELLER:
-        # "harga reseller berapa?" from a reseller asks their own prices: of what was just
-        # shown, else the shop's answer about reselling, or with none, the whole list.
-        priced = asks_the_price(understood.intent) and (shown := customer.shown(ctx))
-        if priced and (again := await customer.shown_again(ctx, shown)):
-            return again
-        reselling = understood.faq is not None
     intent, faq = understood.intent, understood.faq
     kind = intent.kind
-    if asks_for_the_catalogue(intent) and not reselling:
+    reseller = ctx.role is Role.RESELLER
+    # "harga reseller berapa?" from a reseller asks their own price of what was shown (with
+    # nothing shown: the shop's answer about reselling, or with none written, the list).
+    priced = reseller and asks_the_price(intent) and _about_reselling(ctx, understood)
+    if (
+        priced
+        and (shown := customer.shown(ctx))
+        and (again := await customer.shown_again(ctx, shown))
+    ):
+        return again
+    if asks_for_the_catalogue(intent) and (reseller or not _about_reselling(ctx, understood)):
         return await customer.catalogue(ctx)  # "ada produk apa aja?", "katalognya dong"
     if kind is IntentKind.BUY and (form := read_sentence(text)) is not None:
         return await _order_form(ctx, form)  # "order tote 1 a.n Budi 0812… alamat Jl. …"
@@ -324,8 +326,9 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
             return await payment.payment_proof(ctx, claim=True) or ctx.reply("pay.nothing_waits")
         if asks_how_to_pay(ctx, understood):
             return await payment.how_to_pay(ctx, intent.order_code or "")
-        a_person_answers = ctx.role is not Role.RESELLER or not _about_reselling(ctx, understood)
-        if a_person_answers and _asks_what_is_unwritten(understood, ctx.settings.faq):
+        if _asks_what_is_unwritten(understood, ctx.settings.faq) and not (
+            reseller and _about_reselling(ctx, understood)  # their prices: below
+        ):
             return await support.hand_over(ctx, Reason.NO_ANSWER)  # understood, not answerable
         if subscribed := await _told_when_back(ctx, understood):  # "yes, let me know" to 🔔
             return subscribed
@@ -398,8 +401,8 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
 
 def _about_reselling(ctx: Context, understood: Understood) -> bool:
     """Whether a message asks about reselling ("list harga reseller?", "cara jadi reseller?"),
-    answered or not: from anyone else, the shop's answer about it, not the catalogue, is what
-    they want."""
+    answered or not: from anyone but a reseller, the shop's answer about it, not the
+    catalogue, is what they want."""
     asked = understood.faq or (
         found.topic if (found := unanswered(ctx.settings.faq, understood.intent.words)) else None
     )

@@ -432,6 +432,9 @@ async def test_a_reseller_asking_the_wholesale_price_of_a_product_gets_it(shop: 
     assert answer.startswith("Tote Bag Kanvas (TOTE-KNV) — Rp48.000"), answer
     # Right after a product was shown, it is that product's price.
     assert (await shop.text("mawar", "harga grosir berapa?")).startswith("Tote Bag Kanvas")
+    # The list of them is the catalogue at their prices, the shop's answer written or not.
+    listed = await shop.text("mawar", "list harga reseller dong")
+    assert listed.startswith(shop.t("id", "catalogue.title")) and "Rp48.000" in listed
 
 
 # --- pushes that say the right thing --------------------------------------------------------------
