@@ -254,7 +254,7 @@ class Dispatcher:
                     continue
                 row = _coalesce(queue, self.outcomes, now)
                 try:
-                    went = await self._send_one(row, chat)
+                    went = await self._send_one(row, chat, backlog=len(queue) + 1)
                 except Exception as exc:  # never leave a claimed row without an outcome
                     log.exception("notification %s failed unexpectedly", row.id)
                     retry_at = now + timedelta(seconds=self.backoff_seconds * 2)
@@ -289,8 +289,12 @@ class Dispatcher:
             self.outcomes.put_back(taken)  # for the next try
             raise
 
-    async def _send_one(self, row: Claimed, chat: Destination | None) -> int | None:
-        """Send one claimed row: 1 if it went out, 0 if it is done without, None if it waits."""
+    async def _send_one(
+        self, row: Claimed, chat: Destination | None, *, backlog: int = 1
+    ) -> int | None:
+        """Send one claimed row: 1 if it went out, 0 if it is done without, None if it waits
+        (`backlog`: how many the chat has to send, this one included; the pacer lets the chat
+        with most go first)."""
         now = self.clock()
         if chat is None or not chat.reachable:
             self.outcomes.skipped(
@@ -319,7 +323,8 @@ class Dispatcher:
                 return 0
         pacer = self.pacers.get(chat.channel)
         try:
-            async with pacer.turn(chat.address) if pacer is not None else nullcontext():
+            turn = pacer.turn(chat.address, backlog=backlog) if pacer is not None else nullcontext()
+            async with turn:
                 if template is not None and templating is not None:
                     variables = template_variables(reply, row.kind, row.payload)
                     message_id = await templating.send_template(chat.address, template, variables)

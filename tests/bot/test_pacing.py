@@ -16,15 +16,16 @@ from bot.pacing import Limits, Pacer
 async def _send_all(
     pacer: Pacer, chats: list[int], latency: list[float]
 ) -> list[tuple[int, float, float]]:
-    """Send once per entry of `chats` (in order per chat); return (chat, start, answered)."""
+    """Send once per entry of `chats` (in order per chat, each chat saying how many it has
+    left, as the dispatcher does); return (chat, start, answered)."""
     done: list[tuple[int, float, float]] = []
     queues: dict[int, list[float]] = {}
     for chat, seconds in zip(chats, latency, strict=True):
         queues.setdefault(chat, []).append(seconds)
 
     async def worker(chat: int) -> None:
-        for seconds in queues[chat]:
-            async with pacer.turn(chat):
+        for left, seconds in enumerate(queues[chat]):
+            async with pacer.turn(chat, backlog=len(queues[chat]) - left):
                 started = time.monotonic()
                 await asyncio.sleep(seconds)  # the request on its way, and the answer back
                 done.append((chat, started, time.monotonic()))
@@ -64,3 +65,17 @@ async def test_a_held_chat_waits_and_the_others_go_on() -> None:
     sends = await _send_all(pacer, [1, 2], [0.0, 0.0])
     starts = {chat: started for chat, started, _ in sends}
     assert starts[1] - starts[2] >= 0.45
+
+
+async def test_a_chat_with_many_to_send_is_not_queued_behind_everyone_after_each() -> None:
+    # Staff's alerts or a reseller's pushes during a bulk: one chat with eight, sixty with one.
+    pacer = Pacer(Limits(per_second=20, per_chat_per_second=5))
+    chats = [0] * 8 + list(range(1, 61))
+    sends = await _send_all(pacer, chats, [0.0] * len(chats))
+    busy = sorted(start for chat, start, _ in sends if chat == 0)
+    others = sorted(start for chat, start, _ in sends if chat != 0)
+    # Its messages go at its own rate in between the others': all before the others end.
+    # Queued behind them instead, its second would only go once all sixty had.
+    assert busy[-1] < others[-1]
+    for a, b in itertools.pairwise(busy):
+        assert b - a >= 0.2 - 1e-3  # and never faster than its own limit
