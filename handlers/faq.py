@@ -112,6 +112,7 @@ class FaqTopic:
     answers: Mapping[Language, str]
     phrases: tuple[str, ...]  # canonical words, space-joined
     title: str = ""  # the seller's own title; built-in topics have theirs in the catalogs
+    open_phrases: tuple[str, ...] = ()  # those of `phrases` with a * in them
 
     def answer(self, lang: Language) -> str:
         """The answer in this language, or in Indonesian when it is not written in it."""
@@ -132,7 +133,8 @@ def topic(
         canonical = f" {WILDCARD} ".join(parts).strip()
         if canonical.strip(f" {WILDCARD}") and canonical not in phrases:
             phrases.append(canonical)
-    return FaqTopic(key, dict(answers), tuple(phrases), title)
+    open_phrases = tuple(phrase for phrase in phrases if WILDCARD in phrase.split())
+    return FaqTopic(key, dict(answers), tuple(phrases), title, open_phrases)
 
 
 WILDCARD = "*"
@@ -178,15 +180,13 @@ def match(topics: Sequence[FaqTopic], words: Sequence[str]) -> Match | None:
     padded = f" {' '.join(words)} "
     best: Match | None = None
     for candidate in topics:  # the seller's order breaks ties
-        for phrase in candidate.phrases:
+        for phrase in candidate.phrases:  # a message's words never hold a *
+            if f" {phrase} " in padded:
+                length = len(phrase.split())
+                if best is None or length > best.words:
+                    best = Match(candidate, length, phrase)
+        for phrase in candidate.open_phrases:
             length = len(phrase.split())
-            if best is not None and length <= best.words:
-                continue
-            said = (
-                _pattern(phrase).search(padded) is not None
-                if WILDCARD in phrase
-                else f" {phrase} " in padded
-            )
-            if said:
+            if (best is None or length > best.words) and _pattern(phrase).search(padded):
                 best = Match(candidate, length, phrase)
     return best
