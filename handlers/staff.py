@@ -13,6 +13,7 @@ from types import MappingProxyType
 from handlers.context import Context
 from handlers.i18n import when
 from handlers.intents import asks_what_is_late, product_words
+from handlers.money import parse_amount
 from handlers.types import Choice, Reply
 from handlers.views import payment_state, phase_label, stock_line
 from models.change import Actor, Change
@@ -436,6 +437,7 @@ async def undo(ctx: Context, args: str) -> Reply:
 # What staff write of an order in passing: "INV-1001 lunas", "INV-1002 mulai potong",
 # "INV-1002 jahit sudah selesai", "INV-1001 sudah sampai".
 _PAID_WORDS = frozenset({"lunas", "bayar", "dibayar", "transfer", "tf", "paid"})
+_DOWN_PAYMENT = frozenset({"dp", "uang muka", "deposit"})
 _ARRIVED_WORDS = frozenset({"sampai", "diterima", "delivered", "arrived"})
 _DONE_WORDS = frozenset({"selesai", "beres", "kelar", "done", "finished"})
 _SHIP_WORDS = frozenset({"resi", "awb", "kirim", "dikirim", "terkirim", "shipped", "sent"})
@@ -490,8 +492,12 @@ async def move_offered(ctx: Context, text: str, code: str) -> Reply | None:
         if not why:
             return ctx.reply("cancel.usage")
         command = f"/batal {order.code} {' '.join(why)}"
-    elif _PAID_WORDS.intersection(said):
-        command = f"/bayar {order.code}"
+    elif _PAID_WORDS.intersection(said) or _DOWN_PAYMENT.intersection(said):
+        command = f"/bayar {order.code}"  # all of it, unless an amount or a DP is said
+        if (amount := _amount_in(text, order.code)) is not None:
+            command += f" {amount}"  # "INV-1002 baru dp 100rb"
+        elif _DOWN_PAYMENT.intersection(said):
+            command += " ?"  # a down payment, and how much is asked
     elif _ARRIVED_WORDS.intersection(said):
         command = f"/terima {order.code}"
     elif _DONE_WORDS.intersection(said) and order.phase is Phase.IN_PRODUCTION:
@@ -506,6 +512,18 @@ async def move_offered(ctx: Context, text: str, code: str) -> Reply | None:
         ctx.t("staff.move_offered", code=order.code, phase=where),
         choices=(Choice(command, command),),
     )
+
+
+def _amount_in(text: str, code: str) -> int | None:
+    """The sum a staff message names, in rupiah ("100rb", "Rp150.000", "1,5 jt"); None
+    when it names none. A number under a thousand is no sum of money."""
+    words = [w.strip("!:;") for w in text.split() if clean_code(w) != code]
+    for i, word in enumerate(words):
+        for typed in (f"{word} {words[i + 1]}" if i + 1 < len(words) else "", word):
+            amount = parse_amount(typed) if typed else None
+            if amount is not None and amount >= 1000 and amount == amount.to_integral_value():
+                return int(amount)
+    return None
 
 
 # A stock change written in words: "stok kaos hitam XL tambah 5", "… jadi 20", "… -2".

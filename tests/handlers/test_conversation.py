@@ -267,6 +267,10 @@ async def test_undo_inside_the_window_sends_nothing(any_shop: Shop) -> None:
     [
         ("INV-1001 lunas", "/bayar INV-1001"),
         ("INV-1001 sudah transfer kak", "/bayar INV-1001"),
+        ("INV-1002 baru dp 100rb", "/bayar INV-1002 100000"),  # the sum said is the sum paid
+        ("INV-1002 dp Rp150.000 masuk", "/bayar INV-1002 150000"),
+        ("INV-1001 sudah tf 1,5 jt", "/bayar INV-1001 1500000"),
+        ("INV-1002 dp", "/bayar INV-1002 ?"),  # a DP, and how much is asked
         ("INV-1001 sudah sampai", "/terima INV-1001"),
         ("INV-1002 mulai potong", "/tahap INV-1002 potong"),
         ("INV-1002 jahit sudah selesai", "/tahap INV-1002 sablon"),  # it is at potong

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from bot.jobs import Jobs
 from handlers.context import PaymentSettings
-from handlers.payment import parse_amount
+from handlers.money import parse_amount
 from handlers.types import Attachment
 from models import Notification, Order, PaymentEvent, Product
 from models.change import Policy
