@@ -57,6 +57,7 @@ class Hint(StrEnum):
     TRACKING = "tracking"  # the courier's tracking number: "resi nya mana"
     PRODUCTION = "production"  # how far it is made: "batiknya udah jadi belum"
     PRAISE = "praise"  # a thank-you that is praise: "barangnya bagus, suka banget"
+    AWAITS = "awaits"  # an acknowledgement that waits for news: "oke ditunggu kabarnya kak"
     ARRIVED = "arrived"  # said, not asked, that it came: "paketnya udah sampai kak"
     PAYMENT = "payment"  # whether the money came: "transferan saya sudah masuk belum?"
     # Something to be done, for a person: "tolong dikirim besok", "tolong dibungkus kado"
@@ -155,6 +156,7 @@ _FILLER = _words("""
     kira kirakira
 """)
 _ACK = _words("ok oke okay okey okee oce oc sip siap baik noted yes yup iya ditunggu")
+_AWAITED = _words("kabar kabarnya info infonya balasan balasannya")  # "ditunggu kabarnya"
 _QUESTION = _words("apa bagaimana berapa kapan mana kenapa mengapa siapa where when what how why")
 _GREET = _words("""
     halo hai hi hello hey hei hola p ping assalamualaikum assalamu alaikum salam ass wr wb wrwb
@@ -941,8 +943,11 @@ def classify(text: str) -> Intent:
     )
     if weak_stock and (query is not None or not other_intent):
         return stock()
-    if t.thanks() or (t.has(_ACK) and t.only(_ACK | _FILLER)):
+    if t.thanks():
         return Intent(IntentKind.THANKS, words=kept)
+    if t.has(_ACK) and t.only(_ACK | _FILLER | _AWAITED):  # "oke", "ditunggu kabarnya kak"
+        waits = frozenset({Hint.AWAITS}) if "ditunggu" in t.vocab else frozenset()
+        return Intent(IntentKind.THANKS, hints=waits, words=kept)
     if query is not None and t.has(_PRODUCTS):
         return stock()
     calls = t.says(_CALL_PHRASES) or (t.has(_CALLS) and t.only(_FILLER | _QUESTION))

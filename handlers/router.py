@@ -391,6 +391,8 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
     if kind is IntentKind.HELP:
         return await help_(ctx, "")
     if kind is IntentKind.THANKS:
+        if Hint.AWAITS in intent.hints:
+            return ctx.reply("greeting.awaits")  # "oke ditunggu ya kak"
         return await common.thanks(ctx, "", praised=Hint.PRAISE in intent.hints)
     if kind is IntentKind.STOP and ctx.role is not Role.STAFF:
         return await common.stop(ctx, "")

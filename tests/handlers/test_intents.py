@@ -39,6 +39,7 @@ GREETING = Intent(K.GREETING)
 MENU = Intent(K.MENU)
 HELP = Intent(K.HELP)
 THANKS = Intent(K.THANKS)
+AWAITS = Intent(K.THANKS, hints=frozenset({Hint.AWAITS}))
 STOP = Intent(K.STOP)
 UNKNOWN = Intent(K.UNKNOWN)
 
@@ -167,7 +168,9 @@ OWN: list[tuple[str, Intent]] = [
     ("makasih banyak kakak 🙏", THANKS),
     ("kaosnya bagus, makasih kak", THANKS),
     ("ok sip", THANKS),
-    ("oke ditunggu ya kak", THANKS),  # "I'll wait": nothing to answer but a welcome
+    ("oke ditunggu ya kak", AWAITS),  # "I'll wait": answered that news will come
+    ("ditunggu kabarnya kak", AWAITS),
+    ("siap ditunggu infonya", AWAITS),
     ("jangan lupa kabari ya kak", Intent(K.RESUME)),  # told of every change: said so
     ("kabarin terus ya", Intent(K.RESUME)),
     ("kabari kalau ready ya", stock()),  # which product?
