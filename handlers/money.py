@@ -28,3 +28,12 @@ def parse_amount(text: str) -> Decimal | None:
     except InvalidOperation:
         return None
     return amount if amount.is_finite() and amount < Decimal(10) ** 12 else None
+
+
+def typed_sum(text: str) -> int | None:
+    """A sum of rupiah a message names alone or in a few words ("100rb", "Rp150.000"); None
+    for anything else, and for a number under a thousand (a menu pick, a count: no sum)."""
+    amount = parse_amount(text)
+    if amount is None or amount < 1000 or amount != amount.to_integral_value():
+        return None
+    return int(amount)

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from handlers.context import Context
 from handlers.intents import classify
-from handlers.money import parse_amount
+from handlers.money import parse_amount, typed_sum
 from handlers.staff import each_order, split_codes
 from handlers.types import Choice, Reply, Role
 from handlers.views import payment_line, payment_state, sees_the_bill
@@ -292,6 +292,10 @@ async def paid(ctx: Context, args: str) -> Reply:
     codes, rest = split_codes(args)
     amount: Decimal | None = None
     if rest:
+        if rest.strip() == "?" and len(codes) == 1:
+            # "✏️ Another amount": the sum typed next is the amount (`amount_typed`).
+            in_full = Choice(ctx.t("alert.proof_paid"), f"/bayar {codes[0]}")
+            return Reply(ctx.t("pay.amount_usage", code=codes[0]), choices=(in_full,))
         if rest.strip() == "?":
             return ctx.reply("pay.amount_usage", code=",".join(codes))
         amount = parse_amount(rest.split()[0])
@@ -306,7 +310,18 @@ async def paid(ctx: Context, args: str) -> Reply:
     def worded(order: Order) -> dict[str, object]:
         return {"payment": payment_state(ctx, order)}  # paid in a later phase says so too
 
-    return await each_order(ctx, codes, move, "paid.done", worded=worded)
+    done = await each_order(ctx, codes, move, "paid.done", worded=worded)
+    # What offered this payment is answered: a sum typed next pays nothing more.
+    return done if done.choices else replace(done, clears_menu=True)
+
+
+async def amount_typed(ctx: Context, text: str) -> Reply | None:
+    """A sum typed alone ("150rb") right after `/bayar KODE ?` asked for one: recorded as
+    `/bayar KODE 150000`; None when it is no sum, or no payment of one order was just offered."""
+    offered = ctx.last_menu[0].split() if len(ctx.last_menu) == 1 else []
+    if len(offered) != 2 or offered[0] != "/bayar" or (amount := typed_sum(text)) is None:
+        return None
+    return await paid(ctx, f"{offered[1]} {amount}")
 
 
 async def give_back(ctx: Context, args: str) -> Reply:

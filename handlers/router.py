@@ -351,6 +351,8 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
             return await common.not_understood(ctx, "")
         if ctx.chat.misses:
             ctx.chat.misses = 0
+    elif intent.order_code is None and (typed := await payment.amount_typed(ctx, text)):
+        return typed  # "150rb" after "/bayar INV-1 ?" asked how much
     elif intent.order_code is None and staff.asks_who_has_not_paid(text):
         return await staff.unpaid(ctx)  # "yang belum bayar siapa aja?"
     elif intent.order_code is None and (who := staff.customer_searched(text)):

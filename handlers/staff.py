@@ -13,7 +13,7 @@ from types import MappingProxyType
 from handlers.context import Context
 from handlers.i18n import when
 from handlers.intents import asks_what_is_late, product_words
-from handlers.money import parse_amount
+from handlers.money import typed_sum
 from handlers.types import Choice, Reply
 from handlers.views import payment_state, phase_label, stock_line
 from models.change import Actor, Change
@@ -520,9 +520,8 @@ def _amount_in(text: str, code: str) -> int | None:
     words = [w.strip("!:;") for w in text.split() if clean_code(w) != code]
     for i, word in enumerate(words):
         for typed in (f"{word} {words[i + 1]}" if i + 1 < len(words) else "", word):
-            amount = parse_amount(typed) if typed else None
-            if amount is not None and amount >= 1000 and amount == amount.to_integral_value():
-                return int(amount)
+            if typed and (amount := typed_sum(typed)) is not None:
+                return amount
     return None
 
 

@@ -274,6 +274,25 @@ async def test_a_proof_after_the_instructions_reaches_staff_with_one_tap_choices
     assert who == "sari" and shop.t("id", "push.phase.paid") in told.text
 
 
+async def test_another_amount_is_the_sum_typed_next(shop: Shop) -> None:
+    await shop.say("sari", "/bayar INV-1002")
+    await shop.say("sari", "", photo="photo-of-transfer")
+    [alert] = [r for who, r in await shop.deliver(after=0) if who == "dewi"]
+    [asked] = await shop.say("dewi", alert.choices[1].command)  # ✏️ another amount
+    assert asked.text == shop.t("id", "pay.amount_usage", code="INV-1002")
+    assert [c.command for c in asked.choices] == ["/bayar INV-1002"]  # all of it, one tap
+    before = await shop.snapshot()
+    await shop.say("dewi", "2")  # no sum: a number that picks nothing pays nothing
+    assert await shop.snapshot() == before
+    await shop.say("dewi", alert.choices[1].command)
+    done = await shop.text("dewi", "100rb")
+    assert "DP Rp100.000, sisa Rp250.000" in done
+    assert (await order(shop, "INV-1002")).paid_amount == Decimal(100000)
+    # Typed again, nothing more is paid: the question was answered.
+    await shop.text("dewi", "100rb")
+    assert (await order(shop, "INV-1002")).paid_amount == Decimal(100000)
+
+
 async def test_saying_it_was_paid_is_checked_and_asks_for_the_receipt(shop: Shop) -> None:
     await shop.say("sari", "/bayar INV-1002")
     [thanks] = await shop.say("sari", "sudah transfer kak")
