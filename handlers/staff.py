@@ -63,7 +63,7 @@ PHASE_WORDS = {
     "diterima": Phase.DELIVERED,
     "terima": Phase.DELIVERED,
 }
-HOLD_WORDS = {"hold", "tahan", "ditahan"}
+HOLD_WORDS = {"hold", "tahan", "ditahan", "tunda", "ditunda"}
 RESUME_WORDS = {"resume", "lanjut", "lanjutkan"}
 NEXT_WORDS = {"next", "berikutnya", "selanjutnya"}  # each order to its own next stage
 # Couriers by the names people type, to the name customers see.
@@ -438,6 +438,9 @@ async def undo(ctx: Context, args: str) -> Reply:
 # "INV-1002 jahit sudah selesai", "INV-1001 sudah sampai".
 _PAID_WORDS = frozenset({"lunas", "bayar", "dibayar", "transfer", "tf", "paid"})
 _DOWN_PAYMENT = frozenset({"dp", "uang muka", "deposit"})
+# What is added to or taken off the bill, by the command that sets it.
+_FEE_WORDS = {"ongkir": "ongkir", "ongkos": "ongkir", "shipping": "ongkir", "diskon": "diskon"}
+_FEE_WORDS |= {"potongan": "diskon", "discount": "diskon"}
 _ARRIVED_WORDS = frozenset({"sampai", "diterima", "delivered", "arrived"})
 _DONE_WORDS = frozenset({"selesai", "beres", "kelar", "done", "finished"})
 _SHIP_WORDS = frozenset({"resi", "awb", "kirim", "dikirim", "terkirim", "shipped", "sent"})
@@ -492,6 +495,10 @@ async def move_offered(ctx: Context, text: str, code: str) -> Reply | None:
         if not why:
             return ctx.reply("cancel.usage")
         command = f"/batal {order.code} {' '.join(why)}"
+    elif (fee := next((_FEE_WORDS[w] for w in said if w in _FEE_WORDS), None)) and (
+        amount := _amount_in(text, order.code)
+    ):
+        command = f"/{fee} {order.code} {amount}"  # "INV-1002 ongkir 15rb"
     elif _PAID_WORDS.intersection(said) or _DOWN_PAYMENT.intersection(said):
         command = f"/bayar {order.code}"  # all of it, unless an amount or a DP is said
         if (amount := _amount_in(text, order.code)) is not None:
@@ -500,6 +507,10 @@ async def move_offered(ctx: Context, text: str, code: str) -> Reply | None:
             command += " ?"  # a down payment, and how much is asked
     elif _ARRIVED_WORDS.intersection(said):
         command = f"/terima {order.code}"
+    elif HOLD_WORDS.intersection(said) and named is None:  # "INV-1003 tunda dulu"
+        command = f"/tahap {order.code} tahan"
+    elif RESUME_WORDS.intersection(said) and named is None and order.phase is Phase.ON_HOLD:
+        command = f"/tahap {order.code} lanjut"
     elif _DONE_WORDS.intersection(said) and order.phase is Phase.IN_PRODUCTION:
         following = _after(ctx, order, named)  # "jahit sudah selesai": on to what follows
         command = f"/tahap {order.code} {following}" if following else ""
@@ -525,19 +536,24 @@ def _amount_in(text: str, code: str) -> int | None:
     return None
 
 
-# A stock change written in words: "stok kaos hitam XL tambah 5", "… jadi 20", "… -2".
+# A stock change written in words: "stok kaos hitam XL tambah 5", "… jadi 20", "… -2",
+# "kaos hitam XL sisa 3" (what is left), "restock tote 20" (what came in).
 STOCK_CHANGE = re.compile(
-    r"\b(tambah(?:kan|in)?|add|plus|kurang(?:i|in)?|minus|jadi(?:kan)?|menjadi|set)\s*(\d{1,6})\b"
+    r"\b(tambah(?:kan|in)?|add|plus|kurang(?:i|in)?|minus|jadi(?:kan)?|menjadi|set|sisa(?:nya)?"
+    r"|tinggal|restock|restok|masuk|datang)\s*(\d{1,6})\b"
     r"|(?<![\w+-])([+-])\s*(\d{1,6})\b",
     re.I,
 )
-# The change first, then the product, then how many: "tambah stok tote 10".
+# None left: "stok kaos hitam L habis", "tote kosong".
+_EMPTY = re.compile(r"\b(?:habis|kosong|sold\s*out|out\s+of\s+stock)\b", re.I)
+# The change first, then the product, then how many: "tambah stok tote 10", "restock tote 20".
 _VERB_FIRST = re.compile(
-    r"^\s*(?P<verb>tambah(?:kan|in)?|add|kurang(?:i|in)?)\s+(?:stok|stock)\s+(?P<what>.+?)\s+"
+    r"^\s*(?P<verb>tambah(?:kan|in)?|add|kurang(?:i|in)?|restock|restok)\s+(?:(?:stok|stock)\s+)?"
+    r"(?P<what>.+?)\s+"
     r"(?P<count>\d{1,6})(?:\s*(?:pcs|biji|buah))?[\s.!]*$",
     re.I,
 )
-_ADDING = ("tambah", "add", "plus", "+")
+_ADDING = ("tambah", "add", "plus", "+", "restock", "restok", "masuk", "datang")
 _TAKING = ("kurang", "minus", "-")
 
 
@@ -551,6 +567,9 @@ async def stock_change_offered(ctx: Context, text: str) -> Reply | None:
     elif found := STOCK_CHANGE.search(text):
         word, count = (found[1] or found[3]).lower(), found[2] or found[4]
         named = f"{text[: found.start()]} {text[found.end() :]}"
+    elif (empty := _EMPTY.search(text)) and "?" not in text:  # "habis?" asks
+        word, count = "set", "0"
+        named = f"{text[: empty.start()]} {text[empty.end() :]}"
     else:
         return None
     if word.startswith(_ADDING):

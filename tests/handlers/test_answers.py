@@ -588,6 +588,10 @@ async def test_a_customer_saying_it_is_late_asks_after_the_order(
         ("stock black tee XL +3", "/stokset KAOS-HTM-XL +3"),
         ("tambah stok tote 10", "/stokset TOTE-KNV +10"),  # the change first
         ("kurangi stok kaos hitam L 2", "/stokset KAOS-HTM-L -2"),
+        ("kaos hitam XL sisa 3", "/stokset KAOS-HTM-XL 3"),  # what is left
+        ("stok kaos hitam L habis", "/stokset KAOS-HTM-L 0"),  # none left
+        ("restock tote 20", "/stokset TOTE-KNV +20"),  # what came in
+        ("tote masuk 10 pcs", "/stokset TOTE-KNV +10"),
     ],
 )
 async def test_staff_writing_a_stock_change_get_it_one_tap_away(
@@ -599,6 +603,12 @@ async def test_staff_writing_a_stock_change_get_it_one_tap_away(
     assert await shop.snapshot() == before  # words alone change no stock
     [done] = await shop.say("dewi", command)
     assert done.text.startswith(f"Stok {command.split()[1]}: ")
+
+
+@pytest.mark.parametrize("said", ["stok tote tinggal berapa?", "kaos hitam L habis?"])
+async def test_staff_asking_about_stock_are_offered_no_change(shop: Shop, said: str) -> None:
+    [answer] = await shop.say("dewi", said)
+    assert answer.choices == ()
 
 
 async def test_a_stock_change_in_words_for_several_products_asks_which(shop: Shop) -> None:

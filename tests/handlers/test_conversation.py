@@ -271,6 +271,9 @@ async def test_undo_inside_the_window_sends_nothing(any_shop: Shop) -> None:
         ("INV-1002 dp Rp150.000 masuk", "/bayar INV-1002 150000"),
         ("INV-1001 sudah tf 1,5 jt", "/bayar INV-1001 1500000"),
         ("INV-1002 dp", "/bayar INV-1002 ?"),  # a DP, and how much is asked
+        ("INV-1002 ongkir 15rb", "/ongkir INV-1002 15000"),
+        ("INV-1002 diskon Rp10.000", "/diskon INV-1002 10000"),
+        ("INV-1003 tunda dulu", "/tahap INV-1003 tahan"),
         ("INV-1001 sudah sampai", "/terima INV-1001"),
         ("INV-1002 mulai potong", "/tahap INV-1002 potong"),
         ("INV-1002 jahit sudah selesai", "/tahap INV-1002 sablon"),  # it is at potong
@@ -293,6 +296,16 @@ async def test_staff_writing_what_became_of_an_order_get_the_command_one_tap_awa
     for after in ("ya", "INV-1001", "INV-1002"):
         await shop.say("dewi", after)
     assert await shop.snapshot() == before
+
+
+async def test_an_order_on_hold_resumed_in_words_is_offered_one_tap_away(shop: Shop) -> None:
+    await shop.say("dewi", "/tahap INV-1003 tahan")
+    [offer] = await shop.say("dewi", "INV-1003 lanjut lagi ya")
+    assert [c.command for c in offer.choices] == ["/tahap INV-1003 lanjut"]
+    # Not on hold, "lanjut" names nothing to do; with a stage, the stage is the move.
+    assert (await shop.say("dewi", "INV-1001 lanjut"))[0].choices == ()
+    [stage] = await shop.say("dewi", "INV-1002 lanjut jahit")
+    assert [c.command for c in stage.choices] == ["/tahap INV-1002 jahit"]
 
 
 async def test_a_cancel_in_words_without_a_reason_says_how(shop: Shop) -> None:
