@@ -821,6 +821,19 @@ def asks_to_cancel(intent: Intent) -> bool:
     )
 
 
+# The bill of an order: "minta invoicenya kak", "tagihannya berapa?", "send me the invoice".
+_INVOICE = _words("invoice tagihan nota faktur bill billing")
+
+
+def asks_for_the_invoice(intent: Intent) -> bool:
+    """Whether a message asks for an order's invoice (what it costs, what is left to pay),
+    naming no product: "minta invoicenya kak", "INV-1002 tagihannya", "my bill please"."""
+    about_an_order = intent.kind in (IntentKind.ORDER_STATUS, IntentKind.MY_ORDERS)
+    if not (about_an_order or intent.kind is IntentKind.UNKNOWN):
+        return False
+    return not _INVOICE.isdisjoint(intent.words)
+
+
 def variants_asked(intent: Intent) -> str | None:
     """What a question about sizes or colours names of a product, with no products shown to
     follow up ("yang putih ukuran apa aja?" -> "putih"; "warna apa aja?" -> ""), or None."""

@@ -15,6 +15,7 @@ from handlers.intents import (
     Intent,
     IntentKind,
     asks_for_the_catalogue,
+    asks_for_the_invoice,
     asks_the_price,
     asks_to_be_told,
     asks_to_cancel,
@@ -326,6 +327,8 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
             return await payment.payment_proof(ctx, claim=True) or ctx.reply("pay.nothing_waits")
         if asks_how_to_pay(ctx, understood):
             return await payment.how_to_pay(ctx, intent.order_code or "")
+        if asks_for_the_invoice(intent):  # "minta invoicenya kak": /tagihan
+            return await payment.invoice(ctx, intent.order_code or "")
         if _asks_what_is_unwritten(understood, ctx.settings.faq) and not (
             reseller and _about_reselling(ctx, understood)  # their prices: below
         ):

@@ -92,6 +92,26 @@ async def test_the_invoice_adds_shipping_takes_off_the_discount(shop: Shop) -> N
     assert "BCA 1234567890 a.n. Toko Batik Kabar" in invoice
 
 
+@pytest.mark.parametrize(
+    "asked", ["minta invoicenya kak", "tagihannya berapa?", "can you send me the invoice?"]
+)
+async def test_asking_for_the_invoice_in_words_gets_it(shop: Shop, asked: str) -> None:
+    [which] = await shop.say("sari", asked)  # Sari has three orders: which one's?
+    assert which.text == shop.t("id", "status.pick")
+    assert {c.command for c in which.choices} == {
+        "/tagihan INV-1001",
+        "/tagihan INV-1002",
+        "/tagihan INV-1003",
+    }
+    named = await shop.text("sari", "INV-1002 tagihannya")
+    assert named.splitlines()[0] == shop.t("id", "invoice.header", code="INV-1002")
+
+
+async def test_asking_how_much_is_left_to_pay_gets_the_amount_due(shop: Shop) -> None:
+    [which] = await shop.say("sari", "total yang harus dibayar berapa?")
+    assert [c.command for c in which.choices][-1] == "/bayar INV-1001"
+
+
 async def test_a_down_payment_then_the_rest(shop: Shop) -> None:
     [dp] = (await shop.text("dewi", "/bayar INV-1002 100rb")).splitlines()[:1]
     assert dp == "✅ INV-1002: dipesan · pembayaran DP Rp100.000, sisa Rp250.000"
