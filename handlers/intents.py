@@ -362,7 +362,7 @@ _PAID_PHRASES: tuple[str, ...] = (
 # sudah lunas?".
 # Asking whether the money came ("transferan saya sudah masuk belum?", "has my payment been
 # received?"): the order's payment, not how to pay ("bayar masuk ke rekening apa?").
-_MONEY = _words("transfer transferan bayar bayaran pembayaran payment uang dana dp")
+_MONEY = _words("transfer transferan bayar bayaran pembayaran payment uang dana dp pelunasan")
 _CAME_IN = _words("masuk diterima received confirmed dikonfirmasi terkonfirmasi")
 _ASKS_IF = _words("sudah belum apakah kah has have did yet")
 _ASKS_WHICH = _words("apa mana berapa where what how")
@@ -914,9 +914,12 @@ def classify(text: str) -> Intent:
         if _says_paid(words, text):
             return Intent(IntentKind.PAID, code.upper() if code else None, words=kept)
         return status(code.upper() if code else None, paying=True)  # "sudah dibayar belum?"
-    came_in = t.has(_MONEY) and t.has(_CAME_IN) and ("?" in text or t.has(_ASKS_IF))
-    if came_in and not t.has(_ASKS_WHICH):
+    money_in = t.has(_MONEY) and t.has(_CAME_IN) and not t.has(_ASKS_WHICH)
+    if money_in and ("?" in text or t.has(_ASKS_IF - {"sudah"})):
         return status(code.upper() if code else None, paying=True)
+    if money_in and "sudah" in t.vocab:  # "dp sudah masuk ya kak": said to have gone in
+        hints = frozenset({Hint.PAYMENT})
+        return Intent(IntentKind.PAID, code.upper() if code else None, hints=hints, words=kept)
     if code is None and "beli" in t.vocab and not order_noun:
         return Intent(IntentKind.BUY, query=query, words=kept)
     if arrived and code is None:

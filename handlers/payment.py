@@ -18,6 +18,7 @@ from handlers.staff import each_order, split_codes
 from handlers.types import Choice, Reply, Role
 from handlers.views import payment_line, payment_state, sees_the_bill
 from models.change import CUSTOMER, Change
+from models.enums import PaymentState
 from models.errors import DomainError, InvalidTransition
 from models.lifecycle import (
     charge,
@@ -40,6 +41,13 @@ from models.outbox import Alert, ProofAlert, alert_staff
 from models.payments import assign_unique_code, bill_of, claim_waits, unpaid_orders
 
 # ------------------------------------------------------------------------------- customers
+
+
+async def down_payment_known(ctx: Context) -> bool:
+    """Whether every bill this chat still pays has its down payment recorded: "dp sudah
+    masuk ya kak" then reads back what the shop told, and claims no new payment."""
+    waiting = await _customer_orders(ctx)
+    return bool(waiting) and all(o.payment_state is PaymentState.PARTLY_PAID for o in waiting)
 
 
 async def _customer_orders(ctx: Context, *, theirs: bool = True) -> list[Order]:

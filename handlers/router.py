@@ -323,6 +323,10 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
             return await ordering.reseller_asks_to_order(ctx, text)
         if kind is IntentKind.BUY:
             return await drafts.start(ctx, text)
+        down_payment = Hint.PAYMENT in intent.hints and "dp" in intent.words
+        if kind is IntentKind.PAID and down_payment and await payment.down_payment_known(ctx):
+            # "dp sudah masuk ya kak" once the shop recorded it: the order, as it stands
+            return await customer.asked_about(ctx, replace(intent, kind=IntentKind.ORDER_STATUS))
         if kind is IntentKind.PAID:
             return await payment.payment_proof(ctx, claim=True) or ctx.reply("pay.nothing_waits")
         if asks_how_to_pay(ctx, understood):

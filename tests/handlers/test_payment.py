@@ -322,6 +322,27 @@ async def test_saying_it_was_paid_is_checked_and_asks_for_the_receipt(shop: Shop
     assert shop.t("id", "alert.proof_without_photo") in alert.text
 
 
+async def test_saying_the_down_payment_went_in_is_a_claim_until_the_shop_has_it(
+    shop: Shop,
+) -> None:
+    await shop.say("sari", "/bayar INV-1002")
+    [thanks] = await shop.say("sari", "dp sudah masuk ya kak")
+    assert thanks.text == shop.t("id", "pay.claim_received", code="INV-1002")
+    assert [r for who, r in await shop.deliver(after=0) if who == "dewi"] != []
+    # Once the shop recorded the DP on every open bill, the same words read it back.
+    for code in ("INV-1001", "INV-1002", "INV-1003"):
+        await shop.say("dewi", f"/bayar {code} 20000")
+    await shop.deliver()
+    before = await shop.snapshot()
+    [told] = await shop.say("sari", "dp sudah masuk ya kak")
+    assert told.text == shop.t("id", "status.pick")  # which order's, each with its status
+    assert await shop.snapshot() == before
+    assert await shop.deliver(after=0) == []
+    # The rest said to be in is a claim again (of the order the first claim was for).
+    [claimed] = await shop.say("sari", "pelunasan sudah masuk ya kak")
+    assert claimed.text == shop.t("id", "pay.claim_received", code="INV-1002")
+
+
 async def test_saying_it_was_paid_again_alerts_staff_once_until_they_answer(shop: Shop) -> None:
     await shop.say("sari", "/bayar INV-1002")
     await shop.say("sari", "sudah transfer kak")
