@@ -274,7 +274,7 @@ _NEGATION = _words("tidak belum sudah not no yet still already")
 # Whether an order is done yet: with "sudah", "belum" or "kapan" these ask about the order.
 _PROGRESS = _words("""
     jadi selesai beres kelar rampung dibuat dijahit dijait dikerjakan diproduksi produksi proses
-    progress progres finished done made
+    progress progres finished done made tahap stage
 """)
 _ASKS_IF_DONE = _words("sudah belum kapan bagaimana yet already when how")
 _TRACKING = _words("resi awb tracking lacak track kurir courier ekspedisi")
@@ -430,7 +430,7 @@ _REMOVE_FROM_QUERY = (
     | _STOCK_STRONG | _STOCK_WEAK | _QUERY_NOISE | _STATUS | _PROGRESS | _TRACKING | _RESUME
 )  # fmt: skip
 # Besides those, words of an order question that name no product.
-_NOT_ABOUT = _ORDER_NOUNS | _words("sampai datang terima diterima jadinya")
+_NOT_ABOUT = _ORDER_NOUNS | _words("sampai datang terima diterima jadinya tahap stage")
 _LEADING_NOISE = _GREET | _TIME_OF_DAY | _FILLER | _ACK | _THANKS
 _VOCAB = (
     _FILLER | _ACK | _QUESTION | _GREET | _TIME_OF_DAY | _THANKS | _HELP | _MENU | _STOP

@@ -268,6 +268,9 @@ async def test_the_question_picks_the_order_it_points_to(shop: Shop) -> None:
     made = await shop.text("sari", "kak, batiknya udah jadi belum?")
     assert "INV-1002" in made.splitlines()[0]
     assert "▓░░░ 1/4 potong" in made and "Perkiraan siap" in made
+    for asked in ("kemejanya udah sampai tahap apa?", "udah tahap apa kak?"):
+        staged = await shop.text("sari", asked)  # the stage: the order being made
+        assert "INV-1002" in staged.splitlines()[0], asked
     [pick] = await shop.say("sari", "pesanan saya sudah sampai mana?")
     assert [c.label for c in pick.choices] == [
         "INV-1003 · Kaos Polos Putih L · menunggu stok",
