@@ -539,6 +539,11 @@ def _canon(token: str) -> tuple[str, ...]:
 _ORDER_VERBS = frozenset({"order", "pesan", "ordernya", "pesannya", "memesan", "pesen", "mesen"})
 
 
+def _no_product(query: str | None) -> bool:
+    """Whether a query's words name no product: none, or only how many to add ("tambah 1")."""
+    return all(w in _ADDS or w.isdigit() for w in (query or "").split())
+
+
 def _wants(words: list[str]) -> bool:
     """Tell whether the words so far end in a wish to buy: "mau", "can i", "how to",
     "format order", "how do I"."""
@@ -907,6 +912,8 @@ def classify(text: str) -> Intent:
         t.has(_PERSON)
         or t.says(_PERSON_PHRASES)
         or (t.has(_ADDS) and t.says(_TO_AN_ORDER))
+        # "INV-1002 bisa tambah 1?", "kalau mau tambah 1 lagi bisa?": more in an order placed
+        or (t.has(_ADDS) and (code or (_no_product(query) and (order_noun or "lagi" in t.vocab))))
         or ("beli" not in t.vocab and _asks_to_change(t, text))
     ):
         return Intent(IntentKind.PERSON, code.upper() if code else None, words=kept)

@@ -373,7 +373,8 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
         return await staff.orders_today(ctx)  # "berapa order hari ini?"
     if Hint.REQUEST in intent.hints and ctx.role is not Role.STAFF:
         return await support.hand_over(ctx, Reason.ASKED)  # "tolong dikirim besok ya"
-    if kind is IntentKind.ORDER_STATUS:
+    # Staff asking something of an order (a person's work, from anyone else) get its status.
+    if kind is IntentKind.ORDER_STATUS or (kind is IntentKind.PERSON and intent.order_code):
         if ctx.role is Role.STAFF and asks_what_is_late(text):
             return await staff.queue(ctx, "telat")  # "yang telat apa aja?"
         return await customer.asked_about(ctx, intent)
