@@ -437,7 +437,7 @@ async def undo(ctx: Context, args: str) -> Reply:
 # What staff write of an order in passing: "INV-1001 lunas", "INV-1002 mulai potong",
 # "INV-1002 jahit sudah selesai", "INV-1001 sudah sampai".
 _PAID_WORDS = frozenset({"lunas", "bayar", "dibayar", "transfer", "tf", "paid"})
-_DOWN_PAYMENT = frozenset({"dp", "uang muka", "deposit"})
+_DOWN_PAYMENT = frozenset({"dp", "panjar", "deposit"})  # one word each, as `said` splits
 # What is added to or taken off the bill, by the command that sets it.
 _FEE_WORDS = {"ongkir": "ongkir", "ongkos": "ongkir", "shipping": "ongkir", "diskon": "diskon"}
 _FEE_WORDS |= {"potongan": "diskon", "discount": "diskon"}
