@@ -188,12 +188,43 @@ def order_status(
     if latest is not None:
         lines.append(ctx.t("status.checkpoint", at=when(latest.at, tz, lang), text=latest.text))
     lines.append(ctx.t("status.timeline"))
+    resis = _resis_given(order, events)
     for event in _effective(events):
         if not billed and _only_money(event):
             continue
-        note = _note(ctx, event)
-        lines.append(f"• {when(event.at, tz, lang)} {_what_happened(ctx, event, plan)}{note}")
+        happened = _what_happened(ctx, event, plan)
+        if event.id in resis:
+            happened = _resi_given(ctx, event, resis[event.id])
+        lines.append(f"• {when(event.at, tz, lang)} {happened}{_note(ctx, event)}")
     return "\n".join(lines)
+
+
+def _resis_given(order: Order, events: Sequence[PhaseEvent]) -> dict[int, tuple[str, str]]:
+    """The courier and resi each event inside one phase gave the order, by event id.
+
+    An event keeps what the order held before it (for undo); what it set is what the next
+    event found, or what the order holds now.
+    """
+    given: dict[int, tuple[str, str]] = {}
+    after = (order.courier or "", order.tracking_number or "")
+    for event in reversed(events):
+        if event.before is None:
+            continue
+        before = (event.before.get("courier") or "", event.before.get("tracking_number") or "")
+        stayed = (event.from_phase, event.from_stage) == (event.to_phase, event.to_stage)
+        if stayed and before != after and not event.tracking:
+            given[event.id] = after
+        after = before
+    return given
+
+
+def _resi_given(ctx: Context, event: PhaseEvent, resi: tuple[str, str]) -> str:
+    """A resi given, or changed, after the order went out: "dikirim · resi JNE JN123"."""
+    courier, number = resi
+    held = event.before or {}
+    key = "given" if not (held.get("courier") or held.get("tracking_number")) else "changed"
+    told = ctx.t(f"status.resi.{key}", courier=courier or "-", resi=number or "-")
+    return f"{ctx.phase(event.to_phase)} · {told}"
 
 
 def _what_happened(ctx: Context, event: PhaseEvent, plan: Sequence[Stage]) -> str:

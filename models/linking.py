@@ -34,7 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased, defer
+from sqlalchemy.orm import aliased
 
 from models.audience import end_customer_name
 from models.base import insert_for, utcnow
@@ -454,7 +454,6 @@ def _history_query(seen_by: str) -> Select[Order, PhaseEvent, str]:
         .outerjoin(Reseller, Reseller.id == Order.reseller_id)
         .where(Order.code == bindparam("code"))
         .order_by(PhaseEvent.id)
-        .options(defer(PhaseEvent.before))  # undo's snapshot is never shown
     )
     if seen_by == "staff":
         return query

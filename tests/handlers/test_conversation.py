@@ -780,6 +780,26 @@ async def test_shipping_again_with_another_resi_puts_it_right_and_tells_the_cust
     assert "Resi: JT0012345678" in status and "JN1234567" not in status
 
 
+async def test_the_timeline_names_a_resi_given_after_shipping_and_a_resi_changed(
+    shop: Shop,
+) -> None:
+    await shop.say("dewi", "/tahap INV-1001 dikirim")  # out of the door before the resi came
+    await shop.say("dewi", "/kirim INV-1001 jne JN1234567")
+    await shop.say("dewi", "/kirim INV-1001 jnt JT0012345678")
+    await shop.say("dewi", "/kirim INV-1001 sicepat SC999")
+    await shop.say("dewi", "/undo")  # the last one was a slip: it never happened
+    status = await shop.text("sari", "/status INV-1001")
+    timeline = [line.split(" ", 5)[-1] for line in status.splitlines() if line.startswith("•")]
+    assert timeline == [
+        "dipesan",
+        "dikirim",
+        "dikirim · resi JNE JN1234567",
+        "dikirim · resi diganti: J&T JT0012345678",
+    ]
+    staff = await shop.text("dewi", "/status INV-1001")  # staff see the same history
+    assert "dikirim · resi diganti: J&T JT0012345678" in staff and "SC999" not in staff
+
+
 async def test_the_same_resi_again_is_refused_and_a_correction_can_be_undone(shop: Shop) -> None:
     await shop.say("dewi", "/kirim INV-1001 jne JN1234567")
     await shop.deliver()
