@@ -1,5 +1,5 @@
 """The shop's own answers (`[shop.faq]`): payment, shipping, COD, address, hours, returns, promo,
-and what products are like (material, size chart, custom work).
+and what products are like (material, size chart, whether they are genuine, custom work).
 
 A topic is matched from free text by its trigger phrases: the built-in ones of its kind, in
 Indonesian and English, and any the seller adds. Phrases and messages are compared as the
@@ -88,6 +88,12 @@ BUILT_IN: dict[str, tuple[str, ...]] = {
         "chest width", "body length", "ukuran yang cocok", "ukuran apa yang cocok",
         "size yang cocok", "size apa yang cocok", "which size should", "what size should",
     ),
+    # "kak ini ori?": whether the goods are genuine, not a copy
+    "original": (
+        "ori", "original", "orisinal", "orisinil", "keaslian", "asli tidak", "asli bukan",
+        "asli atau", "barang asli", "produk asli", "kw", "replika", "palsu", "authentic",
+        "genuine", "fake", "replica",
+    ),
     "custom": (
         "custom", "kustom", "sablon custom", "bisa sablon", "desain sendiri", "design sendiri",
         "own design", "bordir", "tulis nama", "print nama",
@@ -96,7 +102,7 @@ BUILT_IN: dict[str, tuple[str, ...]] = {
 
 # Topics about what a product is like ("kaos polos bahannya apa?"): asked with a product's
 # name they still ask the shop, not how many are in stock.
-ABOUT_PRODUCTS = frozenset({"material", "size_chart", "custom"})
+ABOUT_PRODUCTS = frozenset({"material", "size_chart", "original", "custom"})
 
 
 # The answers that speak as the shop itself: how to pay it, where it is, how to resell for it.

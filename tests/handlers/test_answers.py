@@ -644,6 +644,9 @@ async def test_a_shipped_order_cannot_be_put_on_hold(shop: Shop) -> None:
         ("kaos hitam L lebar dadanya berapa?", "size_chart"),
         ("bisa custom sablon nama?", "custom"),
         ("what is the black tee made of?", "material"),
+        ("kak ini ori?", "original"),
+        ("kemeja batiknya asli gak kak?", "original"),
+        ("is the tote bag genuine?", "original"),
     ],
 )
 async def test_what_a_product_is_like_is_the_shops_answer_or_a_persons(
