@@ -261,7 +261,7 @@ async def _ask_recipient(ctx: Context, draft: OrderDraft, said: str = "") -> Rep
     prefix = said + "\n" if said else ""
     if draft.data.get("form"):  # an order form said to whom or where: the rest is asked
         if draft.data.get("name") and draft.data.get("address"):
-            return await _confirm(ctx, draft, prefix)
+            return await _confirm(ctx, draft)  # its lines name every product, the last too
         if draft.data.get("name"):
             draft.step = "address"
             return _ask(prefix + ctx.t("draft.ask_address"))
