@@ -358,6 +358,8 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
             return await common.not_understood(ctx, "")
         if ctx.chat.misses:
             ctx.chat.misses = 0
+    elif intent.order_code is None and (take_back := await staff.undo_offered(ctx, text)):
+        return take_back  # "eh salah, batalin" while /undo can still take it back
     elif intent.order_code is None and (typed := await payment.amount_typed(ctx, text)):
         return typed  # "150rb" after "/bayar INV-1 ?" asked how much
     elif intent.order_code is None and staff.asks_who_has_not_paid(text):

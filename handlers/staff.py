@@ -41,7 +41,7 @@ from models.queue import (
     work_queue,
 )
 from models.search import find_products
-from models.undo import undo_last_command
+from models.undo import undo_last_command, undoable
 from models.updates import Batch
 
 # Phase words a seller may use with /tahap, English and Indonesian.
@@ -432,6 +432,25 @@ async def undo(ctx: Context, args: str) -> Reply:
     lines = [ctx.t("undo.done", code=code) for code in result.reverted]
     lines += [ctx.t(f"undo.refused.{rule}", code=code) for code, rule in result.refused]
     return Reply("\n".join(lines))
+
+
+# "eh salah, batalin", "oops wrong one": staff taking back what they just did, in words.
+_TAKE_BACK = frozenset({"batalin", "batalkan", "undo", "balikin", "kembalikan", "urungkan"})
+_MISTAKE = frozenset({"salah", "keliru", "typo", "kepencet", "oops", "wrong", "mistake"})
+
+
+async def undo_offered(ctx: Context, text: str) -> Reply | None:
+    """The /undo one tap away, naming what it would take back, when staff write that their
+    last command was a mistake while it can still be undone; None otherwise."""
+    said = {w.strip(".,:;!?") for w in text.lower().split()}
+    if not (_TAKE_BACK | _MISTAKE) & said:
+        return None
+    window = ctx.settings.undo_window
+    events = await undoable(ctx.session, ctx.staff_id, window=window, now=ctx.now)
+    if not events:
+        return None
+    codes = ", ".join(dict.fromkeys(code for _, code in reversed(events)))
+    return ctx.reply("undo.offer", codes=codes, choices=(Choice(ctx.t("undo.button"), "/undo"),))
 
 
 # What staff write of an order in passing: "INV-1001 lunas", "INV-1002 mulai potong",

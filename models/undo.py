@@ -25,18 +25,14 @@ class UndoResult:
     refused: list[tuple[str, str]] = field(default_factory=list)  # (order code, rule)
 
 
-async def undo_last_command(
+async def undoable(
     session: AsyncSession, staff_id: int, *, window: timedelta, now: datetime
-) -> UndoResult | None:
-    """Revert the staff member's latest command if it is inside the window; None if none is.
-
-    Each order goes back to exactly where it was (phase, stage, courier, stock) and the
-    command's unsent messages are withdrawn, so customers hear nothing of it. An order that
-    moved again since, or whose freed stock went to another order, is left as it is.
-    """
+) -> list[tuple[PhaseEvent, str]]:
+    """The events of the staff member's latest command still inside the window, newest first,
+    each with its order's code; empty if there is none (undo_last_command would do nothing)."""
     undoer = aliased(PhaseEvent)
     latest = await session.scalar(
-        select(PhaseEvent)
+        select(PhaseEvent.command_id)
         .where(
             PhaseEvent.staff_id == staff_id,
             PhaseEvent.command_id.is_not(None),
@@ -48,14 +44,28 @@ async def undo_last_command(
         .limit(1)
     )
     if latest is None:
-        return None
-    events = list(
-        await session.scalars(
-            select(PhaseEvent)
-            .where(PhaseEvent.command_id == latest.command_id)
-            .order_by(PhaseEvent.id.desc())
-        )
+        return []
+    rows = await session.execute(
+        select(PhaseEvent, Order.code)
+        .join(Order, Order.id == PhaseEvent.order_id)
+        .where(PhaseEvent.command_id == latest)
+        .order_by(PhaseEvent.id.desc())
     )
+    return [(event, code) for event, code in rows]
+
+
+async def undo_last_command(
+    session: AsyncSession, staff_id: int, *, window: timedelta, now: datetime
+) -> UndoResult | None:
+    """Revert the staff member's latest command if it is inside the window; None if none is.
+
+    Each order goes back to exactly where it was (phase, stage, courier, stock) and the
+    command's unsent messages are withdrawn, so customers hear nothing of it. An order that
+    moved again since, or whose freed stock went to another order, is left as it is.
+    """
+    events = [event for event, _ in await undoable(session, staff_id, window=window, now=now)]
+    if not events:
+        return None
     result = UndoResult()
     for event in events:
         order = await session.scalar(

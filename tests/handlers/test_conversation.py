@@ -262,6 +262,23 @@ async def test_undo_inside_the_window_sends_nothing(any_shop: Shop) -> None:
     assert shop.t("id", "undo.nothing", seconds=30) == await shop.text("dewi", "/undo")
 
 
+@pytest.mark.parametrize("said", ["eh salah, batalin", "waduh keliru", "oops, wrong one"])
+async def test_staff_saying_they_slipped_are_offered_the_undo_while_it_can_be_undone(
+    shop: Shop, said: str
+) -> None:
+    await shop.say("dewi", "/tahap INV-1001,INV-1002 dibayar")
+    before = await shop.snapshot()
+    [offer] = await shop.say("dewi", said)
+    assert offer.text == shop.t("id", "undo.offer", codes="INV-1001, INV-1002")
+    assert [c.command for c in offer.choices] == ["/undo"]
+    assert await shop.snapshot() == before  # words alone take nothing back
+    assert "↩️ INV-1001" in await shop.text("dewi", "/undo")
+    assert await shop.deliver() == []
+    # With nothing left to take back, the same words get no offer.
+    [after] = await shop.say("dewi", said)
+    assert after.choices == () or "/undo" not in [c.command for c in after.choices]
+
+
 @pytest.mark.parametrize(
     ("said", "offered"),
     [
