@@ -206,12 +206,13 @@ def _proof_in(ctx: Context) -> tuple[str, str] | None:
     return media if media is not None and media[0] in PROOF_KINDS else None
 
 
-async def payment_proof(ctx: Context, *, claim: bool) -> Reply | None:
+async def payment_proof(ctx: Context, *, claim: bool, ask_which: bool = True) -> Reply | None:
     """A photo (or "sudah transfer") from a customer: the proof of the order it belongs to.
 
     The order named in the caption, else the one whose instructions were just shown, else the
-    only unpaid one; with several, the customer picks. None when it is no payment at all
-    (nothing unpaid here): then it is for a person to look at.
+    only unpaid one; with several, the customer picks (without `ask_which`: None, and a person
+    looks). None when it is no payment at all (nothing unpaid here): then it is for a person
+    to look at.
     """
     waiting = await _customer_orders(ctx)
     code = ctx.incoming.text.strip()
@@ -234,6 +235,8 @@ async def payment_proof(ctx: Context, *, claim: bool) -> Reply | None:
         pointed = []
     if pointed or len(waiting) == 1:
         return await _received(ctx, (pointed or waiting)[0], _proof_in(ctx))
+    if not ask_which:
+        return None
     command = "/bukti"
     return Reply(ctx.t("pay.proof_which"), choices=_bills(ctx, waiting, command))
 

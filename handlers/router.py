@@ -175,7 +175,12 @@ async def dispatch(ctx: Context, *, slash_optional: bool) -> list[Reply]:
     if ctx.thread is not None and ctx.role is not Role.STAFF:
         # A person answers this chat now; an order in the making still takes its answers.
         step = await drafts.answer(ctx, text, held=True) if drafting else None
-        return _as_list(step) if step is not None else await support.held(ctx)
+        if step is not None:
+            return _as_list(step)
+        # A transfer proof sent to the person is still the one-tap confirmation for staff.
+        proof = await _proof_of_one_order(ctx, text) if ctx.incoming.media else None
+        forwarded = await support.held(ctx)
+        return [proof] if proof is not None else forwarded
     if ctx.incoming.media is None and (form := read_form(text)) is not None:
         return _as_list(await _order_form(ctx, form))  # "Nama: …, Alamat: …, Pesanan: …"
     if drafting:
@@ -206,6 +211,15 @@ async def media(ctx: Context, caption: str) -> Reply:
         if proof is not None:
             return proof
     return await support.hand_over(ctx, Reason.MEDIA)  # nothing here reads it
+
+
+async def _proof_of_one_order(ctx: Context, caption: str) -> Reply | None:
+    """A photo or file that is the transfer proof of one order, recorded as it; None when it
+    is no proof, or of which order is not plain (the person asks)."""
+    kind, _ = ctx.incoming.media or ("", "")
+    if kind not in PROOF_KINDS or not _may_be_a_proof(caption):
+        return None
+    return await payment.payment_proof(ctx, claim=False, ask_which=False)
 
 
 def _may_be_a_proof(caption: str) -> bool:

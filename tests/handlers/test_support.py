@@ -11,9 +11,9 @@ from sqlalchemy import func, select, update
 
 from bot.jobs import Jobs
 from handlers.types import Attachment, Incoming, Reply
-from models import ChatMessage, SupportThread
+from models import ChatMessage, Order, SupportThread
 from models.chats import get_or_create_chat
-from models.enums import Channel, NotificationKind, NotificationStatus
+from models.enums import Channel, NotificationKind, NotificationStatus, PaymentState
 from models.outbox import Notification
 from models.people import Staff
 from models.phones import mask_phone
@@ -151,6 +151,27 @@ async def test_while_open_free_text_goes_to_staff_and_commands_are_still_answere
     assert later.startswith("💬 #") and "ada stok kaos hitam XL?" in later
     await shop.say("dewi", "/bayar INV-1001")
     assert [who for who, _ in await shop.deliver()] == ["sari"]  # pushes still go
+
+
+async def test_a_transfer_proof_sent_to_the_person_is_still_a_one_tap_confirmation(
+    shop: Shop,
+) -> None:
+    await shop.say("sari", "mau bicara sama admin")
+    await shop.say("dewi", "/balas 1 silakan transfer ke BCA 123 ya kak")
+    await shop.deliver(after=0)
+    # Which order a bare photo pays is not plain (three unpaid): the person reads it.
+    assert await shop.say("sari", "", photo="tf-which") == []
+    [forward] = forwards(await shop.deliver(after=11))
+    assert forward.startswith("💬 #1") and forward.endswith("Sari: [foto]")
+    [thanks] = await shop.say("sari", "ini buktinya kak INV-1003", photo="tf-1003")
+    assert thanks.text == shop.t("id", "pay.proof_received", code="INV-1003")
+    async with shop.db.sessions() as s:
+        state = await s.scalar(select(Order.payment_state).where(Order.code == "INV-1003"))
+    assert state is PaymentState.PROOF_SENT
+    to_staff = [r for who, r in await shop.deliver(after=11) if who == "dewi"]
+    [alert] = [r for r in to_staff if r.choices]
+    assert alert.photo == "tf-1003" and alert.choices[0].command == "/bayar INV-1003"
+    assert any(r.text.startswith("💬 #1") for r in to_staff)  # the thread shows it too
 
 
 @pytest.mark.parametrize("answer", ["2", "iya kak"])
