@@ -594,6 +594,21 @@ def _asks_to_send(t: _Text, text: str) -> bool:
     return _sent_at(t, text) is not None and t.has(_ASKS_FOR)
 
 
+# "bisa dikirim hari ini?", "can you ship it tomorrow?": whether the shop can send on a day.
+_SEND_DAYS: tuple[str, ...] = (
+    "hari ini", "besok", "sekarang", "lusa", "nanti sore", "today", "tomorrow", "tonight",
+    "right now",
+)  # fmt: skip
+_SENT_BY_NOW = _words("sudah belum already yet")  # "apakah sudah dikirim hari ini?": was it
+
+
+def _asks_to_send_on_a_day(t: _Text) -> bool:
+    """Whether a message asks if the shop can send on a day ("bisa dikirim hari ini kak?"),
+    which only a person can promise; not whether it was sent then."""
+    wants = t.has(_MAY_I | _WISH) and t.has(_SEND) and t.says(_SEND_DAYS)
+    return wants and not t.has(_SENT_BY_NOW | _TRACKING)
+
+
 def _sent_at(t: _Text, text: str) -> int | None:
     """Where a message that asks nothing says "send", if it does."""
     if "?" in text or t.has(_QUESTION | _ASKING):
@@ -891,7 +906,7 @@ def classify(text: str) -> Intent:
         hints = {Hint.TRACKING} if t.has(_TRACKING | _PARCEL) else set()
         if paying:
             hints.add(Hint.PAYMENT)
-        if _asks_to_send(t, text):
+        if _asks_to_send(t, text) or _asks_to_send_on_a_day(t):
             hints.add(Hint.REQUEST)
         if progress:
             hints.add(Hint.PRODUCTION)
