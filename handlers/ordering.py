@@ -466,7 +466,9 @@ async def _place_drafted(ctx: Context, draft: OrderDraft) -> Reply | list[Reply]
 
 _TAKES_SHOWN = re.compile(
     r"(?:(?:ok|oke|okay|okey|baik|sip|yes|ya)[,.!]?\s+)?"
-    r"(?:(?:saya|aku|sy|i)\s+)?(?:mau|ambil|order|pesan|beli|take|want|need|i'?ll\s+take)\s+"
+    # "mau beli", "want to buy", "i'd like to buy": the verbs may come in a row
+    r"(?:(?:saya|aku|sy|i)\s+)?"
+    r"(?:(?:mau|ingin|pengen|ambil|order|pesan|beli|take|want|need|buy|get|like|to|i['’]?ll|i['’]?d)\s+)+"
     r"(\d{1,3}|satu|dua|tiga|empat|lima|one|two|three|four|five)(?:\s*(?:pcs?|biji|buah|x))?(?:\s+(?:ya|aja|deh|dong|kak|kakak|min|please|pls))*"
     r"\s*[.!]*",
     re.I,

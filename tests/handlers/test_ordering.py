@@ -650,7 +650,17 @@ async def test_a_stock_answer_offers_to_order_it_and_a_wish_to_buy_then_means_it
     assert "• Kaos Polos Hitam L (KAOS-HTM-L) ×2 — IDR170,000" in summary.text.splitlines()
 
 
-@pytest.mark.parametrize(("said", "qty"), [("mau 2 ya kak", 2), ("ambil 3", 3), ("I'll take 2", 2)])
+@pytest.mark.parametrize(
+    ("said", "qty"),
+    [
+        ("mau 2 ya kak", 2),
+        ("ambil 3", 3),
+        ("I'll take 2", 2),
+        ("mau beli satu kak", 1),  # two verbs in a row; it read "satu" as a product
+        ("I'd like to buy one", 1),
+        ("want to buy 3 please", 3),
+    ],
+)
 async def test_taking_the_product_just_shown_by_number_alone_orders_it(
     shop: Shop, said: str, qty: int
 ) -> None:
