@@ -627,6 +627,10 @@ def _asks_a_favour(t: _Text) -> bool:
     return not t.vocab <= _NO_FAVOUR | {"tolong"}
 
 
+# "saya pesan yang kemarin belum sampai": of an order placed, not a product picked.
+_ORDERED = _STATUS | _NOT_YET | _PROGRESS | _words("kemarin kemaren tadi lalu yesterday last ago")
+
+
 def _analyse(text: str) -> tuple[list[str], list[str]]:
     """Return the canonical words of text and the order-code-like tokens among them."""
     words: list[str] = []
@@ -651,8 +655,10 @@ def _analyse(text: str) -> tuple[list[str], list[str]]:
         if _PRODUCTS.intersection(words[i + 1 :]):
             words[i] = "beli"
     for i, word in enumerate(words[:-2] if not _ASKS_WHEN_WHERE.intersection(words) else ()):
-        # "mau yang hitam L 1", "ambil yang XL", "I want the black one": a product picked
-        if word in _WISH | _TAKE and words[i + 1] in ("yang", "the") and _query(words[i + 2 :]):
+        # "mau yang hitam L 1", "ambil yang XL", "saya pesan yang M 1", "I want the black
+        # one": a product picked
+        picks = word in _WISH | _TAKE or (word == "pesan" and not _ORDERED.intersection(words))
+        if picks and words[i + 1] in ("yang", "the") and _query(words[i + 2 :]):
             words[i] = "beli"
     for i, word in enumerate(words[:-1]):
         if word == "pesan" and _a_product(words[i + 1]):
@@ -816,6 +822,24 @@ def asks_the_price(intent: Intent) -> bool:
     return bool(_PRICE.intersection(words)) and _query(words) is None
 
 
+_HOW_LONG = _words("lama long hari days berapa")
+_MAKING = _PROGRESS | _words("pembuatan buat bikin dibikin pengerjaan jahit make making production")
+
+
+def _how_long_to_make(words: Sequence[str]) -> bool:
+    """Whether words ask how long making takes ("berapa lama pembuatannya?")."""
+    said = set(words)
+    asks = {"lama", "long"} & said or {"berapa", "hari"} <= said or {"how", "days"} <= said
+    return bool(asks) and bool(_MAKING & said)
+
+
+def asks_how_long_to_make(intent: Intent) -> bool:
+    """Whether a message asks how long making takes ("berapa lama pembuatannya?", "how long
+    to make it?"), naming neither an order nor a product."""
+    named = intent.order_code is not None or intent.query is not None
+    return _how_long_to_make(intent.words) and not named
+
+
 def narrowing(intent: Intent) -> str | None:
     """How a message may follow up products just shown: the words that narrow them ("yang
     hitam ukuran apa aja?", "kalau yang XL?", "the black one?"), "" when it asks only which
@@ -908,7 +932,7 @@ def classify(text: str) -> Intent:
             hints.add(Hint.PAYMENT)
         if _asks_to_send(t, text) or _asks_to_send_on_a_day(t):
             hints.add(Hint.REQUEST)
-        if progress:
+        if progress or _how_long_to_make(words):
             hints.add(Hint.PRODUCTION)
         if arrived:
             hints.add(Hint.ARRIVED)

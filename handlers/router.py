@@ -16,6 +16,7 @@ from handlers.intents import (
     IntentKind,
     asks_for_the_catalogue,
     asks_for_the_invoice,
+    asks_how_long_to_make,
     asks_the_price,
     asks_to_be_told,
     asks_to_cancel,
@@ -455,6 +456,8 @@ async def _narrowed(ctx: Context, understood: Understood) -> Reply | None:
     if not shown or understood.kind == "faq":
         return None
     if asks_the_price(understood.intent):  # "harganya berapa?": the lines say it
+        return await customer.shown_again(ctx, shown)
+    if asks_how_long_to_make(understood.intent):  # "berapa lama pembuatannya?": so do they
         return await customer.shown_again(ctx, shown)
     query = narrowing(understood.intent)
     return await customer.follow_up(ctx, query, shown) if query is not None else None

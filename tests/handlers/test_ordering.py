@@ -675,6 +675,18 @@ async def test_taking_the_product_just_shown_by_number_alone_orders_it(
     assert shop.t("id", "draft.ask_name_or", name="Pembeli") not in await text(shop, PHONE, said)
 
 
+async def test_how_long_making_takes_is_the_product_just_shown_and_picking_it_orders_it(
+    shop: Shop,
+) -> None:
+    await shop.say("tamu", "ada kemeja batik?")
+    [asked] = await shop.say("tamu", "berapa lama pembuatannya?")  # no order of theirs to ask
+    assert shop.t("id", "stock.made_to_order", days=5) in asked.text
+    assert [c.command for c in asked.choices] == ["/pesan BATIK-PRM-M"]
+    picked = await shop.text("tamu", "oke saya pesan yang M 1")  # it was "not understood"
+    assert "(BATIK-PRM-M)" in picked
+    assert picked.endswith(shop.t("id", "draft.ask_name_or", name="Tamu"))
+
+
 async def test_the_order_button_is_only_where_the_chat_may_order_it_here(shop: Shop) -> None:
     offered = shop.t("id", "push.order_now")
 
