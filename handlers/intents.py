@@ -2,8 +2,9 @@
 
 Keyword and pattern based, standard library only: no SDK, no database, no I/O. The text is
 folded to lower-case ASCII words, chat spellings are mapped to one canonical word ("udh" ->
-"sudah", "order" -> "pesanan"), and the words are matched against small vocabularies in a fixed
-order of precedence (see `classify`). Every step is linear in the length of the text.
+"sudah", "order" -> "pesanan"), and the words are matched against the small vocabularies of
+handlers/vocabulary.py in a fixed order of precedence (see `classify`). Every step is linear
+in the length of the text.
 """
 
 from __future__ import annotations
@@ -14,6 +15,91 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import pairwise
+
+from handlers.vocabulary import (
+    ACK,
+    ADDS,
+    ARRIVED_PHRASES,
+    ASKING,
+    ASKS_FOR,
+    ASKS_IF,
+    ASKS_IF_DONE,
+    ASKS_WHEN_WHERE,
+    ASKS_WHICH,
+    AWAITED,
+    BACK_WORDS,
+    BELONGS,
+    CALL_PHRASES,
+    CALLS,
+    CAME_IN,
+    CANCEL,
+    CHANGE,
+    DETAILS,
+    FILLER,
+    FOR_WHOM,
+    GREET,
+    HELP,
+    HELP_PHRASES,
+    HURRY,
+    LATE,
+    LEADING_NOISE,
+    LIST,
+    LIST_LOOK,
+    MAY_I,
+    MENU,
+    MENU_PHRASES,
+    MESSAGE_WORDS,
+    MONEY,
+    NOT_ABOUT,
+    NOT_YET,
+    ONCE,
+    ORDER_NOUNS,
+    PAID_ASKED_AFTER,
+    PAID_ASKED_BEFORE,
+    PAID_PHRASES,
+    PARCEL,
+    PERSON,
+    PERSON_PHRASES,
+    PLACES,
+    POSSESSIVE,
+    PRAISE,
+    PRODUCTS,
+    PROGRESS,
+    QUANTITY_UNITS,
+    QUESTION,
+    REMOVE_FROM_QUERY,
+    RESUME,
+    RESUME_PHRASES,
+    SEND,
+    SIZE_LABELS,
+    SPELLING,
+    STATUS,
+    STATUS_PHRASES,
+    STOCK_STRONG,
+    STOCK_STRONG_PHRASES,
+    STOCK_WEAK,
+    STOCK_WEAK_PHRASES,
+    STOP,
+    STOP_PHRASES,
+    TAKE,
+    TAKER,
+    TELL_WHEN_BACK,
+    TELL_WHEN_BACK_PHRASES,
+    THANKS,
+    THANKS_MARKS,
+    THANKS_PHRASES,
+    TIME_OF_DAY,
+    TO_AN_ORDER,
+    TOWARDS,
+    TRACKING,
+    VARIANTS,
+    VOCAB,
+    WANT,
+    WANTING,
+    WISH,
+    WRONG_WITH_IT,
+    wordset,
+)
 
 __all__ = [
     "MAX_TEXT_LENGTH",
@@ -82,298 +168,19 @@ class Intent:
     words: tuple[str, ...] = field(default=(), compare=False, repr=False)  # canonical words
 
 
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-# Chat spellings and abbreviations -> canonical word(s).
-_SPELLING_GROUPS: dict[str, str] = {
-    "sudah": "sdh udh udah dah sudh sdah uda udha",
-    "belum": "blm blom belom blum lom blon belon",
-    "sampai": "sampe nyampe nyampai smpe smpai sampek nyampek nympe",
-    "bagaimana": "gmn gimana gmna gmana bgmn gimna bgmana",
-    "berapa": "brp brapa",
-    "tidak": "ga gak nggak enggak tdk ngga gk engga kagak nda ndak ngak gx tak nggk",
-    "pesanan": "pesenan psnan orderan order psn psanan pesnan ordered oderan",
-    "stok": "stock setok stoc stk",
-    "restok": "restock restocked",
-    "ready": "redi redy rdy readi",
-    "di mana": "dimana dmn dmana dimna",
-    "ke mana": "kemana kmn",
-    "kapan": "kpn kpan",
-    "kenapa": "knp knapa napa",
-    "jangan": "jgn jngn jangn",
-    "kirim": "krm kirm",
-    "dikirim": "dkirim dikrim dikirm dkrm",
-    "lagi": "lg lgi",
-    "saja": "aja aj sj",
-    "yang": "yg",
-    "untuk": "utk untk",
-    "dengan": "dgn",
-    "masih": "msh masi mash",
-    "saya": "sy sya aku aq ak gw gue gua ane",
-    "kamu": "km kmu lu lo anda",
-    "paket": "pkt",
-    "transfer": "tf trf trnsfr transfr ditransfer",
-    "tolong": "tlg tolongin",
-    "makasih": "makasi mksh mkasih maksih maacih makaci trims trimakasih terimakasih trmksh",
-    "thanks": "thx thanx tks tq ty tqs thank thankyou tengkyu",
-    "halo": "hallo helo",
-    "hai": "hay hy",
-    "assalamualaikum": "asalamualaikum assalamualaikom asslamualaikum samlekom",
-    "notifikasi": "notif notifications notification",
-    "unsubscribe": "unsub",
-    "berhenti": "brenti berenti",
-    "informasi": "info",
-    "please": "pls plz plis pliss",
-    "where is": "wheres",
-    "what is": "whats",
-    "do not": "dont",
-    "does not": "doesnt",
-    "is not": "isnt",
-    "has not": "hasnt",
-    "have not": "havent",
-    "can not": "cant cannot",
-    "i am": "im",
-    "i would": "id",
-    "you": "u",
-    "your": "ur",
-}
-_SPELLING: dict[str, tuple[str, ...]] = {
-    variant: tuple(canonical.split())
-    for canonical, variants in _SPELLING_GROUPS.items()
-    for variant in variants.split()
-}
-
-_FILLER = _words("""
-    dong donk deh sih nih ni tuh ya yah kak ka kk kakak kaka min admin mimin gan agan sis sist
-    bro bos boss bang mas mba mbak om bu ibu pak bapak teh kang kok loh lho lah kah pun nya
-    dulu saja juga lagi masih ini itu tersebut saya kamu kami kita dia kalian i me my mine you
-    your we our us it its this that mau ingin pengen pingin mo mw tanya nanya bertanya
-    informasi minta mohon please maaf sorry yang untuk buat dengan sama dan atau di ke dari pada
-    and or to for of in on at with the a an is are am was were be been do does did can could
-    will would should may just hmm hm eh ah oh wah hehe haha wkwk wkwkwk kalau kalo klo jika if
-    kira kirakira
-""")
-_ACK = _words("ok oke okay okey okee oce oc sip siap baik noted yes yup iya ditunggu")
-_AWAITED = _words("kabar kabarnya info infonya balasan balasannya")  # "ditunggu kabarnya"
-_QUESTION = _words("apa bagaimana berapa kapan mana kenapa mengapa siapa where when what how why")
-_GREET = _words("""
-    halo hai hi hello hey hei hola p ping assalamualaikum assalamu alaikum salam ass wr wb wrwb
-    selamat good permisi misi punten numpang kabar yo sugeng swastiastu shalom howdy greetings
-""")
-_TIME_OF_DAY = _words("pagi siang sore malam morning afternoon evening night")
-# How people call the shop before they ask: "kak", "min?", "gan", "mau tanya dong".
-_CALLS = _words("""
-    kak ka kk kakak kaka min admin mimin gan agan sis sist bro bos boss bang mas mba mbak om
-    bu ibu pak bapak teh kang tanya nanya bertanya
-""")
-_CALL_PHRASES: tuple[str, ...] = (
-    "i have a question", "can i ask", "may i ask", "quick question", "ada pertanyaan",
-    "punya pertanyaan", "ada yang mau ditanyakan", "ada yang ingin ditanyakan", "ada orang",
-    "anybody there", "anyone there",
-)  # fmt: skip
-# Marks that say thanks or OK with no word: a thumbs-up, folded hands, a smile, a heart.
-_THANKS_MARKS = frozenset("👍👌🙏🤝👏❤♥💕😊🙂☺😀😁😄🥰😍✅💯")
-_THANKS = _words("makasih thanks nuhun suwun bye goodbye dadah")
-_THANKS_PHRASES: tuple[str, ...] = ("terima kasih", "sampai jumpa", "see you")
-# Praise for what came: said, not asked, it is thanked for ("barangnya bagus, suka banget").
-_PRAISE = _words("bagus mantap mantul keren puas suka cakep cantik rapi love great nice awesome")
-# Praise words that describe what is wanted: "kaos yang bagus buat kondangan", "cari yang rapi".
-_WANTING = _words("buat untuk utk cari carikan rekomendasi rekomen saran recommend suggest")
+_SIZE_RE = re.compile(r"x{0,4}[sml]|\d?xl|\d{2}")
 
 
 def _wants_one(words: Sequence[str]) -> bool:
     """Whether praise words describe something wanted, not something received."""
-    described = any(a in ("yang", "yg", "the") and b in _PRAISE for a, b in pairwise(words))
-    return described or bool(_WANTING.intersection(words))
-
-
-# A sentence that asks something, even with thanks or praise in it.
-_ASKING = _words("belum apakah kah bisa boleh can could is are do does")
-_HELP = _words("bantuan bantu help tolong panduan petunjuk guide bingung confused support cara")
-_HELP_PHRASES: tuple[str, ...] = (
-    "how does this work",
-    "how does it work",
-    "how it works",
-    "how to use",
-    "how do i use",
-    "how to",
-    "how do i",
-)
-_MENU = _words("menu mulai start fitur features feature pilihan options commands perintah lakukan")
-_MENU_PHRASES: tuple[str, ...] = (
-    "bisa apa",
-    "apa yang bisa",
-    "saja yang bisa",
-    "what can you",
-    "what do you do",
-)
-_STOP = _words("stop berhenti unsubscribe optout mute")
-_STOP_PHRASES: tuple[str, ...] = (
-    "jangan kirim", "jangan hubungi", "jangan chat", "jangan spam", "stop kirim", "berhenti kirim",
-    "stop sending", "stop messaging", "stop texting", "do not send", "do not message",
-    "do not text", "do not contact", "opt out", "no more messages", "berhenti langganan",
-    "matikan notifikasi", "stop notifikasi", "berhenti notifikasi", "unsubscribe",
-)  # fmt: skip
-# Words that make "stop ..." about our messages even when an order is named.
-_MESSAGE_WORDS = _words(
-    "pesan notifikasi message messages chat spam promo broadcast sms update lagi"
-)
-
-_ORDER_NOUNS = _words("""
-    pesanan orders paket package packages parcel kiriman pengiriman shipment shipping delivery
-    invoice resi awb tracking
-""")
-# Saying an order is late asks after it ("kok telat sih"); staff saying it ask for the late ones.
-_LATE = _words("telat terlambat late delayed overdue")
-_STATUS = _LATE | _words("""
-    status dikirim terkirim dikemas diproses diantar shipped delivered dispatched arrived arrive
-    arriving arrives lacak track tracking resi awb posisi estimasi eta kurir courier
-""")
-_STATUS_PHRASES: tuple[str, ...] = (
-    "sampai mana", "sudah sampai", "belum sampai", "kapan sampai", "sampai belum",
-    "sampai tidak", "sudah datang", "belum datang", "terima barang", "kapan datang",
-    "kapan kirim", "sudah kirim",
-    "belum kirim", "kirim kapan", "belum diterima", "belum terima", "where is my", "where is it",
-    "when will my", "not arrived", "not received",
-    # Waiting: "berapa lama lagi?", "kok lama banget", "how much longer?"
-    "berapa lama", "masih lama", "lama lagi", "kok lama", "lama banget", "lama sekali",
-    "masih nunggu", "masih menunggu", "how long", "how much longer", "still waiting",
-    "taking so long",
-)  # fmt: skip
-_LIST = _words("daftar list semua all riwayat history orders")
-_LIST_LOOK = _words("lihat show view see tampilkan")
-_POSSESSIVE = _words("saya my mine kami our")
-_BELONGS = _words("my our")  # before what is theirs: "my bag"
-# Words that, said with "order"/"pesan" right after them, make it a purchase, not an order.
-_WANT = _words("mau ingin pengen pingin mo mw want wanna to can cara bisa boleh like format")
-# Ways of taking a product: "can I get 2 tote bags", "I'll take the black tee", "saya ambil 2".
-_TAKE = _words("get take ambil")
-_TAKER = _words("i ill will saya")
-_ASKS_WHEN_WHERE = _words("kapan when where dimana mana how gimana bagaimana")  # not taking
-# A wish right before a number: "mau 2 kaos hitam", "I'd like 2 tote bags", "I need 3 tees".
-_WISH = _words("mau ingin pengen pingin mo mw want wanna like need butuh")
-
-_STOCK_STRONG = _words("stok restok tersedia available availability avail sedia")
-_STOCK_STRONG_PHRASES: tuple[str, ...] = ("sold out", "out of stok")
-_STOCK_WEAK = _words("""
-    ready jual jualan sell sells selling habis kosong beli cari nyari mencari looking kabari
-    kabarin notify
-""")
-_STOCK_WEAK_PHRASES: tuple[str, ...] = (
-    "you have", "you got", "have any", "got any", "you sell", "still have", "is there",
-    "are there", "any left", "masih ada",
-)  # fmt: skip
-# The shop's product nouns: a message naming one is a product question when nothing else fits.
-_PRODUCTS = _words("""
-    kaos tshirt t-shirt tee tees shirt shirts kemeja batik tas bag bags tote totebag baju hoodie
-    jaket jacket celana pants dress topi hat sarung kain kanvas canvas polo blouse
-""")
-_NEGATION = _words("tidak belum sudah not no yet still already")
-# Whether an order is done yet: with "sudah", "belum" or "kapan" these ask about the order.
-_PROGRESS = _words("""
-    jadi selesai beres kelar rampung dibuat dijahit dijait dikerjakan diproduksi produksi proses
-    progress progres finished done made tahap stage
-""")
-_ASKS_IF_DONE = _words("sudah belum kapan bagaimana yet already when how")
-_TRACKING = _words("resi awb tracking lacak track kurir courier ekspedisi")
-# Asking after the parcel itself ("paket saya sampai mana") is asking what the courier says.
-_PARCEL = _words("paket kiriman pengiriman package packages parcel shipment")
-# Asking for a person. "admin" and "min" alone are how people address the shop ("min, ada stok
-# kaos?"), so they count only with a word that asks to talk to them.
-_CANCEL = _words("cancel batal batalin batalkan dibatalkan membatalkan")
-_PERSON = _CANCEL | _words("""
-    manusia operator komplain complain complaint keluhan kecewa human agent cs
-    customerservice
-""")  # with _CANCEL: only a person cancels an order for a customer
-_PERSON_PHRASES: tuple[str, ...] = (
-    "sama admin", "dengan admin", "ke admin", "hubungi admin", "panggil admin", "chat admin",
-    "minta admin", "admin saja", "adminnya mana", "admin asli", "orang asli", "bukan bot",
-    "sama orang", "dengan orang", "bicara sama", "bicara dengan", "ngomong sama",
-    "ngobrol sama", "telepon admin", "telpon admin", "customer service", "real person",
-    "talk to", "speak to", "speak with", "talk with", "a person", "help me", "not a bot",
-    "barangnya rusak", "barang rusak", "salah kirim", "kurang barang",
-    # What only a person may decide for a customer: money back, a cancellation, another address.
-    "kembalikan uang", "uang kembali", "balikin uang", "minta refund", "mau refund",
-    "pengembalian dana", "money back", "want a refund", "batalkan pesanan", "batal pesanan",
-    "mau batal", "cancel my order", "ganti alamat", "ubah alamat", "change my address",
-    "alamat salah", "salah alamat", "change the address", "wrong address", "ganti ukuran",
-    "ubah ukuran", "change the size", "ganti warna", "ubah warna", "tukar warna",
-    "change the color", "change the colour", "tambah ke pesanan", "tambahkan ke pesanan",
-    "lagi ke pesanan", "ubah pesanan", "ganti pesanan", "add to my order", "change my order",
-    # A photo only a person can take: of the work in progress, of the real thing.
-    "minta foto", "minta fotonya", "foto progres", "foto progress", "foto aslinya", "foto asli",
-    "foto real", "progress photo", "real photo", "real picture", "send a photo",
-    "send me a photo", "send a picture", "send me a picture",
-)  # fmt: skip
-# Adding to an order placed, with what between: "mau tambah 1 tote ke pesanan INV-1001",
-# "can I add a tote to my order?". Only a person changes an order.
-_ADDS = _words("tambah tambahkan nambah menambah ditambah add")
-_TO_AN_ORDER: tuple[str, ...] = (
-    "ke pesanan", "di pesanan", "dalam pesanan", "to my order", "to the order", "to order",
-)  # fmt: skip
-# Asking the shop to do something to an order, which only a person can, in the customer's
-# own words and word order: another address, size or colour ("alamat pengiriman saya mau
-# ganti", "ukurannya diganti L ya"), a detail that is wrong ("nomor hp penerima salah"),
-# haste ("tolong dipercepat ya"), somewhere else to send it ("kirim ke alamat kantor aja").
-# ("Tukar" is not among them: "bisa tukar ukuran?" asks the shop's rule on exchanges.)
-_CHANGE = _words("""
-    ganti diganti ubah diubah rubah dirubah change switch edit salah keliru wrong koreksi revisi
-""")
-_DETAILS = _words("alamat address ukuran size warna color colour penerima recipient")
-_HURRY = _words("""
-    cepetin cepatin cepatkan percepat dipercepat secepatnya buruan hurry rush faster expedite
-    quickly asap urgent urgently
-""")
-_SEND = _words("kirim dikirim kirimkan kirimin antar diantar anter dianter send ship deliver")
-# Something wrong with what came, said of it ("kaosnya kekecilan", "it arrived torn"), where
-# asked it is the shop's rule on returns ("bisa retur kalau kekecilan?").
-_WRONG_WITH_IT: tuple[str, ...] = (
-    "kekecilan", "kebesaran", "tidak muat", "tidak pas", "too small", "too big", "too tight",
-    "does not fit", "not fit", "sobek", "robek", "cacat", "bolong", "luntur", "torn", "ripped",
-    "broken", "damaged", "defective", "stained",
-)  # fmt: skip
-_MAY_I = _words("kalau kalo klo jika if bisa boleh can could apakah")
-_TOWARDS = _words("ke to")
-_ASKS_FOR = _words("tolong mohon please jangan segera")
-_ONCE = _words("kalau kalo klo jika begitu once when")
-_PLACES = _words("""
-    alamat address kantor office rumah home house jalan jl jln street gang gg komplek kompleks
-    perumahan apartemen kos kost kosan
-""")
-# Saying the order came ("paketnya udah sampai kak", "it arrived today, thanks").
-_ARRIVED_PHRASES: tuple[str, ...] = (
-    "sudah sampai", "sudah datang", "sudah diterima", "sudah terima", "sudah saya terima",
-    "barang sampai", "paket sampai", "has arrived", "have arrived", "it arrived", "arrived today",
-    "got it", "received it", "have received", "i received", "got my order", "got the package",
-    "already received", "already arrived", "arrived safely", "received safely", "received thanks",
-    "package received", "parcel received", "order received", "got the parcel", "got my package",
-)  # fmt: skip
-_NOT_YET = _words("belum tidak not no yet never")
-# The customer says the money went: a transfer proof without a photo, or announcing one.
-_PAID_PHRASES: tuple[str, ...] = (
-    "sudah transfer", "sudah bayar", "sudah dibayar", "sudah saya transfer", "sudah saya bayar",
-    "transfer sudah", "sudah lunas", "sudah kirim bukti", "ini bukti transfer", "bukti transfer",
-    "bukti tf", "already paid", "i have paid", "i paid", "payment done", "have transferred",
-    "just transferred", "i transferred", "paid already",
-)  # fmt: skip
-# Around a payment phrase, words that make it a question: "sudah dibayar belum?", "apakah
-# sudah lunas?".
-# Asking whether the money came ("transferan saya sudah masuk belum?", "has my payment been
-# received?"): the order's payment, not how to pay ("bayar masuk ke rekening apa?").
-_MONEY = _words("transfer transferan bayar bayaran pembayaran payment uang dana dp pelunasan")
-_CAME_IN = _words("masuk diterima received confirmed dikonfirmasi terkonfirmasi")
-_ASKS_IF = _words("sudah belum apakah kah has have did yet")
-_ASKS_WHICH = _words("apa mana berapa where what how")
-_PAID_ASKED_AFTER = _words("belum tidak atau kah")
-_PAID_ASKED_BEFORE = _words("apakah apa is has was")
+    described = any(a in ("yang", "yg", "the") and b in PRAISE for a, b in pairwise(words))
+    return described or bool(WANTING.intersection(words))
 
 
 def _says_paid(words: list[str], text: str) -> bool:
     """Whether a message says the money went ("sudah transfer ya kak", "sudah transfer, sudah
     masuk belum?"), not only asks whether it did ("sudah dibayar belum?", "sudah lunas?")."""
-    for phrase in _PAID_PHRASES:
+    for phrase in PAID_PHRASES:
         parts = phrase.split()
         for i in range(len(words) - len(parts) + 1):
             if words[i : i + len(parts)] != parts:
@@ -381,65 +188,14 @@ def _says_paid(words: list[str], text: str) -> bool:
             end = i + len(parts)
             after = words[end] if end < len(words) else None
             asked = (
-                after in _PAID_ASKED_AFTER
-                or (i > 0 and words[i - 1] in _PAID_ASKED_BEFORE)
+                after in PAID_ASKED_AFTER
+                or (i > 0 and words[i - 1] in PAID_ASKED_BEFORE)
                 or (after is None and text.rstrip().endswith("?"))
             )
             if not asked:
                 return True
     return False
 
-
-# Pushes again after a STOP: "oke lanjut kabari lagi", "start again".
-_RESUME = _words("lanjut lanjutkan aktifkan nyalakan resume subscribe")
-_RESUME_PHRASES: tuple[str, ...] = (
-    "kabari lagi", "kabarin lagi", "mulai lagi", "aktif lagi", "start again", "turn on",
-    "notifikasi lagi", "kirim lagi kabar", "keep me posted", "notify me again",
-)  # fmt: skip
-_SIZE_LABELS = _words(
-    "ukuran size uk warna color colour model tipe type jenis varian variant motif"
-)
-# Asking which sizes or colours there are: "ukuran apa aja?", "ada warna lain?", "other sizes?"
-_VARIANTS = _SIZE_LABELS | _words("sizes colors colours models types lain other others")
-_QUANTITY_UNITS = _words("pcs pc biji buah lusin pieces piece dozen lembar")
-# Who or what an order is for, after the product: "buat teman", "untuk kado", "for my wife".
-_FOR_WHOM = _words("buat untuk bwt for")
-_SIZE_RE = re.compile(r"x{0,4}[sml]|\d?xl|\d{2}")
-# Asking to be told when a product is back: "kabari kalau kaos putih L ready", "let me know".
-_TELL_WHEN_BACK = _words("kabari kabarin kabarkan dikabari dikabarin infoin infokan notify")
-_BACK_WORDS = _words("ready habis kosong ada back available")  # what would be back
-_TELL_WHEN_BACK_PHRASES: tuple[str, ...] = (
-    "kasih tau",
-    "kasih tahu",
-    "let me know",
-    "tell me when",
-)
-_QUERY_NOISE = (
-    _QUANTITY_UNITS
-    | _TELL_WHEN_BACK
-    | _words("""
-    ada punya have got any some there left out sold harga price much many cek check lihat
-    bisa boleh beli buy purchase like want wanna need butuh kirim pesanan orders
-    let know tell when back kasih tau tahu reseller grosir wholesale lain other others colors
-    colours sizes one ones lama banget nunggu menunggu tunggu ditunggu format tinggal sisa
-    remaining jangan lupa terus selalu pembeli pembelinya konsumen konsumennya buyer
-""")
-)
-_REMOVE_FROM_QUERY = (
-    _FILLER | _ACK | _QUESTION | _GREET | _THANKS | _HELP | _NEGATION | _SIZE_LABELS
-    | _STOCK_STRONG | _STOCK_WEAK | _QUERY_NOISE | _STATUS | _PROGRESS | _TRACKING | _RESUME
-)  # fmt: skip
-# Besides those, words of an order question that name no product.
-_NOT_ABOUT = _ORDER_NOUNS | _words("sampai datang terima diterima jadinya tahap stage")
-_LEADING_NOISE = _GREET | _TIME_OF_DAY | _FILLER | _ACK | _THANKS
-_VOCAB = (
-    _FILLER | _ACK | _QUESTION | _GREET | _TIME_OF_DAY | _THANKS | _HELP | _MENU | _STOP
-    | _MESSAGE_WORDS | _ORDER_NOUNS | _STATUS | _LIST | _LIST_LOOK | _STOCK_STRONG | _STOCK_WEAK
-    | _PRODUCTS | _NEGATION | _SIZE_LABELS | _QUERY_NOISE | _PROGRESS | _TRACKING | _RESUME
-    | _PERSON
-    | frozenset(_SPELLING)
-    | frozenset(w for words in _SPELLING.values() for w in words)
-)  # fmt: skip
 
 _PRE_FOLD = str.maketrans({"'": None, "’": None, "‘": None, "`": None, "´": None, "ʼ": None})
 _DASHES = str.maketrans(dict.fromkeys("‐‑‒–−", "-"))  # hyphens; em dashes separate words
@@ -498,14 +254,14 @@ def _is_code(token: str) -> bool:
     if _NOT_CODE_RE.fullmatch(token):
         return False
     redup = _REDUP_RE.fullmatch(token)
-    return not (redup and (len(redup[1]) >= 4 or redup[1] in _VOCAB))
+    return not (redup and (len(redup[1]) >= 4 or redup[1] in VOCAB))
 
 
 def _known(token: str) -> tuple[str, ...] | None:
     """Return the canonical words of a known token, or None."""
-    if token in _SPELLING:
-        return _SPELLING[token]
-    return (token,) if token in _VOCAB else None
+    if token in SPELLING:
+        return SPELLING[token]
+    return (token,) if token in VOCAB else None
 
 
 def _canon(token: str) -> tuple[str, ...]:
@@ -528,7 +284,7 @@ def _canon(token: str) -> tuple[str, ...]:
     for suffix in ("kah", "lah"):  # "adakah", "tolonglah"
         if token.endswith(suffix) and (known := _known(token[: -len(suffix)])) is not None:
             return known
-    if token.endswith("ku") and (known := _known(token[:-2])) and known[0] in _ORDER_NOUNS:
+    if token.endswith("ku") and (known := _known(token[:-2])) and known[0] in ORDER_NOUNS:
         return (*known, "saya")  # "pesananku"
     if (known := _known(_RUN2_RE.sub(r"\1", token))) is not None:
         return known  # "haloo", "thankss"
@@ -541,57 +297,57 @@ _ORDER_VERBS = frozenset({"order", "pesan", "ordernya", "pesannya", "memesan", "
 
 def _no_product(query: str | None) -> bool:
     """Whether a query's words name no product: none, or only how many to add ("tambah 1")."""
-    return all(w in _ADDS or w.isdigit() for w in (query or "").split())
+    return all(w in ADDS or w.isdigit() for w in (query or "").split())
 
 
 def _wants(words: list[str]) -> bool:
     """Tell whether the words so far end in a wish to buy: "mau", "can i", "how to",
     "format order", "how do I"."""
-    if words and words[-1] in _WANT:
+    if words and words[-1] in WANT:
         return True
     return words[-2:] in (["can", "i"], ["could", "i"], ["may", "i"], ["do", "i"])
 
 
 def _a_product(word: str) -> bool:
     """Whether a word names a product: a kind of product ("kaos"), or a SKU (TOTE-KNV)."""
-    return word in _PRODUCTS or _sku_like(word)
+    return word in PRODUCTS or _sku_like(word)
 
 
 def _orders_a_product(words: list[str]) -> bool:
     """Whether "order" opens an order for a product with how many: "order tote 1 kirim ke
     Budi", "order kaos hitam L 2 ya" (where "order kaos saya belum sampai" asks after one)."""
-    start = 1 if words[:1] and words[0] in _CALLS | _GREET else 0
+    start = 1 if words[:1] and words[0] in CALLS | GREET else 0
     opened = words[start : start + 2]
     if len(opened) < 2 or opened[0] != "pesanan" or not _a_product(opened[1]):
         return False
     counted = any(word.isdigit() and 0 < int(word) < 1000 for word in words[start + 2 :])
-    return counted and not (_ASKS_WHEN_WHERE | _ASKS_IF_DONE).intersection(words)
+    return counted and not (ASKS_WHEN_WHERE | ASKS_IF_DONE).intersection(words)
 
 
 def _asks_to_change(t: _Text, text: str) -> bool:
     """Whether a message asks the shop to change an order, not whether it could ("kapan
     dikirim ke rumah?" asks when)."""
-    if t.has(_HURRY):
+    if t.has(HURRY):
         return True
-    if t.says(_WRONG_WITH_IT):
-        return "?" not in text and not t.has(_MAY_I)
-    if t.has(_CHANGE) and t.has(_DETAILS):
+    if t.says(WRONG_WITH_IT):
+        return "?" not in text and not t.has(MAY_I)
+    if t.has(CHANGE) and t.has(DETAILS):
         # "kaos L ganti XL ada?" asks for another size in stock; "pesanan saya ganti ukuran
         # L ya, ada?" still asks to change the order.
-        return t.order_noun() or not (t.has(_STOCK_STRONG) or t.weak_stock())
+        return t.order_noun() or not (t.has(STOCK_STRONG) or t.weak_stock())
     if (sent := _sent_at(t, text)) is None:
         return False
-    towards = next((i for i, word in enumerate(t.words[sent:], sent) if word in _TOWARDS), None)
-    return towards is not None and not _PLACES.isdisjoint(t.words[towards + 1 :])
+    towards = next((i for i, word in enumerate(t.words[sent:], sent) if word in TOWARDS), None)
+    return towards is not None and not PLACES.isdisjoint(t.words[towards + 1 :])
 
 
 def _asks_to_send(t: _Text, text: str) -> bool:
     """Whether a message tells the shop when or whether to send ("tolong dikirim besok ya",
     "jangan dikirim dulu", "mohon segera dikirim"), not asks when it was ("sudah dikirim?")
     or asks for the tracking number ("tolong kirim resinya") or to be told when it is."""
-    if t.has(_TRACKING | _TELL_WHEN_BACK | _ONCE):
+    if t.has(TRACKING | TELL_WHEN_BACK | ONCE):
         return False  # "tolong infokan kalau sudah dikirim": told, as every change is
-    return _sent_at(t, text) is not None and t.has(_ASKS_FOR)
+    return _sent_at(t, text) is not None and t.has(ASKS_FOR)
 
 
 # "bisa dikirim hari ini?", "can you ship it tomorrow?": whether the shop can send on a day.
@@ -599,36 +355,36 @@ _SEND_DAYS: tuple[str, ...] = (
     "hari ini", "besok", "sekarang", "lusa", "nanti sore", "today", "tomorrow", "tonight",
     "right now",
 )  # fmt: skip
-_SENT_BY_NOW = _words("sudah belum already yet")  # "apakah sudah dikirim hari ini?": was it
+_SENT_BY_NOW = wordset("sudah belum already yet")  # "apakah sudah dikirim hari ini?": was it
 
 
 def _asks_to_send_on_a_day(t: _Text) -> bool:
     """Whether a message asks if the shop can send on a day ("bisa dikirim hari ini kak?"),
     which only a person can promise; not whether it was sent then."""
-    wants = t.has(_MAY_I | _WISH) and t.has(_SEND) and t.says(_SEND_DAYS)
-    return wants and not t.has(_SENT_BY_NOW | _TRACKING)
+    wants = t.has(MAY_I | WISH) and t.has(SEND) and t.says(_SEND_DAYS)
+    return wants and not t.has(_SENT_BY_NOW | TRACKING)
 
 
 def _sent_at(t: _Text, text: str) -> int | None:
     """Where a message that asks nothing says "send", if it does."""
-    if "?" in text or t.has(_QUESTION | _ASKING):
+    if "?" in text or t.has(QUESTION | ASKING):
         return None
-    return next((i for i, word in enumerate(t.words) if word in _SEND), None)
+    return next((i for i, word in enumerate(t.words) if word in SEND), None)
 
 
-_NO_FAVOUR = _FILLER | _ACK | _GREET | _TIME_OF_DAY | _CALLS | _THANKS | _QUESTION
+_NO_FAVOUR = FILLER | ACK | GREET | TIME_OF_DAY | CALLS | THANKS | QUESTION
 
 
 def _asks_a_favour(t: _Text) -> bool:
     """Whether "tolong" asks for something done ("tolong dibungkus kado ya", "tolong pakai
     jne") rather than for help ("tolong", "tolong bantu saya", "tolong, caranya gimana?")."""
-    if t.vocab & _HELP != {"tolong"} or t.says(_HELP_PHRASES):
+    if t.vocab & HELP != {"tolong"} or t.says(HELP_PHRASES):
         return False
     return not t.vocab <= _NO_FAVOUR | {"tolong"}
 
 
 # "saya pesan yang kemarin belum sampai": of an order placed, not a product picked.
-_ORDERED = _STATUS | _NOT_YET | _PROGRESS | _words("kemarin kemaren tadi lalu yesterday last ago")
+_ORDERED = STATUS | NOT_YET | PROGRESS | wordset("kemarin kemaren tadi lalu yesterday last ago")
 
 
 def _analyse(text: str) -> tuple[list[str], list[str]]:
@@ -646,18 +402,18 @@ def _analyse(text: str) -> tuple[list[str], list[str]]:
             words.append("beli")
         else:
             last = words[-1] if words else ""
-            if raw in _TAKE and (_wants(words) or last in _TAKER):
+            if raw in TAKE and (_wants(words) or last in TAKER):
                 takes.append(len(words))
-            elif raw.isdigit() and last in _WISH:
+            elif raw.isdigit() and last in WISH:
                 takes.append(len(words) - 1)
             words.extend(_canon(raw))
-    for i in takes if not _ASKS_WHEN_WHERE.intersection(words) else ():
-        if _PRODUCTS.intersection(words[i + 1 :]):
+    for i in takes if not ASKS_WHEN_WHERE.intersection(words) else ():
+        if PRODUCTS.intersection(words[i + 1 :]):
             words[i] = "beli"
-    for i, word in enumerate(words[:-2] if not _ASKS_WHEN_WHERE.intersection(words) else ()):
+    for i, word in enumerate(words[:-2] if not ASKS_WHEN_WHERE.intersection(words) else ()):
         # "mau yang hitam L 1", "ambil yang XL", "saya pesan yang M 1", "I want the black
         # one": a product picked
-        picks = word in _WISH | _TAKE or (word == "pesan" and not _ORDERED.intersection(words))
+        picks = word in WISH | TAKE or (word == "pesan" and not _ORDERED.intersection(words))
         if picks and words[i + 1] in ("yang", "the") and _query(words[i + 2 :]):
             words[i] = "beli"
     for i, word in enumerate(words[:-1]):
@@ -670,22 +426,22 @@ def _analyse(text: str) -> tuple[list[str], list[str]]:
 
 def asks_to_be_told(words: Sequence[str]) -> bool:
     """Whether a stock question asks to be told when the product can be had again."""
-    if _TELL_WHEN_BACK.intersection(words):
+    if TELL_WHEN_BACK.intersection(words):
         return True
     padded = f" {' '.join(words)} "
-    return any(f" {phrase} " in padded for phrase in _TELL_WHEN_BACK_PHRASES)
+    return any(f" {phrase} " in padded for phrase in TELL_WHEN_BACK_PHRASES)
 
 
 # Asking what the shop sells, with no product named: "ada produk apa aja?", "katalognya
 # dong", "what do you sell?", "list harga".
-_CATALOGUE = _words("katalog catalog catalogue pricelist koleksi")
+_CATALOGUE = wordset("katalog catalog catalogue pricelist koleksi")
 _CATALOGUE_PHRASES: tuple[str, ...] = (
     "daftar harga", "list harga", "price list", "daftar produk", "list produk", "semua produk",
     "all products", "all product", "produk apa", "barang apa", "products do you",
     "what do you sell", "jual apa", "jualan apa", "sell what", "what products",
     "what kind of products",
 )  # fmt: skip
-_ANY_PRODUCT = _words("produk product products barang item items semua all")
+_ANY_PRODUCT = wordset("produk product products barang item items semua all")
 
 
 def asks_for_the_catalogue(intent: Intent) -> bool:
@@ -698,8 +454,8 @@ def asks_for_the_catalogue(intent: Intent) -> bool:
     )
 
 
-_YES = _words("ya iya yes yup yep boleh mau sure")
-_YES_TOO = _words("please pls kak kakak ka dong deh min sis gan")
+_YES = wordset("ya iya yes yup yep boleh mau sure")
+_YES_TOO = wordset("please pls kak kakak ka dong deh min sis gan")
 _YES_STARTS = frozenset(word[:2] for word in _YES)
 
 
@@ -726,9 +482,9 @@ class _Text:
         self.vocab = frozenset(words)
         self.padded = f" {' '.join(words)} "
         start, end = 0, len(words)
-        while start < end and words[start] in _LEADING_NOISE:
+        while start < end and words[start] in LEADING_NOISE:
             start += 1
-        while end > start and words[end - 1] in _LEADING_NOISE:
+        while end > start and words[end - 1] in LEADING_NOISE:
             end -= 1
         self.core = words[start:end]
 
@@ -746,31 +502,31 @@ class _Text:
 
     def thanks(self) -> bool:
         """Tell whether the text thanks: "makasih ya", "terima kasih", "thanks"."""
-        return self.has(_THANKS) or self.says(_THANKS_PHRASES)
+        return self.has(THANKS) or self.says(THANKS_PHRASES)
 
     def weak_stock(self) -> bool:
         """Tell whether the text asks about availability without a stock word: "ada", "ready"."""
-        if self.has(_STOCK_WEAK) or self.says(_STOCK_WEAK_PHRASES):
+        if self.has(STOCK_WEAK) or self.says(STOCK_WEAK_PHRASES):
             return True
-        if self.says(_CALL_PHRASES):
+        if self.says(CALL_PHRASES):
             return False  # "saya ada pertanyaan soal ukuran": a question is coming
         core = self.core
         if not core or core == ["ada", "apa"]:
             return False
         if core[0] in ("ada", "punya") or core[-1] == "ada":
             return True
-        if "ada" in self.vocab and self.has(_SIZE_LABELS):
+        if "ada" in self.vocab and self.has(SIZE_LABELS):
             return True  # "warna putih ada ukuran L?"
         return any(a == "ada" and b in ("tidak", "belum") for a, b in pairwise(core))
 
     def order_noun(self) -> bool:
         """Tell whether the text names an order: "pesanan", "paket", "my order", "barang
         saya", or what the customer bought as theirs: "kaos saya", "is my bag ready?"."""
-        if self.has(_ORDER_NOUNS):
+        if self.has(ORDER_NOUNS):
             return True
         return any(
-            ((a == "barang" or a in _PRODUCTS) and b in _POSSESSIVE)
-            or (a in _BELONGS and b in _PRODUCTS)
+            ((a == "barang" or a in PRODUCTS) and b in POSSESSIVE)
+            or (a in BELONGS and b in PRODUCTS)
             for a, b in pairwise(self.words)
         )
 
@@ -780,17 +536,17 @@ def _query(words: list[str]) -> str | None:
     kept: list[str] = []
     for_whom = False  # in "buat teman", "for my son": who it is for is no product
     for i, word in enumerate(words):
-        if not kept and word in _LEADING_NOISE:
+        if not kept and word in LEADING_NOISE:
             continue  # "selamat pagi kak, ..." (time-of-day words are only noise up front)
-        if word in _FOR_WHOM and kept and not _PRODUCTS.intersection(words[i + 1 :]):
+        if word in FOR_WHOM and kept and not PRODUCTS.intersection(words[i + 1 :]):
             for_whom = True
             continue
         if for_whom and not _SIZE_RE.fullmatch(word):
-            for_whom = word not in _SIZE_LABELS  # "… untuk kondangan ukuran M": M is a size
+            for_whom = word not in SIZE_LABELS  # "… untuk kondangan ukuran M": M is a size
             continue
-        if word in _REMOVE_FROM_QUERY or _QTY_RE.fullmatch(word):
+        if word in REMOVE_FROM_QUERY or _QTY_RE.fullmatch(word):
             continue
-        if word.isdigit() and i + 1 < len(words) and words[i + 1] in _QUANTITY_UNITS:
+        if word.isdigit() and i + 1 < len(words) and words[i + 1] in QUANTITY_UNITS:
             continue  # "3 pcs"
         kept.append(word)
     return " ".join(kept) or None
@@ -807,10 +563,10 @@ def asks_what_is_late(text: str) -> bool:
     if intent.order_code is not None or intent.about is not None:
         return False
     asks = intent.kind in (IntentKind.ORDER_STATUS, IntentKind.MY_ORDERS)
-    return asks and not _LATE.isdisjoint(intent.words)
+    return asks and not LATE.isdisjoint(intent.words)
 
 
-_PRICE = _words("harga harganya price prices cost costs berapa much")
+_PRICE = wordset("harga harganya price prices cost costs berapa much")
 
 
 def asks_the_price(intent: Intent) -> bool:
@@ -822,8 +578,8 @@ def asks_the_price(intent: Intent) -> bool:
     return bool(_PRICE.intersection(words)) and _query(words) is None
 
 
-_HOW_LONG = _words("lama long hari days berapa")
-_MAKING = _PROGRESS | _words("pembuatan buat bikin dibikin pengerjaan jahit make making production")
+_HOW_LONG = wordset("lama long hari days berapa")
+_MAKING = PROGRESS | wordset("pembuatan buat bikin dibikin pengerjaan jahit make making production")
 
 
 def _how_long_to_make(words: Sequence[str]) -> bool:
@@ -847,10 +603,10 @@ def narrowing(intent: Intent) -> str | None:
     follow-up. A stock question that names a kind of product ("ada tote?") asks anew."""
     if intent.kind not in (IntentKind.STOCK, IntentKind.UNKNOWN):
         return None
-    if _PRODUCTS.intersection(intent.words):
+    if PRODUCTS.intersection(intent.words):
         return None
     query = _query(list(intent.words))
-    if query is None and _VARIANTS.intersection(intent.words):
+    if query is None and VARIANTS.intersection(intent.words):
         return ""
     return query
 
@@ -861,12 +617,12 @@ def asks_to_cancel(intent: Intent) -> bool:
     return (
         intent.kind is IntentKind.PERSON
         and intent.order_code is None
-        and not _CANCEL.isdisjoint(intent.words)
+        and not CANCEL.isdisjoint(intent.words)
     )
 
 
 # The bill of an order: "minta invoicenya kak", "tagihannya berapa?", "send me the invoice".
-_INVOICE = _words("invoice tagihan nota faktur bill billing")
+_INVOICE = wordset("invoice tagihan nota faktur bill billing")
 
 
 def asks_for_the_invoice(intent: Intent) -> bool:
@@ -881,7 +637,7 @@ def asks_for_the_invoice(intent: Intent) -> bool:
 def variants_asked(intent: Intent) -> str | None:
     """What a question about sizes or colours names of a product, with no products shown to
     follow up ("yang putih ukuran apa aja?" -> "putih"; "warna apa aja?" -> ""), or None."""
-    if not _SIZE_LABELS.intersection(intent.words):
+    if not SIZE_LABELS.intersection(intent.words):
         return None
     return narrowing(intent)
 
@@ -899,7 +655,7 @@ def _sku_like(code: str) -> bool:
 def _wordless(text: str) -> Intent:
     """Read a message with no word in it: a thumbs-up or a smile says thanks, a lone question
     mark calls for attention (it is answered as a hello); anything else is not understood."""
-    if any(mark in _THANKS_MARKS for mark in text):
+    if any(mark in THANKS_MARKS for mark in text):
         return Intent(IntentKind.THANKS)
     if "?" in text:
         return Intent(IntentKind.GREETING)
@@ -917,17 +673,17 @@ def classify(text: str) -> Intent:
     code = codes[0] if codes else None
     order_noun = t.order_noun()
     # "batiknya udah jadi belum?": how far an order is made, not whether a product is sold.
-    progress = t.has(_PROGRESS) and t.has(_ASKS_IF_DONE)
-    order_context = order_noun or t.has(_STATUS) or t.says(_STATUS_PHRASES) or progress
+    progress = t.has(PROGRESS) and t.has(ASKS_IF_DONE)
+    order_context = order_noun or t.has(STATUS) or t.says(STATUS_PHRASES) or progress
     query = _query(words)
     kept = tuple(words)
 
     # Said, not asked: "paketnya udah sampai kak (makasih ya)" tells that the order came.
-    plain = "?" not in text and not t.has(_QUESTION | _ASKING | _NOT_YET)
-    arrived = plain and t.says(_ARRIVED_PHRASES)
+    plain = "?" not in text and not t.has(QUESTION | ASKING | NOT_YET)
+    arrived = plain and t.says(ARRIVED_PHRASES)
 
     def status(order_code: str | None = None, *, paying: bool = False) -> Intent:
-        hints = {Hint.TRACKING} if t.has(_TRACKING | _PARCEL) else set()
+        hints = {Hint.TRACKING} if t.has(TRACKING | PARCEL) else set()
         if paying:
             hints.add(Hint.PAYMENT)
         if _asks_to_send(t, text) or _asks_to_send_on_a_day(t):
@@ -936,7 +692,7 @@ def classify(text: str) -> Intent:
             hints.add(Hint.PRODUCTION)
         if arrived:
             hints.add(Hint.ARRIVED)
-        about = " ".join(w for w in (query or "").split() if w not in _NOT_ABOUT) or None
+        about = " ".join(w for w in (query or "").split() if w not in NOT_ABOUT) or None
         return Intent(
             IntentKind.ORDER_STATUS, order_code, about=about, hints=frozenset(hints), words=kept
         )
@@ -945,23 +701,23 @@ def classify(text: str) -> Intent:
         return Intent(IntentKind.STOCK, query=query, words=kept)
 
     # Order of precedence: the most specific signal wins.
-    if code is None and t.says(_STOP_PHRASES) and (not order_noun or t.has(_MESSAGE_WORDS)):
+    if code is None and t.says(STOP_PHRASES) and (not order_noun or t.has(MESSAGE_WORDS)):
         return Intent(IntentKind.STOP, words=kept)
     if (
-        t.has(_PERSON)
-        or t.says(_PERSON_PHRASES)
-        or (t.has(_ADDS) and t.says(_TO_AN_ORDER))
+        t.has(PERSON)
+        or t.says(PERSON_PHRASES)
+        or (t.has(ADDS) and t.says(TO_AN_ORDER))
         # "INV-1002 bisa tambah 1?", "kalau mau tambah 1 lagi bisa?": more in an order placed
-        or (t.has(_ADDS) and (code or (_no_product(query) and (order_noun or "lagi" in t.vocab))))
+        or (t.has(ADDS) and (code or (_no_product(query) and (order_noun or "lagi" in t.vocab))))
         or ("beli" not in t.vocab and _asks_to_change(t, text))
     ):
         return Intent(IntentKind.PERSON, code.upper() if code else None, words=kept)
-    if t.says(_PAID_PHRASES):
+    if t.says(PAID_PHRASES):
         if _says_paid(words, text):
             return Intent(IntentKind.PAID, code.upper() if code else None, words=kept)
         return status(code.upper() if code else None, paying=True)  # "sudah dibayar belum?"
-    money_in = t.has(_MONEY) and t.has(_CAME_IN) and not t.has(_ASKS_WHICH)
-    if money_in and ("?" in text or t.has(_ASKS_IF - {"sudah"})):
+    money_in = t.has(MONEY) and t.has(CAME_IN) and not t.has(ASKS_WHICH)
+    if money_in and ("?" in text or t.has(ASKS_IF - {"sudah"})):
         return status(code.upper() if code else None, paying=True)
     if money_in and "sudah" in t.vocab:  # "dp sudah masuk ya kak": said to have gone in
         hints = frozenset({Hint.PAYMENT})
@@ -970,23 +726,23 @@ def classify(text: str) -> Intent:
         return Intent(IntentKind.BUY, query=query, words=kept)
     if arrived and code is None:
         return status()  # thanked for, and staff may mark it delivered
-    says_it = code is None and "?" not in text and not t.has(_QUESTION | _ASKING)
+    says_it = code is None and "?" not in text and not t.has(QUESTION | ASKING)
     if says_it and t.thanks():
         return Intent(IntentKind.THANKS, words=kept)  # "paketnya sudah sampai, makasih ya"
-    if says_it and t.has(_PRAISE) and not t.weak_stock() and not _wants_one(words):
+    if says_it and t.has(PRAISE) and not t.weak_stock() and not _wants_one(words):
         return Intent(IntentKind.THANKS, hints=frozenset({Hint.PRAISE}), words=kept)
-    resume = t.has(_RESUME) or t.says(_RESUME_PHRASES)
-    if code is None and resume and not t.has(_PRODUCTS | _STOCK_STRONG | {"ready"}):
+    resume = t.has(RESUME) or t.says(RESUME_PHRASES)
+    if code is None and resume and not t.has(PRODUCTS | STOCK_STRONG | {"ready"}):
         return Intent(IntentKind.RESUME, words=kept)
     # "jangan lupa kabari ya kak", "kabarin terus ya": told of the order, as it is anyway
     # (where a product was just shown, the router takes it as the back-in-stock alert).
-    keep_posted = code is None and query is None and t.has(_TELL_WHEN_BACK)
-    if keep_posted and not t.has(_PRODUCTS | _STOCK_STRONG | _BACK_WORDS):
+    keep_posted = code is None and query is None and t.has(TELL_WHEN_BACK)
+    if keep_posted and not t.has(PRODUCTS | STOCK_STRONG | BACK_WORDS):
         return Intent(IntentKind.RESUME, words=kept)
     if code is not None and order_context:
         return status(code.upper())
-    if t.has(_STOCK_STRONG) or t.says(_STOCK_STRONG_PHRASES):
-        if t.says(_STATUS_PHRASES) and not t.has(_PRODUCTS):
+    if t.has(STOCK_STRONG) or t.says(STOCK_STRONG_PHRASES):
+        if t.says(STATUS_PHRASES) and not t.has(PRODUCTS):
             return status()  # "kok lama banget nunggu stoknya": an order waiting for stock
         return stock()
     weak_stock = t.weak_stock()
@@ -995,33 +751,33 @@ def classify(text: str) -> Intent:
             return stock()
         return status(code.upper())
     if order_context and not (progress and weak_stock and not order_noun):
-        if t.has(_LIST) or t.says(("apa saja",)):
+        if t.has(LIST) or t.says(("apa saja",)):
             return Intent(IntentKind.MY_ORDERS, words=kept)
-        if order_noun and t.only(_FILLER | _LIST_LOOK | {"pesanan", "orders"}):
+        if order_noun and t.only(FILLER | LIST_LOOK | {"pesanan", "orders"}):
             return Intent(IntentKind.MY_ORDERS, words=kept)  # "pesanan saya": the /pesanan list
         return status()
-    other_intent = t.has(_THANKS | _HELP | _MENU | _STOP) or t.says(
-        _THANKS_PHRASES + _HELP_PHRASES + _MENU_PHRASES
+    other_intent = t.has(THANKS | HELP | MENU | STOP) or t.says(
+        THANKS_PHRASES + HELP_PHRASES + MENU_PHRASES
     )
     if weak_stock and (query is not None or not other_intent):
         return stock()
     if t.thanks():
         return Intent(IntentKind.THANKS, words=kept)
-    if t.has(_ACK) and t.only(_ACK | _FILLER | _AWAITED):  # "oke", "ditunggu kabarnya kak"
+    if t.has(ACK) and t.only(ACK | FILLER | AWAITED):  # "oke", "ditunggu kabarnya kak"
         waits = frozenset({Hint.AWAITS}) if "ditunggu" in t.vocab else frozenset()
         return Intent(IntentKind.THANKS, hints=waits, words=kept)
-    if query is not None and t.has(_PRODUCTS):
+    if query is not None and t.has(PRODUCTS):
         return stock()
-    calls = t.says(_CALL_PHRASES) or (t.has(_CALLS) and t.only(_FILLER | _QUESTION))
-    greeting = calls or t.has(_GREET | _TIME_OF_DAY)
-    if greeting and t.only(_GREET | _TIME_OF_DAY | _FILLER | _QUESTION | _ACK):
+    calls = t.says(CALL_PHRASES) or (t.has(CALLS) and t.only(FILLER | QUESTION))
+    greeting = calls or t.has(GREET | TIME_OF_DAY)
+    if greeting and t.only(GREET | TIME_OF_DAY | FILLER | QUESTION | ACK):
         return Intent(IntentKind.GREETING, words=kept)
-    if t.has(_HELP) or t.says(_HELP_PHRASES):
+    if t.has(HELP) or t.says(HELP_PHRASES):
         hints = frozenset({Hint.REQUEST}) if _asks_a_favour(t) else frozenset()
         return Intent(IntentKind.HELP, hints=hints, words=kept)
-    if t.has(_MENU) or t.says(_MENU_PHRASES):
+    if t.has(MENU) or t.says(MENU_PHRASES):
         return Intent(IntentKind.MENU, words=kept)
-    if t.has(_STOP):
+    if t.has(STOP):
         return Intent(IntentKind.STOP, words=kept)
     if greeting:
         return Intent(IntentKind.GREETING, words=kept)
@@ -1030,13 +786,13 @@ def classify(text: str) -> Intent:
 
 # Words only one of the two languages uses, to tell which a message is written in. Words both
 # use in chat ("order", "stock", "ready", "ok", "thanks", "hi") say nothing either way.
-_ENGLISH_ONLY = _words("""
+_ENGLISH_ONLY = wordset("""
     the is are am was were my your you where what when which how much many do does did can
     could would will please it this that have has i me we our of to in for with any there yet
     still not and if an want need get know just been be should shipped arrived like name
     address phone
 """)
-_INDONESIAN_ONLY = _words("""
+_INDONESIAN_ONLY = wordset("""
     ada saya aku sy kak kakak ka mau berapa brp apa yang yg sudah udah udh sdh belum blm dong
     ya gak ga nggak enggak tidak tdk bisa bs mana dimana kapan untuk buat dengan dan ini itu
     min gan sis pesanan barang stok kirim bayar harga terima kasih makasih tolong mohon kok
@@ -1066,19 +822,19 @@ def _as_read(phrases: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(read))
 
 
-_CALL_PHRASES = _as_read(_CALL_PHRASES)
-_THANKS_PHRASES = _as_read(_THANKS_PHRASES)
-_HELP_PHRASES = _as_read(_HELP_PHRASES)
-_MENU_PHRASES = _as_read(_MENU_PHRASES)
-_STOP_PHRASES = _as_read(_STOP_PHRASES)
-_STATUS_PHRASES = _as_read(_STATUS_PHRASES)
-_STOCK_STRONG_PHRASES = _as_read(_STOCK_STRONG_PHRASES)
-_STOCK_WEAK_PHRASES = _as_read(_STOCK_WEAK_PHRASES)
-_PERSON_PHRASES = _as_read(_PERSON_PHRASES)
-_TO_AN_ORDER = _as_read(_TO_AN_ORDER)
-_WRONG_WITH_IT = _as_read(_WRONG_WITH_IT)
-_ARRIVED_PHRASES = _as_read(_ARRIVED_PHRASES)
-_PAID_PHRASES = _as_read(_PAID_PHRASES)
-_RESUME_PHRASES = _as_read(_RESUME_PHRASES)
-_TELL_WHEN_BACK_PHRASES = _as_read(_TELL_WHEN_BACK_PHRASES)
+CALL_PHRASES = _as_read(CALL_PHRASES)
+THANKS_PHRASES = _as_read(THANKS_PHRASES)
+HELP_PHRASES = _as_read(HELP_PHRASES)
+MENU_PHRASES = _as_read(MENU_PHRASES)
+STOP_PHRASES = _as_read(STOP_PHRASES)
+STATUS_PHRASES = _as_read(STATUS_PHRASES)
+STOCK_STRONG_PHRASES = _as_read(STOCK_STRONG_PHRASES)
+STOCK_WEAK_PHRASES = _as_read(STOCK_WEAK_PHRASES)
+PERSON_PHRASES = _as_read(PERSON_PHRASES)
+TO_AN_ORDER = _as_read(TO_AN_ORDER)
+WRONG_WITH_IT = _as_read(WRONG_WITH_IT)
+ARRIVED_PHRASES = _as_read(ARRIVED_PHRASES)
+PAID_PHRASES = _as_read(PAID_PHRASES)
+RESUME_PHRASES = _as_read(RESUME_PHRASES)
+TELL_WHEN_BACK_PHRASES = _as_read(TELL_WHEN_BACK_PHRASES)
 _CATALOGUE_PHRASES = _as_read(_CATALOGUE_PHRASES)
