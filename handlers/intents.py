@@ -144,6 +144,7 @@ class Hint(StrEnum):
     PRODUCTION = "production"  # how far it is made: "batiknya udah jadi belum"
     PRAISE = "praise"  # a thank-you that is praise: "barangnya bagus, suka banget"
     AWAITS = "awaits"  # an acknowledgement that waits for news: "oke ditunggu kabarnya kak"
+    OK = "ok"  # an acknowledgement and nothing more: "oke kak", "sip", "noted"
     ARRIVED = "arrived"  # said, not asked, that it came: "paketnya udah sampai kak"
     PAYMENT = "payment"  # whether the money came: "transferan saya sudah masuk belum?"
     # Something to be done, for a person: "tolong dikirim besok", "tolong dibungkus kado"
@@ -764,8 +765,8 @@ def classify(text: str) -> Intent:
     if t.thanks():
         return Intent(IntentKind.THANKS, words=kept)
     if t.has(ACK) and t.only(ACK | FILLER | AWAITED):  # "oke", "ditunggu kabarnya kak"
-        waits = frozenset({Hint.AWAITS}) if "ditunggu" in t.vocab else frozenset()
-        return Intent(IntentKind.THANKS, hints=waits, words=kept)
+        said = Hint.AWAITS if "ditunggu" in t.vocab else Hint.OK
+        return Intent(IntentKind.THANKS, hints=frozenset({said}), words=kept)
     if query is not None and t.has(PRODUCTS):
         return stock()
     calls = t.says(CALL_PHRASES) or (t.has(CALLS) and t.only(FILLER | QUESTION))

@@ -420,6 +420,8 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
     if kind is IntentKind.THANKS:
         if Hint.AWAITS in intent.hints:
             return ctx.reply("greeting.awaits")  # "oke ditunggu ya kak"
+        if Hint.OK in intent.hints:
+            return ctx.reply("greeting.ok")  # "oke kak": no thanks to answer
         return await common.thanks(ctx, "", praised=Hint.PRAISE in intent.hints)
     if kind is IntentKind.STOP and ctx.role is not Role.STAFF:
         return await common.stop(ctx, "")

@@ -582,7 +582,9 @@ async def test_thanks_and_praise_said_are_answered_as_such_not_as_questions(shop
     assert praised == shop.t("id", "greeting.praised")
     # "I'll wait for news" is told that news will come, not "you're welcome".
     assert await shop.text("sari", "oke ditunggu kabarnya kak") == shop.t("id", "greeting.awaits")
-    assert await shop.text("sari", "ok sip") == shop.t("id", "greeting.thanks")
+    # An OK is no thanks: it gets an OK back, not "you're welcome".
+    assert await shop.text("sari", "ok sip") == shop.t("id", "greeting.ok")
+    assert await shop.text("sari", "oke kak") == shop.t("id", "greeting.ok")
     # Asked, it is a question again.
     assert "Pesanan" in await shop.text("sari", "makasih, paketnya kapan sampai?")
 
