@@ -52,6 +52,7 @@ from handlers.vocabulary import (
     MONEY,
     NOT_ABOUT,
     NOT_YET,
+    OK_MARKS,
     ONCE,
     ORDER_NOUNS,
     PAID_ASKED_AFTER,
@@ -654,10 +655,12 @@ def _sku_like(code: str) -> bool:
 
 
 def _wordless(text: str) -> Intent:
-    """Read a message with no word in it: a thumbs-up or a smile says thanks, a lone question
+    """Read a message with no word in it: a smile says thanks, a thumbs-up OK, a lone question
     mark calls for attention (it is answered as a hello); anything else is not understood."""
-    if any(mark in THANKS_MARKS for mark in text):
-        return Intent(IntentKind.THANKS)
+    marks = {mark for mark in text if mark in THANKS_MARKS}
+    if marks:
+        okays = marks <= OK_MARKS  # "👍": OK, where "🙏" and "❤" thank
+        return Intent(IntentKind.THANKS, hints=frozenset({Hint.OK}) if okays else frozenset())
     if "?" in text:
         return Intent(IntentKind.GREETING)
     return Intent(IntentKind.UNKNOWN)

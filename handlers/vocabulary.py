@@ -100,6 +100,7 @@ CALL_PHRASES: tuple[str, ...] = (
 )  # fmt: skip
 # Marks that say thanks or OK with no word: a thumbs-up, folded hands, a smile, a heart.
 THANKS_MARKS = frozenset("👍👌🙏🤝👏❤♥💕😊🙂☺😀😁😄🥰😍✅💯")
+OK_MARKS = frozenset("👍👌✅")  # of those, the ones that say OK rather than thanks
 THANKS = wordset("makasih thanks nuhun suwun bye goodbye dadah")
 THANKS_PHRASES: tuple[str, ...] = ("terima kasih", "sampai jumpa", "see you")
 # Praise for what came: said, not asked, it is thanked for ("barangnya bagus, suka banget").

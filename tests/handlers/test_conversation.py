@@ -585,6 +585,8 @@ async def test_thanks_and_praise_said_are_answered_as_such_not_as_questions(shop
     # An OK is no thanks: it gets an OK back, not "you're welcome".
     assert await shop.text("sari", "ok sip") == shop.t("id", "greeting.ok")
     assert await shop.text("sari", "oke kak") == shop.t("id", "greeting.ok")
+    assert await shop.text("sari", "👍🏻") == shop.t("id", "greeting.ok")
+    assert await shop.text("sari", "🙏") == shop.t("id", "greeting.thanks")
     # Asked, it is a question again.
     assert "Pesanan" in await shop.text("sari", "makasih, paketnya kapan sampai?")
 
