@@ -533,6 +533,9 @@ class _Text:
         )
 
 
+_BESIDES = wordset("selain kecuali except besides than")
+
+
 def _query(words: list[str]) -> str | None:
     """Return the product words of a stock question, or None."""
     kept: list[str] = []
@@ -540,6 +543,8 @@ def _query(words: list[str]) -> str | None:
     for i, word in enumerate(words):
         if not kept and word in LEADING_NOISE:
             continue  # "selamat pagi kak, ..." (time-of-day words are only noise up front)
+        if word in _BESIDES or (i and words[i - 1] in _BESIDES):
+            continue  # "warna lain selain hitam": the one not wanted is no product word
         if word in FOR_WHOM and kept and not PRODUCTS.intersection(words[i + 1 :]):
             for_whom = True
             continue
@@ -596,6 +601,17 @@ def asks_how_long_to_make(intent: Intent) -> bool:
     to make it?"), naming neither an order nor a product."""
     named = intent.order_code is not None or intent.query is not None
     return _how_long_to_make(intent.words) and not named
+
+
+_IF = wordset("kalau kalo klo jika if seandainya misal misalnya andaikan")
+
+
+def buys_if(intent: Intent) -> bool:
+    """Whether a message asks what buying would bring ("kalau beli 3 kaos ada diskon?", "if I
+    buy two is shipping free?"), not says it buys."""
+    words = intent.words
+    bought = words.index("beli") if "beli" in words else -1
+    return bought > 0 and bool(_IF.intersection(words[:bought]))
 
 
 def narrowing(intent: Intent) -> str | None:

@@ -21,6 +21,7 @@ from handlers.intents import (
     asks_to_be_told,
     asks_to_cancel,
     asks_what_is_late,
+    buys_if,
     classify,
     narrowing,
     variants_asked,
@@ -498,7 +499,8 @@ async def _buying_asks_the_shop(ctx: Context, understood: Understood) -> Reply |
     faq = understood.faq
     if faq is None and unanswered(ctx.settings.faq, understood.intent.words) is None:
         return None
-    if await draft_lines.sold(ctx, understood.intent.query or ""):
+    hypothetical = buys_if(understood.intent)  # "kalau beli 3 kaos hitam ada diskon?"
+    if not hypothetical and await draft_lines.sold(ctx, understood.intent.query or ""):
         return None  # "mau beli kaos hitam, ada diskon?" starts the order
     if faq is not None:
         return common.faq_answer(ctx, faq)
