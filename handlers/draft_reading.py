@@ -109,10 +109,16 @@ def asks_instead_of_a_product(ctx: Context, said: str) -> bool:
     """Whether a message sent when the draft asks which product is a question of its own: a
     shop question ("ongkirnya berapa?", "bayarnya kemana?"), or one about an order, help or
     a person. A stock question names the product, as does a word the bot does not know."""
-    kind = classify(said).kind
+    intent = classify(said)
+    kind = intent.kind
+    if kind is IntentKind.STOCK and _WHEN.intersection(intent.words):
+        return True  # "kaos putih kapan ready lagi?" asks when, not picks it
     if kind in _NAMING_A_PRODUCT:
         return kind is IntentKind.UNKNOWN and asks_the_shop(ctx, said)
     return kind not in _NO_ANSWER
+
+
+_WHEN = frozenset({"kapan", "when"})
 
 
 def asks_instead_of_a_name(ctx: Context, said: str) -> bool:

@@ -771,6 +771,9 @@ async def test_which_product_waits_for_a_question_asked_instead_of_a_product(sho
     assert await text(shop, PHONE, "ya") == shop.t("id", "draft.ask_product")  # no "ya" sold
     [which] = await wa(shop, PHONE, "pesanan saya mana?")  # Sari's orders, to pick from
     assert which.choices and all(c.command.startswith("/status INV-") for c in which.choices)
+    # When a product is back asks when; it picks nothing (it asked for a name next).
+    [back] = await wa(shop, PHONE, "kaos putih kapan ready lagi?")
+    assert [c.command for c in back.choices] == ["/kabari KAOS-PTH-L"]
     assert "(TOTE-KNV)" in await text(shop, PHONE, "tote bag")
     await wa(shop, PHONE, "batal")
     # One the shop wrote no answer to goes to a person; the question is asked again, and
