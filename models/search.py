@@ -343,7 +343,7 @@ class ProductIndex:
                 free.append(word)
         if not free and not wanted:
             return Found([])
-        having = [self._having(w) for w in wanted]
+        wanted, having = self._either_size(wanted)
         everyone = range(len(self._ids)) if within is None else within
         scores = self._scores(free, len(wanted)) if free else dict.fromkeys(everyone, 100.0)
         if within is not None:
@@ -363,6 +363,18 @@ class ProductIndex:
         if kept or not scores:
             return Found(self._best(kept, limit))
         return self._missing(scores, wanted, having)
+
+    def _either_size(self, wanted: list[Wanted]) -> tuple[list[Wanted], list[frozenset[int]]]:
+        """The sizes and colours named, each with the products that have it. Sizes named
+        together ask for either ("kaos hitam L sama XL"): a product has one size. Colours
+        named together stay all wanted ("kaos hitam putih" is a two-tone shirt)."""
+        sizes = [w for w in wanted if w.kind == "size"]
+        if len(sizes) < 2:
+            return wanted, [self._having(w) for w in wanted]
+        colours = [w for w in wanted if w.kind != "size"]
+        either = frozenset().union(*(self._having(w) for w in sizes))
+        merged = Wanted("size", "/".join(dict.fromkeys(w.word for w in sizes)))
+        return [*colours, merged], [*(self._having(w) for w in colours), either]
 
     def _positions(self, skus: Collection[str]) -> frozenset[int]:
         """The positions of the products of these SKUs (unknown ones are left out)."""

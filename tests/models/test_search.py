@@ -489,6 +489,22 @@ def test_an_exact_sku_not_among_those_listed_is_not_found_there() -> None:
     assert [m.sku for m in VARIANTS.find("KAOS-HTM-XXL").matches] == ["KAOS-HTM-XXL"]
 
 
+@pytest.mark.parametrize(
+    ("query", "found", "missing"),
+    [
+        ("kaos hitam L sama XL", ["KAOS-HTM-L", "KAOS-HTM-XL"], ()),
+        ("kaos putih m atau xxl", ["KAOS-PTH-M"], ()),  # either: the one there is
+        ("batik shirt XL or XXL", [], ("XL/XXL",)),
+    ],
+)
+def test_sizes_named_together_ask_for_either(
+    query: str, found: list[str], missing: tuple[str, ...]
+) -> None:
+    result = VARIANTS.find(query, limit=10)
+    assert sorted(match.sku for match in result.matches) == found
+    assert result.missing == missing
+
+
 def test_a_size_alone_lists_every_product_in_it() -> None:
     assert {m.sku for m in VARIANTS.find("ada yang xxl?", limit=20).matches} == {
         "KAOS-HTM-XXL",
