@@ -382,6 +382,8 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
         return await staff.unpaid(ctx)  # "yang belum bayar siapa aja?"
     elif intent.order_code is None and (who := staff.customer_searched(text)):
         return await staff.find_orders(ctx, who)  # "cari pesanan ani", "0813-1111-2222"
+    elif intent.order_code and (sent := await staff.photo_named(ctx, text, intent.order_code)):
+        return sent  # a photo sent alone, then "INV-1002": that order's progress photo
     elif intent.order_code and (offer := await staff.move_offered(ctx, text, intent.order_code)):
         return offer  # "INV-1001 lunas", "INV-1002 mulai potong": the command, one tap away
     if understood.kind == "faq" and faq is not None:

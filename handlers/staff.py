@@ -336,6 +336,20 @@ async def progress(ctx: Context, args: str) -> Reply:
 
 
 PHOTO_WAITS = timedelta(minutes=10)  # a photo sent without words, for the command after it
+# Words around an order code that answer "which order is the photo for?" and say no more.
+_FOR_THE_PHOTO = frozenset({"ya", "itu", "ini", "untuk", "buat", "for", "kak", "foto", "fotonya"})
+
+
+async def photo_named(ctx: Context, text: str, code: str) -> Reply | None:
+    """An order code typed alone right after a photo sent without words (asked which order
+    it is for): the photo goes to that order's customers, as `/foto KODE` would send it.
+    None for anything else."""
+    words = text.lower().replace(",", " ").split()
+    if any(clean_code(w) != code and w.strip(".!:") not in _FOR_THE_PHOTO for w in words):
+        return None
+    if await _photo(ctx) is None:
+        return None
+    return await progress(ctx, code)
 
 
 async def _photo(ctx: Context) -> str | None:

@@ -195,6 +195,8 @@ def order_status(
         happened = _what_happened(ctx, event, plan)
         if event.id in resis:
             happened = _resi_given(ctx, event, resis[event.id])
+        if event.photo:
+            happened += " 📷"  # the progress photo sent with it
         lines.append(f"• {when(event.at, tz, lang)} {happened}{_note(ctx, event)}")
     return "\n".join(lines)
 

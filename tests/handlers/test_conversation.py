@@ -862,6 +862,23 @@ async def test_a_photo_sent_alone_goes_with_the_staff_command_right_after_it(sho
     assert [r.photo for _, r in await shop.deliver()] == [None, None]
 
 
+@pytest.mark.parametrize("answer", ["INV-1002", "inv-1002 ya", "untuk INV-1002"])
+async def test_an_order_code_alone_after_a_photo_sends_it_as_that_orders_progress(
+    shop: Shop, answer: str
+) -> None:
+    await shop.say("dewi", "", photo="cut-fabric")  # asked which order it is for
+    done = await shop.text("dewi", answer)
+    assert done.startswith("✅") and "INV-1002" in done.splitlines()[0]
+    ((who, reply),) = await shop.deliver()
+    assert who == "sari" and reply.photo == "cut-fabric"
+    status = await shop.text("sari", "/status INV-1002")
+    assert status.splitlines()[-1].endswith("dipesan 📷")  # the timeline says a photo came
+    # Typed again, the photo is gone: the code asks after the order, and nothing is sent.
+    before = await shop.snapshot()
+    assert "Pesanan INV-1002" in await shop.text("dewi", answer)
+    assert await shop.snapshot() == before
+
+
 async def test_staff_talk_in_their_group_gets_no_answer_and_lends_no_photo(shop: Shop) -> None:
     async with shop.db.transaction() as s:
         await s.execute(update(Staff).values(telegram_id=7001))  # Dewi, on Telegram
