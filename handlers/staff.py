@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, timedelta
 from types import MappingProxyType
@@ -226,7 +226,7 @@ async def stage(ctx: Context, args: str) -> Reply:
     word, _, rest_note = rest.partition(" ")
     word = word.lower()
     note, told = split_note(rest_note)
-    photo = await _photo(ctx)
+    photo = await _photo(ctx, codes)
     if codes and not word and photo:
         return await progress(ctx, args)
     if not codes or not word:
@@ -323,7 +323,7 @@ async def progress(ctx: Context, args: str) -> Reply:
     note, told = split_note(rest)
     if told is None:  # a progress note is written for the customer
         note, told = None, note
-    photo = await _photo(ctx)
+    photo = await _photo(ctx, codes)
     if not codes or not (photo or told):
         return ctx.reply("progress.usage")
 
@@ -352,12 +352,14 @@ async def photo_named(ctx: Context, text: str, code: str) -> Reply | None:
     return await progress(ctx, code)
 
 
-async def _photo(ctx: Context) -> str | None:
+async def _photo(ctx: Context, codes: Sequence[str] = ()) -> str | None:
     """The photo a staff command sends to customers: its own, or one sent alone just before
-    it in a private chat (WhatsApp has no captions on every app; a group's photos are talk)."""
+    it in a private chat (WhatsApp has no captions on every app; a group's photos are talk),
+    or before the words about its one order that offered it ("INV-7 jahit", then the tap)."""
     if ctx.incoming.photo or ctx.incoming.group:
         return ctx.incoming.photo
-    return await photo_just_before(ctx.session, ctx.chat.id, ctx.now - PHOTO_WAITS)
+    named = codes[0] if len(codes) == 1 else ""
+    return await photo_just_before(ctx.session, ctx.chat.id, ctx.now - PHOTO_WAITS, named=named)
 
 
 async def _move_to(ctx: Context, args: str, phase: Phase, done_key: str) -> Reply:

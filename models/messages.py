@@ -128,21 +128,31 @@ async def last_said(session: AsyncSession, chat_id: int) -> tuple[Author, dateti
     return (cast(Author, row[0]), row[1]) if row is not None else None
 
 
-async def photo_just_before(session: AsyncSession, chat_id: int, since: datetime) -> str | None:
+async def photo_just_before(
+    session: AsyncSession, chat_id: int, since: datetime, *, named: str = ""
+) -> str | None:
     """The photo a chat sent as the message just before its latest one, when sent after
-    `since`: "/foto INV-7" typed under a photo sent without words. None otherwise."""
+    `since`: "/foto INV-7" typed under a photo sent without words. With `named` (an order
+    code), also the photo before a message that named it: the photo, then "INV-7 jahit",
+    then the command that message was offered. None otherwise."""
     rows = (
         await session.execute(
-            select(ChatMessage.media_kind, ChatMessage.media, ChatMessage.at)
+            select(ChatMessage.media_kind, ChatMessage.media, ChatMessage.at, ChatMessage.text)
             .where(ChatMessage.chat_id == chat_id, ChatMessage.direction == "in")
             .order_by(ChatMessage.id.desc())
-            .limit(2)
+            .limit(3)
         )
     ).all()
     if len(rows) < 2:
         return None
-    kind, media, at = rows[1]
-    return media if kind == "photo" and at >= since else None
+    kind, media, at, _ = rows[1]
+    if kind == "photo":
+        return media if at >= since else None
+    said = (rows[1][3] or "").casefold()
+    if named and len(rows) == 3 and named.casefold() in said and not said.startswith("/"):
+        kind, media, at, _ = rows[2]
+        return media if kind == "photo" and at >= since else None
+    return None
 
 
 # What a transfer proof can be: a screenshot, or the PDF receipt a bank's app exports.

@@ -862,6 +862,23 @@ async def test_a_photo_sent_alone_goes_with_the_staff_command_right_after_it(sho
     assert [r.photo for _, r in await shop.deliver()] == [None, None]
 
 
+async def test_a_photo_sent_alone_goes_with_the_command_its_words_were_offered(
+    shop: Shop,
+) -> None:
+    await shop.say("dewi", "", photo="sewing")
+    [offer] = await shop.say("dewi", "INV-1002 jahit")
+    [tap] = [c.command for c in offer.choices]
+    assert tap == "/tahap INV-1002 jahit"
+    await shop.say("dewi", tap)
+    ((who, reply),) = await shop.deliver()
+    assert who == "sari" and reply.photo == "sewing"
+    # Words about another order in between lend the photo to nothing.
+    await shop.say("dewi", "", photo="packing")
+    await shop.say("dewi", "INV-1001 dikemas")
+    await shop.say("dewi", "/tahap INV-1002 sablon")
+    assert [r.photo for _, r in await shop.deliver()] == [None]
+
+
 @pytest.mark.parametrize("answer", ["INV-1002", "inv-1002 ya", "untuk INV-1002"])
 async def test_an_order_code_alone_after_a_photo_sends_it_as_that_orders_progress(
     shop: Shop, answer: str
