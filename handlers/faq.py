@@ -44,6 +44,13 @@ BUILT_IN: dict[str, tuple[str, ...]] = {
         "ke * berapa hari", "ke * berapa lama", "ke * brp hari", "to * how long",
         "how many days to *",
     ),
+    # Paying part first: whether the shop takes a down payment, and how much
+    "down_payment": (
+        "bisa dp", "boleh dp", "dp dulu", "pakai dp", "sistem dp", "dp berapa", "berapa dp",
+        "minimal dp", "dp minimal", "down payment", "bayar setengah", "bayar separuh", "cicil",
+        "nyicil", "dicicil", "cicilan", "installment", "installments", "pay half",
+        "pay a deposit", "deposit first",
+    ),
     "cod": ("cod", "bayar di tempat", "cash on delivery", "bayar ditempat"),
     "address": (
         "alamat toko", "alamat tokonya", "lokasi toko", "lokasi tokonya", "toko di mana",
@@ -103,12 +110,15 @@ BUILT_IN: dict[str, tuple[str, ...]] = {
 # Topics about what a product is like ("kaos polos bahannya apa?"): asked with a product's
 # name they still ask the shop, not how many are in stock.
 ABOUT_PRODUCTS = frozenset({"material", "size_chart", "original", "custom"})
+# Topics asked of the shop even with a product named: what it is like, and how it may be paid
+# ("kemeja batik bisa dicicil?"), not how many are in stock.
+ASKED_WITH_A_PRODUCT = ABOUT_PRODUCTS | {"down_payment"}
 
 
 # The answers that speak as the shop itself: how to pay it, where it is, how to resell for it.
 # A customer who bought through a reseller (dropship) knows the reseller, not the shop, and
 # is sent to the reseller for these.
-AS_THE_SHOP = frozenset({"payment", "address", "reseller"})
+AS_THE_SHOP = frozenset({"payment", "down_payment", "address", "reseller"})
 
 
 @dataclass(frozen=True)

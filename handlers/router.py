@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 from handlers import common, customer, draft_lines, drafts, ordering, payment, staff, support
 from handlers.context import Context
-from handlers.faq import ABOUT_PRODUCTS, FaqTopic, match, topic, unanswered
+from handlers.faq import ASKED_WITH_A_PRODUCT, FaqTopic, match, topic, unanswered
 from handlers.forms import OrderForm, read_form, read_sentence
 from handlers.intents import (
     Hint,
@@ -290,7 +290,7 @@ class Understood:
         query = set((self.intent.query or "").split())
         if self.intent.kind is IntentKind.STOCK and query <= set(self.phrase.split()):
             return "faq"
-        if self.intent.kind is IntentKind.STOCK and self.faq.key in ABOUT_PRODUCTS:
+        if self.intent.kind is IntentKind.STOCK and self.faq.key in ASKED_WITH_A_PRODUCT:
             return "faq"  # "kaos polos bahannya apa?" asks what it is like, not if it is there
         asks_of_none = self.intent.kind is IntentKind.ORDER_STATUS
         return "faq" if self.specific and asks_of_none else self.intent.kind
