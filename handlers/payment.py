@@ -37,8 +37,14 @@ from models.linking import (
 )
 from models.messages import PROOF_KINDS, last_media
 from models.orders import Order
-from models.outbox import Alert, ProofAlert, alert_staff
-from models.payments import assign_unique_code, bill_of, claim_waits, unpaid_orders
+from models.outbox import Alert, ProofAlert, alert_staff, revise_alert
+from models.payments import (
+    assign_unique_code,
+    bill_of,
+    claim_waits,
+    unpaid_orders,
+    waiting_claim,
+)
 
 # ------------------------------------------------------------------------------- customers
 
@@ -253,6 +259,8 @@ async def _received(ctx: Context, order: Order, proof: tuple[str, str] | None) -
         # "Sudah transfer" again while staff still have the first: nothing new to tell them.
         _photo_pays(ctx, order)
         return ctx.reply("pay.claim_waits", code=order.code)
+    # A receipt right after "sudah transfer": the claim's alert, if still unsent, takes it.
+    claimed = await waiting_claim(ctx.session, order.id) if ref is not None else None
     change = Change(CUSTOMER, ctx.now)
     try:
         event = await claim_payment(
@@ -271,6 +279,11 @@ async def _received(ctx: Context, order: Order, proof: tuple[str, str] | None) -
         ctx.chat.proof_for_order_id = None
     bill = bill_of(order)
     said = ctx.incoming.text
+    said = "" if said.startswith("/") else said[:300]  # a tapped button says nothing
+    if claimed is not None and claimed.proof is not None:
+        claimed = None  # a receipt came with it: this one is news of its own
+    if claimed is not None:
+        said = said or (claimed.note or "")[:300]  # what the claim said, with its receipt
     alert: ProofAlert = {
         "alert": "proof",
         "code": order.code,
@@ -280,9 +293,11 @@ async def _received(ctx: Context, order: Order, proof: tuple[str, str] | None) -
         "paid": str(bill.paid),
         "proof": ref,
         "proof_kind": kind,
-        "said": "" if said.startswith("/") else said[:300],  # a tapped button says nothing
+        "said": said,
     }
-    await alert_staff(ctx.session, [Alert(alert, f"proof:{event.id}", order.id)], now=ctx.now)
+    revised = claimed is not None and await revise_alert(ctx.session, f"proof:{claimed.id}", alert)
+    if not revised:
+        await alert_staff(ctx.session, [Alert(alert, f"proof:{event.id}", order.id)], now=ctx.now)
     # Either answers "which order is it for?": that menu asks nothing any more.
     if ref is None:  # "sudah transfer" alone: staff check it, and a photo makes that quicker
         return replace(ctx.reply("pay.claim_received", code=order.code), clears_menu=True)

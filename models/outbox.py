@@ -473,6 +473,13 @@ async def alert_staff(session: AsyncSession, alerts: Sequence[Alert], *, now: da
     return len(rows)
 
 
+async def revise_alert(session: AsyncSession, key: str, payload: Payload) -> int:
+    """Give an alert raised with alert_staff under `key` a new payload in every staff chat it
+    still waits to reach; return how many rows took it."""
+    chats = await staff_chat_ids(session)
+    return await revise(session, [f"{key}:{chat_id}" for chat_id in chats], payload)
+
+
 async def revise(session: AsyncSession, keys: Sequence[str], payload: Payload) -> int:
     """Give the rows of these keys that still wait to be sent a new payload; return how many.
 

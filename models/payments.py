@@ -217,13 +217,18 @@ async def last_proof(session: AsyncSession, order_id: int) -> PaymentEvent | Non
     )
 
 
-async def claim_waits(session: AsyncSession, order_id: int) -> bool:
-    """Whether the order's latest money event is a customer's proof or claim that staff have
-    not answered yet (no payment, refusal or undo since)."""
-    kind = await session.scalar(
-        select(PaymentEvent.kind)
+async def waiting_claim(session: AsyncSession, order_id: int) -> PaymentEvent | None:
+    """The customer's proof or claim that staff have not answered yet, when it is the order's
+    latest money event (no payment, refusal or undo since); None otherwise."""
+    latest = await session.scalar(
+        select(PaymentEvent)
         .where(PaymentEvent.order_id == order_id)
         .order_by(PaymentEvent.id.desc())
         .limit(1)
     )
-    return kind == "proof"
+    return latest if latest is not None and latest.kind == "proof" else None
+
+
+async def claim_waits(session: AsyncSession, order_id: int) -> bool:
+    """Whether a customer's proof or claim of the order waits for staff (waiting_claim)."""
+    return await waiting_claim(session, order_id) is not None

@@ -322,6 +322,25 @@ async def test_saying_it_was_paid_is_checked_and_asks_for_the_receipt(shop: Shop
     assert shop.t("id", "alert.proof_without_photo") in alert.text
 
 
+async def test_a_receipt_right_after_saying_it_was_paid_is_one_alert_with_both(
+    shop: Shop,
+) -> None:
+    await shop.say("sari", "/bayar INV-1002")
+    await shop.say("sari", "sudah transfer kak")
+    await shop.say("sari", "", photo="receipt")  # before staff were told of the words
+    [alert] = [r for who, r in await shop.deliver(after=0) if who == "dewi"]
+    assert alert.photo == "receipt" and "“sudah transfer kak”" in alert.text
+    assert shop.t("id", "alert.proof_without_photo") not in alert.text
+    assert alert.choices[0].command == "/bayar INV-1002"
+    # Once staff have the words, a receipt is news of its own, with the words it follows.
+    await shop.say("sari", "/bayar INV-1001")
+    await shop.say("sari", "sudah transfer ya")
+    await shop.deliver(after=0)
+    await shop.say("sari", "", photo="receipt-2")
+    [later] = [r for who, r in await shop.deliver(after=0) if who == "dewi"]
+    assert later.photo == "receipt-2" and "“sudah transfer ya”" in later.text
+
+
 async def test_saying_the_down_payment_went_in_is_a_claim_until_the_shop_has_it(
     shop: Shop,
 ) -> None:
