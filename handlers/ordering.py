@@ -10,6 +10,7 @@ through; a customer's guided draft (handlers/drafts.py) does too, and reads quan
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -188,7 +189,7 @@ async def new_order(ctx: Context, args: str, *, note: str | None = None) -> Repl
         return Reply("\n".join([ctx.t("neworder.problems"), *problems.found]))
     customer = await customer_by_phone(ctx.session, phone, name)
     order = await _place(ctx, customer.id, lines, Recipient(name, phone, address), None, note)
-    return await _placed_for_customer(ctx, order, phone, name)
+    return await _placed_for_customer(ctx, order, name)
 
 
 async def _place(
@@ -238,15 +239,19 @@ async def _summary(ctx: Context, order: Order) -> list[str]:
     return out
 
 
-async def _placed_for_customer(ctx: Context, order: Order, phone: str, name: str) -> list[Reply]:
-    """Tell staff what was placed, and what to forward to a customer who is not in chat yet."""
-    summary = await _summary(ctx, order)
+async def _placed_for_customer(
+    ctx: Context, order: Order, name: str, *, brand: str = "", after: Sequence[str] = ()
+) -> list[Reply]:
+    """Tell staff or a reseller what was placed (then the lines `after`), and what to forward
+    to a customer who is not in chat yet, in the name they buy under (`brand`)."""
+    summary = [*await _summary(ctx, order), *after]
     heard = await audiences_of(ctx.session, [order])
     if any(audience == "customer" for _, audience in heard.get(order.id, [])):
         summary.append(ctx.t("neworder.customer_told"))
         return [Reply("\n".join(summary))]
     links = invoice_links(order.link_code, ctx.settings.bot_username, ctx.settings.whatsapp_number)
-    forward = [ctx.t("neworder.forward", name=name, code=order.code, shop=ctx.settings.shop_name)]
+    shop = brand or ctx.settings.shop_name
+    forward = [ctx.t("neworder.forward", name=name, code=order.code, shop=shop)]
     forward += [link for link in (links["telegram"], links["whatsapp"]) if link] or [
         ctx.t("neworder.forward_code", code=links["code"])  # no links set up: type it
     ]
@@ -282,9 +287,10 @@ async def reseller_order(
     customer = await customer_by_phone(ctx.session, phone, name)
     recipient = Recipient(name, phone, address)
     order = await _place(ctx, customer.id, lines, recipient, ctx.reseller.id, note)
-    summary = await _summary(ctx, order)
-    summary += account_lines(ctx)
-    return Reply("\n".join(summary))
+    # Their buyer hears of it under the reseller's name, once their chat is linked.
+    return await _placed_for_customer(
+        ctx, order, name, brand=ctx.reseller.name, after=account_lines(ctx)
+    )
 
 
 async def reseller_asks_to_order(ctx: Context, text: str) -> Reply:

@@ -127,10 +127,17 @@ async def test_staff_on_telegram_and_a_reseller_on_whatsapp_place_orders(desk: D
         f"https://t.me/{desk.telegram.username}?start={budi.link_code}",
         f"https://wa.me/{SHOP_NUMBER.lstrip('+')}?text=kabar%20{budi.link_code}",
     ]
-    [dropship] = await desk.wa(MAWAR_WA, "pesan KAOS-HTM-XL 1; Andi; 0813-5555-1234; Jl. Kenanga 7")
+    [dropship, to_buyer] = await desk.wa(
+        MAWAR_WA, "pesan KAOS-HTM-XL 1; Andi; 0813-5555-1234; Jl. Kenanga 7"
+    )
     assert dropship.body and "• Kaos Polos Hitam XL ×1 — Rp70.000" in dropship.body
     andi = await order(desk, "INV-1005")
     assert (andi.reseller_id, andi.recipient_name, andi.subtotal) == (1, "Andi", Decimal(70000))
+    # The reseller gets a message for their buyer too, under the reseller's own name.
+    assert to_buyer.body and to_buyer.body.splitlines()[0].startswith(
+        "Halo Andi, pesanan INV-1005 di Mawar Batik Store"
+    )
+    assert f"?text=kabar%20{andi.link_code}" in to_buyer.body
 
 
 async def test_order_forms_over_both_platforms_are_placed_with_one_tap(desk: Desk) -> None:
@@ -138,7 +145,7 @@ async def test_order_forms_over_both_platforms_are_placed_with_one_tap(desk: Des
     form = "Nama: Andi\nNo HP: 0813-5555-1234\nAlamat: Jl. Kenanga 7, Surabaya\nPesanan: tote 1"
     [shown] = await desk.wa(MAWAR_WA, form)
     assert shown.body and "1. ✅ Buat pesanan" in shown.body and "2. ❌ Batal" in shown.body
-    [placed] = await desk.wa(MAWAR_WA, "1")
+    [placed, _to_buyer] = await desk.wa(MAWAR_WA, "1")
     assert placed.body and placed.body.startswith("✅ Pesanan INV-1004 untuk Andi:")
     [summary] = await desk.tg(DEWI_TG, form.replace("Andi", "Budi"))
     [[place], [_]] = (summary.reply_markup or {})["inline_keyboard"]

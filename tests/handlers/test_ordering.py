@@ -204,6 +204,28 @@ async def test_a_reseller_orders_dropship_at_their_price_under_their_brand(shop:
     pushed = {who: r.text for who, r in await shop.deliver(after=0)}
     assert pushed["mawar"].startswith("Pesanan dropship INV-1004 untuk Rina:")
     assert pushed["rina"].startswith("Mawar Batik Store · Order INV-1004")  # never the shop's
+    assert reply.splitlines()[-1] == shop.t("id", "neworder.customer_told")  # nothing to pass on
+
+
+async def test_a_reseller_gets_a_message_to_pass_on_to_a_buyer_not_yet_in_chat(shop: Shop) -> None:
+    placed, to_buyer = await shop.say("mawar", "/pesan TOTE-KNV 1; Budi; 0812-9988-7766; Jl. A 1")
+    assert placed.text.splitlines()[-1] == shop.t("id", "neworder.forward_hint")
+    code = (await orders_named(shop, "INV-1004")).link_code
+    assert to_buyer.text.splitlines() == [  # under the reseller's name, never the shop's
+        shop.t("id", "neworder.forward", name="Budi", code="INV-1004", shop="Mawar Batik Store"),
+        shop.t("id", "neworder.forward_code", code=code),
+    ]
+    # The buyer who sends it is linked to that order, and hears of it under the reseller's name.
+    buyer = Incoming(
+        channel=Channel.WHATSAPP,
+        chat="+6281299887766",
+        sender="+6281299887766",
+        text=f"kabar {code}",
+        phone_verified=True,
+    )
+    linked = "\n".join(r.text for r in await shop.conversation.handle(buyer))
+    assert "INV-1004" in linked and "Mawar Batik Store" in linked
+    assert "Toko Batik Kabar" not in linked
 
 
 async def test_a_reseller_never_learns_the_name_the_shop_keeps_for_a_phone(shop: Shop) -> None:
