@@ -660,6 +660,13 @@ def variants_asked(intent: Intent) -> str | None:
     return narrowing(intent)
 
 
+def order_codes(text: str) -> list[str]:
+    """Every order code a message names, upper-case, each once, in the order written."""
+    if len(text) > MAX_TEXT_LENGTH:
+        return []
+    return list(dict.fromkeys(code.upper() for code in _analyse(text)[1]))
+
+
 def product_words(text: str) -> str | None:
     """The words of a message that may name a product ("yang XL aja" -> "xl"), or None."""
     return _query(normalise(text))

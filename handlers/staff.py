@@ -12,7 +12,7 @@ from types import MappingProxyType
 
 from handlers.context import Context
 from handlers.i18n import when
-from handlers.intents import asks_what_is_late, product_words
+from handlers.intents import asks_what_is_late, order_codes, product_words
 from handlers.money import typed_sum
 from handlers.types import Choice, Reply
 from handlers.views import payment_state, phase_label, stock_line
@@ -30,7 +30,7 @@ from models.lifecycle import (
     tell_progress,
 )
 from models.lifecycle import ship as ship_order
-from models.linking import order_history
+from models.linking import codes_stored, order_history
 from models.messages import photo_just_before
 from models.orders import Order, clean_code
 from models.queue import (
@@ -486,7 +486,7 @@ _ASKS = frozenset(
 )
 
 
-def _shipping_in(text: str, order: Order) -> str | None:
+def _shipping_in(text: str, order: Order, codes: Sequence[str] = ()) -> str | None:
     """The courier and resi a staff message gives an order ("INV-1001 dikirim JNE
     JP1234567890", "resi INV-1001 salah, harusnya JP9876543210"): the order's own courier when
     none is named; None when it gives no resi."""
@@ -498,7 +498,7 @@ def _shipping_in(text: str, order: Order) -> str | None:
             t
             for t in tokens
             if RESI.fullmatch(t) and len(t) >= 8 and any(c.isdigit() for c in t)
-            and clean_code(t) != order.code and t.lower() not in COURIERS
+            and clean_code(t) not in (order.code, *codes) and t.lower() not in COURIERS
         ),
         None,
     )  # fmt: skip
@@ -517,16 +517,22 @@ async def move_offered(ctx: Context, text: str, code: str) -> Reply | None:
     if history is None:
         return None
     order = history.order
+    # "INV-1001, INV-1002 lunas": each named, where the command takes several
+    named_too = [c for c in order_codes(text) if c != code]  # a resi reads as a code too
+    codes = [order.code, *(await codes_stored(ctx.session, named_too) if named_too else [])]
+    codes = list(dict.fromkeys(codes))
     named = next((w for w in said if _target(order, w)), None)
-    if shipped := _shipping_in(text, order):
+    if shipped := _shipping_in(text, order, codes):
         command = f"/kirim {order.code} {shipped}"
     elif _CANCEL_WORDS.intersection(w.strip(".:;!") for w in said):  # "INV-3 batal, stok habis"
         words = text.replace(",", " ").split()
         why = [
             w
             for w in words
-            if w.lower().strip(".:;!") not in _CANCEL_WORDS and clean_code(w) != order.code
+            if w.lower().strip(".:;!") not in _CANCEL_WORDS and clean_code(w) not in codes
         ]
+        while len(codes) > 1 and why and why[0].lower() in _JOINERS:
+            why.pop(0)  # "INV-1 dan INV-2 batal": the "dan" joined the codes
         if not why:
             return ctx.reply("cancel.usage")
         command = f"/batal {order.code} {' '.join(why)}"
@@ -553,11 +559,27 @@ async def move_offered(ctx: Context, text: str, code: str) -> Reply | None:
         command = f"/tahap {order.code} {named}" if named else ""
     if not command:
         return None
+    verb, *rest = command.split()
+    if len(codes) > 1 and verb == "/kirim":  # one parcel for several: /kirim takes one order
+        commands = [" ".join([verb, each, *rest[1:]]) for each in codes]
+    elif len(codes) > 1 and verb in _FOR_SEVERAL and not (verb == "/bayar" and rest[1:]):
+        commands = [" ".join([verb, ",".join(codes), *rest[1:]])]  # a sum is one order's
+    else:
+        commands = []
+    if commands:
+        return Reply(
+            ctx.t("staff.move_offered_several", codes=", ".join(codes)),
+            choices=tuple(Choice(c, c) for c in commands),
+        )
     where = phase_label(ctx, order)
     return Reply(
         ctx.t("staff.move_offered", code=order.code, phase=where),
         choices=(Choice(command, command),),
     )
+
+
+_FOR_SEVERAL = frozenset({"/tahap", "/bayar", "/terima", "/batal"})  # comma-separated codes
+_JOINERS = frozenset({"dan", "sama", "&", "and", "+"})
 
 
 def _amount_in(text: str, code: str) -> int | None:

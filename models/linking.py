@@ -502,6 +502,16 @@ async def _history(session: AsyncSession, code: str, seen_by: Chat | None) -> Or
     return OrderHistory(order, [event for _, event, _ in rows if event is not None], brand)
 
 
+async def codes_stored(session: AsyncSession, codes: Sequence[str]) -> list[str]:
+    """The stored codes of the orders these codes name, each in any form it may be typed in
+    (`inv1001` for `INV-1001`), in the order named; codes of no order are left out."""
+    forms = {code: [code, *other_forms(code)] for code in codes}
+    every = sorted({form for typed in forms.values() for form in typed})
+    stored = set(await session.scalars(select(Order.code).where(Order.code.in_(every))))
+    found = (next((f for f in typed if f in stored), None) for typed in forms.values())
+    return list(dict.fromkeys(code for code in found if code is not None))
+
+
 def invoice_links(link_code: str, bot_username: str, whatsapp_number: str) -> dict[str, str | None]:
     """The two links printed on an invoice; None for a channel that is not set up."""
     telegram = f"https://t.me/{bot_username}?start={link_code}" if bot_username else None

@@ -262,6 +262,30 @@ async def test_undo_inside_the_window_sends_nothing(any_shop: Shop) -> None:
     assert shop.t("id", "undo.nothing", seconds=30) == await shop.text("dewi", "/undo")
 
 
+@pytest.mark.parametrize(
+    ("said", "offered"),
+    [
+        ("INV-1001, INV-1002 lunas", ["/bayar INV-1001,INV-1002"]),
+        ("INV-1001 dan inv1002 sudah dikemas", ["/tahap INV-1001,INV-1002 dikemas"]),
+        ("INV-1001 dan INV-1003 batal stok habis", ["/batal INV-1001,INV-1003 stok habis"]),
+        # /kirim takes one order: one tap each, and the resi is never read as an order
+        (
+            "INV-1001 dan INV-1002 dikirim jne JP123456789",
+            ["/kirim INV-1001 JNE JP123456789", "/kirim INV-1002 JNE JP123456789"],
+        ),
+        ("INV-1001 dan INV-9999 lunas", ["/bayar INV-1001"]),  # no such order: left out
+        ("INV-1001 INV-1002 dp 100rb", ["/bayar INV-1001 100000"]),  # a sum is one order's
+    ],
+)
+async def test_staff_naming_several_orders_in_passing_are_offered_them_all(
+    shop: Shop, said: str, offered: list[str]
+) -> None:
+    before = await shop.snapshot()
+    [offer] = await shop.say("dewi", said)
+    assert [c.command for c in offer.choices] == offered
+    assert await shop.snapshot() == before
+
+
 @pytest.mark.parametrize("said", ["eh salah, batalin", "waduh keliru", "oops, wrong one"])
 async def test_staff_saying_they_slipped_are_offered_the_undo_while_it_can_be_undone(
     shop: Shop, said: str
