@@ -43,6 +43,10 @@ BUILT_IN: dict[str, tuple[str, ...]] = {
         # "kalau ke surabaya berapa hari?": * is a place, one or two words
         "ke * berapa hari", "ke * berapa lama", "ke * brp hari", "to * how long",
         "how many days to *",
+        # which courier, and same-day couriers: "bisa gosend?", "kirim pake jnt bisa?"
+        "kirim pake", "gosend", "go send", "go-send", "grab", "grabexpress", "grab express",
+        "gojek", "lalamove", "paxel", "instant", "instan", "kurir instan", "which courier",
+        "what courier",
     ),
     # Paying part first: whether the shop takes a down payment, and how much
     "down_payment": (

@@ -225,7 +225,9 @@ PERSON_PHRASES: tuple[str, ...] = (
     # A photo only a person can take: of the work in progress, of the real thing.
     "minta foto", "minta fotonya", "foto progres", "foto progress", "foto aslinya", "foto asli",
     "foto real", "progress photo", "real photo", "real picture", "send a photo",
-    "send me a photo", "send a picture", "send me a picture",
+    "send me a photo", "send a picture", "send me a picture", "real pict", "real pic",
+    "ada video", "minta video", "minta videonya", "video produk", "video aslinya", "video asli",
+    "any video", "send a video", "send me a video",
 )  # fmt: skip
 # Adding to an order placed, with what between: "mau tambah 1 tote ke pesanan INV-1001",
 # "can I add a tote to my order?". Only a person changes an order.
