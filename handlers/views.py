@@ -240,6 +240,8 @@ def _what_happened(ctx: Context, event: PhaseEvent, plan: Sequence[Stage]) -> st
             return ctx.t("status.money.refunded", amount=amount)
         if event.payment in ("bill", "rejected"):
             return ctx.t(f"status.money.{event.payment}")
+    if event.from_phase is Phase.AWAITING_STOCK and event.to_phase is Phase.PLACED:
+        return ctx.t("status.stock_came")  # "dipesan" after "menunggu stok" reads as a step back
     stage = f" · {plan[event.to_stage].name}" if event.to_stage is not None else ""
     if event.tracking and event.from_phase == event.to_phase:  # a milestone inside "shipped"
         stage = f" · {ctx.t('milestone.' + str(event.tracking['milestone']))}"

@@ -989,6 +989,12 @@ async def test_restock_serves_the_waiting_order_then_tells_subscribers(shop: Sho
             shop.t("en", "push.back_in_stock", product="Kaos Polos Putih L", sku="KAOS-PTH-L"),
         ),
     ]
+    # Its timeline says the stock came, not a step back from "menunggu stok" to "dipesan".
+    timeline = (await shop.text("sari", "/status INV-1003")).splitlines()[-2:]
+    assert [line.split(" ", 5)[-1] for line in timeline] == [
+        "menunggu stok",
+        shop.t("id", "status.stock_came"),
+    ]
     assert "tidak bisa" not in await shop.text("dewi", "/stokset KAOS-PTH-L 5")
     assert "❌" in await shop.text("dewi", "/stokset KAOS-PTH-L 0")  # 1 unit is reserved
 
