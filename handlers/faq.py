@@ -16,6 +16,13 @@ from functools import cache
 from handlers.intents import normalise
 from models.enums import Language
 
+# What is left to pay after a down payment: "pelunasannya berapa?", "kurang berapa lagi?"
+LEFT_TO_PAY = (
+    "sisa tagihan", "sisa pembayaran", "sisa bayar", "sisa pelunasan", "pelunasan",
+    "pelunasannya", "melunasi", "lunasin", "kurang berapa", "kurangnya berapa", "kurang bayar",
+    "balance due", "remaining balance", "left to pay", "still owe",
+)  # fmt: skip
+
 # The topics kabar knows the questions of; a seller may add others with words of their own.
 BUILT_IN: dict[str, tuple[str, ...]] = {
     "payment": (
@@ -30,6 +37,7 @@ BUILT_IN: dict[str, tuple[str, ...]] = {
         "pay by", "pay with", "pay using", "credit card", "debit card", "kartu kredit",
         "kartu debit", "e wallet", "ewallet", "dompet digital", "ovo", "gopay", "shopeepay",
         "paylater",
+        *LEFT_TO_PAY,
     ),
     "shipping": (
         "ongkir", "ongkos kirim", "biaya kirim", "biaya pengiriman", "ekspedisi apa",

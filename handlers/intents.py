@@ -614,6 +614,13 @@ def buys_if(intent: Intent) -> bool:
     return bought > 0 and bool(_IF.intersection(words[:bought]))
 
 
+def asks_what_is_left(intent: Intent) -> bool:
+    """Whether a message asks what is left, naming nothing ("sisa berapa kak?"): after a
+    product shown, of its stock; with none, of the money still due."""
+    words = set(intent.words)
+    return bool({"sisa"} & words) and "berapa" in words and intent.query is None
+
+
 def narrowing(intent: Intent) -> str | None:
     """How a message may follow up products just shown: the words that narrow them ("yang
     hitam ukuran apa aja?", "kalau yang XL?", "the black one?"), "" when it asks only which

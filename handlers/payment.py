@@ -100,6 +100,16 @@ async def how_to_pay(ctx: Context, args: str) -> Reply | list[Reply]:
     return await _nothing_of_theirs(ctx) or _accounts_only(ctx)
 
 
+async def what_is_left(ctx: Context) -> Reply | list[Reply]:
+    """What is still due, asked with no order named ("pelunasannya berapa?", "sisa berapa
+    kak?"): of the one order paid in part, else as how_to_pay answers."""
+    waiting = await _customer_orders(ctx)
+    partly = [o for o in waiting if o.payment_state is PaymentState.PARTLY_PAID]
+    if len(partly) == 1:
+        return await _instructions(ctx, partly[0])
+    return await how_to_pay(ctx, "")
+
+
 def _bills(ctx: Context, orders: list[Order], command: str) -> tuple[Choice, ...]:
     return tuple(
         Choice(f"{o.code} · {ctx.money(bill_of(o).due)}", f"{command} {o.code}") for o in orders[:5]

@@ -8,7 +8,14 @@ from dataclasses import dataclass, replace
 
 from handlers import common, customer, draft_lines, drafts, ordering, payment, staff, support
 from handlers.context import Context
-from handlers.faq import ASKED_WITH_A_PRODUCT, FaqTopic, match, topic, unanswered
+from handlers.faq import (
+    ASKED_WITH_A_PRODUCT,
+    LEFT_TO_PAY,
+    FaqTopic,
+    match,
+    topic,
+    unanswered,
+)
 from handlers.forms import OrderForm, read_form, read_sentence
 from handlers.intents import (
     Hint,
@@ -21,6 +28,7 @@ from handlers.intents import (
     asks_to_be_told,
     asks_to_cancel,
     asks_what_is_late,
+    asks_what_is_left,
     buys_if,
     classify,
     narrowing,
@@ -346,6 +354,8 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
         if kind is IntentKind.PAID:
             return await payment.payment_proof(ctx, claim=True) or ctx.reply("pay.nothing_waits")
         if asks_how_to_pay(ctx, understood):
+            if not intent.order_code and match([LEFT], intent.words):
+                return await payment.what_is_left(ctx)  # "pelunasannya berapa?"
             return await payment.how_to_pay(ctx, intent.order_code or "")
         if asks_for_the_invoice(intent):  # "minta invoicenya kak": /tagihan
             return await payment.invoice(ctx, intent.order_code or "")
@@ -359,6 +369,8 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
             if ctx.chat.misses:
                 ctx.chat.misses = 0
             return answer
+        if asks_what_is_left(intent) and understood.kind != "faq":
+            return await payment.what_is_left(ctx)  # "sisa berapa kak?", nothing shown
         if asks_the_price(intent) and understood.kind != "faq":
             return await customer.catalogue(ctx)  # "harganya berapa kak?", nothing shown
         unwritten = understood.kind != "faq"
@@ -470,6 +482,7 @@ async def _narrowed(ctx: Context, understood: Understood) -> Reply | None:
 
 MISSES_BEFORE_HANDOVER = 2  # messages in a row the bot cannot understand
 PAYING = topic("payment", {Language.ID: ""})  # the ways people ask how to pay
+LEFT = topic("left_to_pay", {Language.ID: ""}, LEFT_TO_PAY)  # … what is left to pay
 
 
 def asks_how_to_pay(ctx: Context, understood: Understood) -> bool:

@@ -245,6 +245,20 @@ async def test_unique_codes_never_repeat_among_open_bills(shop: Shop) -> None:
 # --- how to pay --------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    "asked", ["sisa berapa kak?", "kurang berapa lagi kak?", "pelunasannya berapa?"]
+)
+async def test_what_is_left_after_a_down_payment_is_that_orders_due(shop: Shop, asked: str) -> None:
+    await shop.say("dewi", "/bayar INV-1002 100000")  # of three unpaid, one paid in part
+    await shop.deliver()
+    [due, *_] = await shop.say("sari", asked)  # it was the catalogue, or "not understood"
+    assert due.text.splitlines()[0] == shop.t("id", "pay.due", code="INV-1002", due="Rp250.000")
+    # After a product is shown, "what is left" asks of its stock.
+    await shop.say("sari", "ada kaos hitam XL?")
+    [stock] = await shop.say("sari", "sisa berapa kak?")
+    assert "(KAOS-HTM-XL)" in stock.text
+
+
 async def test_how_to_pay_asks_which_order_then_gives_the_amount_and_accounts(shop: Shop) -> None:
     [which] = await shop.say("sari", "min mau bayar, transfer kemana?")
     assert which.text == shop.t("id", "pay.which")
