@@ -603,6 +603,7 @@ def asks_how_long_to_make(intent: Intent) -> bool:
     return _how_long_to_make(intent.words) and not named
 
 
+_HASH_NUMBER = re.compile(r"#\s?\d{1,12}\s*\??")
 _IF = wordset("kalau kalo klo jika if seandainya misal misalnya andaikan")
 
 
@@ -734,6 +735,8 @@ def classify(text: str) -> Intent:
     def stock() -> Intent:
         return Intent(IntentKind.STOCK, query=query, words=kept)
 
+    if _HASH_NUMBER.fullmatch(text.strip()):
+        return status()  # "#1001": an order's number, as shops write it on invoices
     # Order of precedence: the most specific signal wins.
     if code is None and t.says(STOP_PHRASES) and (not order_noun or t.has(MESSAGE_WORDS)):
         return Intent(IntentKind.STOP, words=kept)
