@@ -96,7 +96,10 @@ async def how_to_pay(ctx: Context, args: str) -> Reply | list[Reply]:
     if len(waiting) == 1:
         return await _instructions(ctx, waiting[0])
     if waiting:
-        return Reply(ctx.t("pay.which"), choices=_bills(ctx, waiting, "/bayar"))
+        # "transfer kemana?" is answered at once; which order's amount, a tap away
+        where = account_lines(ctx) if ctx.settings.payment.accounts else []
+        asked = "\n".join([*where, ctx.t("pay.which")])
+        return Reply(asked, choices=_bills(ctx, waiting, "/bayar"))
     return await _nothing_of_theirs(ctx) or _accounts_only(ctx)
 
 
