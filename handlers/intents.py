@@ -585,7 +585,6 @@ def asks_the_price(intent: Intent) -> bool:
     return bool(_PRICE.intersection(words)) and _query(words) is None
 
 
-_HOW_LONG = wordset("lama long hari days berapa")
 _MAKING = PROGRESS | wordset("pembuatan buat bikin dibikin pengerjaan jahit make making production")
 
 
