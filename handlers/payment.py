@@ -272,8 +272,10 @@ async def _received(ctx: Context, order: Order, proof: tuple[str, str] | None) -
         # "Sudah transfer" again while staff still have the first: nothing new to tell them.
         _photo_pays(ctx, order)
         return ctx.reply("pay.claim_waits", code=order.code)
-    # A receipt right after "sudah transfer": the claim's alert, if still unsent, takes it.
-    claimed = await waiting_claim(ctx.session, order.id) if ref is not None else None
+    # A receipt right after "sudah transfer" (words, no receipt): that claim's alert, if still
+    # unsent, takes it, and the alert sent for it quotes those words.
+    earlier = await waiting_claim(ctx.session, order.id) if ref is not None else None
+    claimed = earlier if earlier is not None and earlier.proof is None else None
     change = Change(CUSTOMER, ctx.now)
     try:
         event = await claim_payment(
@@ -293,10 +295,8 @@ async def _received(ctx: Context, order: Order, proof: tuple[str, str] | None) -
     bill = bill_of(order)
     said = ctx.incoming.text
     said = "" if said.startswith("/") else said[:300]  # a tapped button says nothing
-    if claimed is not None and claimed.proof is not None:
-        claimed = None  # a receipt came with it: this one is news of its own
     if claimed is not None:
-        said = said or (claimed.note or "")[:300]  # what the claim said, with its receipt
+        said = said or (claimed.note or "")[:300]
     alert: ProofAlert = {
         "alert": "proof",
         "code": order.code,
