@@ -11,6 +11,7 @@ from datetime import UTC, timedelta
 from types import MappingProxyType
 
 from handlers.context import Context
+from handlers.forms import BETWEEN_PRODUCTS
 from handlers.i18n import when
 from handlers.intents import asks_what_is_late, order_codes, product_words
 from handlers.money import typed_sum
@@ -531,7 +532,7 @@ async def move_offered(ctx: Context, text: str, code: str) -> Reply | None:
             for w in words
             if w.lower().strip(".:;!") not in _CANCEL_WORDS and clean_code(w) not in codes
         ]
-        while len(codes) > 1 and why and why[0].lower() in _JOINERS:
+        while len(codes) > 1 and why and BETWEEN_PRODUCTS.fullmatch(why[0]):
             why.pop(0)  # "INV-1 dan INV-2 batal": the "dan" joined the codes
         if not why:
             return ctx.reply("cancel.usage")
@@ -579,7 +580,6 @@ async def move_offered(ctx: Context, text: str, code: str) -> Reply | None:
 
 
 _FOR_SEVERAL = frozenset({"/tahap", "/bayar", "/terima", "/batal"})  # comma-separated codes
-_JOINERS = frozenset({"dan", "sama", "&", "and", "+"})
 
 
 def _amount_in(text: str, code: str) -> int | None:
