@@ -19,6 +19,7 @@ from itertools import pairwise
 from handlers.vocabulary import (
     ACK,
     ADDS,
+    ADVICE,
     ARRIVED_PHRASES,
     ASKING,
     ASKS_FOR,
@@ -742,6 +743,7 @@ def classify(text: str) -> Intent:
     if (
         t.has(PERSON)
         or t.says(PERSON_PHRASES)
+        or (t.says(ADVICE) and not t.has(PRODUCTS))
         or (t.has(ADDS) and t.says(TO_AN_ORDER))
         # "INV-1002 bisa tambah 1?", "kalau mau tambah 1 lagi bisa?": more in an order placed
         or (t.has(ADDS) and (code or (_no_product(query) and (order_noun or "lagi" in t.vocab))))
@@ -867,6 +869,7 @@ STATUS_PHRASES = _as_read(STATUS_PHRASES)
 STOCK_STRONG_PHRASES = _as_read(STOCK_STRONG_PHRASES)
 STOCK_WEAK_PHRASES = _as_read(STOCK_WEAK_PHRASES)
 PERSON_PHRASES = _as_read(PERSON_PHRASES)
+ADVICE = _as_read(ADVICE)
 TO_AN_ORDER = _as_read(TO_AN_ORDER)
 WRONG_WITH_IT = _as_read(WRONG_WITH_IT)
 ARRIVED_PHRASES = _as_read(ARRIVED_PHRASES)

@@ -229,6 +229,12 @@ PERSON_PHRASES: tuple[str, ...] = (
     "ada video", "minta video", "minta videonya", "video produk", "video aslinya", "video asli",
     "any video", "send a video", "send me a video",
 )  # fmt: skip
+# Advice on what to buy, with no product named, is a seller's talk: "yang paling laris apa?",
+# "rekomendasi buat kondangan dong" ("rekomendasi kemeja yang rapi" lists the shirts).
+ADVICE: tuple[str, ...] = (
+    "paling laris", "terlaris", "paling banyak dibeli", "best seller", "bestseller",
+    "rekomendasi", "rekomen", "recommend", "recommendation", "what do you suggest",
+)  # fmt: skip
 # Adding to an order placed, with what between: "mau tambah 1 tote ke pesanan INV-1001",
 # "can I add a tote to my order?". Only a person changes an order.
 ADDS = wordset("tambah tambahkan nambah menambah ditambah add")
@@ -318,6 +324,8 @@ TELL_WHEN_BACK_PHRASES: tuple[str, ...] = (
 QUERY_NOISE = (
     QUANTITY_UNITS
     | TELL_WHEN_BACK
+    | PRAISE  # "kemeja yang rapi", "kaos yang bagus": what is wanted of it, not its name
+    | wordset("rekomendasi rekomen laris terlaris paling recommend recommendation bestseller")
     | wordset("""
     ada punya have got any some there left out sold harga price much many cek check lihat
     bisa boleh beli buy purchase like want wanna need butuh kirim pesanan orders
