@@ -168,10 +168,16 @@ async def _status_of(ctx: Context, code: str, intent: Intent | None = None) -> R
 
 async def stock(ctx: Context, args: str) -> Reply:
     """Answer a stock question: one product in words, or a short list to choose from."""
-    query = args.strip()
+    query = args.strip().rstrip("?!.")  # "stok sepatu?" asks of "sepatu"
     if not query:
         return await catalogue(ctx)  # "Cek stok" tapped: what is there to check
-    return await stock_answer(ctx, query) or ctx.reply("stock.none", query=query[:100])
+    return await stock_answer(ctx, query) or none_found(ctx, query)
+
+
+def none_found(ctx: Context, query: str) -> Reply:
+    """No product fits the words: say so, with what the shop does sell one tap away."""
+    see_all = Choice(ctx.t("stock.see_all"), "/stok")  # /stok alone lists the catalogue
+    return ctx.reply("stock.none", query=query[:100], choices=(see_all,))
 
 
 async def catalogue(ctx: Context) -> Reply:

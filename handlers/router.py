@@ -427,7 +427,7 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
         found_none = answer is None and faq is None and ctx.role is not Role.STAFF
         if found_none and unanswered(ctx.settings.faq, intent.words):
             return await support.hand_over(ctx, Reason.NO_ANSWER)  # "is COD available?"
-        return answer or faq_or(ctx, faq) or ctx.reply("stock.none", query=query[:100])
+        return answer or faq_or(ctx, faq) or customer.none_found(ctx, query)
     if kind in (IntentKind.GREETING, IntentKind.MENU):
         return await common.greet(ctx, "")
     if kind is IntentKind.HELP:

@@ -661,5 +661,15 @@ async def test_what_a_product_is_like_is_the_shops_answer_or_a_persons(
     assert await shop.text("rina", asked) == "The shop's answer"
 
 
+@pytest.mark.parametrize("asked", ["kaos oversize ada?", "stok sepatu?", "/stok sepatu?"])
+async def test_a_product_the_shop_does_not_sell_offers_what_it_does(shop: Shop, asked: str) -> None:
+    [none] = await shop.say("tamu", asked)
+    assert none.text.startswith(shop.t("id", "stock.none", query="").split('"')[0])
+    assert '?"' not in none.text  # the question mark asks; it is no part of the product
+    [see_all] = none.choices
+    [listed] = await shop.say("tamu", see_all.command)
+    assert listed.text.splitlines()[0] == shop.t("id", "catalogue.title")
+
+
 async def test_a_stock_question_with_a_size_is_no_size_chart_question(shop: Shop) -> None:
     assert "(KAOS-HTM-L)" in await shop.text("sari", "ada kaos hitam ukuran L?")
