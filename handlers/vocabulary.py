@@ -228,6 +228,15 @@ PERSON_PHRASES: tuple[str, ...] = (
     "send me a photo", "send a picture", "send me a picture", "real pict", "real pic",
     "ada video", "minta video", "minta videonya", "video produk", "video aslinya", "video asli",
     "any video", "send a video", "send me a video",
+    # What went wrong on the way, which only a person can sort out with the courier.
+    "alamat tidak ditemukan", "alamatnya tidak ditemukan", "tidak ketemu alamat",
+    "alamat tidak ketemu", "kurir bilang", "kurirnya bilang", "paket hilang", "paketnya hilang",
+    "barang hilang", "barangnya hilang", "paket nyasar", "paketnya nyasar", "gagal kirim",
+    "gagal antar", "courier said", "package lost", "parcel lost", "lost my package",
+    "returned to sender",
+    # Business that is not an order: a partnership, an endorsement.
+    "kerja sama", "kerjasama", "kolaborasi", "endorse", "endorsement", "partnership",
+    "collaboration", "sponsor",
 )  # fmt: skip
 # Advice on what to buy, with no product named, is a seller's talk: "yang paling laris apa?",
 # "rekomendasi buat kondangan dong" ("rekomendasi kemeja yang rapi" lists the shirts).
