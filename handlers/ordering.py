@@ -268,6 +268,10 @@ async def reseller_order(
     """`/pesan SKU qty, …; penerima; hp; alamat`: a dropship order at the reseller's prices
     (`note`: a pasted form's, kept with the order)."""
     assert ctx.reseller is not None
+    if not args.strip():  # sent bare, as staff's /pesananbaru: each part asked in turn
+        draft = await new_draft(ctx.session, ctx.chat.id, "reseller", ctx.now, draft_lifetime(ctx))
+        draft.step = "name"
+        return ctx.reply("neworder.ask_name")
     parts = [p.strip() for p in args.split(";")]
     if len(parts) == 1 and parts[0]:
         # "/pesan TOTE-KNV 2" (their stock answer's 🛒 button, or typed): the rest to write

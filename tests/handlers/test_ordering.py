@@ -191,6 +191,17 @@ async def test_staff_place_an_order_step_by_step(shop: Shop) -> None:
 # --- resellers ---------------------------------------------------------------------------------
 
 
+async def test_a_reseller_places_a_dropship_order_step_by_step(shop: Shop) -> None:
+    assert await shop.text("mawar", "/pesan") == shop.t("id", "neworder.ask_name")  # was usage
+    assert await shop.text("mawar", "Budi") == shop.t("id", "neworder.ask_phone")
+    assert await shop.text("mawar", "0812-9999-1111") == shop.t("id", "neworder.ask_lines")
+    assert await shop.text("mawar", "tote 2") == shop.t("id", "neworder.ask_address")
+    done = await shop.text("mawar", "Jl. Kenari 9 Malang")
+    assert done.startswith(shop.t("id", "neworder.placed", code="INV-1004", name="Budi"))
+    assert "• Tote Bag Kanvas ×2 — Rp96.000" in done  # at the reseller's price
+    assert (await orders_named(shop, "INV-1004")).reseller_id is not None
+
+
 async def test_a_reseller_orders_dropship_at_their_price_under_their_brand(shop: Shop) -> None:
     rina = "+6281399990000"  # Rina, Mawar's customer, already chats (in English)
     reply = await shop.text("mawar", f"/pesan TOTE-KNV 2; Rina; {rina}; Jl. Kenanga 9 Jakarta")
