@@ -390,6 +390,8 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
         return take_back  # "eh salah, batalin" while /undo can still take it back
     elif intent.order_code is None and (typed := await payment.amount_typed(ctx, text)):
         return typed  # "150rb" after "/bayar INV-1 ?" asked how much
+    elif intent.order_code is None and (low := staff.asks_what_runs_low(text)):
+        return await staff.running_low_list(ctx, low)  # "stok menipis apa aja?"
     elif intent.order_code is None and staff.asks_who_has_not_paid(text):
         return await staff.unpaid(ctx)  # "yang belum bayar siapa aja?"
     elif intent.order_code is None and (who := staff.customer_searched(text)):

@@ -16,12 +16,12 @@ from handlers.i18n import when
 from handlers.intents import asks_what_is_late, order_codes, product_words
 from handlers.money import typed_sum
 from handlers.types import Choice, Reply
-from handlers.views import payment_state, phase_label, stock_line
+from handlers.views import LOW_STOCK, payment_state, phase_label, stock_line
 from models.change import Actor, Change
 from models.enums import Phase
 from models.errors import DomainError, InvalidTransition, NotFound, StockError
 from models.flows import FLOWS, Position
-from models.inventory import product_exists, set_stock
+from models.inventory import product_exists, running_low, set_stock
 from models.lifecycle import (
     advance,
     cancel,
@@ -745,6 +745,40 @@ def asks_about_today(text: str) -> bool:
 _TODAY = re.compile(
     r"\b(?:hari ini|today'?s?|(?:pesanan|order|orderan)\s+baru|new\s+orders?)\b", re.IGNORECASE
 )
+
+
+def asks_what_runs_low(text: str) -> str | None:
+    """Whether staff ask which products run low ("stok menipis apa aja?" -> "low") or are out
+    ("stok yang habis apa saja?", "what is out of stock?" -> "out"); None otherwise. A product
+    named with it ("stok kaos hitam L habis") sets its stock instead."""
+    if _LISTS.search(text) is None:
+        return None
+    if (found := _RUNS_LOW.search(text)) is None:
+        return None
+    return "low" if found["low"] else "out"
+
+
+_LISTS = re.compile(r"\b(?:apa|mana|which|what|list|daftar|semua)\b", re.I)
+_RUNS_LOW = re.compile(
+    r"(?P<low>\b(?:menipis|tipis|hampir\s+habis|mau\s+habis|sedikit|running\s+low|low)\b)"
+    r"|\b(?:habis|kosong|out\s+of\s+stock|sold\s+out)\b",
+    re.I,
+)
+RUNNING_LOW = LOW_STOCK  # "menipis": what customers are told "only N left" of
+
+
+async def running_low_list(ctx: Context, which: str) -> Reply:
+    """The ready-stock products that run low (or are out), fewest first, a tap to each."""
+    at_most = RUNNING_LOW if which == "low" else 0
+    count, found = await running_low(ctx.session, at_most, FOUND_LIMIT)
+    if not count:
+        return ctx.reply(f"lowstock.none_{which}", count=at_most)
+    lines = [ctx.t(f"lowstock.{which}", count=count, at_most=at_most)]
+    lines += [stock_line(ctx, product) for product in found]
+    if count > len(found):
+        lines.append(ctx.t("findorders.more", count=count - len(found)))
+    choices = tuple(Choice(p.label, f"/stok {p.sku}") for p in found[:5])
+    return Reply("\n".join(lines), choices=choices)
 
 
 def asks_who_has_not_paid(text: str) -> bool:

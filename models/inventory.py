@@ -182,3 +182,15 @@ async def catalogue(session: AsyncSession, limit: int) -> tuple[list[Kind], int]
     ]
     total = await session.scalar(select(func.count(distinct(Product.name))))
     return kinds, int(total or 0)
+
+
+async def running_low(session: AsyncSession, at_most: int, limit: int) -> tuple[int, list[Product]]:
+    """How many ready-stock products have at most `at_most` units to promise, and the first
+    `limit` of them, fewest first (then by SKU)."""
+    available = Product.on_hand - Product.reserved
+    low = (Product.fulfillment == Fulfillment.READY_STOCK, available <= at_most)
+    count = await session.scalar(select(func.count()).select_from(Product).where(*low))
+    rows = await session.scalars(
+        select(Product).where(*low).order_by(available, Product.sku).limit(limit)
+    )
+    return int(count or 0), list(rows)

@@ -607,6 +607,25 @@ async def test_staff_writing_a_stock_change_get_it_one_tap_away(
     assert done.text.startswith(f"Stok {command.split()[1]}: ")
 
 
+@pytest.mark.parametrize(
+    ("asked", "skus"),
+    [
+        ("stok menipis apa aja?", ["KAOS-PTH-L", "TOTE-KNV", "KAOS-HTM-L"]),  # fewest first
+        ("stok yang habis apa saja?", ["KAOS-PTH-L"]),
+        ("what is out of stock?", ["KAOS-PTH-L"]),
+    ],
+)
+async def test_staff_ask_what_runs_low_or_is_out(shop: Shop, asked: str, skus: list[str]) -> None:
+    before = await shop.snapshot()
+    [listed] = await shop.say("dewi", asked)  # it searched a product called "menipis"
+    assert [c.command for c in listed.choices] == [f"/stok {sku}" for sku in skus]
+    assert listed.text.splitlines()[0].endswith(f": {len(skus)}")
+    assert await shop.snapshot() == before
+    # A product named with it is a stock change, one tap away, as before.
+    [offer] = await shop.say("dewi", "stok kaos hitam L habis")
+    assert [c.command for c in offer.choices] == ["/stokset KAOS-HTM-L 0"]
+
+
 @pytest.mark.parametrize("said", ["stok tote tinggal berapa?", "kaos hitam L habis?"])
 async def test_staff_asking_about_stock_are_offered_no_change(shop: Shop, said: str) -> None:
     [answer] = await shop.say("dewi", said)
