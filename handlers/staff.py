@@ -764,12 +764,11 @@ _RUNS_LOW = re.compile(
     r"|\b(?:habis|kosong|out\s+of\s+stock|sold\s+out)\b",
     re.I,
 )
-RUNNING_LOW = LOW_STOCK  # "menipis": what customers are told "only N left" of
 
 
 async def running_low_list(ctx: Context, which: str) -> Reply:
     """The ready-stock products that run low (or are out), fewest first, a tap to each."""
-    at_most = RUNNING_LOW if which == "low" else 0
+    at_most = LOW_STOCK if which == "low" else 0  # "menipis": what customers hear "only N left" of
     count, found = await running_low(ctx.session, at_most, FOUND_LIMIT)
     if not count:
         return ctx.reply(f"lowstock.none_{which}", count=at_most)
