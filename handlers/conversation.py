@@ -502,6 +502,7 @@ def _outbound(chat_id: int, replies: Sequence[Reply], now: datetime) -> list[Log
             now,
             media_kind=reply.media[0] if reply.media else None,
             media=reply.media[1] if reply.media else None,
+            order_id=reply.order_id,
         )
         for reply in replies
     ]

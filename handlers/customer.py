@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import timedelta
 
 from handlers.context import Context
-from handlers.intents import Hint, Intent, IntentKind, says_thanks
+from handlers.intents import Hint, Intent, IntentKind, asks_of_all_their_orders, says_thanks
 from handlers.types import Choice, Reply, Role
 from handlers.views import (
     no_orders,
@@ -23,11 +24,15 @@ from models.enums import Fulfillment, PaymentState, Phase
 from models.flows import FINAL
 from models.inventory import subscribe
 from models.linking import Item, items_of, order_history, visible_orders
+from models.messages import last_order_told
 from models.orders import Order, clean_code
 from models.search import ProductIndex, StockFound, find_products
 from models.tracking import customer_says_arrived, track_of
 
 LIST_LIMIT = 10
+# How long an order the chat was last told about stays the one a question without a code
+# means: "kok belum sampai?" the morning after the shipping news still asks after that parcel.
+STILL_ABOUT = timedelta(hours=24)
 
 
 async def orders(ctx: Context, args: str) -> Reply:
@@ -82,12 +87,22 @@ async def asked_about(ctx: Context, intent: Intent) -> Reply:
         return await _status_of(ctx, pool[0].code, intent)
     items = await items_of(ctx.session, [o.id for o in pool])
     picked = _pointed_to(pool, items, intent)
+    if len(picked) > 1 and not asks_of_all_their_orders(intent.words):
+        # "kok lama ya" right after an order's status, or its news: that order
+        picked = [told] if (told := await order_told(ctx, picked, STILL_ABOUT)) else picked
     if len(picked) == 1:
         return await _status_of(ctx, picked[0].code, intent)
     said = ctx.t("status.pick")
     if Hint.TRACKING in intent.hints and not any(o.tracking_number for o in picked):
         said = ctx.t("track.none_shipped") + "\n" + said  # no resi to give: say so first
     return Reply(said, choices=order_choices(ctx, picked, items))
+
+
+async def order_told(ctx: Context, orders: Sequence[Order], within: timedelta) -> Order | None:
+    """Of `orders`, the one the last message to this chat was about (its status, its bill,
+    news of it), sent in the last `within`: the order "it" means now."""
+    told = await last_order_told(ctx.session, ctx.chat.id, ctx.now - within)
+    return next((order for order in orders if order.id == told), None)
 
 
 async def _arrived(ctx: Context, intent: Intent) -> Reply:

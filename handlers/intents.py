@@ -565,6 +565,12 @@ def says_thanks(words: Sequence[str]) -> bool:
     return _Text(list(words)).thanks()
 
 
+def asks_of_all_their_orders(words: Sequence[str]) -> bool:
+    """Whether an order question asks of the person's orders ("pesanan saya gimana?", "where
+    is my order"), not of the one just talked about ("kok lama ya", "paketnya kapan sampai?")."""
+    return any(word in POSSESSIVE for word in words)
+
+
 def asks_what_is_late(text: str) -> bool:
     """Whether a message asks which orders are late ("yang telat apa aja?"), naming none."""
     intent = classify(text)

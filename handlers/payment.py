@@ -9,9 +9,11 @@ the proof with the order and three choices: âœ… paid in full (`/bayar KODE`), âœ
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 
 from handlers.context import Context
+from handlers.customer import order_told
 from handlers.intents import classify
 from handlers.money import parse_amount, typed_sum
 from handlers.staff import each_order, split_codes
@@ -47,6 +49,10 @@ from models.payments import (
 )
 
 # ------------------------------------------------------------------------------- customers
+
+# How long the bill or status a chat was last shown stays the order a payment without a code
+# is for: "sudah transfer" minutes after the invoice pays that invoice.
+JUST_SHOWN = timedelta(hours=1)
 
 
 async def down_payment_known(ctx: Context) -> bool:
@@ -93,6 +99,8 @@ async def how_to_pay(ctx: Context, args: str) -> Reply | list[Reply]:
             return ctx.reply("pay.nothing_due", code=order.code)
         return await _instructions(ctx, order)
     waiting = await _customer_orders(ctx)
+    if len(waiting) > 1 and (told := await order_told(ctx, waiting, JUST_SHOWN)):
+        waiting = [told]  # "transfer kemana?" under an order's bill: that bill
     if len(waiting) == 1:
         return await _instructions(ctx, waiting[0])
     if waiting:
@@ -132,9 +140,10 @@ async def _instructions(ctx: Context, order: Order) -> list[Reply]:
         lines.append(ctx.settings.payment.note)
     lines.append(ctx.t("pay.send_proof"))
     _photo_pays(ctx, order)  # a photo that follows is this order's proof
-    replies = [Reply("\n".join(lines))]
+    replies = [Reply("\n".join(lines), order_id=order.id)]
     if ctx.settings.payment.qris_image:
-        replies.append(Reply(ctx.t("pay.qris"), photo=f"file:{ctx.settings.payment.qris_image}"))
+        qris = f"file:{ctx.settings.payment.qris_image}"
+        replies.append(Reply(ctx.t("pay.qris"), photo=qris, order_id=order.id))
     return replies
 
 
@@ -166,6 +175,9 @@ async def invoice(ctx: Context, args: str) -> Reply:
                 if ctx.role is not Role.STAFF
                 else ctx.reply("staff.need_code")
             )
+        told = await order_told(ctx, mine, JUST_SHOWN) if len(mine) > 1 else None
+        if told is not None:
+            mine = [told]  # "tagihannya mana?" after an order's status: that order's
         if len(mine) > 1:
             return Reply(
                 ctx.t("status.pick"),
@@ -205,7 +217,7 @@ async def invoice(ctx: Context, args: str) -> Reply:
     links = invoice_links(order.link_code, ctx.settings.bot_username, ctx.settings.whatsapp_number)
     if ctx.role is Role.STAFF:  # the links a seller puts on the invoice they send
         lines += [f"{name}: {link}" for name in ("telegram", "whatsapp") if (link := links[name])]
-    return Reply("\n".join(lines))
+    return Reply("\n".join(lines), order_id=order.id)
 
 
 async def proof(ctx: Context, args: str) -> Reply:
@@ -248,6 +260,8 @@ async def payment_proof(ctx: Context, *, claim: bool, ask_which: bool = True) ->
             return None  # a photo, and nothing of theirs to pay: a person looks at it
         return await _nothing_of_theirs(ctx) or ctx.reply("pay.nothing_waits")
     pointed = [o for o in waiting if o.id == ctx.chat.proof_for_order_id]
+    if not pointed and len(waiting) > 1 and (told := await order_told(ctx, waiting, JUST_SHOWN)):
+        pointed = [told]  # the proof comes right after that order's bill or status
     # "Sudah transfer" again after a claim may be of another order: then ask which.
     again = pointed and len(waiting) > 1 and _proof_in(ctx) is None
     if again and await claim_waits(ctx.session, pointed[0].id):
@@ -312,9 +326,9 @@ async def _received(ctx: Context, order: Order, proof: tuple[str, str] | None) -
     if not revised:
         await alert_staff(ctx.session, [Alert(alert, f"proof:{event.id}", order.id)], now=ctx.now)
     # Either answers "which order is it for?": that menu asks nothing any more.
-    if ref is None:  # "sudah transfer" alone: staff check it, and a photo makes that quicker
-        return replace(ctx.reply("pay.claim_received", code=order.code), clears_menu=True)
-    return replace(ctx.reply("pay.proof_received", code=order.code), clears_menu=True)
+    key = "pay.proof_received" if ref else "pay.claim_received"
+    # "sudah transfer" alone: staff check it, and a photo makes that quicker
+    return replace(ctx.reply(key, code=order.code), clears_menu=True, order_id=order.id)
 
 
 def _photo_pays(ctx: Context, order: Order) -> None:

@@ -91,6 +91,9 @@ class Reply:
     # a name), so a bare number next answers it; or it closes what a menu asked (which order
     # a transfer proof is for), so an order code typed later is a question again.
     clears_menu: bool = False
+    # The one order it shows (its status, its bill): kept in the chat log, so that a next
+    # "kok lama ya" or "sudah transfer" means this order (`views.order_in_focus`).
+    order_id: int | None = None
 
     @property
     def media(self) -> tuple[str, str] | None:

@@ -118,7 +118,7 @@ def status_reply(
         text += "\n" + "\n".join(tracking_lines(ctx, track))
     elif tracking and history.order.phase not in _LEFT:
         text += "\n" + ctx.t("track.not_shipped")  # asked for a resi that does not exist yet
-    return Reply(text)
+    return Reply(text, order_id=history.order.id)
 
 
 _LEFT = frozenset({Phase.SHIPPED, Phase.DELIVERED, Phase.CANCELLED})  # no parcel is coming

@@ -161,6 +161,8 @@ STATUS_PHRASES: tuple[str, ...] = (
     "berapa lama", "masih lama", "lama lagi", "kok lama", "lama banget", "lama sekali",
     "masih nunggu", "masih menunggu", "how long", "how much longer", "still waiting",
     "taking so long",
+    # No news yet: "kok belum ada kabar ya", "ada update kak?", "any news?"
+    "ada kabar", "ada update", "any update", "any updates", "any news",
 )  # fmt: skip
 LIST = wordset("daftar list semua all riwayat history orders")
 LIST_LOOK = wordset("lihat show view see tampilkan")
@@ -348,7 +350,9 @@ REMOVE_FROM_QUERY = (
     | STOCK_STRONG | STOCK_WEAK | QUERY_NOISE | STATUS | PROGRESS | TRACKING | RESUME
 )  # fmt: skip
 # Besides those, words of an order question that name no product.
-NOT_ABOUT = ORDER_NOUNS | wordset("sampai datang terima diterima jadinya tahap stage")
+NOT_ABOUT = ORDER_NOUNS | wordset(
+    "sampai datang terima diterima jadinya tahap stage kabar update news"
+)
 LEADING_NOISE = GREET | TIME_OF_DAY | FILLER | ACK | THANKS
 VOCAB = (
     FILLER | ACK | QUESTION | GREET | TIME_OF_DAY | THANKS | HELP | MENU | STOP

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from itertools import dropwhile, takewhile
 from typing import Literal, cast
 
-from sqlalchemy import ForeignKey, Index, String, Table, Text, delete, select
+from sqlalchemy import ForeignKey, Index, Row, String, Table, Text, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -126,6 +127,34 @@ async def last_said(session: AsyncSession, chat_id: int) -> tuple[Author, dateti
         )
     ).first()
     return (cast(Author, row[0]), row[1]) if row is not None else None
+
+
+async def last_order_told(session: AsyncSession, chat_id: int, since: datetime) -> int | None:
+    """The order a chat was last told about: what it was sent last (a reply, a push, and
+    what was sent with it), when all of that was about one order and sent after `since`.
+    None otherwise: news of two orders at once points to neither."""
+    rows = (
+        await session.execute(
+            select(ChatMessage.direction, ChatMessage.order_id, ChatMessage.at)
+            .where(ChatMessage.chat_id == chat_id)
+            .order_by(ChatMessage.id.desc())
+            .limit(_ONE_TURN)
+        )
+    ).all()
+    said = list(takewhile(_sent, dropwhile(lambda row: not _sent(row), rows)))
+    if not said or said[0].at < since:
+        return None
+    orders = {row.order_id for row in said if row.at >= said[0].at - _AT_ONCE}
+    return orders.pop() if len(orders) == 1 else None
+
+
+_ONE_TURN = 10  # messages read back for what was said last: plenty
+# Sent together: one answer's messages, or one dispatcher round's pushes (paced a second apart).
+_AT_ONCE = timedelta(seconds=10)
+
+
+def _sent(row: Row[str, int | None, datetime]) -> bool:
+    return bool(row.direction == "out")
 
 
 async def photo_just_before(

@@ -581,6 +581,40 @@ async def test_a_customer_saying_it_is_late_asks_after_the_order(
         assert code in reply.text.splitlines()[0]
 
 
+async def test_a_question_without_a_code_means_the_order_just_talked_about(shop: Shop) -> None:
+    pick = shop.t("id", "status.pick")
+    [which] = await shop.say("sari", "kok lama ya")  # three orders open, none talked about
+    assert which.text == pick
+    await shop.say("sari", "/status INV-1002")
+    for asked in ("kok lama ya", "ada update kak?", "paketnya kapan sampai?"):
+        answer = await shop.text("sari", asked)
+        assert "INV-1002" in answer.splitlines()[0], asked
+    # Of all her orders, after something else was said, or a day later: which one, again.
+    [mine] = await shop.say("sari", "pesanan saya gimana?")
+    assert mine.text == pick
+    await shop.say("sari", "/status INV-1002")
+    await shop.say("sari", "ada stok kaos hitam XL?")
+    [after_stock] = await shop.say("sari", "kok lama ya")
+    assert after_stock.text == pick
+    await shop.say("sari", "/status INV-1002")
+    shop.clock.advance(25 * 3600)
+    [next_day] = await shop.say("sari", "kok lama ya")
+    assert next_day.text == pick
+
+
+async def test_news_of_one_order_is_what_the_next_question_asks_after(shop: Shop) -> None:
+    await shop.say("dewi", "/bayar INV-1002")
+    [news] = [r for who, r in await shop.deliver() if who == "sari"]
+    assert "INV-1002" in news.text
+    asked = await shop.text("sari", "kok belum ada kabar ya kak")
+    assert "Pesanan INV-1002" in asked.splitlines()[0]
+    # News of two orders at once points to neither.
+    await shop.say("dewi", "/bayar INV-1001,INV-1003")
+    await shop.deliver()
+    [which] = await shop.say("sari", "kok belum ada kabar ya kak")
+    assert which.text == shop.t("id", "status.pick")
+
+
 @pytest.mark.parametrize(
     ("said", "command"),
     [

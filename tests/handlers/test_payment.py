@@ -404,6 +404,27 @@ async def test_saying_it_was_paid_again_alerts_staff_once_until_they_answer(shop
     assert [r for who, r in await shop.deliver(after=0) if who == "dewi"] != []
 
 
+async def test_paying_without_a_code_is_for_the_bill_just_shown(shop: Shop) -> None:
+    await shop.say("sari", "/tagihan INV-1002")
+    [thanks] = await shop.say("sari", "sudah transfer ya kak")
+    assert thanks.text == shop.t("id", "pay.claim_received", code="INV-1002")
+    await shop.say("sari", "/status INV-1003")
+    told = await shop.text("sari", "transfer kemana kak?")
+    assert shop.t("id", "pay.due", code="INV-1003", due="Rp85.000") in told
+    [proof] = await shop.say("sari", "[foto]", photo="receipt-1003")
+    assert proof.text == shop.t("id", "pay.proof_received", code="INV-1003")
+    await shop.say("sari", "/status INV-1001")
+    bill = await shop.text("sari", "/tagihan")
+    assert bill.startswith(shop.t("id", "invoice.header", code="INV-1001"))
+
+
+async def test_paying_long_after_a_bill_was_shown_asks_which_order(shop: Shop) -> None:
+    await shop.say("sari", "/tagihan INV-1002")
+    shop.clock.advance(2 * 3600)
+    [which] = await shop.say("sari", "sudah transfer ya kak")
+    assert which.text == shop.t("id", "pay.proof_which")
+
+
 async def test_saying_it_was_paid_after_a_claim_asks_which_order(shop: Shop) -> None:
     # She paid INV-1002, then INV-1003: the second "sudah transfer" may be either.
     await shop.say("sari", "/bayar INV-1002")
