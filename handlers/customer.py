@@ -178,7 +178,11 @@ async def _status_of(ctx: Context, code: str, intent: Intent | None = None) -> R
     order = history.order
     track = await track_of(ctx.session, order.id) if order.tracking_number else None
     tracking = intent is not None and Hint.TRACKING in intent.hints
-    return status_reply(ctx, history, track, tracking=tracking)
+    packs = ctx.role is Role.STAFF or (
+        ctx.reseller is not None and order.reseller_id == ctx.reseller.id
+    )  # staff pack it; a reseller wrote where their buyer's parcel goes
+    packing = (await items_of(ctx.session, [order.id])).get(order.id, []) if packs else None
+    return status_reply(ctx, history, track, tracking=tracking, packing=packing)
 
 
 async def stock(ctx: Context, args: str) -> Reply:

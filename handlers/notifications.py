@@ -328,10 +328,12 @@ def _alert_text(t: Say, settings: Settings, lang: Language, alert: StaffAlert) -
         return t("alert.arrived", code=alert["code"], customer=alert["customer"])
     if alert["alert"] == "chat_order":
         total = money(Decimal(alert["total"]), settings.currency, lang)
-        said = t("alert.chat_order", code=alert["code"], who=alert["who"], total=total)
-        return (
-            f"{said}\n{t('alert.chat_order_note', note=alert['note'])}" if alert["note"] else said
-        )
+        said = [t("alert.chat_order", code=alert["code"], who=alert["who"], total=total)]
+        if alert.get("to"):  # the fee to set depends on it
+            said.append(t("status.ship_to", to=alert.get("to")))
+        if alert["note"]:
+            said.append(t("alert.chat_order_note", note=alert["note"]))
+        return "\n".join(said)
     return t("alert.dead_letter", code=alert["code"], chat=alert["chat"], error=alert["error"])
 
 

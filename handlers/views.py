@@ -105,15 +105,21 @@ def brand_for(ctx: Context, order: Order, reseller_name: str | None) -> str:
 
 
 def status_reply(
-    ctx: Context, history: OrderHistory, track: TrackView | None = None, *, tracking: bool = False
+    ctx: Context,
+    history: OrderHistory,
+    track: TrackView | None = None,
+    *,
+    tracking: bool = False,
+    packing: Sequence[Item] | None = None,
 ) -> Reply:
     """The status of an order the asker may see, under the brand its customer knows.
 
-    With `tracking` (the question was about the parcel) the courier's checkpoints follow.
+    With `tracking` (the question was about the parcel) the courier's checkpoints follow;
+    with `packing` (its lines, for whoever packs or placed it) what goes in it and where.
     """
     brand = brand_for(ctx, history.order, history.brand)
     latest = track.latest if track is not None and not tracking else None
-    text = order_status(ctx, history.order, history.events, brand, latest=latest)
+    text = order_status(ctx, history.order, history.events, brand, latest=latest, packing=packing)
     if tracking and track is not None:
         text += "\n" + "\n".join(tracking_lines(ctx, track))
     elif tracking and history.order.phase not in _LEFT:
@@ -155,10 +161,12 @@ def order_status(
     brand: str,
     *,
     latest: Checkpoint | None = None,
+    packing: Sequence[Item] | None = None,
 ) -> str:
     """The full status of one order: phase, progress, estimate, courier, timeline.
 
-    `latest` is the courier's newest checkpoint, shown under the resi.
+    `latest` is the courier's newest checkpoint, shown under the resi; `packing`, the
+    order's lines, puts what is in it and where it goes under the phase.
     """
     tz, lang = ctx.settings.timezone, ctx.lang
     lines = [
@@ -170,6 +178,8 @@ def order_status(
     billed = sees_the_bill(ctx, order)
     if billed and (money_held or (order.phase is not Phase.CANCELLED and order.subtotal)):
         lines.append(payment_line(ctx, order))
+    if packing is not None:
+        lines += _packing_lines(ctx, order, packing)
     plan = order.plan
     if order.fulfillment is Fulfillment.MADE_TO_ORDER and plan:
         done = _stages_done(order)
@@ -199,6 +209,17 @@ def order_status(
             happened += " 📷"  # the progress photo sent with it
         lines.append(f"• {when(event.at, tz, lang)} {happened}{_note(ctx, event)}")
     return "\n".join(lines)
+
+
+def _packing_lines(ctx: Context, order: Order, items: Sequence[Item]) -> list[str]:
+    """What goes in the parcel and to whom: what a packer writes on the label."""
+    lines = (
+        [ctx.t("status.contents", items=", ".join(item.label for item in items))] if items else []
+    )
+    to = [part for part in (order.recipient_name, order.recipient_phone, order.address) if part]
+    if to:
+        lines.append(ctx.t("status.ship_to", to=" · ".join(to)))
+    return lines
 
 
 def _resis_given(order: Order, events: Sequence[PhaseEvent]) -> dict[int, tuple[str, str]]:

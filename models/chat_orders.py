@@ -185,6 +185,7 @@ async def place_chat_order(
             "who": (reseller.name if reseller else recipient.name)[:64],
             "total": str(order.subtotal),
             "note": note or "",
+            "to": (recipient.address or "")[:300],
         }
         await alert_staff(session, [Alert(said, f"chat_order:{order.id}", order.id)], now=now)
     return order

@@ -235,6 +235,7 @@ class ChatOrderAlert(TypedDict):
     who: str  # the customer's name, or the reseller's (a dropship order)
     total: str  # the lines, Decimal as text
     note: str  # what the customer asked of the shop besides ("" for none)
+    to: NotRequired[str]  # where it goes (the shipping fee depends on it); "" for unknown
 
 
 class ForwardedMessage(TypedDict):

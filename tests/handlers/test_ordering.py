@@ -535,17 +535,30 @@ async def test_staff_hear_of_an_order_a_customer_or_reseller_places_in_chat(shop
     await wa(shop, NEW, "/pesan ok")
     await shop.say("mawar", "/pesan TOTE-KNV 1; Budi; 081211113333; Jl. Mawar 1 Bandung")
     heard = [reply for who, reply in await shop.deliver(after=0) if who == "dewi"]
-    said = [
-        shop.t("id", "alert.chat_order", code="INV-1004", who="Sari Wulandari", total="Rp85.000"),
-        shop.t(
-            "id", "alert.chat_order", code="INV-1005", who="Mawar Batik Store", total="Rp48.000"
-        ),
+    said = [  # with where each goes: the shipping fee to set depends on it
+        shop.t("id", "alert.chat_order", code="INV-1004", who="Sari Wulandari", total="Rp85.000")
+        + "\n"
+        + shop.t("id", "status.ship_to", to="Jl. Mawar 12, Bandung"),
+        shop.t("id", "alert.chat_order", code="INV-1005", who="Mawar Batik Store", total="Rp48.000")
+        + "\n"
+        + shop.t("id", "status.ship_to", to="Jl. Mawar 1 Bandung"),
     ]
     assert [r.text for r in heard] == [shop.t("id", "push.staff_alert", text=s) for s in said]
     assert [c.command for r in heard for c in r.choices] == ["/status INV-1004", "/status INV-1005"]
     # What staff place themselves they know of.
     await shop.say("dewi", "/pesananbaru Ani; 081211112222; TOTE-KNV 1; Jl. Anggrek 5 Bogor")
     assert [who for who, _ in await shop.deliver(after=0) if who == "dewi"] == []
+    # Whoever packs it reads what goes in and where; the customer who placed it does not
+    # need the label, and a forwarded invoice must not show a stranger their address.
+    packing = [
+        shop.t("id", "status.contents", items="Tote Bag Kanvas"),
+        shop.t("id", "status.ship_to", to="Budi · +6281211113333 · Jl. Mawar 1 Bandung"),
+    ]
+    for who in ("dewi", "mawar"):
+        shown = (await shop.text(who, "/status INV-1005")).splitlines()
+        assert all(line in shown for line in packing), who
+    buyer = (await wa(shop, NEW, "/status INV-1004"))[0].text
+    assert "Jl. Mawar 12" not in buyer and shop.t("id", "status.contents", items="") not in buyer
 
 
 async def test_a_count_of_several_products_naming_none_asks_which(shop: Shop) -> None:
