@@ -185,8 +185,10 @@ async def unlink(ctx: Context, args: str) -> Reply:
 
 
 async def not_understood(ctx: Context, args: str) -> Reply:
-    """Say briefly that the message was not understood, and show the menu."""
-    return Reply(ctx.t("unknown.text"), choices=menu(ctx))
+    """Say briefly that the message was not understood, and show the menu; staff get
+    examples of their own, not a customer's."""
+    key = "unknown.staff" if ctx.role is Role.STAFF else "unknown.text"
+    return Reply(ctx.t(key), choices=menu(ctx))
 
 
 async def unknown_command(ctx: Context, args: str) -> Reply:

@@ -176,6 +176,28 @@ async def test_customer_lists_orders_and_asks_in_free_text(shop: Shop) -> None:
     assert shop.t("id", "unknown.text") in await shop.text("sari", "qwerty zxcv")
 
 
+@pytest.mark.parametrize(
+    ("who", "key", "lang"),
+    [
+        ("sari", "unknown.text", "id"),
+        ("rina", "unknown.text", "en"),
+        ("dewi", "unknown.staff", "id"),
+        ("dewi", "unknown.staff", "en"),
+    ],
+)
+async def test_what_is_not_understood_gets_examples_that_are(
+    shop: Shop, who: str, key: str, lang: str
+) -> None:
+    await shop.say(who, f"/bahasa {lang}")
+    said = await shop.text(who, "qwerty zxcv")
+    assert said == shop.t(lang, key)
+    examples = re.findall(r'"([^"]+)"', said)
+    assert len(examples) >= 2
+    for example in examples:  # each is answered, or offered as the command it means
+        answer = await shop.text(who, example)
+        assert said not in answer and shop.t(lang, "unknown.text") not in answer, example
+
+
 async def test_stock_answer_depends_on_who_asks(shop: Shop) -> None:
     reseller = await shop.text("mawar", "/stok KAOS-HTM-XL")
     assert "Rp70.000" in reseller and "stok 10" in reseller  # 2 of 12 reserved by INV-1001
