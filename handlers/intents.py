@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from itertools import pairwise
 
@@ -149,6 +149,8 @@ class Hint(StrEnum):
     OK = "ok"  # an acknowledgement and nothing more: "oke kak", "sip", "noted"
     ARRIVED = "arrived"  # said, not asked, that it came: "paketnya udah sampai kak"
     PAYMENT = "payment"  # whether the money came: "transferan saya sudah masuk belum?"
+    # Paid, and the order has not moved since: "kok belum dikirim padahal sudah bayar".
+    UNMOVED = "unmoved"
     # Something to be done, for a person: "tolong dikirim besok", "tolong dibungkus kado"
     # (where "tolong" alone asks for help).
     REQUEST = "request"
@@ -758,6 +760,10 @@ def classify(text: str) -> Intent:
         return Intent(IntentKind.PERSON, code.upper() if code else None, words=kept)
     if t.says(PAID_PHRASES):
         if _says_paid(words, text):
+            if "padahal" in t.vocab or (t.has(NOT_YET) and t.has(STATUS | PROGRESS)):
+                # Paid, and it has not moved: the order it is about, should nothing be owed
+                asked = status(code.upper() if code else None)
+                return replace(asked, kind=IntentKind.PAID, hints=asked.hints | {Hint.UNMOVED})
             return Intent(IntentKind.PAID, code.upper() if code else None, words=kept)
         return status(code.upper() if code else None, paying=True)  # "sudah dibayar belum?"
     money_in = t.has(MONEY) and t.has(CAME_IN) and not t.has(ASKS_WHICH)

@@ -62,6 +62,11 @@ async def down_payment_known(ctx: Context) -> bool:
     return bool(waiting) and all(o.payment_state is PaymentState.PARTLY_PAID for o in waiting)
 
 
+async def anything_to_pay(ctx: Context) -> bool:
+    """Whether this chat still owes money for an order of its own."""
+    return bool(await _customer_orders(ctx))
+
+
 async def _customer_orders(ctx: Context, *, theirs: bool = True) -> list[Order]:
     """The orders this chat pays for that still wait for money, newest first: a customer's
     own, a reseller's dropship orders (not `theirs`: those a customer pays their reseller for).

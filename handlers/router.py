@@ -351,6 +351,10 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
         if kind is IntentKind.PAID and down_payment and await payment.down_payment_known(ctx):
             # "dp sudah masuk ya kak" once the shop recorded it: the order, as it stands
             return await customer.asked_about(ctx, replace(intent, kind=IntentKind.ORDER_STATUS))
+        unmoved = kind is IntentKind.PAID and Hint.UNMOVED in intent.hints
+        if unmoved and not await payment.anything_to_pay(ctx):
+            # "kok belum dikirim padahal sudah bayar", and the shop has the money: where it is
+            return await customer.asked_about(ctx, replace(intent, kind=IntentKind.ORDER_STATUS))
         if kind is IntentKind.PAID:
             return await payment.payment_proof(ctx, claim=True) or ctx.reply("pay.nothing_waits")
         if asks_how_to_pay(ctx, understood):

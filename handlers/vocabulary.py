@@ -350,8 +350,10 @@ REMOVE_FROM_QUERY = (
     | STOCK_STRONG | STOCK_WEAK | QUERY_NOISE | STATUS | PROGRESS | TRACKING | RESUME
 )  # fmt: skip
 # Besides those, words of an order question that name no product.
-NOT_ABOUT = ORDER_NOUNS | wordset(
-    "sampai datang terima diterima jadinya tahap stage kabar update news"
+NOT_ABOUT = (
+    ORDER_NOUNS
+    | MONEY
+    | wordset("sampai datang terima diterima jadinya tahap stage kabar update news dibayar")
 )
 LEADING_NOISE = GREET | TIME_OF_DAY | FILLER | ACK | THANKS
 VOCAB = (

@@ -404,6 +404,23 @@ async def test_saying_it_was_paid_again_alerts_staff_once_until_they_answer(shop
     assert [r for who, r in await shop.deliver(after=0) if who == "dewi"] != []
 
 
+async def test_paid_and_nothing_moved_is_a_claim_while_owed_and_then_the_order(
+    shop: Shop,
+) -> None:
+    # Nothing recorded yet: staff are to check the money, as for "sudah transfer".
+    [which] = await shop.say("sari", "kok paketnya belum dikirim padahal sudah bayar")
+    assert which.text == shop.t("id", "pay.proof_which")
+    await shop.say("dewi", "/bayar INV-1001,INV-1002,INV-1003")
+    await shop.say("dewi", "/kirim INV-1001 jne JN0012345678")
+    await shop.deliver()
+    # The shop has the money: where the order it is about stands; nothing new is claimed.
+    made = await shop.text("sari", "sudah bayar kok batiknya belum diproses")
+    assert made.startswith(shop.t("id", "status.header", brand="Toko Batik Kabar", code="INV-1002"))
+    resi = await shop.text("sari", "padahal udah transfer dari kemarin, resinya mana?")
+    assert "INV-1001" in resi.splitlines()[0] and "JN0012345678" in resi
+    assert [kind for kind, _, _ in await ledger(shop, "INV-1002")] == ["payment"]
+
+
 async def test_paying_without_a_code_is_for_the_bill_just_shown(shop: Shop) -> None:
     await shop.say("sari", "/tagihan INV-1002")
     [thanks] = await shop.say("sari", "sudah transfer ya kak")
