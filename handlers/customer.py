@@ -105,6 +105,22 @@ async def order_told(ctx: Context, orders: Sequence[Order], within: timedelta) -
     return next((order for order in orders if order.id == told), None)
 
 
+def types_a_phone(text: str) -> bool:
+    """Whether a message gives a phone number ("no hp saya 0813-9999-0000")."""
+    return any(sum(c.isdigit() for c in m) >= 9 for m in _PHONE_TYPED.findall(text))
+
+
+_PHONE_TYPED = re.compile(r"(?<![\w+])\+?[0-9][0-9 .()-]{7,}[0-9](?!\w)")
+
+
+def typed_phone(ctx: Context) -> Reply:
+    """A chat with no orders typed a phone number: a typed number opens nothing (anyone can
+    type anyone's), so say what does: the number shared with the button, or the invoice."""
+    button = share_button(ctx)
+    key = "link.typed_phone" if button else "link.typed_phone_no_button"
+    return Reply(ctx.t(key), contact_button=button)
+
+
 async def _arrived(ctx: Context, intent: Intent) -> Reply:
     """The customer says the parcel came: thanked, and when it is plainly one order on its
     way (the one named, or the chat's only shipped one), staff are told, once, with the tap

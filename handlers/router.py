@@ -383,6 +383,8 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
             # "warna apa aja?" with nothing shown before: which product, or the white ones
             intent = replace(intent, kind=IntentKind.STOCK, query=variants or None)
             kind = IntentKind.STOCK
+        if kind is IntentKind.UNKNOWN and ctx.role is Role.UNKNOWN and customer.types_a_phone(text):
+            return customer.typed_phone(ctx)  # "my number is 0813…": what does open orders
         if kind is IntentKind.UNKNOWN and unwritten:
             ctx.chat.misses += 1  # twice in a row, and a person takes over
             if ctx.chat.misses >= MISSES_BEFORE_HANDOVER:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
@@ -122,6 +123,22 @@ async def test_a_stranger_typing_a_code_is_told_how_to_link_whether_it_exists_or
     assert real == f"{shop.t('id', 'status.not_found', code='INV-1001')}\n{hint}"
     assert made_up == real.replace("INV-1001", "INV-1009")  # nothing tells them apart
     assert "Sari" not in real and "Kaos" not in real
+
+
+async def test_a_typed_phone_number_opens_nothing_and_says_what_does(shop: Shop) -> None:
+    before = await shop.snapshot()
+    # Sari's number, typed by a stranger: anyone can type anyone's number.
+    said = await shop.text("tamu", "ini no hp saya 0812-3456-7890 kak")
+    assert said == shop.t("id", "link.typed_phone_no_button")
+    assert "INV-100" not in await shop.text("tamu", "/pesanan")
+    [asked] = re.findall(r'"([^"]+)"', said)  # the words it suggests reach a person
+    assert (await shop.text("tamu", asked)).startswith(shop.t("id", "support.ack.asked", number=1))
+    # On Telegram the number is shared with the button, which it points to.
+    stranger = Incoming(Channel.TELEGRAM, "555", "555", "Tamu", text="nomor saya 081234567890")
+    [reply] = await shop.conversation.handle(stranger)
+    assert reply.text == shop.t("id", "link.typed_phone")
+    assert reply.contact_button == shop.t("id", "menu.share_phone")
+    assert await shop.snapshot(but_handovers=True) == before
 
 
 async def test_the_customer_hears_of_a_new_chat_and_cuts_it_off(shop: Shop) -> None:
