@@ -111,7 +111,9 @@ async def how_to_pay(ctx: Context, args: str) -> Reply | list[Reply]:
     if waiting:
         # "transfer kemana?" is answered at once; which order's amount, a tap away
         where = account_lines(ctx) if ctx.settings.payment.accounts else []
-        asked = "\n".join([*where, ctx.t("pay.which")])
+        owed = sum((bill_of(o).due for o in waiting), Decimal(0))  # "total tagihan saya?"
+        total = ctx.t("pay.total_due", count=len(waiting), total=ctx.money(owed))
+        asked = "\n".join([total, *where, ctx.t("pay.which")])
         return Reply(asked, choices=_bills(ctx, waiting, "/bayar"))
     return await _nothing_of_theirs(ctx) or _accounts_only(ctx)
 

@@ -262,6 +262,7 @@ async def test_what_is_left_after_a_down_payment_is_that_orders_due(shop: Shop, 
 async def test_how_to_pay_asks_which_order_then_gives_the_amount_and_accounts(shop: Shop) -> None:
     [which] = await shop.say("sari", "min mau bayar, transfer kemana?")
     assert which.text.splitlines() == [  # where to, at once; which order's amount, a tap away
+        shop.t("id", "pay.total_due", count=3, total="Rp605.000"),  # "total tagihan saya?"
         shop.t("id", "pay.accounts"),
         "• BCA 1234567890 a.n. Toko Batik Kabar",
         "• Mandiri 0987654321 a.n. Toko Batik",
