@@ -36,6 +36,7 @@ from handlers.vocabulary import (
     CANCEL,
     CHANGE,
     DETAILS,
+    EVERY,
     FILLER,
     FOR_WHOM,
     GREET,
@@ -565,6 +566,11 @@ def _query(words: list[str]) -> str | None:
 def says_thanks(words: Sequence[str]) -> bool:
     """Whether a message's words thank ("makasih ya", "terima kasih", "thanks")."""
     return _Text(list(words)).thanks()
+
+
+def says_all(text: str) -> bool:
+    """Whether a message speaks of every one ("sudah transfer semua ya", "paid for both")."""
+    return any(word in EVERY for word in classify(text).words)
 
 
 def asks_of_all_their_orders(words: Sequence[str]) -> bool:

@@ -254,18 +254,24 @@ def _proof(t: Say, settings: Settings, lang: Language, alert: ProofAlert) -> Rep
 
     code = alert["code"]
     lines = [
-        t("alert.proof", code=code, customer=alert["customer"] or t("greeting.friend")),
+        t(
+            "alert.proof",
+            code=code.replace(",", ", "),  # one transfer for several bills
+            customer=alert["customer"] or t("greeting.friend"),
+        ),
         t("alert.proof_money", total=rupiah(alert["total"]), due=rupiah(alert["due"])),
     ]
     if alert["said"]:
         lines.append(f"“{alert['said']}”")
     if not alert["proof"]:
         lines.append(t("alert.proof_without_photo"))
-    choices = (
+    choices: tuple[Choice, ...] = (
         Choice(t("alert.proof_paid"), f"/bayar {code}"),
         Choice(t("alert.proof_other_amount"), f"/bayar {code} ?"),
         Choice(t("alert.proof_refuse"), f"/tolak {code}"),
     )
+    if "," in code:  # one transfer for several bills: another amount is no one bill's
+        choices = (choices[0], choices[2])
     proof = alert["proof"]
     photo, file = _media_of(alert.get("proof_kind", "photo"), proof) if proof else (None, None)
     return Reply("\n".join(lines), choices=choices, photo=photo, file=file, lang=lang)

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from handlers.context import Context
 from handlers.customer import order_told
-from handlers.intents import classify
+from handlers.intents import classify, says_all
 from handlers.money import parse_amount, typed_sum
 from handlers.staff import each_order, split_codes
 from handlers.types import Choice, Reply, Role
@@ -128,6 +128,16 @@ async def what_is_left(ctx: Context) -> Reply | list[Reply]:
     return await how_to_pay(ctx, "")
 
 
+# What `/bukti` takes for "every bill": the word on its button, and the English one.
+ALL_BILLS = ("semua", "all")
+
+
+def _all_of(ctx: Context, orders: list[Order]) -> str:
+    """The label of the choice that pays every bill at once, with their sum."""
+    owed = sum((bill_of(order).due for order in orders), Decimal(0))
+    return ctx.t("pay.proof_all", total=ctx.money(owed))
+
+
 def _bills(ctx: Context, orders: list[Order], command: str) -> tuple[Choice, ...]:
     return tuple(
         Choice(f"{o.code} · {ctx.money(bill_of(o).due)}", f"{command} {o.code}") for o in orders[:5]
@@ -228,8 +238,15 @@ async def invoice(ctx: Context, args: str) -> Reply:
 
 
 async def proof(ctx: Context, args: str) -> Reply:
-    """`/bukti KODE`: the photo or PDF just sent is the transfer proof of that order."""
+    """`/bukti KODE`: the photo or PDF just sent is the transfer proof of that order
+    (`/bukti semua`: of every bill this chat still pays, one transfer for all)."""
     code = args.strip().split()[0] if args.strip() else ""
+    if code.casefold() in ALL_BILLS:
+        waiting = await _customer_orders(ctx)
+        if not waiting:
+            return ctx.reply("pay.nothing_waits")
+        sent = _proof_in(ctx) or await last_media(ctx.session, ctx.chat.id)
+        return await _received_for_all(ctx, waiting, sent)
     order = await order_visible_to_chat(ctx.session, ctx.chat, code) if code else None
     if order is not None and (elsewhere := await _paid_elsewhere(ctx, order)):
         return elsewhere
@@ -277,8 +294,10 @@ async def payment_proof(ctx: Context, *, claim: bool, ask_which: bool = True) ->
         return await _received(ctx, (pointed or waiting)[0], _proof_in(ctx))
     if not ask_which:
         return None
-    command = "/bukti"
-    return Reply(ctx.t("pay.proof_which"), choices=_bills(ctx, waiting, command))
+    if says_all(ctx.incoming.text):  # "sudah transfer semua ya kak"
+        return await _received_for_all(ctx, waiting, _proof_in(ctx))
+    every = Choice(_all_of(ctx, waiting), "/bukti semua")  # one transfer for them all
+    return Reply(ctx.t("pay.proof_which"), choices=(*_bills(ctx, waiting, "/bukti"), every))
 
 
 def _code_in(text: str) -> str | None:
@@ -297,45 +316,89 @@ async def _received(ctx: Context, order: Order, proof: tuple[str, str] | None) -
     # unsent, takes it, and the alert sent for it quotes those words.
     earlier = await waiting_claim(ctx.session, order.id) if ref is not None else None
     claimed = earlier if earlier is not None and earlier.proof is None else None
-    change = Change(CUSTOMER, ctx.now)
-    try:
-        event = await claim_payment(
-            ctx.session,
-            order,
-            change,
-            proof=ref,
-            chat_id=ctx.chat.id,
-            said=ctx.incoming.text,
-        )
-    except InvalidTransition:
+    events = await _claim(ctx, [order], ref)
+    if not events:
         return ctx.reply("pay.nothing_due", code=order.code)
     if ref is None:
         _photo_pays(ctx, order)  # the receipt asked for below
     elif ctx.chat.proof_for_order_id is not None:
         ctx.chat.proof_for_order_id = None
-    bill = bill_of(order)
-    said = ctx.incoming.text
-    said = "" if said.startswith("/") else said[:300]  # a tapped button says nothing
+    said = _said_with(ctx)
     if claimed is not None:
         said = said or (claimed.note or "")[:300]
-    alert: ProofAlert = {
+    alert = _proof_alert(ctx, [order], kind, ref, said)
+    revised = claimed is not None and await revise_alert(ctx.session, f"proof:{claimed.id}", alert)
+    if not revised:
+        await alert_staff(ctx.session, [Alert(alert, f"proof:{events[0]}", order.id)], now=ctx.now)
+    return replace(_thanks(ctx, [order], ref), order_id=order.id)
+
+
+async def _received_for_all(
+    ctx: Context, orders: list[Order], proof: tuple[str, str] | None
+) -> Reply:
+    """One transfer for several bills ("Semua" under "which order?"): each order's payment is
+    claimed, and staff get one alert with the sum, one tap confirming them all."""
+    kind, ref = proof or ("photo", None)
+    events = await _claim(ctx, orders, ref)
+    claimed = [order for order, event in zip(orders, events, strict=True) if event is not None]
+    if not claimed:
+        return ctx.reply("pay.nothing_waits")
+    if ctx.chat.proof_for_order_id is not None:
+        ctx.chat.proof_for_order_id = None
+    alert = _proof_alert(ctx, claimed, kind, ref, _said_with(ctx))
+    first = next(event for event in events if event is not None)
+    await alert_staff(ctx.session, [Alert(alert, f"proof:{first}", claimed[0].id)], now=ctx.now)
+    return _thanks(ctx, claimed, ref)
+
+
+async def _claim(ctx: Context, orders: list[Order], ref: str | None) -> list[int | None]:
+    """Claim each order's payment with the proof; each claim's event id, None where nothing
+    was due any more."""
+    change = Change(CUSTOMER, ctx.now)
+    events: list[int | None] = []
+    for order in orders:
+        try:
+            event = await claim_payment(
+                ctx.session, order, change, proof=ref, chat_id=ctx.chat.id, said=ctx.incoming.text
+            )
+        except InvalidTransition:
+            events.append(None)
+            continue
+        events.append(event.id)
+    return events if any(event is not None for event in events) else []
+
+
+def _said_with(ctx: Context) -> str:
+    """What the customer wrote with the proof, for staff; a tapped button says nothing."""
+    said = ctx.incoming.text
+    return "" if said.startswith("/") else said[:300]
+
+
+def _proof_alert(
+    ctx: Context, orders: list[Order], kind: str, ref: str | None, said: str
+) -> ProofAlert:
+    """Staff's alert of a proof for one order or several (their codes comma-separated, the
+    money summed): what `/bayar` and `/tolak` take at one tap."""
+    bills = [bill_of(order) for order in orders]
+    return {
         "alert": "proof",
-        "code": order.code,
+        "code": ",".join(order.code for order in orders),
         "customer": ctx.incoming.name,
-        "total": str(bill.total),
-        "due": str(bill.due),
-        "paid": str(bill.paid),
+        "total": str(sum((bill.total for bill in bills), Decimal(0))),
+        "due": str(sum((bill.due for bill in bills), Decimal(0))),
+        "paid": str(sum((bill.paid for bill in bills), Decimal(0))),
         "proof": ref,
         "proof_kind": kind,
         "said": said,
     }
-    revised = claimed is not None and await revise_alert(ctx.session, f"proof:{claimed.id}", alert)
-    if not revised:
-        await alert_staff(ctx.session, [Alert(alert, f"proof:{event.id}", order.id)], now=ctx.now)
-    # Either answers "which order is it for?": that menu asks nothing any more.
+
+
+def _thanks(ctx: Context, orders: list[Order], ref: str | None) -> Reply:
+    """The customer's thanks for a proof; it answers "which order is it for?", so that menu
+    asks nothing any more. Words alone ask for the receipt's photo too."""
     key = "pay.proof_received" if ref else "pay.claim_received"
-    # "sudah transfer" alone: staff check it, and a photo makes that quicker
-    return replace(ctx.reply(key, code=order.code), clears_menu=True, order_id=order.id)
+    codes = ", ".join(order.code for order in orders)
+    return replace(ctx.reply(key, code=codes), clears_menu=True)
 
 
 def _photo_pays(ctx: Context, order: Order) -> None:

@@ -314,6 +314,47 @@ async def test_a_proof_after_the_instructions_reaches_staff_with_one_tap_choices
     assert who == "sari" and shop.t("id", "push.phase.paid") in told.text
 
 
+async def test_one_transfer_for_every_bill_is_one_proof_and_one_tap(shop: Shop) -> None:
+    [which] = await shop.say("sari", "", photo="one-transfer")
+    assert which.text == shop.t("id", "pay.proof_which")
+    every = which.choices[-1]
+    assert (every.label, every.command) == ("Semua · Rp605.000", "/bukti semua")
+    [thanks] = await shop.say("sari", every.command)
+    codes = "INV-1003, INV-1002, INV-1001"
+    assert thanks.text == shop.t("id", "pay.proof_received", code=codes)
+    # Staff get one alert with the sum, and one tap that confirms every bill.
+    [alert] = [r for who, r in await shop.deliver(after=0) if who == "dewi"]
+    assert alert.photo == "one-transfer"
+    assert alert.text.splitlines()[:2] == [
+        shop.t("id", "alert.proof", code=codes, customer="Sari"),
+        shop.t("id", "alert.proof_money", total="Rp605.000", due="Rp605.000"),
+    ]
+    assert [c.command for c in alert.choices] == [  # another amount is no one bill's
+        "/bayar INV-1003,INV-1002,INV-1001",
+        "/tolak INV-1003,INV-1002,INV-1001",
+    ]
+    await shop.say("dewi", alert.choices[0].command)
+    for code in ("INV-1001", "INV-1002", "INV-1003"):
+        assert (await order(shop, code)).payment_state is PaymentState.PAID, code
+        assert [kind for kind, _, _ in await ledger(shop, code)] == ["proof", "payment"]
+
+
+async def test_saying_every_bill_was_paid_claims_them_all(shop: Shop) -> None:
+    [thanks] = await shop.say("sari", "sudah transfer semua ya kak")
+    assert thanks.text == shop.t("id", "pay.claim_received", code="INV-1003, INV-1002, INV-1001")
+    [alert] = [r for who, r in await shop.deliver(after=0) if who == "dewi"]
+    assert shop.t("id", "alert.proof_without_photo") in alert.text.splitlines()
+    for code in ("INV-1001", "INV-1002", "INV-1003"):
+        assert (await order(shop, code)).payment_state is PaymentState.PROOF_SENT, code
+
+
+async def test_all_of_it_right_after_one_bill_is_that_bill(shop: Shop) -> None:
+    await shop.say("sari", "/bayar INV-1001")
+    [one] = await shop.say("sari", "sudah transfer semuanya kak")  # the whole of this bill
+    assert one.text == shop.t("id", "pay.claim_received", code="INV-1001")
+    assert (await order(shop, "INV-1002")).payment_state is PaymentState.UNPAID
+
+
 async def test_another_amount_is_the_sum_typed_next(shop: Shop) -> None:
     await shop.say("sari", "/bayar INV-1002")
     await shop.say("sari", "", photo="photo-of-transfer")
@@ -559,6 +600,7 @@ async def test_a_captioned_proof_and_a_spoken_one_and_several_unpaid(shop: Shop)
         "/bukti INV-1003",
         "/bukti INV-1002",
         "/bukti INV-1001",
+        "/bukti semua",  # one transfer for them all
     ]
     await shop.say("sari", "", photo="tf-1003")  # several unpaid: she picks
     [picked] = await shop.say("sari", "/bukti INV-1003")
