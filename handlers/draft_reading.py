@@ -11,9 +11,8 @@ import re
 
 from handlers import faq
 from handlers.context import Context
-from handlers.forms import names_a_product
+from handlers.forms import YES, names_a_product
 from handlers.intents import IntentKind, asks_for_the_catalogue, classify, normalise
-from handlers.ordering import YES
 
 # Words around a change of mind: "yaudah 4 aja", "eh ganti XL deh", "make it 3 please".
 CHANGE_WORDS = frozenset(

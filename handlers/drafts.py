@@ -34,7 +34,7 @@ from handlers.draft_reading import (
     removes,
     says_no_product,
 )
-from handlers.forms import OrderForm, answer_to, names_a_product, pieces
+from handlers.forms import CHANGE, DROP, YES, OrderForm, answer_to, names_a_product, pieces
 from handlers.intents import (
     IntentKind,
     classify,
@@ -42,11 +42,8 @@ from handlers.intents import (
     product_words,
 )
 from handlers.ordering import (
-    CHANGE,
-    DROP,
     NOTE_LENGTH,
     ORDERS_FOR_OTHERS,
-    YES,
     Problems,
     draft_lifetime,
     parse_lines,

@@ -43,6 +43,10 @@ _LABELS: tuple[tuple[str, frozenset[str]], ...] = tuple(
     )
 )  # fmt: skip
 PARTS = ("name", "phone", "address", "items")  # what an order needs
+# Words that answer an order in the making: go ahead, stop, or change what it says.
+YES = {"ya", "iya", "y", "ok", "oke", "yes", "betul", "benar", "sip", "lanjut", "kirim"}
+DROP = {"batal", "cancel", "batalkan", "gak jadi", "tidak jadi", "ga jadi"}
+CHANGE = {"ubah", "ganti", "change", "tidak", "no", "bukan"}
 # Labels of an order already placed: "Kode pesanan", "No. order", "Invoice", "Resi".
 _ORDER_CODE = frozenset({"invoice", "inv", "resi", "awb"})
 _NUMBER = frozenset({"no", "nomor", "nmr", "number", "kode", "code"})  # "Kode pos" is an address

@@ -17,7 +17,8 @@ from decimal import Decimal
 
 from handlers.context import Context
 from handlers.customer import shown, stock_answer
-from handlers.forms import BETWEEN_PRODUCTS, OrderForm, answer_to, pieces
+from handlers.draft_reading import an_address, asks_instead_of_a_name
+from handlers.forms import BETWEEN_PRODUCTS, YES, OrderForm, answer_to, pieces
 from handlers.i18n import day
 from handlers.intents import classify, product_words
 from handlers.payment import account_lines
@@ -30,6 +31,7 @@ from models.chat_orders import (
     OrderDraft,
     Recipient,
     customer_by_phone,
+    draft_of,
     lines_of,
     new_draft,
     place_chat_order,
@@ -278,9 +280,12 @@ async def reseller_order(
         problems = Problems([])
         lines = await parse_lines(ctx, parts[0], problems)
         if lines and not problems:
-            return Reply(_fill(ctx, lines))
+            return Reply(await _fill_or_ask(ctx, lines))
     if len(parts) < 4 or not parts[0]:
         return ctx.reply("resellerorder.usage")
+    offered = await draft_of(ctx.session, ctx.chat.id, ctx.now) if ctx.drafting else None
+    if offered is not None and offered.data.get("offered"):  # written in one message after all
+        await ctx.session.delete(offered)
     problems = Problems([])
     lines = await parse_lines(ctx, parts[0], problems)
     name = _text(parts[1], "name", ctx, problems, longest=200)
@@ -316,25 +321,26 @@ async def reseller_asks_to_order(ctx: Context, text: str) -> Reply:
         product = found.products[0]
         lines[product] = min(lines.get(product, 0) + (qty_in(piece) or 1), MAX_QTY)
     shown = [stock_line(ctx, product) for product in lines]
-    return Reply("\n".join([*shown, _fill(ctx, list(lines.items()))]))
+    return Reply("\n".join([*shown, await _fill_or_ask(ctx, list(lines.items()))]))
 
 
-def _fill(ctx: Context, lines: list[tuple[Product, int]]) -> str:
-    """The dropship command with these lines written in, for the reseller to finish."""
+async def _fill_or_ask(ctx: Context, lines: list[tuple[Product, int]]) -> str:
+    """The dropship command with these lines written in, for the reseller to finish in one
+    message, or part by part: the recipient's name is asked now (a question instead is
+    answered as usual, `staff_step`), and the order shown to confirm before it is placed."""
     written = ", ".join(f"{product.sku} {qty}" for product, qty in lines)
-    return ctx.t("resellerorder.fill", lines=written)
+    draft = await new_draft(ctx.session, ctx.chat.id, "reseller", ctx.now, draft_lifetime(ctx))
+    draft.data = {**draft.data, "lines": written, "form": True, "offered": True}
+    draft.step = "name"
+    return "\n".join([ctx.t("resellerorder.fill", lines=written), ctx.t("resellerorder.or_steps")])
 
 
 STAFF_STEPS = ("name", "phone", "lines", "address")
 ORDERS_FOR_OTHERS = ("staff", "reseller")  # drafts asked part by part (STAFF_STEPS)
-# Words that answer an order in the making: go ahead, stop, or change what it says.
-YES = {"ya", "iya", "y", "ok", "oke", "yes", "betul", "benar", "sip", "lanjut", "kirim"}
-DROP = {"batal", "cancel", "batalkan", "gak jadi", "tidak jadi", "ga jadi"}
 NOTE_LENGTH = 500  # of what a form asks of the shop besides ("Catatan: bungkus kado")
-CHANGE = {"ubah", "ganti", "change", "tidak", "no", "bukan"}
 
 
-async def staff_step(ctx: Context, draft: OrderDraft, text: str) -> Reply | list[Reply]:
+async def staff_step(ctx: Context, draft: OrderDraft, text: str) -> Reply | list[Reply] | None:
     """The next answer of an order staff (/pesananbaru, bare) or a reseller (an order form)
     are putting together: each part checked as it comes, then the order placed."""
     said = " ".join(text.split())
@@ -346,6 +352,8 @@ async def staff_step(ctx: Context, draft: OrderDraft, text: str) -> Reply | list
         return await _ask_next(ctx, draft)
     if draft.step in ("name", "phone", "address"):
         said = answer_to(text, draft.step) or said  # "No HP: 0812…", "Alamat: … / Kota: …"
+    if draft.data.get("offered") and not _answers(ctx, draft.step, said):
+        return None  # a question after the order was offered, not asked for: answered as usual
     if draft.step == "lines":
         said = ", ".join(" ".join(line.split()) for line in text.splitlines() if line.strip())
     elif draft.step == "address" and (added := await _more_lines(ctx, draft, text)):
@@ -358,6 +366,15 @@ async def staff_step(ctx: Context, draft: OrderDraft, text: str) -> Reply | list
         return Reply("\n".join([*problems.found, ctx.t(f"neworder.ask_{draft.step}")]))
     draft.data = {**draft.data, draft.step: said}
     return await _ask_next(ctx, draft)
+
+
+def _answers(ctx: Context, step: str, said: str) -> bool:
+    """Whether a message can be the part of an order a step asks for, not a question."""
+    if step == "name":  # "mau 2" again is no one's name
+        return not asks_instead_of_a_name(ctx, said) and not any(c.isdigit() for c in said)
+    if step == "address":
+        return an_address(ctx, said)
+    return True
 
 
 async def from_form(ctx: Context, form: OrderForm) -> Reply | list[Reply]:

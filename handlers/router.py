@@ -16,7 +16,7 @@ from handlers.faq import (
     topic,
     unanswered,
 )
-from handlers.forms import OrderForm, read_form, read_sentence
+from handlers.forms import DROP, OrderForm, read_form, read_sentence
 from handlers.intents import (
     Hint,
     Intent,
@@ -147,7 +147,7 @@ async def dispatch(ctx: Context, *, slash_optional: bool) -> list[Reply]:
         quoted = await support.answer_quoted(ctx)  # a reply to a forwarded customer message
         if quoted is not None:
             return [quoted]
-    if ctx.drafting and ctx.thread is None and text.lower() in ordering.DROP:
+    if ctx.drafting and ctx.thread is None and text.lower() in DROP:
         # "batal" ends the order in the making, before it reads as the staff's /batal.
         return _as_list(await drafts.answer(ctx, text) or ctx.reply("draft.dropped"))
     if ctx.drafting and ctx.role is Role.UNKNOWN and asks_to_cancel(classify(text)):

@@ -255,41 +255,60 @@ async def test_an_order_for_more_than_is_on_hand_is_told_there_is_not_enough(sho
     assert "belum cukup" in shop.t("id", "neworder.awaiting")
 
 
+def offered(shop: Shop, lang: str, lines: str) -> str:
+    """The dropship command filled in, and the offer to give its parts one at a time."""
+    return "\n".join(
+        [shop.t(lang, "resellerorder.fill", lines=lines), shop.t(lang, "resellerorder.or_steps")]
+    )
+
+
 async def test_a_reseller_asking_to_order_in_words_gets_the_dropship_command_filled_in(
     shop: Shop,
 ) -> None:
     # A draft would take no recipient's phone and place no dropship order: the command does.
     asked = await shop.text("mawar", "mau order tote 2")
-    assert (
-        asked.splitlines()[-2:]
-        == shop.t("id", "resellerorder.fill", lines="TOTE-KNV 2").splitlines()
-    )
+    assert asked.endswith("\n" + offered(shop, "id", "TOTE-KNV 2"))
     assert "Rp48.000" in asked  # their price, as /stok shows it
     for whom in ("mau order tote 2 buat customer saya", "pesan tote 2 untuk kado"):
-        filled = (await shop.text("mawar", whom)).splitlines()[-1]
-        assert filled == shop.t("id", "resellerorder.fill", lines="TOTE-KNV 2").splitlines()[-1]
+        filled = await shop.text("mawar", whom)
+        assert filled.endswith(offered(shop, "id", "TOTE-KNV 2"))
     # Products named one after another are all written in, each with its own count.
     both = await shop.text("mawar", "mau order kaos hitam L 2 sama tote 1")
-    assert both.endswith(shop.t("id", "resellerorder.fill", lines="KAOS-HTM-L 2, TOTE-KNV 1"))
+    assert both.endswith(offered(shop, "id", "KAOS-HTM-L 2, TOTE-KNV 1"))
     await shop.say("mawar", "/bahasa en")
     asked = await shop.text("mawar", "can I get 3 black tees XL?")
-    assert asked.endswith(shop.t("en", "resellerorder.fill", lines="KAOS-HTM-XL 3"))
+    assert asked.endswith(offered(shop, "en", "KAOS-HTM-XL 3"))
     # Right after a stock answer, a number takes its product; so does its button.
     await shop.say("mawar", "ada tote?")
-    assert await shop.text("mawar", "mau 2") == shop.t(
-        "en", "resellerorder.fill", lines="TOTE-KNV 2"
-    )
-    assert await shop.text("mawar", "/pesan TOTE-KNV") == shop.t(
-        "en", "resellerorder.fill", lines="TOTE-KNV 1"
-    )
+    assert await shop.text("mawar", "mau 2") == offered(shop, "en", "TOTE-KNV 2")
+    assert await shop.text("mawar", "/pesan TOTE-KNV") == offered(shop, "en", "TOTE-KNV 1")
     await shop.say("mawar", "ada tote?")  # and where it goes, who it is for, said besides
     for whom in ("mau order 2 kirim ke pembeli saya", "mau pesan 2 untuk konsumen saya"):
         filled = await shop.text("mawar", whom)
-        assert filled.endswith(shop.t("en", "resellerorder.fill", lines="TOTE-KNV 2"))
+        assert filled.endswith(offered(shop, "en", "TOTE-KNV 2"))
     # Several products: their SKUs, then how to write the order.
     several = await shop.text("mawar", "I want to order a tee")
     assert "(KAOS-HTM-L)" in several and "(KAOS-HTM-XL)" in several
     assert several.endswith(shop.t("en", "resellerorder.usage"))
+
+
+async def test_a_reseller_may_give_an_offered_order_part_by_part(shop: Shop) -> None:
+    await shop.say("mawar", "ada tote?")
+    assert await shop.text("mawar", "mau ambil 2") == offered(shop, "id", "TOTE-KNV 2")
+    # A question meanwhile is answered as ever, not taken for the buyer's name.
+    assert "(KAOS-HTM-L)" in await shop.text("mawar", "stok kaos hitam berapa?")
+    assert await shop.text("mawar", "Andi Wijaya") == shop.t("id", "neworder.ask_phone")
+    assert await shop.text("mawar", "0812-3456-7001") == shop.t("id", "neworder.ask_address")
+    shown = await shop.text("mawar", "Jl. Melati 5, Bogor")
+    assert shown.startswith(shop.t("id", "neworder.form_check"))  # not placed unasked
+    assert "• Tote Bag Kanvas (TOTE-KNV) ×2 — Rp96.000" in shown.splitlines()
+    placed = await shop.text("mawar", "ya")
+    assert placed.startswith("✅ Pesanan INV-1004 untuk Andi Wijaya")
+    # Written in one message after all: the offer is done with, a name is no order's.
+    await shop.say("mawar", "ada tote?")
+    await shop.say("mawar", "mau ambil 1")
+    done = await shop.text("mawar", "/pesan TOTE-KNV 1; Budi; 0812-3456-7002; Jl. Mawar 2")
+    assert done.startswith("✅ Pesanan INV-1005 untuk Budi")
     async with shop.db.sessions() as s:
         assert await s.scalar(select(func.count()).select_from(OrderDraft)) == 0
 
