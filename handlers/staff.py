@@ -782,12 +782,13 @@ async def running_low_list(ctx: Context, which: str) -> Reply:
 
 def asks_who_has_not_paid(text: str) -> bool:
     """Whether staff ask which orders still wait for money ("yang belum bayar siapa aja?",
-    "pesanan belum lunas", "unpaid orders")."""
+    "pesanan belum lunas", "unpaid orders", "who hasn't paid?")."""
     return _NOT_PAID.search(text) is not None
 
 
 _NOT_PAID = re.compile(
-    r"\b(?:belum|blm)\s+(?:di)?(?:bayar|lunas|transfer|tf)\b|\bunpaid\b|\bnot\s+paid\b",
+    r"\b(?:belum|blm)\s+(?:di)?(?:bayar|lunas|transfer|tf)\b|\bunpaid\b|\bnot\s+(?:yet\s+)?paid\b"
+    r"|\b(?:has|have)(?:n['’]?t|\s+not)\s+(?:yet\s+)?paid\b|\byet\s+to\s+pay\b|\bstill\s+owes?\b",
     re.IGNORECASE,
 )
 

@@ -717,6 +717,9 @@ async def test_staff_asking_for_todays_orders_get_those_placed_since_midnight(
         "/antrian belum bayar",
         "/queue unpaid",
         "unpaid orders?",
+        "who hasn't paid?",
+        "which orders are not paid yet?",
+        "who still owes us?",
     ],
 )
 async def test_staff_asking_who_has_not_paid_get_the_orders_still_owed_oldest_first(
