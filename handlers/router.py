@@ -6,7 +6,17 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
-from handlers import common, customer, draft_lines, drafts, ordering, payment, staff, support
+from handlers import (
+    common,
+    customer,
+    draft_lines,
+    drafts,
+    ordering,
+    payment,
+    reorder,
+    staff,
+    support,
+)
 from handlers.context import Context
 from handlers.faq import (
     ASKED_WITH_A_PRODUCT,
@@ -330,6 +340,8 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
         return again
     if asks_for_the_catalogue(intent) and (reseller or not _about_reselling(ctx, understood)):
         return await customer.catalogue(ctx)  # "ada produk apa aja?", "katalognya dong"
+    if ctx.role in (Role.CUSTOMER, Role.UNKNOWN) and reorder.asks_to_order_again(text):
+        return await reorder.order_again(ctx, text)  # "mau RO kak", "order lagi INV-1001"
     if kind is IntentKind.BUY and (form := read_sentence(text)) is not None:
         return await _order_form(ctx, form)  # "order tote 1 a.n Budi 0812… alamat Jl. …"
     if ctx.role is not Role.STAFF:

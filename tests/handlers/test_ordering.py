@@ -346,6 +346,38 @@ async def test_a_customer_orders_in_chat_from_product_to_confirmation(shop: Shop
     )
 
 
+async def test_a_customer_orders_again_what_an_order_held(shop: Shop) -> None:
+    await wa(shop, PHONE, "mau order kaos hitam L 2 sama tote 1")
+    await wa(shop, PHONE, "Sari Wulandari")
+    await wa(shop, PHONE, "Jl. Mawar 12, Bandung")
+    await wa(shop, PHONE, "/pesan ok")  # INV-1004
+    # Its products at today's prices, to the same person and address: the summary to confirm.
+    [again] = await wa(shop, PHONE, "mau order lagi yang sama kayak INV-1004 kak")
+    assert again.text.splitlines() == [
+        shop.t("id", "draft.summary"),
+        "• Kaos Polos Hitam L (KAOS-HTM-L) ×2 — Rp170.000",
+        "• Tote Bag Kanvas (TOTE-KNV) ×1 — Rp60.000",
+        "Total: Rp230.000",
+        shop.t("id", "draft.to", name="Sari Wulandari", address="Jl. Mawar 12, Bandung"),
+    ]
+    placed = await text(shop, PHONE, "/pesan ok")
+    assert placed.startswith(shop.t("id", "draft.placed", code="INV-1005", due="Rp230.000"))
+    first, second = await orders_named(shop, "INV-1004"), await orders_named(shop, "INV-1005")
+    assert (second.recipient_name, second.address) == (first.recipient_name, first.address)
+    # With several orders and none named or just talked about, the customer picks.
+    [which] = await shop.say("sari", "mau RO kak")
+    assert which.text == shop.t("id", "reorder.which")
+    assert [c.command for c in which.choices] == [f"order lagi INV-100{n}" for n in (5, 4, 3, 2, 1)]
+    picked = await shop.text("sari", which.choices[-1].command)
+    assert "Kaos Polos Hitam XL (KAOS-HTM-XL)" in picked  # INV-1001's product, its name next
+    # Another's order opens nothing; a reseller's customer orders from the reseller.
+    other = await shop.text("sari", "order lagi DS-2001")
+    assert other == shop.t("id", "status.not_found", code="DS-2001")
+    assert await shop.text("rina", "can I order it again?") == shop.t(
+        "en", "draft.via_seller", seller="Mawar Batik Store"
+    )
+
+
 async def test_the_summary_says_before_confirming_when_the_order_would_wait(shop: Shop) -> None:
     waits = shop.t("id", "draft.waits")
     await text(shop, PHONE, "mau beli tote bag 3")  # two on hand
