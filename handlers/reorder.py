@@ -16,7 +16,7 @@ from handlers.intents import order_codes
 from handlers.types import Choice, Reply
 from handlers.views import no_orders, order_line
 from models.chat_orders import lines_of
-from models.linking import items_of, visible_orders
+from models.linking import items_of, linked_customer_ids, visible_orders
 from models.orders import Order
 
 # "order lagi", "pesan ulang", "beli lagi yang sama", "repeat order", "RO", "order it again"
@@ -59,9 +59,13 @@ async def order_again(ctx: Context, text: str) -> Reply | list[Reply]:
 
 
 async def _as_a_form(ctx: Context, order: Order) -> Reply | list[Reply]:
-    """The order written as a form: its products and how many, who gets it and where."""
+    """The order written as a form: its products and how many, and, for its own customer's
+    chat, who gets it and where. A chat that opened the order with its invoice's code sees
+    that order, never its recipient's address (as `/status` shows it none)."""
     lines = await lines_of(ctx.session, order.id)
     items = ", ".join(f"{product.sku} {qty}" for product, qty, _ in lines)
+    if order.customer_id not in await linked_customer_ids(ctx.session, ctx.chat):
+        return await from_form(ctx, OrderForm(items=items))
     form = OrderForm(
         name=order.recipient_name or "",
         phone=order.recipient_phone or "",

@@ -370,6 +370,11 @@ async def test_a_customer_orders_again_what_an_order_held(shop: Shop) -> None:
     assert [c.command for c in which.choices] == [f"order lagi INV-100{n}" for n in (5, 4, 3, 2, 1)]
     picked = await shop.text("sari", which.choices[-1].command)
     assert "Kaos Polos Hitam XL (KAOS-HTM-XL)" in picked  # INV-1001's product, its name next
+    # A chat that opened INV-1004 by its invoice's code orders its products, not to its address.
+    await shop.say("tamu", f"/start {first.link_code}")
+    stranger = await shop.text("tamu", "order lagi INV-1004")
+    assert "Tote Bag Kanvas (TOTE-KNV)" in stranger
+    assert "Mawar 12" not in stranger and "Wulandari" not in stranger
     # Another's order opens nothing; a reseller's customer orders from the reseller.
     other = await shop.text("sari", "order lagi DS-2001")
     assert other == shop.t("id", "status.not_found", code="DS-2001")
