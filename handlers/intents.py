@@ -74,6 +74,7 @@ from handlers.vocabulary import (
     RESUME,
     RESUME_PHRASES,
     SEND,
+    SEVERAL,
     SIZE_LABELS,
     SPELLING,
     STATUS,
@@ -568,9 +569,11 @@ def says_thanks(words: Sequence[str]) -> bool:
     return _Text(list(words)).thanks()
 
 
-def says_all(text: str) -> bool:
-    """Whether a message speaks of every one ("sudah transfer semua ya", "paid for both")."""
-    return any(word in EVERY for word in classify(text).words)
+def says_all(text: str, *, surely: bool = False) -> bool:
+    """Whether a message speaks of every one ("sudah transfer semua ya", "paid for both");
+    `surely`: in words never said of one thing ("keduanya", "both", not "semuanya")."""
+    words = SEVERAL if surely else EVERY
+    return any(word in words for word in classify(text).words)
 
 
 def asks_of_all_their_orders(words: Sequence[str]) -> bool:

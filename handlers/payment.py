@@ -283,6 +283,8 @@ async def payment_proof(ctx: Context, *, claim: bool, ask_which: bool = True) ->
         if not claim:
             return None  # a photo, and nothing of theirs to pay: a person looks at it
         return await _nothing_of_theirs(ctx) or ctx.reply("pay.nothing_waits")
+    if len(waiting) > 1 and says_all(ctx.incoming.text, surely=True):  # "paid for both"
+        return await _received_for_all(ctx, waiting, _proof_in(ctx))
     pointed = [o for o in waiting if o.id == ctx.chat.proof_for_order_id]
     if not pointed and len(waiting) > 1 and (told := await order_told(ctx, waiting, JUST_SHOWN)):
         pointed = [told]  # the proof comes right after that order's bill or status

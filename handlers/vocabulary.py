@@ -167,7 +167,10 @@ STATUS_PHRASES: tuple[str, ...] = (
 LIST = wordset("daftar list semua all riwayat history orders")
 LIST_LOOK = wordset("lihat show view see tampilkan")
 POSSESSIVE = wordset("saya my mine kami our")
-EVERY = wordset("semua semuanya sekaligus keduanya all both")  # "sudah transfer semua"
+# Every one: "sudah transfer semua"; the first words are never one bill's ("semuanya" may be
+# all of one bill; "keduanya" is read as "kedua", the second).
+SEVERAL = wordset("sekaligus both")
+EVERY = SEVERAL | wordset("semua semuanya all")
 BELONGS = wordset("my our")  # before what is theirs: "my bag"
 # Words that, said with "order"/"pesan" right after them, make it a purchase, not an order.
 WANT = wordset("mau ingin pengen pingin mo mw want wanna to can cara bisa boleh like format")

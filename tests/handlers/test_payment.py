@@ -355,6 +355,12 @@ async def test_all_of_it_right_after_one_bill_is_that_bill(shop: Shop) -> None:
     assert (await order(shop, "INV-1002")).payment_state is PaymentState.UNPAID
 
 
+async def test_words_never_said_of_one_bill_pay_every_bill(shop: Shop) -> None:
+    await shop.say("sari", "/tagihan INV-1002")  # whatever was just shown
+    [both] = await shop.say("sari", "sudah bayar sekaligus ya kak")
+    assert both.text == shop.t("id", "pay.claim_received", code="INV-1003, INV-1002, INV-1001")
+
+
 async def test_another_amount_is_the_sum_typed_next(shop: Shop) -> None:
     await shop.say("sari", "/bayar INV-1002")
     await shop.say("sari", "", photo="photo-of-transfer")
