@@ -14,6 +14,7 @@ from handlers import (
     ordering,
     payment,
     reorder,
+    sales,
     staff,
     support,
 )
@@ -412,6 +413,8 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
         return await staff.running_low_list(ctx, low)  # "stok menipis apa aja?"
     elif intent.order_code is None and staff.asks_who_has_not_paid(text):
         return await staff.unpaid(ctx)  # "yang belum bayar siapa aja?"
+    elif intent.order_code is None and (period := sales.asked(text)):
+        return await sales.report(ctx, period)  # "omzet bulan ini?"
     elif intent.order_code is None and (who := staff.customer_searched(text)):
         return await staff.find_orders(ctx, who)  # "cari pesanan ani", "0813-1111-2222"
     elif intent.order_code and (sent := await staff.photo_named(ctx, text, intent.order_code)):

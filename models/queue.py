@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +14,7 @@ from models.errors import InvalidPhone
 from models.flows import FINAL
 from models.orders import Order
 from models.outbox import Alert, DigestAlert, LateAlert, alert_staff
+from models.payments import Bill
 from models.people import Customer
 from models.phones import normalize_phone
 from models.stages import estimate_ready_at
@@ -229,3 +231,43 @@ async def placed_since(
         .limit(limit)
     )
     return int(count or 0), [(order, name) for order, name in rows]
+
+
+@dataclass(frozen=True)
+class Sales:
+    """What orders placed in a period add up to, the cancelled ones apart."""
+
+    orders: int
+    total: Decimal  # their bills: lines, shipping, less discounts
+    paid: Decimal  # what came in for them
+    due: Decimal  # what is still to come
+    cancelled: int
+
+
+async def sales_since(session: AsyncSession, since: datetime) -> Sales:
+    """The sales of the orders placed since `since` (each bill as `Bill` reckons it)."""
+    rows = await session.execute(
+        select(
+            Order.phase,
+            Order.subtotal,
+            Order.shipping_fee,
+            Order.discount,
+            Order.unique_code,
+            Order.paid_amount,
+        ).where(Order.placed_at >= since)
+    )
+    bills: list[Bill] = []
+    cancelled = 0
+    for phase, subtotal, shipping, discount, unique, paid in rows:
+        if phase is Phase.CANCELLED:
+            cancelled += 1
+            continue
+        bills.append(Bill(subtotal, shipping, discount, unique or 0, paid))
+    zero = Decimal(0)
+    return Sales(
+        orders=len(bills),
+        total=sum((bill.total for bill in bills), zero),
+        paid=sum((bill.paid for bill in bills), zero),
+        due=sum((bill.due for bill in bills), zero),
+        cancelled=cancelled,
+    )

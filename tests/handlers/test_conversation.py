@@ -742,6 +742,33 @@ async def test_staff_asking_who_has_not_paid_get_the_orders_still_owed_oldest_fi
     assert await shop.text("dewi", asked) == shop.t("id", "findorders.none_unpaid")
 
 
+async def test_staff_asking_the_sales_of_a_period_get_what_its_orders_add_up_to(
+    any_shop: Shop,
+) -> None:
+    shop = any_shop
+    await shop.say("dewi", "/bayar INV-1001")  # Rp170.000 in
+    await shop.say("dewi", "/bayar INV-1002 100000")  # a down payment of Rp350.000
+    await shop.say("dewi", "/batal INV-1003 stok habis")  # not counted
+    today = await shop.text("dewi", "omzet hari ini berapa?")
+    assert today.splitlines() == [  # with DS-2001's Rp48.000 at Mawar's price
+        shop.t("id", "sales.day", since="Senin, 2 Maret 2026", count=3),
+        shop.t("id", "sales.total", amount="Rp568.000"),
+        shop.t("id", "sales.paid", amount="Rp270.000"),
+        shop.t("id", "sales.due", amount="Rp298.000"),
+        shop.t("id", "sales.cancelled", count=1),
+    ]
+    # A week on, shop time: none today or this week, the same three this month.
+    shop.clock.advance(7 * 24 * 3600)
+    week = await shop.text("dewi", "penjualan minggu ini?")
+    assert week.splitlines()[0] == shop.t("id", "sales.week", since="Senin, 9 Maret 2026", count=0)
+    month = await shop.text("dewi", "sales this month")
+    assert month.splitlines()[0] == shop.t(
+        "id", "sales.month", since="Minggu, 1 Maret 2026", count=3
+    )
+    # A customer asking so asks nothing of the shop's sales.
+    assert "Rp568.000" not in await shop.text("sari", "omzet hari ini?")
+
+
 @pytest.mark.parametrize(
     ("asked", "found"),
     [
