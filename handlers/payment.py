@@ -111,8 +111,8 @@ async def how_to_pay(ctx: Context, args: str) -> Reply | list[Reply]:
     if waiting:
         # "transfer kemana?" is answered at once; which order's amount, a tap away
         where = account_lines(ctx) if ctx.settings.payment.accounts else []
-        owed = sum((bill_of(o).due for o in waiting), Decimal(0))  # "total tagihan saya?"
-        total = ctx.t("pay.total_due", count=len(waiting), total=ctx.money(owed))
+        owed = ctx.money(_owed(waiting))  # "berapa total tagihan saya?"
+        total = ctx.t("pay.total_due", count=len(waiting), total=owed)
         asked = "\n".join([total, *where, ctx.t("pay.which")])
         return Reply(asked, choices=_bills(ctx, waiting, "/bayar"))
     return await _nothing_of_theirs(ctx) or _accounts_only(ctx)
@@ -134,8 +134,12 @@ ALL_BILLS = ("semua", "all")
 
 def _all_of(ctx: Context, orders: list[Order]) -> str:
     """The label of the choice that pays every bill at once, with their sum."""
-    owed = sum((bill_of(order).due for order in orders), Decimal(0))
-    return ctx.t("pay.proof_all", total=ctx.money(owed))
+    return ctx.t("pay.proof_all", total=ctx.money(_owed(orders)))
+
+
+def _owed(orders: list[Order]) -> Decimal:
+    """What is still due on these orders together."""
+    return sum((bill_of(order).due for order in orders), Decimal(0))
 
 
 def _bills(ctx: Context, orders: list[Order], command: str) -> tuple[Choice, ...]:
