@@ -105,6 +105,17 @@ async def order_told(ctx: Context, orders: Sequence[Order], within: timedelta) -
     return next((order for order in orders if order.id == told), None)
 
 
+async def the_order_just_told(ctx: Context) -> Reply | None:
+    """The status of the order the chat was just told about, for a question that names no
+    product and no order ("kapan ready?" under an order waiting for stock); None when the
+    chat was told of none (or is staff's, who see every order)."""
+    if ctx.role is Role.STAFF:
+        return None
+    mine = await visible_orders(ctx.session, ctx.chat, LIST_LIMIT)
+    told = await order_told(ctx, mine, STILL_ABOUT) if mine else None
+    return await _status_of(ctx, told.code) if told is not None else None
+
+
 def types_a_phone(text: str) -> bool:
     """Whether a message gives a phone number ("no hp saya 0813-9999-0000")."""
     return any(sum(c.isdigit() for c in m) >= 9 for m in _PHONE_TYPED.findall(text))

@@ -444,7 +444,9 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
             return offered  # "stok kaos hitam XL tambah 5": one tap does it
         query = intent.query or ""
         if not query:
-            return faq_or(ctx, faq) or ctx.reply("stock.ask")
+            # "kapan ready?" right after an order's status: when that order's goods are
+            just_told = await customer.the_order_just_told(ctx) if faq is None else None
+            return faq_or(ctx, faq) or just_told or ctx.reply("stock.ask")
         told = asks_to_be_told(intent.words) and ctx.role is not Role.STAFF
         answer = await customer.stock_answer(ctx, query, tell_when_back=told)
         found_none = answer is None and faq is None and ctx.role is not Role.STAFF

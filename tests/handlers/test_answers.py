@@ -602,6 +602,16 @@ async def test_a_question_without_a_code_means_the_order_just_talked_about(shop:
     assert next_day.text == pick
 
 
+async def test_when_ready_right_after_an_orders_status_asks_after_that_order(
+    shop: Shop,
+) -> None:
+    await shop.say("sari", "/status INV-1003")  # waiting for stock
+    header = shop.t("id", "status.header", brand="Toko Batik Kabar", code="INV-1003")
+    assert (await shop.text("sari", "kapan ready?")).startswith(header)
+    await shop.say("sari", "ada stok kaos hitam?")  # products since: which one, then
+    assert await shop.text("sari", "kapan ready?") == shop.t("id", "stock.ask")
+
+
 async def test_news_of_one_order_is_what_the_next_question_asks_after(shop: Shop) -> None:
     await shop.say("dewi", "/bayar INV-1002")
     [news] = [r for who, r in await shop.deliver() if who == "sari"]
