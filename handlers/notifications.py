@@ -220,6 +220,8 @@ def _order_update(t: Say, settings: Settings, lang: Language, update: OrderUpdat
         )
     if update["note"]:
         lines.append(t("push.note", note=update["note"]))
+    if phase == "cancelled" and (held := update.get("held")):  # "and my money?"
+        lines.append(t("push.cancelled_paid", amount=money(Decimal(held), settings.currency, lang)))
     path: list[str] = []
     for step in update.get("path", []):
         if step and (not path or path[-1] != step):  # milestones inside "shipped" are one step

@@ -133,6 +133,9 @@ class OrderUpdate(TypedDict):
     tracking: NotRequired[TrackingNews]  # the courier's news: a milestone of the parcel
     corrected: NotRequired[bool]  # staff put the courier or resi right (/kirim again)
     resi_added: NotRequired[bool]  # … where the order had gone out with none
+    # Cancelled with money paid and not given back (Decimal as text): the customer is told
+    # a person will see to it.
+    held: NotRequired[str]
 
 
 class PaymentNews(TypedDict):

@@ -103,6 +103,9 @@ def update_of(order: Order, event: PhaseEvent) -> OrderUpdate:
                 update["resi_added"] = True  # shipped without one, the resi came later
     if event.payment is not None:
         update["payment"] = payment_news(order, event.payment, event.paid)
+    cancelled = event.to_phase is Phase.CANCELLED and event.from_phase is not Phase.CANCELLED
+    if cancelled and order.paid_amount > 0:
+        update["held"] = str(order.paid_amount)
     if event.tracking:
         update["tracking"] = cast(TrackingNews, event.tracking)
     return update
@@ -139,6 +142,8 @@ def for_recipient(
         "brand": brand,
         "customer_name": customer_name,
     }
+    if not billed:
+        heard.pop("held", None)  # their money is with their seller
     if billed or "payment" not in heard:
         return heard
     if heard.get("progress") or heard["from_phase"] == heard["phase"]:

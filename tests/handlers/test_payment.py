@@ -361,6 +361,23 @@ async def test_words_never_said_of_one_bill_pay_every_bill(shop: Shop) -> None:
     assert both.text == shop.t("id", "pay.claim_received", code="INV-1003, INV-1002, INV-1001")
 
 
+async def test_a_paid_order_cancelled_tells_its_payer_a_person_sees_to_the_money(
+    shop: Shop,
+) -> None:
+    await shop.say("dewi", "/bayar INV-1001,DS-2001")
+    await shop.deliver()
+    await shop.say("dewi", "/batal INV-1001,INV-1002,DS-2001 stok rusak")  # INV-1002 unpaid
+    pushed = await shop.deliver()
+    told = {(who, r.text.splitlines()[0].split(" · ")[-1]): r.text for who, r in pushed}
+    held = shop.t("id", "push.cancelled_paid", amount="Rp170.000")
+    assert held in told[("sari", "Pesanan INV-1001")].splitlines()
+    assert "admin" not in told[("sari", "Pesanan INV-1002")]  # nothing was paid
+    # A dropship order's money is between its reseller and the shop: Mawar hears, Rina not.
+    to_mawar = [text for (who, _), text in told.items() if who == "mawar"]
+    assert [shop.t("id", "push.cancelled_paid", amount="Rp48.000") in t for t in to_mawar] == [True]
+    assert "48" not in told[("rina", "Order DS-2001")]
+
+
 async def test_another_amount_is_the_sum_typed_next(shop: Shop) -> None:
     await shop.say("sari", "/bayar INV-1002")
     await shop.say("sari", "", photo="photo-of-transfer")
