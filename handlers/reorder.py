@@ -21,16 +21,23 @@ from models.orders import Order
 
 # "order lagi", "pesan ulang", "beli lagi yang sama", "repeat order", "RO", "order it again"
 _AGAIN = re.compile(
-    r"\b(?:(?:order|orderan|pesan|beli)\s+(?:lagi|ulang)|repeat\s+order|re-?order|ro"
+    r"\b(?<!kirim )(?:(?:order|orderan|pesan|beli)\s+(?:lagi|ulang)|repeat\s+order|re-?order|ro"
     r"|(?:order|buy)\s+(?:it\s+|that\s+|the\s+same\s+)?again)\b",
     re.IGNORECASE,
 )
+# Said of another day ("nanti saya order lagi ya kak"): a promise, no order to start now.
+_LATER = re.compile(r"\b(?:nanti|lain kali|besok|kapan-kapan|next time|later)\b", re.I)
 AGAIN_COMMAND = "order lagi"  # what a choice below sends, with the order's code
 
 
 def asks_to_order_again(text: str) -> bool:
     """Whether a message asks to order again what was ordered before."""
-    return _AGAIN.search(text) is not None
+    return _AGAIN.search(text) is not None and _LATER.search(text) is None
+
+
+def will_order_again(text: str) -> bool:
+    """Whether a message promises to order again another day ("nanti order lagi ya kak")."""
+    return _AGAIN.search(text) is not None and _LATER.search(text) is not None
 
 
 async def order_again(ctx: Context, text: str) -> Reply | list[Reply]:

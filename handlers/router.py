@@ -343,6 +343,8 @@ async def free_text(ctx: Context, text: str) -> Reply | list[Reply]:
         return await customer.catalogue(ctx)  # "ada produk apa aja?", "katalognya dong"
     if ctx.role in (Role.CUSTOMER, Role.UNKNOWN) and reorder.asks_to_order_again(text):
         return await reorder.order_again(ctx, text)  # "mau RO kak", "order lagi INV-1001"
+    if ctx.role in (Role.CUSTOMER, Role.UNKNOWN) and reorder.will_order_again(text):
+        return ctx.reply("greeting.next_order")  # "nanti saya order lagi ya kak"
     if kind is IntentKind.BUY and (form := read_sentence(text)) is not None:
         return await _order_form(ctx, form)  # "order tote 1 a.n Budi 0812… alamat Jl. …"
     if ctx.role is not Role.STAFF:

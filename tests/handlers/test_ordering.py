@@ -370,6 +370,10 @@ async def test_a_customer_orders_again_what_an_order_held(shop: Shop) -> None:
     assert [c.command for c in which.choices] == [f"order lagi INV-100{n}" for n in (5, 4, 3, 2, 1)]
     picked = await shop.text("sari", which.choices[-1].command)
     assert "Kaos Polos Hitam XL (KAOS-HTM-XL)" in picked  # INV-1001's product, its name next
+    # Said of another day, or of a message sent again: no order starts.
+    later = await text(shop, PHONE, "nanti saya order lagi ya kak")
+    assert later == shop.t("id", "greeting.next_order")
+    assert shop.t("id", "reorder.which") not in await text(shop, PHONE, "tolong kirim pesan lagi")
     # A chat that opened INV-1004 by its invoice's code orders its products, not to its address.
     await shop.say("tamu", f"/start {first.link_code}")
     stranger = await shop.text("tamu", "order lagi INV-1004")
